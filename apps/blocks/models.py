@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from apps.clinic.models import Nerve, Protocol
+from apps.clinic.rules import NRS_VALIDATORS, nrs_check, percent_reduction
+from apps.patients.models import Patient
+
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Side(models.TextChoices):
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+    BILATERAL = "bilateral", "Bilateral"
+
+
+class Guidance(models.TextChoices):
+    ULTRASOUND = "ultrasound", "Ultrasound"
+    FLUOROSCOPY = "fluoroscopy", "Fluoroscopy"
+    LANDMARK = "landmark", "Landmark"
+
+
+class Diagnosis(models.TextChoices):
+    SUPERIOR_CLUNEAL = "superior_cluneal", "Superior cluneal nerve entrapment"
+    MIDDLE_CLUNEAL = "middle_cluneal", "Middle cluneal nerve entrapment"
+    SI_JOINT = "si_joint", "SI joint pain"
+    FACET = "facet", "Facet pain"
+    GENICULAR = "genicular", "Genicular (knee) pain"
+    TARSAL_TUNNEL = "tarsal_tunnel", "Tarsal tunnel syndrome"
+    OTHER = "other", "Other"
+
+
+class Result(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEGATIVE = "negative", "Negative"
+    NOT_EVALUABLE = "not_evaluable", "Not evaluable"
+    PENDING = "pending", "Pending"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A block judged under a protocol: its peak relief and result (outcome-definitions.md, Diagnostic block)."""
+
+    peak_relief_percent: Decimal | None
+    result: Result
+
+    @property
+    def is_positive(self) -> bool:
+        return self.result == Result.POSITIVE
+
+
+class DiagnosticBlock(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="blocks")
+    performed_at = models.DateTimeField("date and time")
+    physician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    nerve = models.ForeignKey(Nerve, on_delete=models.PROTECT, related_name="+", verbose_name="target nerve")
+    side = models.CharField(max_length=9, choices=Side.choices)
+    guidance = models.CharField(max_length=11, choices=Guidance.choices, default=Guidance.ULTRASOUND)
+    needle = models.CharField(max_length=60, blank=True, help_text="e.g. 25-gauge spinal")
+    drug = models.CharField(max_length=60, blank=True, help_text="e.g. lidocaine")
+    concentration_percent = models.DecimalField(
+        "concentration (%)", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    volume_ml = models.DecimalField("volume (mL)", max_digits=5, decimal_places=2, null=True, blank=True)
+    baseline_nrs = models.PositiveSmallIntegerField(
+        "pre-block pain (NRS)", validators=NRS_VALIDATORS, help_text="Usual pain over the past week, 0..10."
+    )
+    suspected_diagnosis = models.CharField(max_length=20, choices=Diagnosis.choices)
+    trigger_point_cm_from_midline = models.DecimalField(
+        "trigger point: cm from the midline", max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    trigger_point_mm_caudal_to_psis = models.DecimalField(
+        "trigger point: mm caudal to the PSIS", max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    tinel_sign = models.BooleanField("Tinel's sign", null=True, blank=True)
+    worse_with_posture = models.BooleanField(
+        "pain worse with posture or lumbar movement", null=True, blank=True
+    )
+    compression_symptoms = models.BooleanField(
+        "numbness or radiating pain on compression", null=True, blank=True
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-performed_at"]
+        indexes = [models.Index(fields=["patient", "nerve", "side", "performed_at"], name="block_lookup")]
+        constraints = [
+            models.CheckConstraint(condition=nrs_check("baseline_nrs"), name="block_baseline_nrs_range"),
+            # A few minutes' grace for the clock of an application server running ahead of the database's.
+            models.CheckConstraint(
+                condition=Q(performed_at__lte=Now() + CLOCK_SKEW), name="block_not_in_future"
+            ),
+            models.CheckConstraint(
+                condition=Q(volume_ml__gt=0) | Q(volume_ml__isnull=True), name="block_volume_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(concentration_percent__gt=0, concentration_percent__lte=100)
+                | Q(concentration_percent__isnull=True),
+                name="block_concentration_range",
+            ),
+            # Target of the composite foreign key from Cryoablation.qualifying_block, which makes the database
+            # refuse a qualifying block of another patient, nerve or side.
+            models.UniqueConstraint(fields=["id", "patient", "nerve", "side"], name="block_identity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nerve} ({self.get_side_display().lower()}) block, {timezone.localdate(self.performed_at)}"
+
+    def assess(self, protocol: Protocol, *, now: datetime | None = None) -> Assessment:
+        """Peak relief and result under `protocol`. Uses `diary_entries` (prefetch it for lists)."""
+        window = protocol.evaluation_window_minutes
+        in_window = [e for e in self.diary_entries.all() if 0 <= e.minutes_after <= window]
+        if self.baseline_nrs == 0:
+            return Assessment(None, Result.NOT_EVALUABLE)
+        if not in_window:
+            closes = self.performed_at + timedelta(minutes=window)
+            pending = (now or timezone.now()) < closes
+            return Assessment(None, Result.PENDING if pending else Result.NOT_EVALUABLE)
+        peak = max(percent_reduction(self.baseline_nrs, e.nrs) for e in in_window)
+        positive = peak >= protocol.block_threshold_percent
+        return Assessment(peak, Result.POSITIVE if positive else Result.NEGATIVE)
+
+
+class DiaryEntry(models.Model):
+    """One pain score of the post-block diary, timed in minutes after the injection."""
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Entered by staff"
+        PATIENT = "patient", "Patient-reported"
+
+    block = models.ForeignKey(DiagnosticBlock, on_delete=models.CASCADE, related_name="diary_entries")
+    minutes_after = models.PositiveIntegerField("minutes after injection", validators=[MinValueValidator(0)])
+    nrs = models.PositiveSmallIntegerField("pain (NRS)", validators=NRS_VALIDATORS)
+    source = models.CharField(max_length=7, choices=Source.choices, default=Source.STAFF)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["minutes_after"]
+        constraints = [
+            models.UniqueConstraint(fields=["block", "minutes_after"], name="diary_one_entry_per_minute"),
+            models.CheckConstraint(condition=Q(minutes_after__gte=0), name="diary_minutes_not_negative"),
+            models.CheckConstraint(condition=nrs_check("nrs"), name="diary_nrs_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minutes_after} min: {self.nrs}"

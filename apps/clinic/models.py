@@ -1,0 +1,89 @@
+"""The clinic's configuration: the nerve catalog and the protocol that the clinical rules read."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+
+class Nerve(models.Model):
+    """A target nerve. Codes are those of the registry import (docs: data-exchange.md)."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Protocol(models.Model):
+    """The clinic's one protocol (row id 1). Rules that a clinic may want otherwise are fields here."""
+
+    block_threshold_percent = models.DecimalField(
+        "positive block threshold (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(50),
+        validators=[MinValueValidator(Decimal(1)), MaxValueValidator(Decimal(100))],
+        help_text="A block is positive when its peak relief reaches this percentage.",
+    )
+    evaluation_window_minutes = models.PositiveIntegerField(
+        default=360,
+        validators=[MinValueValidator(1)],
+        help_text="Diary entries from 0 to this many minutes after injection count for peak relief.",
+    )
+    require_dual_blocks = models.BooleanField(
+        "require dual comparative blocks",
+        default=False,
+        help_text="Ask for two concordant positive blocks of the same nerve and side before ablation.",
+    )
+    qualifying_block_days = models.PositiveIntegerField(
+        default=180, help_text="How far back before an ablation its qualifying block is looked for."
+    )
+    responder_percent = models.DecimalField(
+        "responder reduction (%)", max_digits=5, decimal_places=2, default=Decimal(50)
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="protocol_single_row"),
+            models.CheckConstraint(
+                condition=Q(block_threshold_percent__gt=0, block_threshold_percent__lte=100),
+                name="protocol_threshold_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Clinic protocol"
+
+
+class TimePoint(models.Model):
+    """A follow-up time point of the protocol: its target day and the window in which a survey counts."""
+
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="time_points")
+    code = models.SlugField(max_length=10)
+    label = models.CharField(max_length=40)
+    target_day = models.PositiveIntegerField()
+    window_start_day = models.PositiveIntegerField()
+    window_end_day = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["target_day"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "code"], name="timepoint_unique_code"),
+            models.CheckConstraint(
+                condition=Q(window_start_day__lte=F("target_day"), target_day__lte=F("window_end_day")),
+                name="timepoint_target_inside_window",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label

@@ -1,0 +1,32 @@
+"""Pure functions for the clinical rules of docs/outcome-definitions.md shared by several apps."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
+
+NRS_MIN, NRS_MAX = 0, 10
+NRS_VALIDATORS = [MinValueValidator(NRS_MIN), MaxValueValidator(NRS_MAX)]
+
+
+def nrs_check(field: str) -> Q:
+    """The database's half of the NRS-11 rule: a whole number 0..10 (NULL allowed where the field is)."""
+    return Q(**{f"{field}__gte": NRS_MIN, f"{field}__lte": NRS_MAX}) | Q(**{f"{field}__isnull": True})
+
+
+def percent_reduction(baseline: int, score: int) -> Decimal | None:
+    """(baseline - score) / baseline x 100, negative when pain is worse; None when the baseline is 0."""
+    if not baseline:
+        return None
+    return Decimal(baseline - score) * 100 / Decimal(baseline)
+
+
+def display_percent(value: Decimal | None) -> str:
+    """Rounded half-up to one decimal, for display only (counts and full precision stay underneath)."""
+    from decimal import ROUND_HALF_UP
+
+    if value is None:
+        return "—"
+    return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"

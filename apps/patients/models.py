@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+
+def search_key(text: str) -> str:
+    """Lower-case, accent-free form of a name, so "José" and "jose" find the same patient."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def patient_search_name(first_name: str, last_name: str) -> str:
+    # Leading space: a word-prefix search is then a plain LIKE '% term%'.
+    return " " + " ".join(search_key(f"{first_name} {last_name}").split())
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", "Female"
+    MALE = "M", "Male"
+    OTHER = "X", "Other"
+    UNKNOWN = "U", "Unknown"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    NONE = "none", "None (phone call)"
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Spanish"
+
+
+MAX_AGE_YEARS = 120
+MAX_AGE_DAYS = 43_832  # 120 years and a day, leap days included
+
+
+def default_timezone() -> str:
+    return settings.TIME_ZONE
+
+
+class Patient(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    mrn = models.CharField("MRN", max_length=32, unique=True)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    email = models.EmailField(blank=True)
+    mobile_phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +12125550123")
+    preferred_channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.NONE)
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    timezone = models.CharField("time zone", max_length=64, default=default_timezone)
+    reminder_consent = models.BooleanField("consents to reminders", default=False)
+    is_active = models.BooleanField("active", default=True)
+    search_name = models.CharField(max_length=202, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [
+            models.Index(fields=["mrn"], name="patient_mrn_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["last_name", "first_name"], name="patient_name_order"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                # The forms' rule is exact (today back to 120 years ago); this backstop allows a day either side
+                # for the difference between the clinic's date and UTC.
+                condition=Q(date_of_birth__lte=Now() + timedelta(days=1))
+                & Q(date_of_birth__gte=Now() - timedelta(days=MAX_AGE_DAYS)),
+                name="patient_dob_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(mobile_phone="") | Q(mobile_phone__regex=r"^\+[1-9][0-9]{6,14}$"),
+                name="patient_phone_e164",
+            ),
+            models.CheckConstraint(
+                condition=~Q(preferred_channel="email") | ~Q(email=""), name="patient_email_channel_has_email"
+            ),
+            models.CheckConstraint(
+                condition=~Q(preferred_channel="sms") | ~Q(mobile_phone=""), name="patient_sms_channel_has_phone"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_name = patient_search_name(self.first_name, self.last_name)
+        super().save(*args, **kwargs)

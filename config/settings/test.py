@@ -1,0 +1,14 @@
+"""Settings for the test suite: the real PostgreSQL and Redis from DATABASE_URL / REDIS_URL."""
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-only-secret-not-for-production-use-0123456789"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+# Hashing with argon2 on every test sign-in would dominate the suite's run time.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
