@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.clinic.models import Nerve, Protocol
 from apps.clinic.rules import NRS_VALIDATORS, nrs_check, percent_reduction
+from apps.clinic.validators import not_in_future_datetime
 from apps.patients.models import Patient
 
 
@@ -64,7 +65,7 @@ class Assessment:
 class DiagnosticBlock(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="blocks")
-    performed_at = models.DateTimeField("date and time")
+    performed_at = models.DateTimeField("date and time", validators=[not_in_future_datetime])
     physician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     nerve = models.ForeignKey(Nerve, on_delete=models.PROTECT, related_name="+", verbose_name="target nerve")
     side = models.CharField(max_length=9, choices=Side.choices)

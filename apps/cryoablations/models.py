@@ -4,6 +4,7 @@ import uuid
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
@@ -11,6 +12,7 @@ from django.db.models.functions import Now
 from apps.blocks.models import DiagnosticBlock, Guidance, Side
 from apps.clinic.models import Nerve
 from apps.clinic.rules import NRS_VALIDATORS, nrs_check
+from apps.clinic.validators import not_in_future_date
 from apps.patients.models import Patient
 
 
@@ -22,7 +24,7 @@ class QualifyingSource(models.TextChoices):
 class Cryoablation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="cryoablations")
-    performed_on = models.DateField("date")
+    performed_on = models.DateField("date", validators=[not_in_future_date])
     physician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     nerve = models.ForeignKey(Nerve, on_delete=models.PROTECT, related_name="+", verbose_name="target nerve")
     side = models.CharField(max_length=9, choices=Side.choices)
@@ -62,6 +64,20 @@ class Cryoablation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.nerve} ({self.get_side_display().lower()}) cryoablation, {self.performed_on}"
+
+    def clean(self) -> None:
+        block = self.qualifying_block
+        if block is None:
+            return
+        if block.patient_id != self.patient_id:
+            raise ValidationError({"qualifying_block": "Choose a block of this patient."})
+        if (block.nerve_id, block.side) != (self.nerve_id, self.side):
+            raise ValidationError(
+                {
+                    "qualifying_block": f"That block is of another nerve or side ({block.nerve}, "
+                    f"{block.get_side_display().lower()}); choose one of the same nerve and side."
+                }
+            )
 
 
 class FollowUp(models.Model):

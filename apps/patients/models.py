@@ -1,13 +1,20 @@
 from __future__ import annotations
 
 import unicodedata
+import re
 import uuid
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils import timezone
+
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+E164 = re.compile(E164_PATTERN)
 
 
 def search_key(text: str) -> str:
@@ -43,6 +50,28 @@ MAX_AGE_YEARS = 120
 MAX_AGE_DAYS = 43_832  # 120 years and a day, leap days included
 
 
+def validate_date_of_birth(value) -> None:
+    today = timezone.localdate()
+    if value > today:
+        raise ValidationError("It cannot be in the future.", code="future")
+    try:
+        oldest = today.replace(year=today.year - MAX_AGE_YEARS)
+    except ValueError:  # 29 February
+        oldest = today.replace(year=today.year - MAX_AGE_YEARS, day=28)
+    if value < oldest:
+        raise ValidationError(f"It cannot be more than {MAX_AGE_YEARS} years ago.", code="too_old")
+
+
+def validate_e164(value: str) -> None:
+    if not E164.match(value):
+        raise ValidationError("Enter a mobile number in international form, e.g. +12125550123.", code="e164")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone.", code="timezone")
+
+
 def default_timezone() -> str:
     return settings.TIME_ZONE
 
@@ -52,13 +81,17 @@ class Patient(models.Model):
     mrn = models.CharField("MRN", max_length=32, unique=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
-    date_of_birth = models.DateField()
+    date_of_birth = models.DateField(validators=[validate_date_of_birth])
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     email = models.EmailField(blank=True)
-    mobile_phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +12125550123")
+    mobile_phone = models.CharField(
+        max_length=16, blank=True, validators=[validate_e164], help_text="E.164, e.g. +12125550123"
+    )
     preferred_channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.NONE)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
-    timezone = models.CharField("time zone", max_length=64, default=default_timezone)
+    timezone = models.CharField(
+        "time zone", max_length=64, default=default_timezone, validators=[validate_timezone]
+    )
     reminder_consent = models.BooleanField("consents to reminders", default=False)
     is_active = models.BooleanField("active", default=True)
     search_name = models.CharField(max_length=202, editable=False)
@@ -80,7 +113,7 @@ class Patient(models.Model):
                 name="patient_dob_plausible",
             ),
             models.CheckConstraint(
-                condition=Q(mobile_phone="") | Q(mobile_phone__regex=r"^\+[1-9][0-9]{6,14}$"),
+                condition=Q(mobile_phone="") | Q(mobile_phone__regex=E164_PATTERN),
                 name="patient_phone_e164",
             ),
             models.CheckConstraint(
@@ -97,6 +130,12 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    def clean(self) -> None:
+        if self.preferred_channel == Channel.EMAIL and not self.email:
+            raise ValidationError({"email": "Enter an email address to send reminders by email."})
+        if self.preferred_channel == Channel.SMS and not self.mobile_phone:
+            raise ValidationError({"mobile_phone": "Enter a mobile number to send reminders by SMS."})
 
     def save(self, *args, **kwargs) -> None:
         self.search_name = patient_search_name(self.first_name, self.last_name)

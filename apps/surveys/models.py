@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.clinic.rules import NRS_VALIDATORS, nrs_check
+from apps.clinic.validators import not_in_future_datetime
 from apps.cryoablations.models import Cryoablation, FollowUp
 
 
@@ -39,7 +40,7 @@ class SurveyResponse(models.Model):
     follow_up = models.ForeignKey(
         FollowUp, on_delete=models.PROTECT, null=True, blank=True, related_name="responses"
     )
-    completed_at = models.DateTimeField()
+    completed_at = models.DateTimeField("completed", validators=[not_in_future_datetime])
     pain_average = models.PositiveSmallIntegerField(
         "average pain, past 24 hours", validators=NRS_VALIDATORS, help_text="0 = no pain, 10 = worst imaginable"
     )

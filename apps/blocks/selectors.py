@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.clinic.models import Nerve, Protocol
+from apps.patients.models import Patient
+
+from .models import DiagnosticBlock
+
+
+def block_get(*, public_id) -> DiagnosticBlock:
+    return DiagnosticBlock.objects.select_related("patient", "nerve", "physician").get(public_id=public_id)
+
+
+def blocks_of_procedure(*, patient: Patient, nerve: Nerve, side: str) -> QuerySet[DiagnosticBlock]:
+    """The blocks of one patient, nerve and side, newest first, diaries prefetched."""
+    return (
+        DiagnosticBlock.objects.filter(patient=patient, nerve=nerve, side=side)
+        .select_related("nerve")
+        .prefetch_related("diary_entries")
+        .order_by("-performed_at", "-id")
+    )
+
+
+def qualifying_block_pick(
+    *, patient: Patient, nerve: Nerve, side: str, performed_on: date, protocol: Protocol
+) -> DiagnosticBlock | None:
+    """The latest positive block of the same patient, nerve and side performed 0..N days (the protocol's
+    qualifying_block_days, default 180) before the ablation date, in the clinic's time zone."""
+    earliest = performed_on - timedelta(days=protocol.qualifying_block_days)
+    for block in blocks_of_procedure(patient=patient, nerve=nerve, side=side):
+        block_date = timezone.localdate(block.performed_at)
+        if earliest <= block_date <= performed_on and block.assess(protocol).is_positive:
+            return block
+    return None
+
+
+@dataclass(frozen=True)
+class DualBlockStatus:
+    required: bool
+    confirmed_by: DiagnosticBlock | None
+
+    @property
+    def met(self) -> bool:
+        return self.confirmed_by is not None
+
+
+def dual_block_status(*, block: DiagnosticBlock, protocol: Protocol) -> DualBlockStatus:
+    """Whether another positive block of the same patient, nerve and side concords with this positive one."""
+    if not protocol.require_dual_blocks or not block.assess(protocol).is_positive:
+        return DualBlockStatus(required=protocol.require_dual_blocks, confirmed_by=None)
+    others = blocks_of_procedure(patient=block.patient, nerve=block.nerve, side=block.side).exclude(pk=block.pk)
+    partner = next((b for b in others if b.assess(protocol).is_positive), None)
+    return DualBlockStatus(required=True, confirmed_by=partner)

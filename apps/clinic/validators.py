@@ -1,0 +1,18 @@
+"""Field validators shared by the clinical models (and so by every form and service that saves them)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+
+def not_in_future_datetime(value: datetime) -> None:
+    if value > timezone.now():
+        raise ValidationError("It cannot be in the future.", code="future")
+
+
+def not_in_future_date(value: date) -> None:
+    if value > timezone.localdate():
+        raise ValidationError("It cannot be in the future.", code="future")

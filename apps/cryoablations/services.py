@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db import transaction
+
+from apps.blocks.models import DiagnosticBlock
+from apps.blocks.selectors import qualifying_block_pick
+from apps.clinic.models import Protocol, TimePoint
+from apps.clinic.selectors import protocol_get
+
+from .models import Cryoablation, FollowUp, QualifyingSource
+
+
+def follow_up_dates(performed_on: date, time_point: TimePoint) -> tuple[date, date, date]:
+    """(target date, window start, window end) of a time point for an ablation performed on `performed_on`."""
+    return (
+        performed_on + timedelta(days=time_point.target_day),
+        performed_on + timedelta(days=time_point.window_start_day),
+        performed_on + timedelta(days=time_point.window_end_day),
+    )
+
+
+@transaction.atomic
+def ablation_create(*, qualifying_block: DiagnosticBlock | None = None, **fields) -> Cryoablation:
+    """Record an ablation, its qualifying block (the rule's pick unless staff name one) and its follow-ups,
+    all in one transaction."""
+    protocol = protocol_get()
+    ablation = Cryoablation(**fields)
+    _set_qualifying_block(ablation, qualifying_block, protocol)
+    ablation.full_clean()
+    ablation.save()
+    follow_ups_schedule(ablation=ablation, protocol=protocol)
+    return ablation
+
+
+@transaction.atomic
+def ablation_update(
+    *, ablation: Cryoablation, qualifying_block: DiagnosticBlock | None = None, **fields
+) -> Cryoablation:
+    protocol = protocol_get()
+    for name, value in fields.items():
+        setattr(ablation, name, value)
+    _set_qualifying_block(ablation, qualifying_block, protocol)
+    ablation.full_clean()
+    ablation.save()
+    follow_ups_schedule(ablation=ablation, protocol=protocol)
+    return ablation
+
+
+def _set_qualifying_block(ablation: Cryoablation, named: DiagnosticBlock | None, protocol: Protocol) -> None:
+    if named is not None:
+        ablation.qualifying_block, ablation.qualifying_source = named, QualifyingSource.STAFF
+        return
+    picked = qualifying_block_pick(
+        patient=ablation.patient,
+        nerve=ablation.nerve,
+        side=ablation.side,
+        performed_on=ablation.performed_on,
+        protocol=protocol,
+    )
+    ablation.qualifying_block = picked
+    ablation.qualifying_source = QualifyingSource.RULE if picked else ""
+
+
+def follow_ups_schedule(*, ablation: Cryoablation, protocol: Protocol) -> list[FollowUp]:
+    """One follow-up per time point of the protocol, dated from the ablation; existing ones are re-dated
+    (the ablation's date may have been corrected) and the ablation's answers re-assigned to their windows."""
+    from apps.surveys.services import responses_assign
+
+    existing = {f.time_point: f for f in ablation.follow_ups.all()}
+    follow_ups = []
+    for time_point in protocol.time_points.all():
+        target, start, end = follow_up_dates(ablation.performed_on, time_point)
+        follow_up = existing.get(time_point.code) or FollowUp(ablation=ablation, time_point=time_point.code)
+        follow_up.label, follow_up.target_date, follow_up.window_start, follow_up.window_end = (
+            time_point.label,
+            target,
+            start,
+            end,
+        )
+        follow_up.save()
+        follow_ups.append(follow_up)
+    if existing:
+        responses_assign(ablation=ablation)
+    return follow_ups
