@@ -1,4 +1,14 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns = [path("admin/", admin.site.urls)]
+from apps.accounts.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("apps.accounts.urls")),
+    path("patients/", include("apps.patients.urls")),
+    path("blocks/", include("apps.blocks.urls")),
+    path("cryoablations/", include("apps.cryoablations.urls")),
+    path("clinic/", include("apps.clinic.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -17,7 +17,6 @@ from apps.clinic.rules import NRS_VALIDATORS, nrs_check, percent_reduction
 from apps.clinic.validators import not_in_future_datetime
 from apps.patients.models import Patient
 
-
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -87,12 +86,8 @@ class DiagnosticBlock(models.Model):
         "trigger point: mm caudal to the PSIS", max_digits=5, decimal_places=1, null=True, blank=True
     )
     tinel_sign = models.BooleanField("Tinel's sign", null=True, blank=True)
-    worse_with_posture = models.BooleanField(
-        "pain worse with posture or lumbar movement", null=True, blank=True
-    )
-    compression_symptoms = models.BooleanField(
-        "numbness or radiating pain on compression", null=True, blank=True
-    )
+    worse_with_posture = models.BooleanField("pain worse with posture or lumbar movement", null=True, blank=True)
+    compression_symptoms = models.BooleanField("numbness or radiating pain on compression", null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -103,9 +98,7 @@ class DiagnosticBlock(models.Model):
         constraints = [
             models.CheckConstraint(condition=nrs_check("baseline_nrs"), name="block_baseline_nrs_range"),
             # A few minutes' grace for the clock of an application server running ahead of the database's.
-            models.CheckConstraint(
-                condition=Q(performed_at__lte=Now() + CLOCK_SKEW), name="block_not_in_future"
-            ),
+            models.CheckConstraint(condition=Q(performed_at__lte=Now() + CLOCK_SKEW), name="block_not_in_future"),
             models.CheckConstraint(
                 condition=Q(volume_ml__gt=0) | Q(volume_ml__isnull=True), name="block_volume_positive"
             ),
@@ -135,6 +128,21 @@ class DiagnosticBlock(models.Model):
         peak = max(percent_reduction(self.baseline_nrs, e.nrs) for e in in_window)
         positive = peak >= protocol.block_threshold_percent
         return Assessment(peak, Result.POSITIVE if positive else Result.NEGATIVE)
+
+    def diary_rows(self, protocol: Protocol) -> list[DiaryRow]:
+        """Every diary entry with its reduction; entries outside the evaluation window are shown, not counted."""
+        window = protocol.evaluation_window_minutes
+        return [
+            DiaryRow(e, percent_reduction(self.baseline_nrs, e.nrs), 0 <= e.minutes_after <= window)
+            for e in self.diary_entries.all()
+        ]
+
+
+@dataclass(frozen=True)
+class DiaryRow:
+    entry: DiaryEntry
+    reduction_percent: Decimal | None
+    counted: bool
 
 
 class DiaryEntry(models.Model):

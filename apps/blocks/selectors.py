@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.clinic.models import Nerve, Protocol
@@ -13,7 +14,9 @@ from .models import DiagnosticBlock
 
 
 def block_get(*, public_id) -> DiagnosticBlock:
-    return DiagnosticBlock.objects.select_related("patient", "nerve", "physician").get(public_id=public_id)
+    return get_object_or_404(
+        DiagnosticBlock.objects.select_related("patient", "nerve", "physician"), public_id=public_id
+    )
 
 
 def blocks_of_procedure(*, patient: Patient, nerve: Nerve, side: str) -> QuerySet[DiagnosticBlock]:

@@ -4,25 +4,30 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
+from apps.clinic.models import Protocol
 from apps.clinic.rules import percent_reduction
 from apps.surveys.models import SurveyResponse
 
-from .models import Cryoablation, FollowUp, Status
+from .models import Cryoablation, FollowUp, QualifyingSource, Status
 
 WORKLIST_STATUSES = [Status.DUE, Status.OVERDUE, Status.MISSED]
 
 
 def ablation_get(*, public_id) -> Cryoablation:
-    return Cryoablation.objects.select_related(
-        "patient", "nerve", "physician", "qualifying_block__nerve"
-    ).get(public_id=public_id)
+    return get_object_or_404(
+        Cryoablation.objects.select_related("patient", "nerve", "physician", "qualifying_block__nerve"),
+        public_id=public_id,
+    )
 
 
 def follow_up_get(*, public_id) -> FollowUp:
-    return FollowUp.objects.select_related(
-        "ablation__patient", "ablation__nerve", "ablation__physician"
-    ).get(public_id=public_id)
+    return get_object_or_404(
+        FollowUp.objects.select_related("ablation__patient", "ablation__nerve", "ablation__physician"),
+        public_id=public_id,
+    )
 
 
 def counted_response(responses: list[SurveyResponse]) -> SurveyResponse | None:
@@ -44,9 +49,7 @@ class FollowUpRow:
         return percent_reduction(self.follow_up.ablation.baseline_nrs, self.response.pain_average)
 
 
-def follow_up_rows(
-    *, follow_ups: list[FollowUp], responses: list[SurveyResponse], today: date
-) -> list[FollowUpRow]:
+def follow_up_rows(*, follow_ups: list[FollowUp], responses: list[SurveyResponse], today: date) -> list[FollowUpRow]:
     """Follow-ups with their status and counted answer, from answers already loaded (no query per row)."""
     by_follow_up: dict[int, list[SurveyResponse]] = {}
     for response in responses:
@@ -85,3 +88,21 @@ def worklist(
     if status == Status.MISSED:
         return follow_ups.order_by("-window_end", "pk")
     return follow_ups.order_by("target_date", "pk")
+
+
+def qualifying_block_notes(*, ablation: Cryoablation, protocol: Protocol) -> list[str]:
+    """What staff should know about a qualifying block that the rule would not have chosen."""
+    block = ablation.qualifying_block
+    if block is None or ablation.qualifying_source != QualifyingSource.STAFF:
+        return []
+    notes = []
+    if not block.assess(protocol).is_positive:
+        notes.append("This block is not positive under the protocol's threshold.")
+    days = (ablation.performed_on - timezone.localdate(block.performed_at)).days
+    if days < 0:
+        notes.append(f"This block was performed {-days} days after the ablation.")
+    elif days > protocol.qualifying_block_days:
+        notes.append(
+            f"This block was performed {days} days before the ablation, more than {protocol.qualifying_block_days}."
+        )
+    return notes

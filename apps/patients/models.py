@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-import unicodedata
 import re
+import unicodedata
 import uuid
 import zoneinfo
 from datetime import timedelta
@@ -89,9 +89,7 @@ class Patient(models.Model):
     )
     preferred_channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.NONE)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
-    timezone = models.CharField(
-        "time zone", max_length=64, default=default_timezone, validators=[validate_timezone]
-    )
+    timezone = models.CharField("time zone", max_length=64, default=default_timezone, validators=[validate_timezone])
     reminder_consent = models.BooleanField("consents to reminders", default=False)
     is_active = models.BooleanField("active", default=True)
     search_name = models.CharField(max_length=202, editable=False)
@@ -120,12 +118,17 @@ class Patient(models.Model):
                 condition=~Q(preferred_channel="email") | ~Q(email=""), name="patient_email_channel_has_email"
             ),
             models.CheckConstraint(
-                condition=~Q(preferred_channel="sms") | ~Q(mobile_phone=""), name="patient_sms_channel_has_phone"
+                condition=~Q(preferred_channel="sms") | ~Q(mobile_phone=""),
+                name="patient_sms_channel_has_phone",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.last_name}, {self.first_name} ({self.mrn})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_name = patient_search_name(self.first_name, self.last_name)
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:
@@ -136,7 +139,3 @@ class Patient(models.Model):
             raise ValidationError({"email": "Enter an email address to send reminders by email."})
         if self.preferred_channel == Channel.SMS and not self.mobile_phone:
             raise ValidationError({"mobile_phone": "Enter a mobile number to send reminders by SMS."})
-
-    def save(self, *args, **kwargs) -> None:
-        self.search_name = patient_search_name(self.first_name, self.last_name)
-        super().save(*args, **kwargs)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.clinic.models import Protocol
@@ -29,8 +30,8 @@ def patient_search(*, query: str = "") -> QuerySet[Patient]:
     return patients.filter(condition)
 
 
-def patient_get(*, public_id) -> Patient:
-    return Patient.objects.get(public_id=public_id)
+def patient_get_or_404(*, public_id) -> Patient:
+    return get_object_or_404(Patient, public_id=public_id)
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,7 @@ def patient_timeline(*, patient: Patient, protocol: Protocol, today: date) -> li
         .prefetch_related("diary_entries")
     )
     ablations = list(
-        Cryoablation.objects.filter(patient=patient).select_related(
-            "nerve", "physician", "qualifying_block__nerve"
-        )
+        Cryoablation.objects.filter(patient=patient).select_related("nerve", "physician", "qualifying_block__nerve")
     )
     follow_ups = list(FollowUp.objects.filter(ablation__patient=patient).select_related("ablation"))
     responses = list(
@@ -81,7 +80,5 @@ def patient_timeline(*, patient: Patient, protocol: Protocol, today: date) -> li
         TimelineEvent(row.follow_up.target_date, start_of(row.follow_up.target_date), "follow_up", row)
         for row in follow_up_rows(follow_ups=follow_ups, responses=responses, today=today)
     ]
-    events += [
-        TimelineEvent(timezone.localdate(r.completed_at), r.completed_at, "response", r) for r in responses
-    ]
+    events += [TimelineEvent(timezone.localdate(r.completed_at), r.completed_at, "response", r) for r in responses]
     return sorted(events, key=lambda e: e.at, reverse=True)

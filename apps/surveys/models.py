@@ -37,12 +37,12 @@ class SurveyResponse(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     ablation = models.ForeignKey(Cryoablation, on_delete=models.PROTECT, related_name="survey_responses")
-    follow_up = models.ForeignKey(
-        FollowUp, on_delete=models.PROTECT, null=True, blank=True, related_name="responses"
-    )
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.PROTECT, null=True, blank=True, related_name="responses")
     completed_at = models.DateTimeField("completed", validators=[not_in_future_datetime])
     pain_average = models.PositiveSmallIntegerField(
-        "average pain, past 24 hours", validators=NRS_VALIDATORS, help_text="0 = no pain, 10 = worst imaginable"
+        "average pain, past 24 hours",
+        validators=NRS_VALIDATORS,
+        help_text="0 = no pain, 10 = worst imaginable",
     )
     pain_current = models.PositiveSmallIntegerField("pain right now", validators=NRS_VALIDATORS, null=True, blank=True)
     pain_worst = models.PositiveSmallIntegerField(
@@ -54,9 +54,7 @@ class SurveyResponse(models.Model):
         null=True,
         blank=True,
     )
-    pgic = models.PositiveSmallIntegerField(
-        "impression of change (PGIC)", choices=PGIC.choices, null=True, blank=True
-    )
+    pgic = models.PositiveSmallIntegerField("impression of change (PGIC)", choices=PGIC.choices, null=True, blank=True)
     collected_via = models.CharField(max_length=6, choices=CollectedVia.choices)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from django import forms
+
+from apps.accounts.selectors import physician_list
+from apps.clinic.rules import NRS_MAX, NRS_MIN
+from apps.clinic.selectors import nerve_list
+
+from .models import DiagnosticBlock
+
+DIARY_ROWS = 8
+
+
+class PhysicianChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.display_name
+
+
+class DiagnosticBlockForm(forms.ModelForm):
+    physician = PhysicianChoiceField(queryset=physician_list())
+
+    class Meta:
+        model = DiagnosticBlock
+        fields = [
+            "performed_at",
+            "physician",
+            "suspected_diagnosis",
+            "nerve",
+            "side",
+            "guidance",
+            "drug",
+            "concentration_percent",
+            "volume_ml",
+            "needle",
+            "baseline_nrs",
+            "trigger_point_cm_from_midline",
+            "trigger_point_mm_caudal_to_psis",
+            "tinel_sign",
+            "worse_with_posture",
+            "compression_symptoms",
+            "notes",
+        ]
+        widgets = {
+            "performed_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["nerve"].queryset = nerve_list()
+
+
+class DiaryRowForm(forms.Form):
+    minutes_after = forms.IntegerField(label="Minutes after injection", min_value=0, required=False)
+    nrs = forms.IntegerField(label="Pain (NRS 0–10)", min_value=NRS_MIN, max_value=NRS_MAX, required=False)
+
+    def clean(self):
+        data = super().clean()
+        minutes, nrs = data.get("minutes_after"), data.get("nrs")
+        if minutes is None and nrs is not None and "minutes_after" not in self.errors:
+            self.add_error("minutes_after", "Enter the minutes after injection for this score.")
+        if nrs is None and minutes is not None and "nrs" not in self.errors:
+            self.add_error("nrs", "Enter the pain score for this time.")
+        return data
+
+
+class BaseDiaryFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        seen = set()
+        for form in self.forms:
+            minutes = form.cleaned_data.get("minutes_after")
+            if minutes is None:
+                continue
+            if minutes in seen:
+                form.add_error("minutes_after", f"There is already a score at {minutes} minutes.")
+            seen.add(minutes)
+
+    @property
+    def diary(self) -> list[tuple[int, int]]:
+        rows = [(f.cleaned_data.get("minutes_after"), f.cleaned_data.get("nrs")) for f in self.forms]
+        return sorted((m, n) for m, n in rows if m is not None)
+
+
+DiaryFormSet = forms.formset_factory(DiaryRowForm, formset=BaseDiaryFormSet, extra=0)
+
+
+def diary_formset(block: DiagnosticBlock | None = None, data=None) -> BaseDiaryFormSet:
+    initial = []
+    if block is not None:
+        initial = [{"minutes_after": e.minutes_after, "nrs": e.nrs} for e in block.diary_entries.all()]
+    # Blank rows to type into, after the existing entries.
+    initial += [{}] * max(DIARY_ROWS - len(initial), 2)
+    return DiaryFormSet(data=data, initial=initial, prefix="diary")

@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def clinic(request) -> dict:
+    return {"clinic_name": settings.CLINIC_NAME}

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from apps.accounts.decorators import role_required
+from apps.accounts.selectors import physician_list
+from apps.clinic.selectors import protocol_get
+from apps.patients.selectors import patient_get_or_404
+from apps.surveys.services import response_record
+
+from .forms import CryoablationForm, FollowUpAnswersForm
+from .models import Status
+from .selectors import ablation_get, follow_up_get, follow_up_rows, qualifying_block_notes, worklist
+from .services import ablation_create, ablation_update
+
+PAGE_SIZE = 50
+
+
+@role_required("cryoablations.add_cryoablation")
+def ablation_new(request, patient_id):
+    patient = patient_get_or_404(public_id=patient_id)
+    form = CryoablationForm(request.POST or None, patient=patient, initial={"physician": request.user.pk})
+    if form.is_valid():
+        ablation = ablation_create(patient=patient, **form.cleaned_data)
+        messages.success(request, f"Cryoablation saved; {ablation.follow_ups.count()} follow-ups scheduled.")
+        return redirect("cryoablations:detail", ablation.public_id)
+    return render(request, "cryoablations/ablation_form.html", {"form": form, "patient": patient})
+
+
+@role_required("cryoablations.change_cryoablation")
+def ablation_edit(request, public_id):
+    ablation = ablation_get(public_id=public_id)
+    form = CryoablationForm(request.POST or None, instance=ablation, patient=ablation.patient)
+    if form.is_valid():
+        ablation_update(ablation=ablation, **form.cleaned_data)
+        messages.success(request, "Cryoablation saved.")
+        return redirect("cryoablations:detail", ablation.public_id)
+    context = {"form": form, "patient": ablation.patient, "ablation": ablation}
+    return render(request, "cryoablations/ablation_form.html", context)
+
+
+@role_required("cryoablations.view_cryoablation")
+def ablation_detail(request, public_id):
+    ablation = ablation_get(public_id=public_id)
+    protocol = protocol_get()
+    rows = follow_up_rows(
+        follow_ups=list(ablation.follow_ups.select_related("ablation")),
+        responses=list(ablation.survey_responses.all()),
+        today=timezone.localdate(),
+    )
+    context = {
+        "ablation": ablation,
+        "patient": ablation.patient,
+        "rows": rows,
+        "qualifying_notes": qualifying_block_notes(ablation=ablation, protocol=protocol),
+        "unscheduled": ablation.survey_responses.filter(follow_up__isnull=True),
+    }
+    return render(request, "cryoablations/ablation_detail.html", context)
+
+
+@role_required("cryoablations.view_followup")
+def worklist_view(request):
+    status = request.GET.get("status", "")
+    status = status if status in Status.values else ""
+    time_point = request.GET.get("time_point", "")
+    physician_id = request.GET.get("physician", "")
+    physician_id = int(physician_id) if physician_id.isdigit() else None
+    follow_ups = worklist(today=timezone.localdate(), status=status, physician_id=physician_id, time_point=time_point)
+    page = Paginator(follow_ups, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "today": timezone.localdate(),
+        "status": status,
+        "time_point": time_point,
+        "physician_id": physician_id,
+        "physicians": physician_list(),
+        "time_points": protocol_get().time_points.all(),
+        "statuses": [
+            ("", "Due and overdue"),
+            (Status.DUE, "Due"),
+            (Status.OVERDUE, "Overdue"),
+            (Status.MISSED, "Missed"),
+        ],
+    }
+    return render(request, "cryoablations/worklist.html", context)
+
+
+@role_required("surveys.add_surveyresponse")
+def follow_up_answers(request, public_id):
+    follow_up = follow_up_get(public_id=public_id)
+    form = FollowUpAnswersForm(request.POST or None, follow_up=follow_up)
+    if form.is_valid():
+        response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
+        messages.success(request, f"{follow_up.label} answers recorded.")
+        return redirect("cryoablations:detail", follow_up.ablation.public_id)
+    context = {"form": form, "follow_up": follow_up, "patient": follow_up.ablation.patient}
+    return render(request, "cryoablations/follow_up_answers.html", context)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import zoneinfo
+
+import phonenumbers
+from django import forms
+from django.conf import settings
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .models import Patient
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+class PatientForm(forms.ModelForm):
+    # Wider than the stored E.164 form: staff may type "(212) 555-0123".
+    mobile_phone = forms.CharField(
+        label="Mobile phone",
+        max_length=32,
+        required=False,
+        help_text="For SMS reminders. A number without a country code is read as the clinic's country's.",
+    )
+    timezone = forms.TypedChoiceField(label="Time zone", choices=timezone_choices)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "mrn",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "sex",
+            "email",
+            "mobile_phone",
+            "preferred_channel",
+            "language",
+            "timezone",
+            "reminder_consent",
+            "is_active",
+        ]
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def clean_mrn(self) -> str:
+        mrn = self.cleaned_data["mrn"].strip().upper()
+        existing = Patient.objects.filter(mrn=mrn).exclude(pk=self.instance.pk).first()
+        if existing:
+            url = reverse("patients:detail", args=[existing.public_id])
+            raise forms.ValidationError(
+                format_html('MRN {} already belongs to <a href="{}">{}</a>.', mrn, url, existing.full_name),
+                code="duplicate",
+            )
+        return mrn
+
+    def clean_mobile_phone(self) -> str:
+        raw = self.cleaned_data["mobile_phone"].strip()
+        if not raw:
+            return ""
+        try:
+            number = phonenumbers.parse(raw, settings.PHONE_REGION)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise forms.ValidationError(f"“{raw}” is not a valid phone number.", code="invalid_phone")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def validate_unique(self) -> None:
+        """The MRN, the one unique field, is checked in clean_mrn with a message naming its patient."""

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from apps.accounts.decorators import role_required
+from apps.clinic.selectors import protocol_get
+
+from .forms import PatientForm
+from .selectors import patient_get_or_404, patient_search, patient_timeline
+from .services import patient_create, patient_update
+
+PAGE_SIZE = 25
+
+
+@role_required("patients.view_patient")
+def patient_list(request):
+    query = request.GET.get("q", "")
+    page = Paginator(patient_search(query=query), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "patients/patient_list.html", {"page": page, "query": query})
+
+
+@role_required("patients.add_patient")
+def patient_new(request):
+    form = PatientForm(request.POST or None)
+    if form.is_valid():
+        patient = patient_create(**form.cleaned_data)
+        messages.success(request, f"Patient {patient.mrn} registered.")
+        return redirect("patients:detail", patient.public_id)
+    return render(request, "patients/patient_form.html", {"form": form})
+
+
+@role_required("patients.change_patient")
+def patient_edit(request, public_id):
+    patient = patient_get_or_404(public_id=public_id)
+    form = PatientForm(request.POST or None, instance=patient)
+    if form.is_valid():
+        patient_update(patient=patient, **form.cleaned_data)
+        messages.success(request, "Patient details saved.")
+        return redirect("patients:detail", patient.public_id)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
+
+
+@role_required("patients.view_patient")
+def patient_detail(request, public_id):
+    patient = patient_get_or_404(public_id=public_id)
+    timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
+    return render(request, "patients/patient_detail.html", {"patient": patient, "timeline": timeline})

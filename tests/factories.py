@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from apps.accounts.models import Role, User
+from apps.blocks.models import DiagnosticBlock, DiaryEntry
+from apps.clinic.models import Nerve
+from apps.cryoablations.services import ablation_create
+from apps.patients.models import Patient
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Test"
+    last_name = factory.Sequence(lambda n: f"User{n}")
+    password = factory.django.Password("correct-horse-battery")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    mrn = factory.Sequence(lambda n: f"T{n:07d}")
+    first_name = "Ana"
+    last_name = factory.Sequence(lambda n: f"Testperson{n}")
+    date_of_birth = dt.date(1970, 5, 17)
+    email = factory.Sequence(lambda n: f"patient{n}@example.org")
+
+
+def nerve(code: str = "superior_cluneal") -> Nerve:
+    return Nerve.objects.get(code=code)
+
+
+class BlockFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DiagnosticBlock
+        skip_postgeneration_save = True
+
+    patient = factory.SubFactory(PatientFactory)
+    performed_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=20))
+    physician = factory.SubFactory(UserFactory, role=Role.PHYSICIAN)
+    nerve = factory.LazyFunction(nerve)
+    side = "left"
+    baseline_nrs = 8
+    suspected_diagnosis = "superior_cluneal"
+
+    @factory.post_generation
+    def diary(self, create, extracted, **kwargs):
+        """diary=[(minutes, nrs), ...]"""
+        for minutes, nrs in extracted or []:
+            DiaryEntry.objects.create(block=self, minutes_after=minutes, nrs=nrs)
+
+
+def make_ablation(*, patient, performed_on=None, qualifying_block=None, **fields):
+    """An ablation through the service, so it gets its qualifying block and follow-ups as in the product."""
+    defaults = {
+        "performed_on": performed_on or timezone.localdate() - dt.timedelta(days=14),
+        "physician": fields.pop("physician", None) or UserFactory(role=Role.PHYSICIAN),
+        "nerve": fields.pop("nerve", None) or nerve(),
+        "side": "left",
+        "baseline_nrs": 7,
+    }
+    defaults.update(fields)
+    return ablation_create(patient=patient, qualifying_block=qualifying_block, **defaults)
