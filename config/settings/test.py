@@ -2,7 +2,7 @@
 
 from .base import *  # noqa: F403
 
-SECRET_KEY = "test-only-secret-not-for-production-use-0123456789"
+SECRET_KEY = "test-only-secret-not-for-production-use-0123456789"  # noqa: S105
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 # Hashing with argon2 on every test sign-in would dominate the suite's run time.

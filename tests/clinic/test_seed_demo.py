@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import date, datetime, time, timedelta
+
+import phonenumbers
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.blocks.models import DiagnosticBlock, DiaryEntry
+from apps.blocks.selectors import qualifying_block_pick
+from apps.clinic.demo import COPY_COLUMNS, DEMO_PASSWORD
+from apps.clinic.selectors import protocol_get
+from apps.cryoablations.models import Cryoablation, FollowUp
+from apps.cryoablations.services import follow_up_dates
+from apps.patients.models import Patient, patient_search_name
+from apps.surveys.models import SurveyResponse
+from apps.surveys.services import follow_up_for
+
+# A fixed anchor makes the data the same on any day the suite runs (it must not be after the real today).
+TODAY = date(2026, 6, 30)
+
+
+def _seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", "--today", TODAY.isoformat(), *args, stdout=out)
+    return out.getvalue()
+
+
+def _digest() -> str:
+    """Everything seeded, by natural keys only (primary keys differ from one database to another)."""
+    lines = [
+        repr(row)
+        for row in Patient.objects.order_by("mrn").values_list(
+            "mrn", "public_id", "first_name", "last_name", "date_of_birth", "sex", "email", "mobile_phone", "language"
+        )
+    ]
+    lines += [
+        repr(row)
+        for row in DiagnosticBlock.objects.order_by("public_id").values_list(
+            "public_id", "patient__mrn", "performed_at", "physician__username", "nerve__code", "side", "baseline_nrs"
+        )
+    ]
+    lines += [
+        repr(row)
+        for row in DiaryEntry.objects.order_by("block__public_id", "minutes_after").values_list(
+            "block__public_id", "minutes_after", "nrs"
+        )
+    ]
+    lines += [
+        repr(row)
+        for row in Cryoablation.objects.order_by("public_id").values_list(
+            "public_id", "patient__mrn", "performed_on", "nerve__code", "side", "qualifying_block__public_id"
+        )
+    ]
+    lines += [
+        repr(row)
+        for row in SurveyResponse.objects.order_by("public_id").values_list(
+            "public_id", "follow_up__public_id", "completed_at", "pain_average"
+        )
+    ]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _seed_and_roll_back(*args: str) -> str:
+    """Seed an empty database, take the digest, and leave the database empty again."""
+    assert not Patient.objects.exists()
+    with transaction.atomic():
+        _seed(*args)
+        digest = _digest()
+        transaction.set_rollback(True)
+    return digest
+
+
+@pytest.mark.django_db
+def test_same_seed_and_today_give_the_same_data():
+    # when
+    first = _seed_and_roll_back("--patients", "50", "--seed", "7")
+    second = _seed_and_roll_back("--patients", "50", "--seed", "7")
+    other_seed = _seed_and_roll_back("--patients", "50", "--seed", "8")
+
+    # then
+    assert first == second
+    assert other_seed != first
+
+
+@pytest.mark.django_db
+def test_counts_are_plausible():
+    # when
+    output = _seed("--patients", "50", "--seed", "7")
+
+    # then
+    assert Patient.objects.count() == 50
+    assert "Seeded demo data" in output and "D0000001..D0000050" in output
+    blocks = DiagnosticBlock.objects.count()
+    assert 100 <= blocks <= 220  # ~3 a patient
+    per_block = [b.diary_entries.count() for b in DiagnosticBlock.objects.prefetch_related("diary_entries")]
+    assert set(per_block) <= {3, 4, 5}
+    protocol = protocol_get()
+    all_blocks = DiagnosticBlock.objects.prefetch_related("diary_entries")
+    positive = sum(b.assess(protocol).is_positive for b in all_blocks)
+    assert 0.55 <= positive / blocks <= 0.85  # ~70%
+    ablations = Cryoablation.objects.count()
+    assert 30 <= ablations <= 70  # ~1 a patient
+    assert FollowUp.objects.count() == ablations * protocol.time_points.count()
+    opened = FollowUp.objects.filter(window_start__lt=TODAY).count()
+    scheduled = SurveyResponse.objects.filter(follow_up__isnull=False).count()
+    assert 0.6 * opened <= scheduled <= 0.9 * opened  # ~75% of the follow-ups whose window has opened
+
+
+@pytest.mark.django_db
+def test_nothing_is_dated_after_today():
+    # when
+    _seed("--patients", "50", "--seed", "7")
+
+    # then
+    start_of_today = timezone.make_aware(datetime.combine(TODAY, time.min))
+    assert not DiagnosticBlock.objects.filter(performed_at__gte=start_of_today).exists()
+    assert not DiaryEntry.objects.filter(recorded_at__gte=start_of_today).exists()
+    assert not Cryoablation.objects.filter(performed_on__gte=TODAY).exists()
+    assert not SurveyResponse.objects.filter(completed_at__gte=start_of_today).exists()
+
+
+@pytest.mark.django_db
+def test_patients_are_valid_and_findable():
+    # when
+    _seed("--patients", "50", "--seed", "7")
+
+    # then
+    for patient in Patient.objects.all():
+        patient.full_clean()
+        assert patient.search_name == patient_search_name(patient.first_name, patient.last_name)
+        assert patient.mrn.startswith("D") and len(patient.mrn) == 8
+        if patient.mobile_phone:
+            assert phonenumbers.is_valid_number(phonenumbers.parse(patient.mobile_phone))
+        if patient.email:
+            assert patient.email.endswith("@example.org")
+        age_years = (TODAY - patient.date_of_birth).days / 365.25
+        assert 25 <= age_years <= 86
+
+
+@pytest.mark.django_db
+def test_every_ablation_has_its_follow_ups_dated_by_the_protocol():
+    # when
+    _seed("--patients", "50", "--seed", "7")
+
+    # then
+    time_points = list(protocol_get().time_points.all())
+    for ablation in Cryoablation.objects.prefetch_related("follow_ups"):
+        follow_ups = {f.time_point: f for f in ablation.follow_ups.all()}
+        assert sorted(follow_ups) == sorted(tp.code for tp in time_points)
+        for time_point in time_points:
+            follow_up = follow_ups[time_point.code]
+            assert follow_up.label == time_point.label
+            assert (follow_up.target_date, follow_up.window_start, follow_up.window_end) == follow_up_dates(
+                ablation.performed_on, time_point
+            )
+
+
+@pytest.mark.django_db
+def test_qualifying_blocks_are_the_rules_pick():
+    # when
+    _seed("--patients", "50", "--seed", "7")
+
+    # then
+    protocol = protocol_get()
+    ablations = list(Cryoablation.objects.select_related("patient", "nerve"))
+    for ablation in ablations:
+        picked = qualifying_block_pick(
+            patient=ablation.patient,
+            nerve=ablation.nerve,
+            side=ablation.side,
+            performed_on=ablation.performed_on,
+            protocol=protocol,
+        )
+        assert ablation.qualifying_block_id == (picked.pk if picked else None)
+        assert ablation.qualifying_source == ("rule" if picked else "")
+
+
+@pytest.mark.django_db
+def test_some_ablations_have_no_qualifying_block_and_some_responses_are_unscheduled():
+    # when: enough patients for the rarer cases to turn up
+    _seed("--patients", "400", "--seed", "7")
+
+    # then
+    assert Cryoablation.objects.filter(qualifying_block__isnull=True).exists()
+    assert SurveyResponse.objects.filter(follow_up__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_each_response_counts_for_the_follow_up_whose_window_holds_it():
+    # when
+    _seed("--patients", "50", "--seed", "7")
+
+    # then
+    responses = list(SurveyResponse.objects.select_related("ablation"))
+    assert responses
+    for response in responses:
+        expected = follow_up_for(ablation=response.ablation, completed_at=response.completed_at)
+        assert response.follow_up_id == (expected.pk if expected else None)
+
+
+@pytest.mark.django_db
+def test_demo_users_are_in_their_role_groups():
+    # when
+    _seed("--patients", "1")
+
+    # then
+    for username, group in [("staff", "staff"), ("physician", "physician"), ("dr_okafor", "physician")]:
+        user = User.objects.get(username=username)
+        assert user.check_password(DEMO_PASSWORD)
+        assert user.has_role(group)
+        assert not user.is_staff
+    admin = User.objects.get(username="admin")
+    assert admin.has_role("admin") and admin.is_staff and not admin.is_superuser
+    assert User.objects.get(username="dr_lindqvist").get_full_name()
+
+
+@pytest.mark.django_db
+def test_a_database_with_patients_is_left_alone_without_force():
+    # given
+    Patient.objects.create(mrn="A1", first_name="Ana", last_name="Núñez", date_of_birth=date(1970, 1, 1))
+    User.objects.filter(username="staff").delete()
+
+    # when
+    output = _seed("--patients", "20")
+
+    # then
+    assert "already holds 1 patients; nothing seeded. Use --force" in output
+    assert Patient.objects.count() == 1
+    assert not DiagnosticBlock.objects.exists()
+    assert not User.objects.filter(username="staff").exists()
+
+
+@pytest.mark.django_db
+def test_force_adds_more_patients_numbered_on():
+    # given
+    _seed("--patients", "10", "--seed", "7")
+
+    # when
+    output = _seed("--patients", "10", "--seed", "7", "--force")
+
+    # then
+    assert "D0000011..D0000020" in output
+    assert Patient.objects.count() == 20
+    assert User.objects.filter(username__in=["staff", "physician", "admin"]).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_today_after_the_real_one_is_refused():
+    with pytest.raises(CommandError, match="after the clinic's date"):
+        call_command(
+            "seed_demo", "--today", (timezone.localdate() + timedelta(days=2)).isoformat(), stdout=io.StringIO()
+        )
+    assert not Patient.objects.exists()
+
+
+def test_copy_columns_cover_every_column_of_the_models():
+    # A field added to a model must be added to the seeder's COPY, or COPY would leave it to a default.
+    for key, (model, columns) in COPY_COLUMNS.items():
+        database_ids = {"diary", "responses"}
+        expected = {f.column for f in model._meta.concrete_fields} - ({"id"} if key in database_ids else set())
+        assert set(columns) == expected, key

@@ -1,0 +1,125 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.patients.models import Patient
+from tests.factories import BlockFactory, PatientFactory, make_ablation
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "mrn": "a100200",
+    "first_name": "José",
+    "last_name": "García",
+    "date_of_birth": "1961-03-04",
+    "sex": "M",
+    "email": "jose@example.org",
+    "mobile_phone": "(212) 555-0123",
+    "preferred_channel": "sms",
+    "language": "es",
+    "timezone": "America/New_York",
+    "reminder_consent": "on",
+    "is_active": "on",
+}
+
+
+def test_staff_register_a_patient_with_a_normalised_phone_and_mrn(staff_client):
+    response = staff_client.post(reverse("patients:new"), VALID)
+    patient = Patient.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:detail", args=[patient.public_id])
+    assert patient.mrn == "A100200"
+    assert patient.mobile_phone == "+12125550123"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("mobile_phone", "12345", "is not a valid phone number"),
+        ("date_of_birth", "2999-01-01", "cannot be in the future"),
+        ("date_of_birth", "1890-01-01", "more than 120 years ago"),
+        ("email", "not-an-email", "Enter a valid email address"),
+        ("preferred_channel", "email", None),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field_and_keeps_what_was_typed(staff_client, field, value, message):
+    data = VALID | {field: value}
+    if field == "preferred_channel":
+        data["email"] = ""
+        message = "Enter an email address to send reminders by email"
+        field = "email"
+    response = staff_client.post(reverse("patients:new"), data)
+    assert response.status_code == 200
+    assert message in str(response.context["form"].errors[field])
+    assert "Nothing was saved" in response.text
+    assert 'value="García"' in response.text
+    assert not Patient.objects.exists()
+
+
+def test_a_duplicate_mrn_names_the_patient_who_has_it(staff_client):
+    existing = PatientFactory(mrn="A100200", first_name="Maria", last_name="Lopez")
+    response = staff_client.post(reverse("patients:new"), VALID)
+    assert response.status_code == 200
+    assert "MRN A100200 already belongs to" in response.text
+    assert "Maria Lopez" in response.text
+    assert reverse("patients:detail", args=[existing.public_id]) in response.text
+    assert Patient.objects.count() == 1
+
+
+def test_search_by_name_ignores_case_and_accents(staff_client):
+    jose = PatientFactory(first_name="José", last_name="García")
+    PatientFactory(first_name="Zoë", last_name="Müller")
+    page = staff_client.get(reverse("patients:list"), {"q": "jose GARC"})
+    assert [p.pk for p in page.context["page"]] == [jose.pk]
+    page = staff_client.get(reverse("patients:list"), {"q": "muller"})
+    assert [p.last_name for p in page.context["page"]] == ["Müller"]
+
+
+def test_search_by_mrn_prefix(staff_client):
+    PatientFactory(mrn="X7001")
+    PatientFactory(mrn="X7002")
+    PatientFactory(mrn="Y7003")
+    page = staff_client.get(reverse("patients:list"), {"q": "x70"})
+    assert sorted(p.mrn for p in page.context["page"]) == ["X7001", "X7002"]
+
+
+def test_patient_urls_carry_a_random_id_not_the_mrn_or_pk(staff_client):
+    patient = PatientFactory()
+    url = reverse("patients:detail", args=[patient.public_id])
+    assert patient.mrn not in url
+    assert f"/{patient.pk}/" not in url
+
+
+def patient_with_history(n):
+    patient = PatientFactory()
+    for i in range(n):
+        block = BlockFactory(patient=patient, performed_at=timezone.now() - dt.timedelta(days=40 + i), diary=[(30, 1)])
+        make_ablation(
+            patient=patient, performed_on=timezone.localdate() - dt.timedelta(days=20 + i), physician=block.physician
+        )
+    return patient
+
+
+def test_the_patient_page_uses_the_same_queries_however_long_the_history(staff_client):
+    counts = []
+    for n in (1, 6):
+        patient = patient_with_history(n)
+        with CaptureQueriesContext(connection) as queries:
+            page = staff_client.get(reverse("patients:detail", args=[patient.public_id]))
+        assert page.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 15
+
+
+def test_the_timeline_shows_blocks_ablations_follow_ups_and_answers_newest_first(staff_client):
+    patient = patient_with_history(1)
+    page = staff_client.get(reverse("patients:detail", args=[patient.public_id]))
+    kinds = [event.kind for event in page.context["timeline"]]
+    assert kinds.count("block") == 1 and kinds.count("ablation") == 1 and kinds.count("follow_up") == 5
+    dates = [event.at for event in page.context["timeline"]]
+    assert dates == sorted(dates, reverse=True)
+    assert "Positive" in page.text

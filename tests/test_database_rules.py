@@ -1,0 +1,85 @@
+"""The database itself refuses what the forms refuse, so no script can store it."""
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from apps.blocks.models import DiagnosticBlock, DiaryEntry
+from apps.cryoablations.models import Cryoablation, FollowUp
+from apps.patients.models import Patient
+from apps.surveys.models import SurveyResponse
+from tests.factories import BlockFactory, PatientFactory, make_ablation
+
+pytestmark = pytest.mark.django_db
+
+
+def refused(update):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        update()
+
+
+def test_pain_scores_outside_0_to_10_are_refused():
+    block = BlockFactory(diary=[(30, 2)])
+    ablation = make_ablation(patient=block.patient)
+    refused(lambda: DiagnosticBlock.objects.filter(pk=block.pk).update(baseline_nrs=11))
+    refused(lambda: DiaryEntry.objects.filter(block=block).update(nrs=11))
+    refused(lambda: Cryoablation.objects.filter(pk=ablation.pk).update(baseline_nrs=11))
+    refused(
+        lambda: SurveyResponse.objects.create(
+            ablation=ablation, completed_at=timezone.now(), pain_average=11, collected_via="phone"
+        )
+    )
+
+
+def test_negative_diary_minutes_and_duplicate_minutes_are_refused():
+    block = BlockFactory(diary=[(30, 2), (60, 2)])
+    refused(lambda: DiaryEntry.objects.filter(block=block, minutes_after=30).update(minutes_after=-5))
+    refused(lambda: DiaryEntry.objects.filter(block=block, minutes_after=30).update(minutes_after=60))
+
+
+def test_procedures_in_the_future_are_refused():
+    block = BlockFactory()
+    ablation = make_ablation(patient=block.patient)
+    refused(
+        lambda: DiagnosticBlock.objects.filter(pk=block.pk).update(performed_at=timezone.now() + dt.timedelta(hours=1))
+    )
+    refused(
+        lambda: Cryoablation.objects.filter(pk=ablation.pk).update(
+            performed_on=timezone.localdate() + dt.timedelta(days=3)
+        )
+    )
+
+
+def test_patient_rules():
+    patient = PatientFactory()
+    refused(lambda: Patient.objects.filter(pk=patient.pk).update(mobile_phone="555-0123"))
+    refused(lambda: Patient.objects.filter(pk=patient.pk).update(date_of_birth=dt.date(1890, 1, 1)))
+    refused(
+        lambda: Patient.objects.filter(pk=patient.pk).update(date_of_birth=timezone.localdate() + dt.timedelta(days=5))
+    )
+    refused(lambda: PatientFactory(mrn=patient.mrn))
+
+
+def test_one_follow_up_per_ablation_and_time_point():
+    ablation = make_ablation(patient=PatientFactory())
+    first = ablation.follow_ups.first()
+    refused(
+        lambda: FollowUp.objects.create(
+            ablation=ablation,
+            time_point=first.time_point,
+            label="again",
+            target_date=first.target_date,
+            window_start=first.window_start,
+            window_end=first.window_end,
+        )
+    )
+
+
+def test_clinical_records_are_protected_from_deletion():
+    block = BlockFactory()
+    make_ablation(patient=block.patient)
+    with pytest.raises(ProtectedError):
+        block.patient.delete()
