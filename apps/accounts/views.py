@@ -9,8 +9,8 @@ from .roles import CLINICAL, CONFIGURE
 
 @login_required
 def home(request):
-    if request.user.has_perm(CLINICAL):
-        return redirect("cryoablations:worklist")
     if request.user.has_perm(CONFIGURE):
         return redirect("clinic:protocol")
+    if request.user.has_perm(CLINICAL):
+        return redirect("cryoablations:worklist")
     raise PermissionDenied

@@ -573,7 +573,7 @@ class DemoGenerator:
                 # Most answers come near the target date; none after yesterday.
                 room = (min(end, last_day) - start).days
                 offset = round(rng.triangular(0, room, min(room, (target - start).days))) if room else 0
-                answer(start + timedelta(days=offset), follow_up_id if offset < 20 else None)
+                answer(start + timedelta(days=offset), follow_up_id)
         if rng.random() < UNSCHEDULED_SHARE:
             days = [d for d in self.unscheduled_days if performed_on + timedelta(days=d) <= last_day]
             if days:

@@ -116,23 +116,23 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# One URL configures outgoing mail, e.g. smtp+tls://user:password@mail.example.org:587 (consolemail:// prints).
-_email = env.email("EMAIL_URL", default="consolemail://")
-MAILERS = {
-    "default": {
-        "BACKEND": _email["EMAIL_BACKEND"],
-        "OPTIONS": {
-            "host": _email.get("EMAIL_HOST"),
-            "port": _email.get("EMAIL_PORT"),
-            "username": _email.get("EMAIL_HOST_USER"),
-            "password": _email.get("EMAIL_HOST_PASSWORD"),
-            "use_tls": _email.get("EMAIL_USE_TLS", False),
-            "use_ssl": _email.get("EMAIL_USE_SSL", False),
+
+def mailers_from(email: dict) -> dict:
+    """Django's MAILERS from one django-environ email URL, e.g. smtp+tls://user:password@mail.example.org:587."""
+    options = {}
+    if email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+        options = {
+            "host": email.get("EMAIL_HOST"),
+            "port": email.get("EMAIL_PORT"),
+            "username": email.get("EMAIL_HOST_USER"),
+            "password": email.get("EMAIL_HOST_PASSWORD"),
+            "use_tls": email.get("EMAIL_USE_TLS", False),
+            "use_ssl": email.get("EMAIL_USE_SSL", False),
         }
-        if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
-        else {},
-    }
-}
+    return {"default": {"BACKEND": email["EMAIL_BACKEND"], "OPTIONS": options}}
+
+
+MAILERS = mailers_from(env.email("EMAIL_URL", default="consolemail://"))  # consolemail:// prints messages
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="registry@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -1,10 +1,11 @@
 """Production settings: everything secret or site-specific must come from the environment."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, mailers_from
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: refusing to start beats a guessable key
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+MAILERS = mailers_from(env.email("EMAIL_URL"))  # no default: a clinic's reminders must not go to a console
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
