@@ -38,6 +38,7 @@ from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.cryoablations.services import follow_up_dates
 from apps.patients.models import Channel, Language, Patient, Sex, patient_search_name
 from apps.surveys.models import PGIC, CollectedVia, SurveyResponse
+from apps.surveys.services import counted_responses_refresh
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published demo credential, documented in the command's help
 DEFAULT_PATIENTS = 500
@@ -648,6 +649,8 @@ def seed_demo(
                 rows = getattr(batch, key)
                 _copy(cursor, key, rows)
                 result.counts[key] += len(rows)
+            answered = {row[2] for row in batch.responses if row[2] is not None}
+            counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk__in=answered))
         number = end
         if progress:
             progress(number - first, total)

@@ -4,9 +4,11 @@ import uuid
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.fields import DateRangeField
+from django.contrib.postgres.indexes import GistIndex
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Now
 
 from apps.blocks.models import DiagnosticBlock, Guidance, Side
@@ -80,6 +82,11 @@ class Cryoablation(models.Model):
             )
 
 
+def window_range() -> Func:
+    """A follow-up's window as an inclusive PostgreSQL daterange, matched by the open-window index."""
+    return Func(F("window_start"), F("window_end"), Value("[]"), function="daterange", output_field=DateRangeField())
+
+
 class FollowUp(models.Model):
     """One time point of an ablation's follow-up, with the dates its survey counts between."""
 
@@ -90,10 +97,20 @@ class FollowUp(models.Model):
     target_date = models.DateField()
     window_start = models.DateField()
     window_end = models.DateField()
+    # The answer this follow-up is judged by (outcome-definitions.md: the last completed inside the window).
+    # Derived from the answers, kept by surveys.services.counted_responses_refresh, so that worklists and
+    # reports need not search the answers again.
+    counted_response = models.ForeignKey(
+        "surveys.SurveyResponse", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["target_date"]
-        indexes = [models.Index(fields=["window_start", "window_end"], name="followup_window")]
+        indexes = [
+            # The worklist: unanswered follow-ups whose window holds today, and those whose window has closed.
+            GistIndex(window_range(), name="followup_open_window", condition=Q(counted_response__isnull=True)),
+            models.Index(fields=["window_end"], name="followup_missed", condition=Q(counted_response__isnull=True)),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["ablation", "time_point"], name="followup_one_per_time_point"),
             models.CheckConstraint(

@@ -47,8 +47,7 @@ def ablation_detail(request, public_id):
     ablation = ablation_get(public_id=public_id)
     protocol = protocol_get()
     rows = follow_up_rows(
-        follow_ups=list(ablation.follow_ups.select_related("ablation")),
-        responses=list(ablation.survey_responses.all()),
+        follow_ups=list(ablation.follow_ups.select_related("ablation", "counted_response")),
         today=timezone.localdate(),
     )
     context = {

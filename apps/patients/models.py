@@ -7,6 +7,7 @@ import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -101,6 +102,8 @@ class Patient(models.Model):
         indexes = [
             models.Index(fields=["mrn"], name="patient_mrn_prefix", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["last_name", "first_name"], name="patient_name_order"),
+            # Word-prefix name search is LIKE '% term%': a trigram index answers it without reading every row.
+            GinIndex(fields=["search_name"], name="patient_search_name", opclasses=["gin_trgm_ops"]),
         ]
         constraints = [
             models.CheckConstraint(

@@ -62,7 +62,7 @@ def patient_timeline(*, patient: Patient, protocol: Protocol, today: date) -> li
     ablations = list(
         Cryoablation.objects.filter(patient=patient).select_related("nerve", "physician", "qualifying_block__nerve")
     )
-    follow_ups = list(FollowUp.objects.filter(ablation__patient=patient).select_related("ablation"))
+    follow_ups = list(FollowUp.objects.filter(ablation__patient=patient).select_related("ablation", "counted_response"))
     responses = list(
         SurveyResponse.objects.filter(ablation__patient=patient).select_related("follow_up", "ablation__nerve")
     )
@@ -78,7 +78,7 @@ def patient_timeline(*, patient: Patient, protocol: Protocol, today: date) -> li
     events += [TimelineEvent(a.performed_on, start_of(a.performed_on), "ablation", a) for a in ablations]
     events += [
         TimelineEvent(row.follow_up.target_date, start_of(row.follow_up.target_date), "follow_up", row)
-        for row in follow_up_rows(follow_ups=follow_ups, responses=responses, today=today)
+        for row in follow_up_rows(follow_ups=follow_ups, today=today)
     ]
     events += [TimelineEvent(timezone.localdate(r.completed_at), r.completed_at, "response", r) for r in responses]
     return sorted(events, key=lambda e: e.at, reverse=True)

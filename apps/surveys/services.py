@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.cryoablations.models import Cryoablation, FollowUp
@@ -27,6 +28,8 @@ def response_record(*, ablation: Cryoablation, completed_at: datetime, **answers
     )
     response.full_clean()
     response.save()
+    if response.follow_up_id:
+        counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk=response.follow_up_id))
     return response
 
 
@@ -37,3 +40,11 @@ def responses_assign(*, ablation: Cryoablation) -> None:
         if follow_up != response.follow_up:
             response.follow_up = follow_up
             response.save(update_fields=["follow_up"])
+    counted_responses_refresh(follow_ups=ablation.follow_ups.all())
+
+
+def counted_responses_refresh(*, follow_ups: QuerySet[FollowUp]) -> int:
+    """Point each follow-up at the answer it is judged by: of those inside its window, the one completed last,
+    on equal times the one recorded last (outcome-definitions.md, Cryoablation and follow-up)."""
+    counted = SurveyResponse.objects.filter(follow_up=OuterRef("pk")).order_by("-completed_at", "-recorded_at", "-pk")
+    return follow_ups.update(counted_response=Subquery(counted.values("pk")[:1]))
