@@ -654,9 +654,12 @@ def seed_demo(
         number = end
         if progress:
             progress(number - first, total)
+    # Fresh planner statistics after a bulk load; outside a transaction VACUUM too, which clears the row versions
+    # that counted_responses_refresh left behind (they would otherwise slow the worklist's index scans).
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
     with connection.cursor() as cursor:
         for model, _ in COPY_COLUMNS.values():
-            cursor.execute(f"ANALYZE {model._meta.db_table}")  # fresh planner statistics after a bulk load
+            cursor.execute(f"{command} {model._meta.db_table}")
     if total:
         result.first_mrn = f"{MRN_PREFIX}{first:0{MRN_DIGITS}d}"
         result.last_mrn = f"{MRN_PREFIX}{first + total - 1:0{MRN_DIGITS}d}"

@@ -4,8 +4,8 @@ from .models import Nerve, Protocol
 
 
 def protocol_get() -> Protocol:
-    """The clinic's protocol, with its time points; created by the initial data migration."""
-    return Protocol.objects.prefetch_related("time_points").get(pk=1)
+    """The clinic's protocol (its time points are `protocol.time_points.all()`), made by a data migration."""
+    return Protocol.objects.get(pk=1)
 
 
 def nerve_list(*, active_only: bool = True):

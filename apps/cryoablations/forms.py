@@ -6,7 +6,7 @@ from django.utils import timezone
 from apps.accounts.selectors import physician_list
 from apps.blocks.forms import PhysicianChoiceField
 from apps.blocks.models import DiagnosticBlock
-from apps.clinic.selectors import nerve_list
+from apps.clinic.selectors import nerve_list, protocol_get
 from apps.patients.models import Patient
 from apps.surveys.models import SurveyResponse
 
@@ -23,7 +23,6 @@ class CryoablationForm(forms.ModelForm):
     qualifying_block = QualifyingBlockField(
         queryset=DiagnosticBlock.objects.none(),
         required=False,
-        empty_label="Chosen by the rule: the latest positive block of this nerve and side in the 180 days before",
         error_messages={"invalid_choice": "Choose a block of this patient."},
         help_text="Leave it to the rule, or name another block of the same nerve and side.",
     )
@@ -53,6 +52,10 @@ class CryoablationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.patient = patient
         self.fields["nerve"].queryset = nerve_list()
+        self.fields["qualifying_block"].empty_label = (
+            "Chosen by the rule: the latest positive block of this nerve and side in the "
+            f"{protocol_get().qualifying_block_days} days before"
+        )
         self.fields["qualifying_block"].queryset = DiagnosticBlock.objects.filter(patient=patient).select_related(
             "nerve"
         )

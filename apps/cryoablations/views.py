@@ -53,6 +53,7 @@ def ablation_detail(request, public_id):
     context = {
         "ablation": ablation,
         "patient": ablation.patient,
+        "protocol": protocol,
         "rows": rows,
         "qualifying_notes": qualifying_block_notes(ablation=ablation, protocol=protocol),
         "unscheduled": ablation.survey_responses.filter(follow_up__isnull=True),

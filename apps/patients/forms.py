@@ -8,7 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import Patient
+from .models import Patient, default_timezone
 
 
 def timezone_choices() -> list[tuple[str, str]]:
@@ -23,7 +23,7 @@ class PatientForm(forms.ModelForm):
         required=False,
         help_text="For SMS reminders. A number without a country code is read as the clinic's country's.",
     )
-    timezone = forms.TypedChoiceField(label="Time zone", choices=timezone_choices)
+    timezone = forms.ChoiceField(label="Time zone", choices=timezone_choices, initial=default_timezone)
 
     class Meta:
         model = Patient

@@ -11,3 +11,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tests never run collectstatic: let WhiteNoise serve from the finders instead of warning about STATIC_ROOT.
+WHITENOISE_AUTOREFRESH = True

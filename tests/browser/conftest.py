@@ -1,0 +1,98 @@
+"""Fixtures for the browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+One browser per session, a fresh context (cookies, storage) per test. The live server needs a transactional
+database, which pytest-django empties after each test: see `clinic_seed` for what that means here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an asyncio event loop in this thread; Django would otherwise refuse ORM calls
+# made by the tests while it runs.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PASSWORD = "correct-horse-battery"  # that of tests.factories.UserFactory
+TIMEOUT_MS = 5_000  # a page of this application answers in well under a second; fail fast when something hangs
+
+
+def _seed_clinic_catalog() -> None:
+    """The nerve catalog and protocol (with its time points) of migration clinic 0002, idempotently."""
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.clinic.migrations.0002_catalog_and_protocol")
+    migration.seed(apps, None)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _restore_clinic_seed_after_browser_tests(django_db_setup, django_db_blocker):
+    """The transactional database of live_server tests is emptied (TRUNCATE) after each test. Groups and
+    permissions come back by post_migrate, but the rows of data migrations (nerves, protocol) do not, and with
+    --reuse-db the emptied database would be what the next run starts from. Put them back once the browser
+    tests are done."""
+    yield
+    with django_db_blocker.unblock():
+        _seed_clinic_catalog()
+
+
+@pytest.fixture
+def clinic_seed(transactional_db):
+    """Nerves and protocol for a test that runs after another transactional test emptied the database."""
+    _seed_clinic_catalog()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM_PATH).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM_PATH}: apt-get install chromium, or set CHROMIUM_PATH")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM_PATH,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, clinic_seed):
+    """A page in a fresh browser context, pointed at the live server. `page.bad_responses` collects every
+    request that failed or answered 4xx/5xx (static files included), for tests to assert on."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    bad_responses: list[str] = []
+
+    def on_response(response) -> None:
+        if response.status >= 400:
+            bad_responses.append(f"{response.request.method} {response.url}: {response.status}")
+
+    page.on("response", on_response)
+    page.on("requestfailed", lambda request: bad_responses.append(f"{request.url}: {request.failure}"))
+    page.bad_responses = bad_responses
+    yield page
+    context.close()
+
+
+def field(page, label: str):
+    """The form control labelled exactly `label`. Crispy-forms appends "*" to the labels of required fields and
+    indents label text; a regular expression is matched against the raw text, whitespace included."""
+    return page.get_by_label(re.compile(rf"^\s*{re.escape(label)}\s*\*?\s*$"))
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    """Through the sign-in form, as a person would."""
+    page.goto("/")
+    field(page, "Username").fill(username)
+    field(page, "Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
