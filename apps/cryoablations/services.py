@@ -21,23 +21,18 @@ def follow_up_dates(performed_on: date, time_point: TimePoint) -> tuple[date, da
     )
 
 
-@transaction.atomic
 def ablation_create(*, qualifying_block: DiagnosticBlock | None = None, **fields) -> Cryoablation:
     """Record an ablation, its qualifying block (the rule's pick unless staff name one) and its follow-ups,
     all in one transaction."""
-    protocol = protocol_get()
-    ablation = Cryoablation(**fields)
-    _set_qualifying_block(ablation, qualifying_block, protocol)
-    ablation.full_clean()
-    ablation.save()
-    follow_ups_schedule(ablation=ablation, protocol=protocol)
-    return ablation
+    return ablation_update(ablation=Cryoablation(), qualifying_block=qualifying_block, **fields)
 
 
 @transaction.atomic
 def ablation_update(
     *, ablation: Cryoablation, qualifying_block: DiagnosticBlock | None = None, **fields
 ) -> Cryoablation:
+    """Save an ablation's fields; the qualifying block is chosen again (by the rule unless staff name one) and
+    the follow-ups re-dated, since the date, nerve or side may have changed."""
     protocol = protocol_get()
     for name, value in fields.items():
         setattr(ablation, name, value)
