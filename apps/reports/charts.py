@@ -1,0 +1,212 @@
+"""Charts drawn on the server as SVG: they work under a strict Content Security Policy, print, and go into the
+PDF reports unchanged. Each chart has a title and a description for screen readers; the dashboards show the
+same figures in a table beside it.
+
+Only presentation attributes (fill, stroke) are used, never style attributes, which the CSP forbids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+WIDTH = 640
+ROW_HEIGHT = 28
+LABEL_WIDTH = 170
+PLOT_HEIGHT = 220
+MARGIN = 40
+INK = "#212529"
+MUTED = "#6c757d"
+BAR = "#0d6efd"
+BAND = "#9ec5fe"
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None  # None: no figure (a denominator of 0), drawn as "—"
+    low: float | None = None  # a confidence interval, drawn as a whisker
+    high: float | None = None
+    note: str = ""  # e.g. "13/17"
+
+
+@dataclass(frozen=True)
+class Point:
+    label: str
+    value: float | None
+    low: float | None = None  # an interquartile range or interval, drawn as a band
+    high: float | None = None
+
+
+def _svg(width: int, height: int, title: str, description: str, body: str) -> SafeString:
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="100%" role="img" class="chart">'
+        "<title>{}</title><desc>{}</desc>{}</svg>",
+        width,
+        height,
+        title,
+        description,
+        mark_safe(body),  # noqa: S308 - built only from format_html pieces below
+    )
+
+
+def _text(x: float, y: float, text: str, *, anchor: str = "start", fill: str = INK, size: int = 12) -> str:
+    return format_html(
+        '<text x="{}" y="{}" text-anchor="{}" fill="{}" font-size="{}" font-family="sans-serif">{}</text>',
+        round(x, 1),
+        round(y, 1),
+        anchor,
+        fill,
+        size,
+        text,
+    )
+
+
+def _format(value: float | None, percent: bool) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:.1f}%" if percent else f"{value:g}"
+
+
+def bar_chart(
+    bars: Sequence[Bar], *, title: str, description: str = "", maximum: float | None = None, percent: bool = True
+) -> SafeString:
+    """Horizontal bars, one per row, with an optional interval whisker. Rates are fractions (0..1) when
+    `percent`; otherwise `maximum` (default the largest value) sets the scale."""
+    top = maximum if maximum is not None else (1.0 if percent else max((b.value or 0 for b in bars), default=0) or 1)
+    plot = WIDTH - LABEL_WIDTH - 110
+    height = ROW_HEIGHT * len(bars) + 10
+    parts = []
+    for row, bar in enumerate(bars):
+        y = 5 + row * ROW_HEIGHT
+        parts.append(_text(LABEL_WIDTH - 8, y + 17, bar.label, anchor="end"))
+        if bar.value is not None:
+            length = max(0.0, min(1.0, bar.value / top)) * plot
+            parts.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>',
+                    LABEL_WIDTH,
+                    y + 5,
+                    round(length, 1),
+                    16,
+                    BAR,
+                )
+            )
+            if bar.low is not None and bar.high is not None:
+                x1 = LABEL_WIDTH + max(0.0, min(1.0, bar.low / top)) * plot
+                x2 = LABEL_WIDTH + max(0.0, min(1.0, bar.high / top)) * plot
+                parts.append(
+                    format_html(
+                        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="1.5"/>',
+                        round(x1, 1),
+                        round(x2, 1),
+                        y + 13,
+                        y + 13,
+                        INK,
+                    )
+                )
+        label = _format(bar.value, percent) + (f"  {bar.note}" if bar.note else "")
+        parts.append(_text(LABEL_WIDTH + plot + 8, y + 17, label, fill=MUTED if bar.value is None else INK))
+    return _svg(WIDTH, height, title, description or title, "".join(parts))
+
+
+def line_chart(
+    points: Sequence[Point], *, title: str, description: str = "", minimum: float = 0, maximum: float = 10
+) -> SafeString:
+    """Values at successive labelled points (e.g. median pain by time point) joined by a line, with a shaded
+    band for their range (e.g. the interquartile range). Points without a value break the line."""
+    height = PLOT_HEIGHT + 2 * MARGIN
+    plot_width = WIDTH - 2 * MARGIN
+    step = plot_width / max(1, len(points) - 1) if len(points) > 1 else 0
+
+    def x(i: int) -> float:
+        return MARGIN + (i * step if len(points) > 1 else plot_width / 2)
+
+    def y(v: float) -> float:
+        return MARGIN + PLOT_HEIGHT - (v - minimum) / ((maximum - minimum) or 1) * PLOT_HEIGHT
+
+    parts = [
+        format_html(
+            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>', MARGIN, MARGIN, MARGIN, MARGIN + PLOT_HEIGHT, MUTED
+        ),
+        _text(MARGIN - 6, y(maximum) + 4, f"{maximum:g}", anchor="end", fill=MUTED),
+        _text(MARGIN - 6, y(minimum) + 4, f"{minimum:g}", anchor="end", fill=MUTED),
+    ]
+    band = [(i, p) for i, p in enumerate(points) if p.low is not None and p.high is not None]
+    if len(band) > 1:
+        outline = [(x(i), y(p.high)) for i, p in band] + [(x(i), y(p.low)) for i, p in reversed(band)]
+        parts.append(
+            format_html(
+                '<polygon points="{}" fill="{}" fill-opacity="0.5"/>',
+                " ".join(f"{px:.1f},{py:.1f}" for px, py in outline),
+                BAND,
+            )
+        )
+    segment: list[str] = []
+    for i, point in enumerate(points):
+        parts.append(_text(x(i), MARGIN + PLOT_HEIGHT + 18, point.label, anchor="middle", fill=MUTED))
+        if point.value is None:
+            if len(segment) > 1:
+                parts.append(
+                    format_html(
+                        '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>', " ".join(segment), BAR
+                    )
+                )
+            segment = []
+            continue
+        segment.append(f"{x(i):.1f},{y(point.value):.1f}")
+        parts.append(
+            format_html('<circle cx="{}" cy="{}" r="3.5" fill="{}"/>', round(x(i), 1), round(y(point.value), 1), BAR)
+        )
+        parts.append(_text(x(i), y(point.value) - 8, f"{point.value:g}", anchor="middle"))
+    if len(segment) > 1:
+        parts.append(
+            format_html('<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>', " ".join(segment), BAR)
+        )
+    return _svg(WIDTH, height, title, description or title, "".join(parts))
+
+
+def step_chart(
+    steps: Sequence[tuple[float, float]], *, title: str, description: str = "", x_label: str = "days"
+) -> SafeString:
+    """A Kaplan–Meier survival curve: `steps` are (time, estimate) pairs, starting at (0, 1.0); the estimate
+    holds until the next time. A dotted line marks 0.5, where the median is read."""
+    height = PLOT_HEIGHT + 2 * MARGIN
+    plot_width = WIDTH - 2 * MARGIN
+    last = max((t for t, _ in steps), default=0) or 1
+
+    def x(t: float) -> float:
+        return MARGIN + t / last * plot_width
+
+    def y(s: float) -> float:
+        return MARGIN + (1 - s) * PLOT_HEIGHT
+
+    path, previous = [], None
+    for t, s in steps:
+        if previous is not None:
+            path.append(f"{x(t):.1f},{y(previous):.1f}")
+        path.append(f"{x(t):.1f},{y(s):.1f}")
+        previous = s
+    parts = [
+        format_html(
+            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="4 4"/>',
+            MARGIN,
+            MARGIN + plot_width,
+            round(y(0.5), 1),
+            round(y(0.5), 1),
+            MUTED,
+        ),
+        _text(MARGIN - 6, y(1) + 4, "1.0", anchor="end", fill=MUTED),
+        _text(MARGIN - 6, y(0.5) + 4, "0.5", anchor="end", fill=MUTED),
+        _text(MARGIN - 6, y(0) + 4, "0", anchor="end", fill=MUTED),
+        _text(MARGIN, MARGIN + PLOT_HEIGHT + 18, "0", anchor="middle", fill=MUTED),
+        _text(MARGIN + plot_width, MARGIN + PLOT_HEIGHT + 18, f"{last:g} {x_label}", anchor="end", fill=MUTED),
+    ]
+    if path:
+        parts.append(
+            format_html('<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>', " ".join(path), BAR)
+        )
+    return _svg(WIDTH, height, title, description or title, "".join(parts))
