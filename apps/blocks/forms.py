@@ -32,6 +32,7 @@ class DiagnosticBlockForm(forms.ModelForm):
             "concentration_percent",
             "volume_ml",
             "needle",
+            "needle_gauge",
             "baseline_nrs",
             "trigger_point_cm_from_midline",
             "trigger_point_mm_caudal_to_psis",

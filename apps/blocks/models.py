@@ -70,6 +70,9 @@ class DiagnosticBlock(models.Model):
     side = models.CharField(max_length=9, choices=Side.choices)
     guidance = models.CharField(max_length=11, choices=Guidance.choices, default=Guidance.ULTRASOUND)
     needle = models.CharField(max_length=60, blank=True, help_text="e.g. 25-gauge spinal")
+    needle_gauge = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="e.g. 25"
+    )
     drug = models.CharField(max_length=60, blank=True, help_text="e.g. lidocaine")
     concentration_percent = models.DecimalField(
         "concentration (%)", max_digits=5, decimal_places=2, null=True, blank=True
@@ -89,6 +92,8 @@ class DiagnosticBlock(models.Model):
     worse_with_posture = models.BooleanField("pain worse with posture or lumbar movement", null=True, blank=True)
     compression_symptoms = models.BooleanField("numbness or radiating pain on compression", null=True, blank=True)
     notes = models.TextField(blank=True)
+    # The block's id in the registry it was imported from (apps.registry): a second import matches on it.
+    external_id = models.CharField("source id", max_length=64, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -110,6 +115,12 @@ class DiagnosticBlock(models.Model):
             # Target of the composite foreign key from Cryoablation.qualifying_block, which makes the database
             # refuse a qualifying block of another patient, nerve or side.
             models.UniqueConstraint(fields=["id", "patient", "nerve", "side"], name="block_identity"),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=Q(external_id__isnull=False), name="block_external_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(needle_gauge__gt=0) | Q(needle_gauge__isnull=True), name="block_needle_gauge_positive"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -242,15 +242,15 @@ COPY_COLUMNS = {
     ]),
     "blocks": (DiagnosticBlock, [
         "id", "public_id", "patient_id", "performed_at", "physician_id", "nerve_id", "side", "guidance", "needle",
-        "drug", "concentration_percent", "volume_ml", "baseline_nrs", "suspected_diagnosis",
+        "needle_gauge", "drug", "concentration_percent", "volume_ml", "baseline_nrs", "suspected_diagnosis",
         "trigger_point_cm_from_midline", "trigger_point_mm_caudal_to_psis", "tinel_sign", "worse_with_posture",
-        "compression_symptoms", "notes", "created_at", "updated_at",
+        "compression_symptoms", "notes", "external_id", "created_at", "updated_at",
     ]),
     "diary": (DiaryEntry, ["block_id", "minutes_after", "nrs", "source", "recorded_at"]),
     "ablations": (Cryoablation, [
         "id", "public_id", "patient_id", "performed_on", "physician_id", "nerve_id", "side", "device", "probe",
         "cycles", "freeze_seconds", "guidance", "baseline_nrs", "complications", "qualifying_block_id",
-        "qualifying_source", "created_at", "updated_at",
+        "qualifying_source", "external_id", "created_at", "updated_at",
     ]),
     "follow_ups": (FollowUp, [
         "id", "public_id", "ablation_id", "time_point", "label", "target_date", "window_start", "window_end",
@@ -468,12 +468,14 @@ class DemoGenerator:
         is_positive = peak is not None and peak >= self.threshold
 
         created = performed_at + timedelta(minutes=rng.randint(5, 30))
+        # Drawn in the order the row lists them, so a seed gives the same data as before needle_gauge existed.
+        public_id, guidance, needle = _uuid(rng), _weighted(rng, profile.guidance), _weighted(rng, profile.needles)
         batch.blocks.append(
             (
-                block_id, _uuid(rng), patient_id, performed_at, physician, self.nerve_ids[nerve], side,
-                _weighted(rng, profile.guidance), _weighted(rng, profile.needles), drug, concentration,
+                block_id, public_id, patient_id, performed_at, physician, self.nerve_ids[nerve], side,
+                guidance, needle, int(needle.split("-")[0]), drug, concentration,
                 _weighted(rng, profile.volumes), baseline, _weighted(rng, profile.diagnoses), cm, mm, tinel,
-                posture, compression, _weighted(rng, BLOCK_NOTES), created,
+                posture, compression, _weighted(rng, BLOCK_NOTES), None, created,
                 max(created, performed_at + timedelta(minutes=minutes[-1] + 15)),
             )
         )  # fmt: skip
@@ -524,7 +526,7 @@ class DemoGenerator:
                 probe, 3 if rng.random() < 0.2 else 2, _weighted(rng, {90: 20, 120: 70, 150: 10}),
                 Guidance.ULTRASOUND if rng.random() < 0.93 else Guidance.FLUOROSCOPY, baseline,
                 _weighted(rng, COMPLICATIONS), qualifying.id if qualifying else None,
-                QualifyingSource.RULE if qualifying else "", created, created,
+                QualifyingSource.RULE if qualifying else "", None, created, created,
             )
         )  # fmt: skip
 

@@ -43,6 +43,8 @@ class Cryoablation(models.Model):
         DiagnosticBlock, on_delete=models.PROTECT, null=True, blank=True, related_name="ablations"
     )
     qualifying_source = models.CharField(max_length=5, choices=QualifyingSource.choices, blank=True)
+    # The ablation's id in the registry it was imported from (apps.registry): a second import matches on it.
+    external_id = models.CharField("source id", max_length=64, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,6 +63,9 @@ class Cryoablation(models.Model):
                 condition=Q(qualifying_block__isnull=True, qualifying_source="")
                 | Q(qualifying_block__isnull=False, qualifying_source__in=["rule", "staff"]),
                 name="ablation_qualifying_source_set",
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=Q(external_id__isnull=False), name="ablation_external_id_unique"
             ),
         ]
 

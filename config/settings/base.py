@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "apps.blocks",
     "apps.cryoablations",
     "apps.surveys",
+    "apps.registry",
+    "apps.reports",
 ]
 
 MIDDLEWARE = [

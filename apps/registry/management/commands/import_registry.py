@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.registry.services import registry_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a registry folder (patients.csv, blocks.csv, ablations.csv, survey_responses.csv; "
+        "docs: data-exchange.md). All or nothing: any problem is listed as file:line: column: message and "
+        "nothing is written. A second import of the same files changes nothing."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("folder", type=Path)
+        parser.add_argument("--dry-run", action="store_true", help="Check and count, then write nothing.")
+
+    def handle(self, *args, folder: Path, dry_run: bool, **options) -> None:
+        if not folder.is_dir():
+            raise CommandError(f"{folder} is not a folder.")
+        result = registry_import(folder=folder, dry_run=dry_run)
+        if result.problems:
+            for problem in result.problems:
+                self.stderr.write(str(problem))
+            raise CommandError(f"{len(result.problems)} problem(s): nothing was imported (import run {result.run.pk}).")
+        verb = "Checked (dry run, nothing written)" if dry_run else "Imported"
+        self.stdout.write(f"{verb}: import run {result.run.pk}")
+        for name, counts in result.counts.items():
+            figures = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in counts.items())
+            self.stdout.write(f"  {name}: {figures}")
+        if result.created_physicians:
+            self.stdout.write("  physicians created as inactive accounts: " + ", ".join(result.created_physicians))

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.reports.outcomes import outcomes_compute
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise CommandError(f"“{value}” is not a date of the form YYYY-MM-DD.") from error
+
+
+def _threshold(value: str) -> Decimal:
+    try:
+        threshold = Decimal(value)
+    except InvalidOperation as error:
+        raise CommandError(f"“{value}” is not a number.") from error
+    if not (0 < threshold <= 100):
+        raise CommandError("The threshold is a percentage above 0 and at most 100.")
+    return threshold
+
+
+class Command(BaseCommand):
+    help = "Print the outcomes report of docs/data-exchange.md (JSON, or the same rows as CSV) on standard output."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--format", choices=["json", "csv"], default="json")
+        parser.add_argument("--from", dest="date_from", type=_date, help="first block/ablation date, YYYY-MM-DD")
+        parser.add_argument("--to", dest="date_to", type=_date, help="last block/ablation date, YYYY-MM-DD")
+        parser.add_argument("--as-of", dest="as_of", type=_date, help="windows closed before this date (today)")
+        parser.add_argument("--threshold", type=_threshold, help="positive-block threshold, percent (protocol's)")
+
+    def handle(self, *args, format: str, date_from, date_to, as_of, threshold, **options) -> None:
+        report = outcomes_compute(date_from=date_from, date_to=date_to, as_of=as_of, threshold=threshold)
+        data = report.to_json()
+        if format == "json":
+            self.stdout.write(json.dumps(data, indent=2))
+            return
+        self._csv(data)
+
+    def _csv(self, data: dict) -> None:
+        """One CSV table per section, each with a `section` column first, so one file holds the whole report."""
+        writer = csv.writer(self.stdout, lineterminator="\n")
+        sections = [
+            ("funnel", data["funnel"]),
+            ("response", data["response"]),
+            ("threshold_bands", data["threshold_bands"]),
+            ("durability", [data["durability"]]),
+        ]
+        for index, (name, rows) in enumerate(sections):
+            if index:
+                writer.writerow([])
+            columns = list(rows[0]) if rows else []
+            writer.writerow(["section", "as_of", "threshold_percent", *columns])
+            for row in rows:
+                cells = ["" if row[c] is None else row[c] for c in columns]
+                writer.writerow([name, data["as_of"], data["threshold_percent"], *cells])

@@ -1,0 +1,427 @@
+"""The outcomes engine: the one place every figure of the report, the dashboards and their exports comes from.
+
+    report = outcomes_compute(as_of=date(2026, 6, 30))          # everything, overall and by nerve and physician
+    report.to_json()                                             # data-exchange.md's shape
+    ablation_ids_for(filters=report.filters, time_point="3m", measure="responders", nerve_id=...)   # drill-down
+
+Counts are aggregated in PostgreSQL (apps/reports/sql.py); Python only turns counts into rates, Wilson intervals and
+the Kaplan-Meier product over distinct days. Rates are full-precision floats, None where the denominator is 0;
+rounding (half-up, one decimal) is for display only: `apps.clinic.rules.display_percent`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.clinic.models import Nerve
+from apps.clinic.selectors import protocol_get
+
+from . import sql
+
+Z_95 = 1.959963984540054  # the 0.975 quantile of the standard normal distribution
+FUNNEL_TIME_POINT = "3m"
+BANDS = ["50-69", "70-79", "80-100"]
+OVERALL = "overall"
+
+
+@dataclass(frozen=True)
+class OutcomesFilters:
+    """What a report is about. date_from/date_to select blocks (funnel) and ablations (the rest) by their date."""
+
+    as_of: date
+    threshold: Decimal
+    date_from: date | None = None
+    date_to: date | None = None
+    physician_id: int | None = None
+    nerve_id: int | None = None
+    side: str | None = None
+
+    def params(self, **extra: Any) -> dict[str, Any]:
+        protocol = protocol_get()
+        return {
+            "tz": settings.TIME_ZONE,
+            "window": protocol.evaluation_window_minutes,
+            "threshold": self.threshold,
+            "responder": protocol.responder_percent,
+            "as_of": self.as_of,
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "physician_id": self.physician_id,
+            "nerve_id": self.nerve_id,
+            "side": self.side,
+            "funnel_time_point": FUNNEL_TIME_POINT,
+            **extra,
+        }
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float | None, float | None]:
+    """Wilson score interval (Wilson 1927); (None, None) when n is 0."""
+    if not n:
+        return None, None
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class Group:
+    """overall, nerve:<code> or physician:<username>; the ids say which rows it holds (drill-down)."""
+
+    key: str
+    nerve_id: int | None = None
+    physician_id: int | None = None
+
+
+@dataclass
+class FunnelRow:
+    group: str
+    blocks: int = 0
+    evaluable: int = 0
+    positive: int = 0
+    ablated: int = 0
+    evaluable_3m: int = 0
+    responders_3m: int = 0
+
+    @property
+    def rate_3m(self) -> float | None:
+        return rate(self.responders_3m, self.evaluable_3m)
+
+
+@dataclass
+class ResponseRow:
+    group: str
+    time_point: str
+    ablations: int = 0
+    closed: int = 0
+    evaluable: int = 0
+    responders: int = 0
+    responders_30: int = 0
+    pgic_improved: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """Completers: responders / evaluable."""
+        return rate(self.responders, self.evaluable)
+
+    @property
+    def itt_rate(self) -> float | None:
+        """Intention to treat: responders / closed (a missing survey counts as non-response)."""
+        return rate(self.responders, self.closed)
+
+    @property
+    def ci(self) -> tuple[float | None, float | None]:
+        return wilson_interval(self.responders, self.evaluable)
+
+    @property
+    def itt_ci(self) -> tuple[float | None, float | None]:
+        return wilson_interval(self.responders, self.closed)
+
+    @property
+    def rate_30(self) -> float | None:
+        return rate(self.responders_30, self.evaluable)
+
+    @property
+    def pgic_rate(self) -> float | None:
+        return rate(self.pgic_improved, self.evaluable)
+
+
+@dataclass
+class BandRow:
+    band: str
+    evaluable_3m: int = 0
+    responders_3m: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return rate(self.responders_3m, self.evaluable_3m)
+
+
+@dataclass
+class KaplanMeierStep:
+    day: int
+    at_risk: int
+    events: int
+    censored: int
+    survival: float
+    ci_low: float | None
+    ci_high: float | None
+
+
+@dataclass
+class Durability:
+    ablations: int = 0
+    events: int = 0
+    median_days: int | None = None
+    median_ci: tuple[int | None, int | None] = (None, None)
+    curve: list[KaplanMeierStep] = field(default_factory=list)
+
+
+@dataclass
+class OutcomesReport:
+    filters: OutcomesFilters
+    groups: list[Group]
+    funnel: list[FunnelRow]
+    response: list[ResponseRow]
+    threshold_bands: list[BandRow]
+    durability: Durability
+    time_points: list[str]
+
+    def group(self, key: str) -> Group:
+        return next(g for g in self.groups if g.key == key)
+
+    def response_row(self, group: str, time_point: str) -> ResponseRow:
+        return next(r for r in self.response if r.group == group and r.time_point == time_point)
+
+    def to_json(self) -> dict[str, Any]:
+        """data-exchange.md's report, as a dict ready for json.dumps."""
+        threshold = self.filters.threshold
+        return {
+            "as_of": self.filters.as_of.isoformat(),
+            "threshold_percent": int(threshold) if threshold == int(threshold) else float(threshold),
+            "funnel": [asdict(row) for row in self.funnel],
+            "response": [
+                {
+                    **asdict(row),
+                    "rate": row.rate,
+                    "itt_rate": row.itt_rate,
+                    "ci_low": row.ci[0],
+                    "ci_high": row.ci[1],
+                }
+                for row in self.response
+            ],
+            "threshold_bands": [{**asdict(row), "rate": row.rate} for row in self.threshold_bands],
+            "durability": {
+                "ablations": self.durability.ablations,
+                "events": self.durability.events,
+                "median_days": self.durability.median_days,
+            },
+        }
+
+
+def _fetch(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def outcomes_filters(
+    *,
+    as_of: date | None = None,
+    threshold: Decimal | int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    physician_id: int | None = None,
+    nerve_id: int | None = None,
+    side: str | None = None,
+) -> OutcomesFilters:
+    """Filters with the defaults of data-exchange.md: as_of today (the clinic's), threshold the protocol's."""
+    return OutcomesFilters(
+        as_of=as_of or timezone.localdate(),
+        threshold=Decimal(threshold) if threshold is not None else protocol_get().block_threshold_percent,
+        date_from=date_from,
+        date_to=date_to,
+        physician_id=physician_id,
+        nerve_id=nerve_id,
+        side=side,
+    )
+
+
+class _GroupNamer:
+    def __init__(self) -> None:
+        self.nerves = dict(Nerve.objects.values_list("id", "code"))
+        self.nerve_order = {pk: i for i, pk in enumerate(Nerve.objects.values_list("id", flat=True))}
+        self.users: dict[int, str] = {}
+        self.groups: dict[str, Group] = {OVERALL: Group(OVERALL)}
+
+    def key(self, row: dict[str, Any]) -> str:
+        if row["g_nerve"] == 0:
+            key = f"nerve:{self.nerves[row['nerve_id']]}"
+            self.groups.setdefault(key, Group(key, nerve_id=row["nerve_id"]))
+            return key
+        if row["g_physician"] == 0:
+            username = self.users.get(row["physician_id"])
+            if username is None:
+                username = User.objects.values_list("username", flat=True).get(pk=row["physician_id"])
+                self.users[row["physician_id"]] = username
+            key = f"physician:{username}"
+            self.groups.setdefault(key, Group(key, physician_id=row["physician_id"]))
+            return key
+        return OVERALL
+
+    def ordered(self) -> list[Group]:
+        """Overall first, then nerves in catalog order, then physicians by username."""
+
+        def sort_key(group: Group) -> tuple:
+            if group.key == OVERALL:
+                return (0, 0, "")
+            if group.nerve_id is not None:
+                return (1, self.nerve_order.get(group.nerve_id, 0), "")
+            return (2, 0, group.key)
+
+        return sorted(self.groups.values(), key=sort_key)
+
+
+def _warm_users(namer: _GroupNamer, rows: list[dict[str, Any]]) -> None:
+    ids = {r["physician_id"] for r in rows if r.get("g_physician") == 0}
+    namer.users.update(User.objects.filter(pk__in=ids).values_list("id", "username"))
+
+
+def outcomes_compute(
+    *,
+    as_of: date | None = None,
+    threshold: Decimal | int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    physician_id: int | None = None,
+    nerve_id: int | None = None,
+    side: str | None = None,
+) -> OutcomesReport:
+    """Every figure of outcome-definitions.md for the blocks and ablations the filters select."""
+    filters = outcomes_filters(
+        as_of=as_of,
+        threshold=threshold,
+        date_from=date_from,
+        date_to=date_to,
+        physician_id=physician_id,
+        nerve_id=nerve_id,
+        side=side,
+    )
+    params = filters.params()
+    time_points = list(protocol_get().time_points.values_list("code", flat=True))
+
+    funnel_rows = _fetch(sql.FUNNEL, params)
+    response_rows = _fetch(sql.RESPONSE_ALL_GROUPS, params)
+    namer = _GroupNamer()
+    _warm_users(namer, funnel_rows + response_rows)
+
+    funnel: dict[str, FunnelRow] = {}
+    for row in funnel_rows:
+        key = namer.key(row)
+        funnel[key] = FunnelRow(
+            group=key, **{k: int(row[k]) for k in ("blocks", "evaluable", "positive", "ablated")},
+            evaluable_3m=int(row["evaluable_3m"]), responders_3m=int(row["responders_3m"]),
+        )  # fmt: skip
+    response: dict[tuple[str, str], ResponseRow] = {}
+    for row in response_rows:
+        key = namer.key(row)
+        counts = {k: int(row[k]) for k in ("ablations", "closed", "evaluable", "responders", "responders_30")}
+        response[(key, row["time_point"])] = ResponseRow(
+            group=key, time_point=row["time_point"], pgic_improved=int(row["pgic_improved"]), **counts
+        )
+
+    # Every group with at least one block or ablation appears in every section, with zeros where it has none.
+    groups = namer.ordered()
+    known_points = time_points + sorted({tp for _, tp in response} - set(time_points))
+    report_funnel = [funnel.get(g.key) or FunnelRow(group=g.key) for g in groups]
+    report_response = [
+        response.get((g.key, tp)) or ResponseRow(group=g.key, time_point=tp) for g in groups for tp in known_points
+    ]
+    bands = {row["band"]: row for row in _fetch(sql.BANDS, params)}
+    threshold_bands = [
+        BandRow(band=b, evaluable_3m=int(bands.get(b, {}).get("evaluable_3m", 0)),
+                responders_3m=int(bands.get(b, {}).get("responders_3m", 0)))
+        for b in BANDS
+    ]  # fmt: skip
+    return OutcomesReport(
+        filters=filters,
+        groups=groups,
+        funnel=report_funnel,
+        response=report_response,
+        threshold_bands=threshold_bands,
+        durability=durability_compute(filters=filters),
+        time_points=known_points,
+    )
+
+
+def durability_compute(*, filters: OutcomesFilters) -> Durability:
+    """Kaplan-Meier estimate of time to loss of response, with Greenwood's log-log 95% band and the median's
+    interval read off it (Brookmeyer-Crowley style: the first days the band's upper and lower limits reach 0.5)."""
+    days = _fetch(sql.DURABILITY, filters.params())
+    at_risk = sum(int(d["events"]) + int(d["censored"]) for d in days)
+    result = Durability(ablations=at_risk, events=sum(int(d["events"]) for d in days))
+    survival, greenwood = 1.0, 0.0
+    median = low = high = None
+    for d in days:
+        events, censored = int(d["events"]), int(d["censored"])
+        if events:
+            survival *= 1 - events / at_risk
+            if at_risk > events:
+                greenwood += events / (at_risk * (at_risk - events))
+        ci_low = ci_high = None
+        if 0 < survival < 1 and greenwood:
+            log_s = math.log(survival)
+            spread = Z_95 * math.sqrt(greenwood) / abs(log_s)
+            ci_low, ci_high = survival ** math.exp(spread), survival ** math.exp(-spread)
+        elif survival == 0:
+            ci_low = ci_high = 0.0
+        elif survival == 1:
+            ci_low = ci_high = 1.0
+        result.curve.append(KaplanMeierStep(int(d["day"]), at_risk, events, censored, survival, ci_low, ci_high))
+        if events:
+            if median is None and survival <= 0.5:
+                median = int(d["day"])
+            if low is None and ci_low is not None and ci_high is not None and ci_high <= 0.5:
+                low = int(d["day"])
+            if high is None and ci_low is not None and ci_low <= 0.5:
+                high = int(d["day"])
+        at_risk -= events + censored
+    result.median_days = median
+    result.median_ci = (low, high)
+    return result
+
+
+def ablation_ids_for(
+    *, filters: OutcomesFilters, time_point: str, measure: str, group: Group | None = None
+) -> list[int]:
+    """Drill-down: the ids of the ablations behind one response figure (e.g. the 3-month responders of a nerve's
+    ablations). `measure` is a key of sql.RESPONSE_MEASURES; the group narrows the filters to its nerve or
+    physician."""
+    filters = _narrow(filters, group)
+    query = sql.RESPONSE_DRILL.format(measure=sql.RESPONSE_MEASURES[measure])
+    return [row["id"] for row in _fetch(query, filters.params(time_point=time_point))]
+
+
+def block_ids_for(*, filters: OutcomesFilters, measure: str, group: Group | None = None) -> list[int]:
+    """Drill-down: the ids of the blocks behind one funnel figure (blocks, evaluable, positive, ablated)."""
+    filters = _narrow(filters, group)
+    query = sql.FUNNEL_DRILL.format(measure=sql.FUNNEL_MEASURES[measure])
+    return [row["id"] for row in _fetch(query, filters.params())]
+
+
+def _narrow(filters: OutcomesFilters, group: Group | None) -> OutcomesFilters:
+    if group is None or group.key == OVERALL:
+        return filters
+    if group.nerve_id is not None:
+        return replace(filters, nerve_id=group.nerve_id)
+    return replace(filters, physician_id=group.physician_id)
+
+
+def response_rate_3m_overall(*, filters: OutcomesFilters) -> ResponseRow:
+    """The overall 3-month completers' figure alone (what the dashboard's headline and the benchmark use)."""
+    rows = _fetch(sql.RESPONSE_OVERALL_ONE_TIME_POINT, filters.params(time_point=FUNNEL_TIME_POINT))
+    if not rows:
+        return ResponseRow(group=OVERALL, time_point=FUNNEL_TIME_POINT)
+    row = rows[0]
+    return ResponseRow(
+        group=OVERALL,
+        time_point=FUNNEL_TIME_POINT,
+        **{
+            k: int(row[k]) for k in ("ablations", "closed", "evaluable", "responders", "responders_30", "pgic_improved")
+        },
+    )
