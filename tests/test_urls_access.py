@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import UUIDConverter
 from django.urls.resolvers import RoutePattern
 
+from apps.audit.models import AccessEvent
 from tests.factories import BlockFactory, UserFactory, make_ablation
 
 # The sign-in page: open to everyone; a signed-in user is sent on to LOGIN_REDIRECT_URL.
@@ -249,3 +250,34 @@ def test_admin_opens_for_admin_role(users):
     client.force_login(users["admin"])
     assert client.get(reverse("admin:index")).status_code == 200
     assert Client().get(reverse("admin:login")).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The access log: every page showing patient data writes exactly one access event per request
+
+# Pages that show no patient data, so write no access event. Every other page must log (a new page too).
+NO_PATIENT_DATA = SIGN_IN | POST_ONLY | SIGNED_IN | set(REDIRECTS) | {"clinic:protocol", "patients:new"}
+NO_PATIENT_DATA |= {"accounts:mfa_setup", "accounts:mfa_verify", "accounts:mfa_recovery_codes"}
+
+
+def _shows_patient_data(name: str) -> bool:
+    return name not in NO_PATIENT_DATA and name in APP_ROUTES
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(n for n in APP_ROUTES if _shows_patient_data(n)))
+def test_each_page_with_patient_data_writes_one_access_event(name, objects, users, clients):
+    # given
+    route = APP_ROUTES[name]
+    url = build_url(route, objects=objects, probe=clients["admin"])
+    last = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    # when
+    response = clients["admin"].get(url)
+    # then
+    assert response.status_code == 200, f"{name}: list it in NO_PATIENT_DATA if it shows no patient data"
+    events = list(AccessEvent.objects.filter(id__gt=last))
+    assert len(events) == 1, f"GET {url} ({name}) wrote {len(events)} access events, not 1"
+    event = events[0]
+    assert (event.actor_id, event.path) == (users["admin"].pk, url.split("?")[0])
+    if any(conv == UUIDConverter.__name__ for _, conv in route.params):
+        assert event.patient_id == objects["patient"].pk, f"{name}: the event does not name the patient"

@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from apps.accounts.decorators import role_required
+from apps.audit.decorators import audit_access
+from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
 from apps.patients.selectors import patient_get_or_404
 
@@ -18,8 +20,10 @@ def _form_page(request, *, form, diary, patient, block=None):
 
 
 @role_required("blocks.add_diagnosticblock")
+@audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def block_new(request, patient_id):
     patient = patient_get_or_404(public_id=patient_id)
+    request.audit.subject(patient)
     initial = {"physician": request.user.pk, "drug": "lidocaine", "concentration_percent": 2, "volume_ml": 1}
     form = DiagnosticBlockForm(request.POST or None, initial=initial)
     diary = diary_formset(data=request.POST or None)
@@ -31,8 +35,10 @@ def block_new(request, patient_id):
 
 
 @role_required("blocks.change_diagnosticblock")
+@audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def block_edit(request, public_id):
     block = block_get(public_id=public_id)
+    request.audit.subject(block)
     form = DiagnosticBlockForm(request.POST or None, instance=block)
     diary = diary_formset(block, data=request.POST or None)
     if request.method == "POST" and form.is_valid() and diary.is_valid():
@@ -43,8 +49,10 @@ def block_edit(request, public_id):
 
 
 @role_required("blocks.view_diagnosticblock")
+@audit_access(Action.VIEW, Category.CLINICAL)
 def block_detail(request, public_id):
     block = block_get(public_id=public_id)
+    request.audit.subject(block)
     protocol = protocol_get()
     context = {
         "nerve_block": block,

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from apps.accounts.decorators import role_required
 from apps.accounts.selectors import physician_list
+from apps.audit.decorators import audit_access
+from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
 from apps.patients.selectors import patient_get_or_404
 from apps.surveys.services import response_record
@@ -20,8 +22,10 @@ PAGE_SIZE = 50
 
 
 @role_required("cryoablations.add_cryoablation")
+@audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def ablation_new(request, patient_id):
     patient = patient_get_or_404(public_id=patient_id)
+    request.audit.subject(patient)
     form = CryoablationForm(request.POST or None, patient=patient, initial={"physician": request.user.pk})
     if form.is_valid():
         ablation = ablation_create(patient=patient, **form.cleaned_data)
@@ -31,8 +35,10 @@ def ablation_new(request, patient_id):
 
 
 @role_required("cryoablations.change_cryoablation")
+@audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def ablation_edit(request, public_id):
     ablation = ablation_get(public_id=public_id)
+    request.audit.subject(ablation)
     form = CryoablationForm(request.POST or None, instance=ablation, patient=ablation.patient)
     if form.is_valid():
         ablation_update(ablation=ablation, **form.cleaned_data)
@@ -43,8 +49,10 @@ def ablation_edit(request, public_id):
 
 
 @role_required("cryoablations.view_cryoablation")
+@audit_access(Action.VIEW, Category.CLINICAL)
 def ablation_detail(request, public_id):
     ablation = ablation_get(public_id=public_id)
+    request.audit.subject(ablation)
     protocol = protocol_get()
     rows = follow_up_rows(
         follow_ups=list(ablation.follow_ups.select_related("ablation", "counted_response")),
@@ -62,6 +70,7 @@ def ablation_detail(request, public_id):
 
 
 @role_required("cryoablations.view_followup")
+@audit_access(Action.LIST, Category.CLINICAL, object_type="worklist")
 def worklist_view(request):
     status = request.GET.get("status", "")
     status = status if status in Status.values else ""
@@ -70,6 +79,7 @@ def worklist_view(request):
     physician_id = int(physician_id) if physician_id.isdigit() else None
     follow_ups = worklist(today=timezone.localdate(), status=status, physician_id=physician_id, time_point=time_point)
     page = Paginator(follow_ups, PAGE_SIZE).get_page(request.GET.get("page"))
+    request.audit.subject(None, listed=[f.ablation.patient_id for f in page])
     context = {
         "page": page,
         "today": timezone.localdate(),
@@ -89,8 +99,10 @@ def worklist_view(request):
 
 
 @role_required("surveys.add_surveyresponse")
+@audit_access(Action.EDIT_FORM, Category.SURVEY)
 def follow_up_answers(request, public_id):
     follow_up = follow_up_get(public_id=public_id)
+    request.audit.subject(follow_up, patient=follow_up.ablation.patient)
     form = FollowUpAnswersForm(request.POST or None, follow_up=follow_up)
     if form.is_valid():
         response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)

@@ -6,6 +6,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from apps.accounts.decorators import role_required
+from apps.audit.decorators import audit_access
+from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
 
 from .forms import PatientForm
@@ -16,9 +18,12 @@ PAGE_SIZE = 25
 
 
 @role_required("patients.view_patient")
+@audit_access(Action.LIST, Category.DEMOGRAPHICS, object_type="patient_list")
 def patient_list(request):
     query = request.GET.get("q", "")
     page = Paginator(patient_search(query=query), PAGE_SIZE).get_page(request.GET.get("page"))
+    action = Action.SEARCH if query else Action.LIST
+    request.audit.subject(None, action=action, query=query, listed=[p.pk for p in page])
     return render(request, "patients/patient_list.html", {"page": page, "query": query})
 
 
@@ -33,8 +38,10 @@ def patient_new(request):
 
 
 @role_required("patients.change_patient")
+@audit_access(Action.EDIT_FORM, Category.DEMOGRAPHICS)
 def patient_edit(request, public_id):
     patient = patient_get_or_404(public_id=public_id)
+    request.audit.subject(patient)
     form = PatientForm(request.POST or None, instance=patient)
     if form.is_valid():
         patient_update(patient=patient, **form.cleaned_data)
@@ -44,7 +51,9 @@ def patient_edit(request, public_id):
 
 
 @role_required("patients.view_patient")
+@audit_access(Action.VIEW, Category.CLINICAL)
 def patient_detail(request, public_id):
     patient = patient_get_or_404(public_id=public_id)
+    request.audit.subject(patient)
     timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
     return render(request, "patients/patient_detail.html", {"patient": patient, "timeline": timeline})

@@ -36,6 +36,10 @@ INSTALLED_APPS = [
     "apps.blocks",
     "apps.cryoablations",
     "apps.surveys",
+    # Audit and security (issue 5)
+    "pgtrigger",
+    "pghistory",
+    "apps.audit",
     "apps.registry",
     "apps.reports",
 ]
@@ -47,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -146,6 +151,15 @@ def mailers_from(email: dict) -> dict:
 MAILERS = mailers_from(env.email("EMAIL_URL", default="consolemail://"))  # consolemail:// prints messages
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="registry@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Audit trail (apps.audit) -------------------------------------------------------------------------------------
+# pghistory's triggers sit on the tracked tables of other apps (patients, blocks...). They are installed after
+# every migrate instead of through those apps' migrations, so tracking a model never adds a migration to its app.
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+PGHISTORY_INSTALL_CONTEXT_FUNC_ON_MIGRATE = True
+# Behind N reverse proxies of our own, the client address is the N-th from the right of X-Forwarded-For.
+AUDIT_TRUSTED_PROXIES = env.int("AUDIT_TRUSTED_PROXIES", default=0)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None

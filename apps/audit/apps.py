@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AuditConfig(AppConfig):
+    name = "apps.audit"
+
+    def ready(self) -> None:
+        from . import context, db, signals  # noqa: F401
+
+        # The append-only and hash-chain triggers are installed after every migrate (idempotently) rather than
+        # by migrations, so an event table added later can never be left without them.
+        post_migrate.connect(db.install_audit_triggers, dispatch_uid="audit.install_audit_triggers")
+        context.track_commands_and_tasks()
