@@ -10,5 +10,8 @@ urlpatterns = [
     path("blocks/", include("apps.blocks.urls")),
     path("cryoablations/", include("apps.cryoablations.urls")),
     path("clinic/", include("apps.clinic.urls")),
+    path("reminders/", include("apps.reminders.urls")),
+    # Patients' survey pages: public, reached by a secure link (short: it goes in an SMS).
+    path("s/", include("apps.surveys.urls")),
     path("admin/", admin.site.urls),
 ]

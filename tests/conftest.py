@@ -6,6 +6,12 @@ from apps.accounts.models import Role
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _survey_rate_limit_out_of_the_way(settings):
+    """The survey pages' rate limit counts per address in Redis, across tests: only its own tests lower it."""
+    settings.SURVEY_RATE_LIMIT = 100_000
+
+
 @pytest.fixture
 def staff_user(db):
     return UserFactory(role=Role.STAFF)

@@ -75,3 +75,26 @@ def make_ablation(*, patient, performed_on=None, qualifying_block=None, **fields
     }
     defaults.update(fields)
     return ablation_create(patient=patient, qualifying_block=qualifying_block, **defaults)
+
+
+def make_reachable_patient(**fields):
+    """A patient who consents to reminders by email, in New York (unless told otherwise)."""
+    defaults = {"preferred_channel": "email", "reminder_consent": True, "timezone": "America/New_York"}
+    defaults.update(fields)
+    return PatientFactory(**defaults)
+
+
+def make_survey_link(*, follow_up=None, block=None, diary_minutes=None, expires_at=None, **fields):
+    """A survey link and its token, as the reminder engine makes them."""
+    from apps.surveys.services import follow_up_closes_at, link_create
+
+    patient = follow_up.ablation.patient if follow_up else block.patient
+    if expires_at is None:
+        expires_at = follow_up_closes_at(follow_up) if follow_up else timezone.now() + dt.timedelta(hours=1)
+    link, token = link_create(
+        patient=patient, follow_up=follow_up, block=block, diary_minutes=diary_minutes, expires_at=expires_at
+    )
+    if fields:
+        type(link).objects.filter(pk=link.pk).update(**fields)
+        link.refresh_from_db()
+    return link, token

@@ -237,8 +237,8 @@ class _Batch:
 COPY_COLUMNS = {
     "patients": (Patient, [
         "id", "public_id", "mrn", "first_name", "last_name", "date_of_birth", "sex", "email", "mobile_phone",
-        "preferred_channel", "language", "timezone", "reminder_consent", "is_active", "search_name",
-        "created_at", "updated_at",
+        "preferred_channel", "language", "timezone", "reminder_consent", "is_active", "opted_out_at",
+        "email_undeliverable_at", "phone_invalid_at", "search_name", "created_at", "updated_at",
     ]),
     "blocks": (DiagnosticBlock, [
         "id", "public_id", "patient_id", "performed_at", "physician_id", "nerve_id", "side", "guidance", "needle",
@@ -415,7 +415,7 @@ class DemoGenerator:
             (
                 patient_id, _uuid(rng), f"{MRN_PREFIX}{number:0{MRN_DIGITS}d}", first_name, last_name,
                 self.today - timedelta(days=age_days), sex, email, mobile, channel, language,
-                settings.TIME_ZONE, rng.random() < 0.8, rng.random() < 0.97,
+                settings.TIME_ZONE, rng.random() < 0.8, rng.random() < 0.97, None, None, None,
                 patient_search_name(first_name, last_name), registered, registered,
             )
         )  # fmt: skip

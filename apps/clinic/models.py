@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -22,6 +23,17 @@ class Nerve(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def default_reminder_days() -> list[int]:
+    return [2, 5]
+
+
+def default_diary_minutes() -> list[int]:
+    return [30, 60, 120, 240, 360]
+
+
+HOUR_VALIDATORS = [MinValueValidator(0), MaxValueValidator(23)]
 
 
 class Protocol(models.Model):
@@ -50,6 +62,28 @@ class Protocol(models.Model):
     )
     responder_percent = models.DecimalField(
         "responder reduction (%)", max_digits=5, decimal_places=2, default=Decimal(50)
+    )
+    # Reminder cadence (apps.reminders): all times are in the patient's own time zone.
+    invitation_hour = models.PositiveSmallIntegerField(
+        default=10, validators=HOUR_VALIDATORS, help_text="Survey invitations go out at this hour of the target day."
+    )
+    reminder_days = ArrayField(
+        models.PositiveSmallIntegerField(),
+        default=default_reminder_days,
+        blank=True,
+        help_text="Reminders go out this many days after the invitation while the survey is not completed.",
+    )
+    quiet_start_hour = models.PositiveSmallIntegerField(
+        default=21, validators=HOUR_VALIDATORS, help_text="No message is sent from this hour..."
+    )
+    quiet_end_hour = models.PositiveSmallIntegerField(
+        default=8, validators=HOUR_VALIDATORS, help_text="...until this hour; messages due then wait for it."
+    )
+    diary_minutes = ArrayField(
+        models.PositiveIntegerField(),
+        default=default_diary_minutes,
+        blank=True,
+        help_text="Post-block pain diary links go out this many minutes after the injection.",
     )
 
     class Meta:

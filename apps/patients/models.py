@@ -93,6 +93,10 @@ class Patient(models.Model):
     timezone = models.CharField("time zone", max_length=64, default=default_timezone, validators=[validate_timezone])
     reminder_consent = models.BooleanField("consents to reminders", default=False)
     is_active = models.BooleanField("active", default=True)
+    # Reminder state (apps.reminders): set by the patient's opt-out link and by providers' permanent errors.
+    opted_out_at = models.DateTimeField("opted out of reminders", null=True, blank=True, editable=False)
+    email_undeliverable_at = models.DateTimeField("email bounced", null=True, blank=True, editable=False)
+    phone_invalid_at = models.DateTimeField("mobile number refused", null=True, blank=True, editable=False)
     search_name = models.CharField(max_length=202, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -132,6 +136,15 @@ class Patient(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.search_name = patient_search_name(self.first_name, self.last_name)
         super().save(*args, **kwargs)
+
+    @property
+    def reminder_address(self) -> str:
+        """Where reminders go on the preferred channel, or "" when there is no usable contact."""
+        if self.preferred_channel == Channel.EMAIL and self.email and not self.email_undeliverable_at:
+            return self.email
+        if self.preferred_channel == Channel.SMS and self.mobile_phone and not self.phone_invalid_at:
+            return self.mobile_phone
+        return ""
 
     @property
     def full_name(self) -> str:

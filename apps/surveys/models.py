@@ -82,3 +82,44 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"Survey of {self.completed_at:%Y-%m-%d}: average pain {self.pain_average}"
+
+
+class SurveyLink(models.Model):
+    """A patient's secure link to one survey: a follow-up's questions, or one slot of a block's pain diary.
+
+    Only the SHA-256 of the token is stored: a copy of the database does not open anyone's survey. A link is
+    single-use (`used_at` set by a conditional update) and valid until `expires_at`: the close of the follow-up's
+    window, or the next diary slot."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="survey_links")
+    follow_up = models.ForeignKey(
+        FollowUp, on_delete=models.CASCADE, null=True, blank=True, related_name="survey_links"
+    )
+    block = models.ForeignKey(
+        "blocks.DiagnosticBlock", on_delete=models.CASCADE, null=True, blank=True, related_name="survey_links"
+    )
+    diary_minutes = models.PositiveIntegerField("diary slot (minutes after injection)", null=True, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(follow_up__isnull=False, block__isnull=True, diary_minutes__isnull=True)
+                | Q(follow_up__isnull=True, block__isnull=False, diary_minutes__isnull=False),
+                name="surveylink_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Survey link {self.public_id}"
+
+    @property
+    def is_diary(self) -> bool:
+        return self.block_id is not None

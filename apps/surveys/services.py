@@ -1,14 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import secrets
+from datetime import datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.cryoablations.models import Cryoablation, FollowUp
+from apps.patients.models import Patient
 
-from .models import SurveyResponse
+from .models import CollectedVia, SurveyLink, SurveyResponse
 
 
 def follow_up_for(*, ablation: Cryoablation, completed_at: datetime) -> FollowUp | None:
@@ -48,3 +52,101 @@ def counted_responses_refresh(*, follow_ups: QuerySet[FollowUp]) -> int:
     on equal times the one recorded last (outcome-definitions.md, Cryoablation and follow-up)."""
     counted = SurveyResponse.objects.filter(follow_up=OuterRef("pk")).order_by("-completed_at", "-recorded_at", "-pk")
     return follow_ups.update(counted_response=Subquery(counted.values("pk")[:1]))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Patients' secure links
+
+TOKEN_BYTES = 24  # 192 bits of randomness; the issue asks for at least 128
+# A diary link stays open until the next slot; the last one this long after its time.
+LAST_DIARY_SLOT_OPEN = timedelta(hours=1)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def follow_up_closes_at(follow_up: FollowUp) -> datetime:
+    """The end of the window's last day in the clinic's time zone: an answer until then still counts for it
+    (days are counted in the clinic's time zone, outcome-definitions.md)."""
+    next_day = follow_up.window_end + timedelta(days=1)
+    return datetime.combine(next_day, time.min, tzinfo=timezone.get_default_timezone())
+
+
+def diary_slot_closes_at(*, block: DiagnosticBlock, minutes: int, slots: list[int]) -> datetime:
+    later = sorted(m for m in slots if m > minutes)
+    if later:
+        return block.performed_at + timedelta(minutes=later[0])
+    return block.performed_at + timedelta(minutes=minutes) + LAST_DIARY_SLOT_OPEN
+
+
+def link_create(
+    *,
+    patient: Patient,
+    follow_up: FollowUp | None = None,
+    block: DiagnosticBlock | None = None,
+    diary_minutes: int | None = None,
+    expires_at: datetime,
+) -> tuple[SurveyLink, str]:
+    """A new link and its token. The token is returned once, to be put in the message, and never stored."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    link = SurveyLink.objects.create(
+        token_hash=token_hash(token),
+        patient=patient,
+        follow_up=follow_up,
+        block=block,
+        diary_minutes=diary_minutes,
+        expires_at=expires_at,
+    )
+    return link, token
+
+
+def link_revoke(*, link: SurveyLink, now: datetime | None = None) -> bool:
+    return bool(SurveyLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=now or timezone.now()))
+
+
+def link_mark_opened(*, link: SurveyLink, now: datetime) -> None:
+    SurveyLink.objects.filter(pk=link.pk, opened_at__isnull=True).update(opened_at=now)
+
+
+class LinkNotUsable(Exception):
+    """Used, revoked or expired in the meantime (a parallel submit got there first)."""
+
+
+@transaction.atomic
+def link_answer(*, link: SurveyLink, answers: dict, now: datetime | None = None) -> None:
+    """Store the patient's answers through `link`, once. The conditional update is the single-use guarantee:
+    of two submits at once, the second waits for the first's row lock, then finds used_at set and stores nothing."""
+    now = now or timezone.now()
+    claimed = SurveyLink.objects.filter(
+        pk=link.pk, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if not claimed:
+        raise LinkNotUsable
+    if link.follow_up_id:
+        follow_up = FollowUp.objects.select_related("ablation").get(pk=link.follow_up_id)
+        response_record(
+            ablation=follow_up.ablation, completed_at=now, collected_via=CollectedVia.PATIENT_LINK, **answers
+        )
+        # The other links sent for this follow-up have nothing left to ask.
+        SurveyLink.objects.filter(follow_up=follow_up, used_at__isnull=True).update(used_at=now)
+    else:
+        patient_diary_entry_record(block_id=link.block_id, minutes=link.diary_minutes, nrs=answers["pain_current"])
+
+
+def patient_diary_entry_record(*, block_id: int, minutes: int, nrs: int) -> DiaryEntry:
+    """The patient's own score lands in the block's diary, marked patient-reported; the block's result is computed
+    from the diary, so it updates with it. An entry staff already made for that minute is kept."""
+    entry, _ = DiaryEntry.objects.get_or_create(
+        block_id=block_id, minutes_after=minutes, defaults={"nrs": nrs, "source": DiaryEntry.Source.PATIENT}
+    )
+    return entry
+
+
+def patient_opt_out(*, patient: Patient, now: datetime | None = None) -> None:
+    """The patient's opt-out link: no further message of any kind. Queued ones stop now, not at send time."""
+    from apps.reminders.services import messages_cancel_for_patient
+
+    now = now or timezone.now()
+    Patient.objects.filter(pk=patient.pk, opted_out_at__isnull=True).update(opted_out_at=now)
+    messages_cancel_for_patient(patient_id=patient.pk, reason="opted out")

@@ -1,0 +1,417 @@
+"""The reminder engine: plan message rows, claim the due ones, send each once.
+
+Every message is a row before anything is sent. The sweep (celery beat, every minute) plans new rows, claims due
+ones with SELECT ... FOR UPDATE SKIP LOCKED in bounded batches and enqueues their ids after commit; the send task
+flips one row queued -> sending with a conditional update, so however often an id is enqueued (two beats, a
+re-enqueue after a Redis flush) the provider is called at most once. A row left "sending" by a dead worker
+becomes "in doubt" for staff to look at, and is never sent again blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from apps.blocks.models import DiagnosticBlock
+from apps.clinic.models import Protocol
+from apps.clinic.selectors import protocol_get
+from apps.cryoablations.models import FollowUp
+from apps.patients.models import Channel, Patient
+from apps.surveys.services import diary_slot_closes_at, follow_up_closes_at, link_create
+
+from . import transports
+from .models import Kind, Message, MessageChannel, MessageStatus
+
+logger = logging.getLogger(__name__)
+
+PLAN_BATCH_SIZE = 500  # follow-ups or blocks planned per query
+CLAIM_BATCH_SIZE = 500  # due rows claimed per transaction
+MAX_CLAIM_BATCHES = 20  # per sweep: a backlog drains over several minutes rather than in one long sweep
+# Longer than the send task's hard time limit: a row "sending" for longer has lost its worker.
+IN_DOUBT_AFTER = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
+# A row claimed but still queued after this was lost from the queue (Redis flushed, restarted): enqueue it again.
+REENQUEUE_AFTER = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+RETRY_BACKOFF = timedelta(minutes=2)  # doubled at each attempt
+# A diary slot planned late (the block entered after the injection) is still worth sending this long after.
+DIARY_GRACE = timedelta(minutes=10)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Time rules
+
+
+def patient_zone(patient: Patient) -> ZoneInfo:
+    return ZoneInfo(patient.timezone)
+
+
+def at_local(day: date, hour: int, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=zone)
+
+
+def in_quiet_hours(moment: datetime, zone: ZoneInfo, protocol: Protocol) -> bool:
+    return quiet_hours_end(moment, zone, protocol) != moment
+
+
+def quiet_hours_end(moment: datetime, zone: ZoneInfo, protocol: Protocol) -> datetime:
+    """`moment`, or the end of the quiet hours it falls in (quiet_end_hour, patient time)."""
+    start, end = protocol.quiet_start_hour, protocol.quiet_end_hour
+    local = moment.astimezone(zone)
+    hour = local.hour
+    if start == end:
+        return moment
+    if start > end:  # across midnight, e.g. 21:00..08:00
+        if hour >= start:
+            return at_local(local.date() + timedelta(days=1), end, zone)
+        if hour < end:
+            return at_local(local.date(), end, zone)
+        return moment
+    if start <= hour < end:
+        return at_local(local.date(), end, zone)
+    return moment
+
+
+def follow_up_schedule(*, follow_up: FollowUp, patient: Patient, protocol: Protocol, now: datetime) -> list:
+    """(kind, sequence, due_at) of a follow-up's invitation and reminders: the invitation on the target day at
+    the protocol's hour in the patient's time zone (or now, when planned late), the reminders that many days
+    after it at the same wall-clock time (so daylight-saving switches keep 10:00 at 10:00), each moved out of
+    the quiet hours, none at or after the window's close."""
+    zone = patient_zone(patient)
+    closes = follow_up_closes_at(follow_up)
+    invitation = max(at_local(follow_up.target_date, protocol.invitation_hour, zone), now)
+    local = invitation.astimezone(zone).replace(tzinfo=None)
+    wanted = [(Kind.INVITATION, 0, invitation)]
+    for sequence, days in enumerate(sorted(protocol.reminder_days), start=1):
+        wanted.append((Kind.REMINDER, sequence, (local + timedelta(days=days)).replace(tzinfo=zone)))
+    schedule = []
+    for kind, sequence, due in wanted:
+        due = quiet_hours_end(due, zone, protocol)
+        if due < closes:
+            schedule.append((kind, sequence, due))
+    return schedule
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Planning
+
+
+def reachable_patients_q(prefix: str) -> Q:
+    """Patients who may get messages at all; contact usability is checked per message at send time."""
+    return Q(
+        **{
+            f"{prefix}is_active": True,
+            f"{prefix}reminder_consent": True,
+            f"{prefix}opted_out_at__isnull": True,
+        }
+    ) & ~Q(**{f"{prefix}preferred_channel": Channel.NONE})
+
+
+def messages_plan(*, now: datetime, protocol: Protocol | None = None) -> int:
+    """Rows for follow-ups whose target day has come (a day's margin for time zones) and diary slots of recent
+    blocks. The unique constraints make planning idempotent: a second beat planning the same rows adds nothing."""
+    protocol = protocol or protocol_get()
+    planned = 0
+    today = timezone.localdate(now)
+    follow_ups = (
+        FollowUp.objects.filter(
+            reachable_patients_q("ablation__patient__"),
+            counted_response__isnull=True,
+            target_date__lte=today + timedelta(days=1),
+            window_end__gte=today - timedelta(days=1),
+        )
+        .filter(~Exists(Message.objects.filter(follow_up=OuterRef("pk"), kind=Kind.INVITATION)))
+        .select_related("ablation__patient")
+        .order_by("target_date", "pk")[:PLAN_BATCH_SIZE]
+    )
+    rows = []
+    for follow_up in follow_ups:
+        patient = follow_up.ablation.patient
+        for kind, sequence, due in follow_up_schedule(follow_up=follow_up, patient=patient, protocol=protocol, now=now):
+            rows.append(Message(patient=patient, follow_up=follow_up, kind=kind, sequence=sequence, due_at=due))
+    planned += len(Message.objects.bulk_create(rows, ignore_conflicts=True))
+    planned += diary_messages_plan(now=now, protocol=protocol)
+    return planned
+
+
+def diary_messages_plan(*, now: datetime, protocol: Protocol) -> int:
+    if not protocol.diary_minutes:
+        return 0
+    last = timedelta(minutes=max(protocol.diary_minutes))
+    blocks = (
+        DiagnosticBlock.objects.filter(
+            reachable_patients_q("patient__"), performed_at__gte=now - last - DIARY_GRACE, performed_at__lte=now
+        )
+        .filter(~Exists(Message.objects.filter(block=OuterRef("pk"), kind=Kind.DIARY)))
+        .select_related("patient")
+        .order_by("performed_at")[:PLAN_BATCH_SIZE]
+    )
+    rows = []
+    for block in blocks:
+        zone = patient_zone(block.patient)
+        for minutes in sorted(set(protocol.diary_minutes)):
+            due = block.performed_at + timedelta(minutes=minutes)
+            # "Pain right now" asked hours later, or after the night, would not be the diary's score: skip it.
+            if due < now - DIARY_GRACE or in_quiet_hours(due, zone, protocol):
+                continue
+            rows.append(Message(patient=block.patient, block=block, diary_minutes=minutes, kind=Kind.DIARY, due_at=due))
+    return len(Message.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The sweep
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    planned: int
+    enqueued: int
+    in_doubt: int
+    cancelled: int
+
+
+def sweep(*, now: datetime) -> SweepResult:
+    """One beat: plan, stop what must stop, mark lost sends in doubt, claim and enqueue due rows."""
+    protocol = protocol_get()
+    planned = messages_plan(now=now, protocol=protocol)
+    cancelled = messages_cancel_stopped(now=now)
+    in_doubt = Message.objects.filter(status=MessageStatus.SENDING, sending_started_at__lt=now - IN_DOUBT_AFTER).update(
+        status=MessageStatus.IN_DOUBT, detail="no outcome from the worker"
+    )
+    enqueued = 0
+    for _batch in range(MAX_CLAIM_BATCHES):
+        ids = messages_claim_due(now=now)
+        enqueued += len(ids)
+        if len(ids) < CLAIM_BATCH_SIZE:
+            break
+    if planned or enqueued or in_doubt or cancelled:
+        logger.info(
+            "reminder sweep: %s planned, %s enqueued, %s in doubt, %s stopped", planned, enqueued, in_doubt, cancelled
+        )
+    return SweepResult(planned, enqueued, in_doubt, cancelled)
+
+
+def messages_claim_due(*, now: datetime, limit: int = CLAIM_BATCH_SIZE) -> list[int]:
+    """Claim up to `limit` due rows (rows another sweep holds are skipped, not waited for) and enqueue their ids
+    once the claim is committed, so a worker never looks for a row it cannot see yet."""
+    from .tasks import message_send
+
+    with transaction.atomic(durable=True):
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=MessageStatus.QUEUED, due_at__lte=now)
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER))
+            .order_by("due_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Message.objects.filter(pk__in=ids).update(enqueued_at=now)
+            transaction.on_commit(lambda: [message_send.delay(pk) for pk in ids])
+    return ids
+
+
+def messages_cancel_stopped(*, now: datetime) -> int:
+    """Stop at once, not at send time, the queued rows that must never go: answered follow-ups, closed windows,
+    patients opted out, inactive or without consent."""
+    queued = Message.objects.filter(status=MessageStatus.QUEUED)
+    stopped = queued.filter(
+        Q(follow_up__counted_response__isnull=False)
+        | Q(follow_up__window_end__lt=timezone.localdate(now))
+        | Q(patient__is_active=False)
+        | Q(patient__reminder_consent=False)
+        | Q(patient__opted_out_at__isnull=False)
+    )
+    return stopped.update(status=MessageStatus.CANCELLED, detail="stopped before sending")
+
+
+def messages_cancel_for_patient(*, patient_id: int, reason: str) -> int:
+    return Message.objects.filter(patient_id=patient_id, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.CANCELLED, detail=reason
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sending one message
+
+
+def stop_reason(*, message: Message, now: datetime) -> str:
+    """Why `message` must not go now, or "" (the re-checks at send time)."""
+    patient = message.patient
+    if not patient.is_active:
+        return "patient inactive"
+    if not patient.reminder_consent:
+        return "no consent"
+    if patient.opted_out_at:
+        return "opted out"
+    if message.follow_up_id:
+        follow_up = message.follow_up
+        if follow_up.counted_response_id:
+            return "survey completed"
+        if now >= follow_up_closes_at(follow_up):
+            return "window closed"
+    else:
+        if message.block.diary_entries.filter(minutes_after=message.diary_minutes).exists():
+            return "diary slot already answered"
+        if now >= diary_slot_closes_at(
+            block=message.block, minutes=message.diary_minutes, slots=protocol_get().diary_minutes
+        ):
+            return "diary slot passed"
+    return ""
+
+
+def message_send(*, message_id: int, now: datetime | None = None) -> str:
+    """Send one message, at most once. Returns what happened (for logs and tests)."""
+    now = now or timezone.now()
+    # The claim: only one caller flips queued -> sending; everyone else finds nothing to do.
+    claimed = Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED, due_at__lte=now).update(
+        status=MessageStatus.SENDING, sending_started_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return "not claimed"
+    message = Message.objects.select_related("patient", "follow_up", "block").get(pk=message_id)
+    patient = message.patient
+    reason = stop_reason(message=message, now=now)
+    if reason:
+        _finish(message, MessageStatus.CANCELLED, detail=reason)
+        return "cancelled"
+    protocol = protocol_get()
+    later = quiet_hours_end(now, patient_zone(patient), protocol)
+    if later != now:
+        _finish(message, MessageStatus.QUEUED, due_at=later, enqueued_at=None, detail="quiet hours")
+        return "deferred"
+    address = patient.reminder_address
+    if not address:
+        _finish(message, MessageStatus.CANCELLED, detail="no usable contact")
+        return "cancelled"
+
+    if message.follow_up_id:
+        link, token = link_create(
+            patient=patient, follow_up=message.follow_up, expires_at=follow_up_closes_at(message.follow_up)
+        )
+    else:
+        link, token = link_create(
+            patient=patient,
+            block=message.block,
+            diary_minutes=message.diary_minutes,
+            expires_at=diary_slot_closes_at(
+                block=message.block, minutes=message.diary_minutes, slots=protocol.diary_minutes
+            ),
+        )
+    channel = MessageChannel.EMAIL if patient.preferred_channel == Channel.EMAIL else MessageChannel.SMS
+    Message.objects.filter(pk=message.pk).update(link=link, channel=channel)
+    outgoing = message_compose(message=message, token=token, to=address)
+    try:
+        if channel == MessageChannel.EMAIL:
+            provider_id = transports.email_send(outgoing)
+        else:
+            provider_id = transports.sms_transport().send(outgoing)
+    except transports.PermanentError as error:
+        _contact_mark_unusable(patient=patient, channel=channel, now=now)
+        _finish(message, MessageStatus.FAILED, detail=f"permanent: {error}"[:200])
+        logger.warning("message %s: permanent error, contact of patient %s marked", message.pk, patient.pk)
+        return "failed"
+    except transports.TransientError as error:
+        attempts = message.attempts
+        if attempts >= MAX_ATTEMPTS:
+            _finish(message, MessageStatus.FAILED, detail=f"gave up: {error}"[:200])
+            return "failed"
+        retry_at = now + RETRY_BACKOFF * 2 ** (attempts - 1)
+        _finish(message, MessageStatus.QUEUED, due_at=retry_at, enqueued_at=None, detail=f"retry: {error}"[:200])
+        logger.info("message %s: transient error, retry %s", message.pk, attempts)
+        return "retry"
+    except Exception:
+        # Whether the provider got it is unknown: staff decide, the engine does not send it again.
+        _finish(message, MessageStatus.IN_DOUBT, detail="unexpected error while sending")
+        logger.exception("message %s: unexpected error while sending", message.pk)
+        return "in doubt"
+    _finish(message, MessageStatus.SENT, sent_at=timezone.now(), provider_message_id=provider_id[:200], detail="")
+    return "sent"
+
+
+def _finish(message: Message, status: str, **fields) -> None:
+    # Only from "sending": a row that staff resolved meanwhile keeps their decision.
+    Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        status=status, updated_at=timezone.now(), **fields
+    )
+
+
+def _contact_mark_unusable(*, patient: Patient, channel: str, now: datetime) -> None:
+    field = "email_undeliverable_at" if channel == MessageChannel.EMAIL else "phone_invalid_at"
+    Patient.objects.filter(pk=patient.pk, **{f"{field}__isnull": True}).update(**{field: now})
+
+
+def message_compose(*, message: Message, token: str, to: str) -> transports.Outgoing:
+    """The clinic's name and the links: no name, no procedure, nothing else about the patient."""
+    link = settings.SITE_URL + reverse("surveys:open", args=[token])
+    stop = settings.SITE_URL + reverse("surveys:open_stop", args=[token])
+    values = {"clinic": settings.CLINIC_NAME, "link": link, "stop": stop}
+    with translation.override(message.patient.language):
+        if message.kind == Kind.DIARY:
+            subject = _("%(clinic)s: your pain right now") % values
+            body = _("%(clinic)s: how is your pain right now? Answer here: %(link)s") % values
+        else:
+            subject = _("%(clinic)s: a short survey about your pain") % values
+            body = _("%(clinic)s asks how your pain has been. Please answer here: %(link)s") % values
+        body += "\n\n" + _("To stop these messages: %(stop)s") % values
+    return transports.Outgoing(to=to, subject=subject, body=body)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Staff actions
+
+
+class CannotResend(Exception):
+    pass
+
+
+def message_resend(*, message: Message, user, now: datetime | None = None) -> Message:
+    """A new message (kind "resend") for the same follow-up or diary slot, due now. The original row stays as it
+    was, so the history shows both."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().get(pk=message.patient_id)
+        target = (
+            {"follow_up_id": message.follow_up_id}
+            if message.follow_up_id
+            else {"block_id": message.block_id, "diary_minutes": message.diary_minutes}
+        )
+        probe = Message(
+            patient=patient, follow_up=message.follow_up, block=message.block, diary_minutes=message.diary_minutes
+        )
+        reason = stop_reason(message=probe, now=now)
+        if reason:
+            raise CannotResend(reason)
+        if not patient.reminder_address:
+            raise CannotResend("no usable contact")
+        last = Message.objects.filter(kind=Kind.RESEND, **target).aggregate(m=Max("sequence"))["m"]
+        try:
+            resend = Message.objects.create(
+                patient=patient, kind=Kind.RESEND, sequence=(last or 0) + 1, due_at=now, requested_by=user, **target
+            )
+        except IntegrityError as error:  # pragma: no cover - two staff members at the same second
+            raise CannotResend("already being resent") from error
+        if message.status == MessageStatus.IN_DOUBT:
+            Message.objects.filter(pk=message.pk, status=MessageStatus.IN_DOUBT).update(
+                status=MessageStatus.FAILED, detail="resolved by staff: sent again"
+            )
+        from .tasks import message_send
+
+        transaction.on_commit(lambda: message_send.delay(resend.pk))
+    return resend
+
+
+def message_resolve_delivered(*, message: Message) -> bool:
+    """Staff confirmed with the patient that an "in doubt" message arrived."""
+    return bool(
+        Message.objects.filter(pk=message.pk, status=MessageStatus.IN_DOUBT).update(
+            status=MessageStatus.SENT, detail="confirmed by staff"
+        )
+    )
