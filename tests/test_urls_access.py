@@ -38,6 +38,13 @@ REDIRECTS = {
     "home": {"staff": "cryoablations:worklist", "physician": "cryoablations:worklist", "admin": "clinic:protocol"},
 }
 
+# The patients' survey pages: public, reached by a secure link. Without a valid link (or a session holding one)
+# every one of them answers the same neutral page and status, whoever asks.
+PATIENT_PUBLIC = {"surveys:open", "surveys:open_stop", "surveys:answer", "surveys:thanks", "surveys:stop"}
+PATIENT_NEUTRAL_STATUS = 404
+# Staff actions that only accept POST: sign-in and role first, then 405 for a GET.
+CLINICAL_POST_ONLY = {"reminders:resend", "reminders:delivered", "reminders:revoke_link"}
+
 ADMIN_NAMESPACE = "admin"
 ROLES = ["anonymous", "no_role", "staff", "physician", "admin"]
 
@@ -88,7 +95,7 @@ def test_walk_finds_the_whole_url_configuration():
     for name in ["home", "accounts:login", "patients:detail", "cryoablations:follow_up_answers", "clinic:protocol"]:
         assert name in APP_ROUTES, f"{name} not found by the URL walk: {sorted(APP_ROUTES)}"
     assert "admin:index" in ADMIN_ROUTES
-    listed = SIGN_IN | POST_ONLY | SIGNED_IN | CONFIGURE | set(REDIRECTS)
+    listed = SIGN_IN | POST_ONLY | SIGNED_IN | CONFIGURE | set(REDIRECTS) | PATIENT_PUBLIC | CLINICAL_POST_ONLY
     assert listed <= set(APP_ROUTES), f"listed here but no longer in the URLconf: {listed - set(APP_ROUTES)}"
 
 
@@ -129,6 +136,8 @@ def build_url(route: Route, *, objects: dict, probe: Client) -> str:
     if route.name is None:
         pytest.fail(f"URL {route.route!r} has no name: name it so it can be reversed and checked.")
     uuid_args = [name for name, conv in route.params if conv == UUIDConverter.__name__]
+    if [name for name, _ in route.params] == ["token"]:  # a patient's link: any token that was never issued
+        return reverse(route.name, kwargs={"token": "x" * 32})
     other = [(name, conv) for name, conv in route.params if name not in uuid_args]
     if other:
         pytest.fail(
@@ -175,6 +184,8 @@ def login_redirect(url: str, login_name: str = "accounts:login") -> str:
 
 def expected(name: str, role: str, url: str) -> tuple[int, str | None]:
     """(status, redirect target or None) of a GET of `url` (named `name`) by `role`."""
+    if name in PATIENT_PUBLIC:
+        return PATIENT_NEUTRAL_STATUS, None
     if name in SIGN_IN:
         return (200, None) if role == "anonymous" else (302, resolve_url(settings.LOGIN_REDIRECT_URL))
     if role == "anonymous":
@@ -187,6 +198,8 @@ def expected(name: str, role: str, url: str) -> tuple[int, str | None]:
         return (200, None) if role == "admin" else (403, None)
     if name in REDIRECTS:
         return 302, reverse(REDIRECTS[name][role])
+    if name in CLINICAL_POST_ONLY:
+        return 405, None
     return 200, None  # a clinical page: every role holds the clinical permissions
 
 

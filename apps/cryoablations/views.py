@@ -11,6 +11,12 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
 from apps.patients.selectors import patient_get_or_404
+from apps.reminders.selectors import (
+    WORKLIST_SECTION_LIMIT,
+    messages_needing_staff,
+    unreachable_follow_ups,
+    unreachable_reason,
+)
 from apps.surveys.services import response_record
 
 from .forms import CryoablationForm, FollowUpAnswersForm
@@ -95,6 +101,17 @@ def worklist_view(request):
             (Status.MISSED, "Missed"),
         ],
     }
+    # The "To call" tab: patients no message reaches, and messages staff must check (apps.reminders).
+    context["reach_tab"] = request.GET.get("view") == "reach"
+    if context["reach_tab"]:
+        unreachable = unreachable_follow_ups(today=timezone.localdate())
+        context["unreachable_count"] = unreachable.count()
+        context["unreachable"] = [
+            (f, unreachable_reason(f.ablation.patient)) for f in unreachable[:WORKLIST_SECTION_LIMIT]
+        ]
+        needing_staff = messages_needing_staff()
+        context["needing_staff_count"] = needing_staff.count()
+        context["needing_staff"] = needing_staff[:WORKLIST_SECTION_LIMIT]
     return render(request, "cryoablations/worklist.html", context)
 
 

@@ -9,6 +9,7 @@ from apps.accounts.decorators import role_required
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
+from apps.reminders.selectors import messages_for_patient, unreachable_reason
 
 from .forms import PatientForm
 from .selectors import patient_get_or_404, patient_search, patient_timeline
@@ -56,4 +57,10 @@ def patient_detail(request, public_id):
     patient = patient_get_or_404(public_id=public_id)
     request.audit.subject(patient)
     timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
-    return render(request, "patients/patient_detail.html", {"patient": patient, "timeline": timeline})
+    context = {
+        "patient": patient,
+        "timeline": timeline,
+        "reminder_messages": messages_for_patient(patient=patient),
+        "unreachable_reason": unreachable_reason(patient),
+    }
+    return render(request, "patients/patient_detail.html", context)

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.registry",
     "apps.reports",
+    "apps.reminders",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +176,22 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# Patient survey links and reminders (apps.surveys, apps.reminders).
+# The address patients' links point at: the site's public https:// origin in production.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Survey pages are the only ones in the patient's language; staff pages stay English (no LocaleMiddleware).
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# SMS: "console" prints (make run), "fake" records in memory (tests), "twilio" sends through Twilio's REST API.
+SMS_TRANSPORT = env("SMS_TRANSPORT", default="console")
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_URL = env("TWILIO_API_URL", default="https://api.twilio.com")
+# Opening and submitting survey links: at most this many requests per address and window (counted in CACHES).
+SURVEY_RATE_LIMIT = env.int("SURVEY_RATE_LIMIT", default=30)
+SURVEY_RATE_WINDOW_SECONDS = env.int("SURVEY_RATE_WINDOW_SECONDS", default=600)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -182,3 +199,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
