@@ -98,3 +98,13 @@ def make_survey_link(*, follow_up=None, block=None, diary_minutes=None, expires_
         type(link).objects.filter(pk=link.pk).update(**fields)
         link.refresh_from_db()
     return link, token
+
+
+def seed_clinic_catalog() -> None:
+    """The nerve catalog and protocol of migration clinic 0002, idempotently: a transactional test's database is
+    emptied afterwards, rows of data migrations included."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("apps.clinic.migrations.0002_catalog_and_protocol").seed(apps, None)
