@@ -1,0 +1,241 @@
+"""The registry import of data-exchange.md: all or nothing, every problem named with its line, idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.accounts.models import Role, User
+from apps.blocks.models import DiagnosticBlock, DiaryEntry
+from apps.blocks.selectors import qualifying_block_pick
+from apps.clinic.selectors import protocol_get
+from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
+from apps.patients.models import Patient
+from apps.registry.models import ImportRun
+from apps.registry.services import registry_import
+from apps.surveys.models import CollectedVia, SurveyResponse
+
+pytestmark = pytest.mark.django_db
+
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
+NEW_YORK = ZoneInfo("America/New_York")
+
+PATIENTS = "mrn,first_name,last_name,date_of_birth,sex,email,mobile_phone,preferred_channel,timezone"
+BLOCKS = (
+    "block_id,mrn,performed_at,physician,nerve,side,guidance,drug,concentration_percent,volume_ml,needle_gauge,"
+    "baseline_nrs,diary"
+)
+ABLATIONS = (
+    "ablation_id,mrn,performed_on,physician,nerve,side,baseline_nrs,device,probe,cycles,freeze_seconds,"
+    "qualifying_block_id"
+)
+RESPONSES = "mrn,ablation_id,completed_at,pain_average,pain_current,pain_worst,percent_relief,pgic"
+
+GOOD = {
+    "patients.csv": [PATIENTS, "R1,Ana,Diaz,1970-01-02,F,ana@example.org,+12125550123,email,"],
+    "blocks.csv": [
+        BLOCKS,
+        "K1,R1,2025-01-01T10:00,dr_new,superior_cluneal,left,ultrasound,lidocaine,2,1,25,8,30:6",  # 25%
+        "K2,R1,2025-02-01T10:00,dr_new,superior_cluneal,left,ultrasound,lidocaine,2,1,25,8,30:2",  # 75%
+        "K3,R1,2025-03-01T10:00,dr_new,superior_cluneal,left,ultrasound,lidocaine,2,1,25,8,30:1;420:0",  # latest +
+        "K4,R1,2025-03-05T10:00,dr_new,superior_cluneal,left,ultrasound,lidocaine,2,1,25,8,30:7",  # newer, negative
+        "K5,R1,2024-09-10T10:00,dr_new,superior_cluneal,right,ultrasound,lidocaine,2,1,25,8,30:1",  # 181 days
+    ],
+    "ablations.csv": [
+        ABLATIONS,
+        "X1,R1,2025-03-10,dr_new,superior_cluneal,left,8,cryo,27G,2,120,",
+        "X2,R1,2025-03-10,dr_new,superior_cluneal,right,8,cryo,27G,2,120,",
+        "X3,R1,2025-03-11,dr_new,superior_cluneal,left,8,cryo,27G,,,K1",
+    ],
+    "survey_responses.csv": [
+        RESPONSES,
+        # 23:30 New York on day 45 (the 1-month window's last day) is 04:30 UTC on day 46
+        "R1,X1,2025-04-24T23:30:00-04:00,2,,,,2",
+        "R1,X1,2025-06-10T10:00,1,,,,",
+        "R1,X1,2025-06-20T10:00,7,,,,",  # later in the 3-month window: this one counts
+        "R1,X1,2025-04-30T10:00,3,,,,",  # day 51: between windows, unscheduled
+    ],
+}
+
+
+def write(folder: Path, files: dict[str, list[str]]) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name, lines in files.items():
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def with_rows(**extra: list[str]) -> dict[str, list[str]]:
+    """GOOD plus extra lines, e.g. with_rows(blocks=["..."]) appends to blocks.csv."""
+    files = {name: list(lines) for name, lines in GOOD.items()}
+    for key, lines in extra.items():
+        files[f"{key}.csv"] += lines
+    return files
+
+
+def table_counts() -> dict[str, int]:
+    models = [Patient, DiagnosticBlock, DiaryEntry, Cryoablation, FollowUp, SurveyResponse, User]
+    return {m.__name__: m.objects.count() for m in models}
+
+
+def test_the_files_are_imported_with_follow_ups_qualifying_blocks_and_counted_answers(tmp_path):
+    # given
+    folder = write(tmp_path / "export", GOOD)
+    # when
+    result = registry_import(folder=folder)
+    # then
+    assert result.ok, result.problems
+    assert result.counts["patients.csv"] == {"created": 1, "matched": 0}
+    x1, x2, x3 = (Cryoablation.objects.get(external_id=x) for x in ("X1", "X2", "X3"))
+    # the rule picks the latest positive block in the 180 days before, as the one-at-a-time service would
+    assert x1.qualifying_block.external_id == "K3" and x1.qualifying_source == QualifyingSource.RULE
+    assert x1.qualifying_block == qualifying_block_pick(
+        patient=x1.patient, nerve=x1.nerve, side=x1.side, performed_on=x1.performed_on, protocol=protocol_get()
+    )
+    assert x2.qualifying_block is None  # K5 is 181 days before
+    assert x3.qualifying_block.external_id == "K1" and x3.qualifying_source == QualifyingSource.STAFF
+    assert (x3.cycles, x3.freeze_seconds) == (2, 120)  # not recorded: the model's defaults
+    assert x1.follow_ups.count() == 5
+    one_month = x1.follow_ups.get(time_point="1m")
+    three_months = x1.follow_ups.get(time_point="3m")
+    assert one_month.counted_response.pain_average == 2
+    assert three_months.counted_response.pain_average == 7
+    unscheduled = SurveyResponse.objects.get(ablation=x1, follow_up__isnull=True)
+    assert unscheduled.pain_average == 3 and unscheduled.collected_via == CollectedVia.IMPORT
+    block = DiagnosticBlock.objects.get(external_id="K3")
+    assert block.needle_gauge == 25
+    assert list(block.diary_entries.values_list("minutes_after", "nrs")) == [(30, 1), (420, 0)]
+    assert block.performed_at == dt.datetime(2025, 3, 1, 10, 0, tzinfo=NEW_YORK)
+    # the unknown physician became an inactive physician account, listed in the summary
+    physician = User.objects.get(username="dr_new")
+    assert not physician.is_active and physician.has_role(Role.PHYSICIAN) and not physician.has_usable_password()
+    assert result.created_physicians == ["dr_new"]
+    # every window of these 2025 ablations has closed: recorded, so no reminder is ever due for them
+    assert result.counts["follow_ups"] == {"created": 15, "window_closed_at_import": 15}
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.IMPORTED and run.counts["survey_responses.csv"]["created"] == 4
+
+
+def test_a_second_import_of_the_same_files_changes_nothing(tmp_path):
+    # given the sample imported once
+    call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
+    before = table_counts()
+    fields = list(SurveyResponse.objects.order_by("pk").values_list("pk", "follow_up_id", "pain_average"))
+    # when it is imported again
+    out = io.StringIO()
+    call_command("import_registry", str(SAMPLE), stdout=out)
+    # then every row is matched and nothing changed
+    assert table_counts() == before
+    assert list(SurveyResponse.objects.order_by("pk").values_list("pk", "follow_up_id", "pain_average")) == fields
+    assert "patients.csv: created 0, matched 60" in out.getvalue()
+    assert "survey_responses.csv: created 0, matched 162" in out.getvalue()
+    assert "inactive accounts" not in out.getvalue()
+
+
+def test_a_dry_run_counts_but_writes_nothing(tmp_path):
+    folder = write(tmp_path / "export", GOOD)
+    result = registry_import(folder=folder, dry_run=True)
+    assert result.ok and result.counts["blocks.csv"]["created"] == 5
+    assert not Patient.objects.exists() and not User.objects.filter(username="dr_new").exists()
+    assert ImportRun.objects.get().status == ImportRun.Status.DRY_RUN
+
+
+BAD_ROWS = [
+    # (file key, row, expected problem without the file and line)
+    ("patients", "R2,Bo,Li,1970-13-01,F,,,none,", "date_of_birth: "),
+    ("patients", "R3,Bo,Li,1970-01-01,Q,,,none,", "sex: Value 'Q' is not a valid choice."),
+    ("patients", "R4,Bo,Li,1970-01-01,F,,+1212555,sms,", "mobile_phone: "),
+    ("patients", "R5,Bo,Li,1970-01-01,F,,,email,", "email: Enter an email address to send reminders by email."),
+    ("patients", "R6,Bo,Li,1970-01-01,F,,,none,Mars/Olympus", "timezone: "),
+    ("patients", ",Bo,Li,1970-01-01,F,,,none,", "mrn: Required: the cell is empty."),
+    ("patients", "R1,Ana,Diaz,1970-01-02,F,,,none,", "mrn: “R1” is already on line 2."),
+    ("blocks", "K6,R1,2025-01-01T10:00,dr_new,superior_cluneal,left,,,,,,11,30:2", "baseline_nrs: "),
+    ("blocks", "K7,R1,2025-01-01T10:00,dr_new,superior_cluneal,left,,,,,,7.5,30:2", "baseline_nrs: "),
+    ("blocks", "K8,R1,2025-01-01T10:00,dr_new,knee,left,,,,,,7,30:2", "nerve: “knee” is not a nerve code"),
+    ("blocks", "K9,R1,2025-01-01T10:00,dr_new,superior_cluneal,up,,,,,,7,30:2", "side: "),
+    ("blocks", "K10,R1,2025-01-01T10:00,dr_new,superior_cluneal,left,,,,,,7,30-2", "diary: “30-2” is not an entry"),
+    ("blocks", "K11,R1,2025-01-01T10:00,dr_new,superior_cluneal,left,,,,,,7,30:2;30:3", "diary: There are two"),
+    ("blocks", "K12,R1,2025-01-01T10:00,dr_new,superior_cluneal,left,,,,,,7,30:12", "diary: At 30 minutes: "),
+    ("blocks", "K13,R1,2099-01-01T10:00,dr_new,superior_cluneal,left,,,,,,7,", "performed_at: It cannot be in the"),
+    ("blocks", "K14,R1,yesterday,dr_new,superior_cluneal,left,,,,,,7,", "performed_at: “yesterday” is not an"),
+    ("blocks", "K15,R9,2025-01-01T10:00,dr_new,superior_cluneal,left,,,,,,7,", "mrn: No patient with MRN R9"),
+    ("blocks", "K16,R1,2025-01-01T10:00,dr_new,superior_cluneal,left,,,,0,,7,", "volume_ml: It must be more than 0"),
+    ("blocks", "K1,R1,2025-01-01T10:00,dr_new,superior_cluneal,left,,,,,,7,", "block_id: “K1” is already on line 2."),
+    ("ablations", "X4,R1,2025-03-10,dr_new,superior_cluneal,left,8,,,0,120,", "cycles: It must be at least 1."),
+    ("ablations", "X5,R1,2025-03-10,dr_new,superior_cluneal,right,8,,,2,120,K1", "qualifying_block_id: Block K1 is"),
+    ("ablations", "X6,R1,2025-03-10,dr_new,superior_cluneal,left,8,,,2,120,K99", "qualifying_block_id: No block"),
+    ("ablations", "X7,R1,2025-03-10,dr_new,superior_cluneal,left,,,,2,120,", "baseline_nrs: Required"),
+    ("survey_responses", "R1,X9,2025-06-10T10:00,2,,,,", "ablation_id: No ablation X9"),
+    ("survey_responses", "R1,X1,2025-06-11T10:00,2,,,,8", "pgic: Value 8 is not a valid choice."),
+    ("survey_responses", "R1,X1,2025-06-12T10:00,2,,,101,", "percent_relief: "),
+    ("survey_responses", "R1,X1,2025-06-13T10:00,,,,,", "pain_average: Required: the cell is empty."),
+    ("survey_responses", "R1,X1,2025-06-10T10:00,2,,,,", "completed_at: The same ablation and completion time"),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "row", "expected"), BAD_ROWS, ids=[e.split(":")[0] + "-" + r[:4] for k, r, e in BAD_ROWS]
+)
+def test_each_kind_of_bad_row_is_named_with_its_line_and_nothing_is_written(tmp_path, key, row, expected):
+    # given a good folder with one bad row appended
+    files = with_rows(**{key: [row]})
+    folder = write(tmp_path / "export", files)
+    line = len(files[f"{key}.csv"])
+    # when
+    result = registry_import(folder=folder)
+    # then that row's problem is listed with its file and line, and nothing was written
+    messages = [str(p) for p in result.problems]
+    assert any(m.startswith(f"{key}.csv:{line}: {expected}") for m in messages), messages
+    assert table_counts() == {k: 0 for k in table_counts()}
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.REFUSED and run.problem_count == len(result.problems)
+
+
+def test_every_problem_is_listed_and_the_command_fails(tmp_path):
+    # given bad rows in three files, and an unknown column
+    files = with_rows(
+        blocks=["K6,R1,2025-01-01T10:00,dr_new,superior_cluneal,left,,,,,,11,30:2"],
+        survey_responses=["R1,X1,2025-06-11T10:00,2,,,,8", "R1,X1,2025-06-12T10:00,12,,,,"],
+    )
+    files["patients.csv"][0] += ",nickname"
+    files["patients.csv"][1] += ",Annie"
+    folder = write(tmp_path / "export", files)
+    # when
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="problem"):
+        call_command("import_registry", str(folder), stdout=io.StringIO(), stderr=err)
+    # then all of them are printed as file:line: column: message
+    printed = err.getvalue().splitlines()
+    assert "patients.csv:1: nickname: Unknown column: extra columns are not allowed." in printed
+    assert any(p.startswith("blocks.csv:7: baseline_nrs: ") for p in printed)
+    assert "survey_responses.csv:6: pgic: Value 8 is not a valid choice." in printed
+    assert any(p.startswith("survey_responses.csv:7: pain_average: ") for p in printed)
+    assert not Patient.objects.exists() and not DiagnosticBlock.objects.exists()
+
+
+def test_a_missing_file_and_a_missing_column_are_problems(tmp_path):
+    files = {name: lines for name, lines in GOOD.items() if name != "ablations.csv"}
+    files["patients.csv"] = ["mrn,first_name,date_of_birth", "R1,Ana,1970-01-02"]
+    result = registry_import(folder=write(tmp_path / "export", files))
+    messages = [str(p) for p in result.problems]
+    assert "patients.csv:1: last_name: Missing column: it is required." in messages
+    assert any(m.startswith("ablations.csv:0: -: The file is missing") for m in messages)
+    assert not Patient.objects.exists()
+
+
+def test_an_empty_timezone_is_the_clinics_and_an_existing_patient_is_matched_by_mrn(tmp_path):
+    # given the patient already in the registry, under a lower-case MRN in the file
+    folder = write(tmp_path / "first", GOOD)
+    registry_import(folder=folder)
+    files = {name: list(lines) for name, lines in GOOD.items()}
+    files["patients.csv"][1] = files["patients.csv"][1].replace("R1,", "r1,", 1)
+    # when
+    result = registry_import(folder=write(tmp_path / "second", files))
+    # then
+    assert result.ok and result.counts["patients.csv"] == {"created": 0, "matched": 1}
+    assert Patient.objects.get().timezone == "America/New_York"
