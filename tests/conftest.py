@@ -31,3 +31,55 @@ def admin_user(db):
 def staff_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sign-in security (issue 5)
+
+
+def verified_device(user):
+    """A confirmed authenticator for `user` (created if none): what an enrolled user has."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_the_second_factor(monkeypatch):
+    """client.force_login skips the password; let it skip the second factor (MFA) too, as if the user had just
+    entered a code, so tests about other things need not sign in twice. Tests of MFA itself sign in through the
+    pages, or call `force_login_unverified`."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    original = Client._login
+
+    def _login(self, user, backend=None):
+        original(self, user, backend)
+        if getattr(self, "mfa_unverified", False):
+            return
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = verified_device(user).persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "_login", _login)
+
+
+def force_login_unverified(client, user) -> None:
+    """Signed in with the password only: the second factor still to come."""
+    client.mfa_unverified = True
+    client.force_login(user)
+    client.mfa_unverified = False
+
+
+@pytest.fixture(autouse=True)
+def _forget_sign_in_failures():
+    """Failed sign-ins are counted in Redis for 15 minutes: without this, one test's failures would lock out the
+    next test's user (or address)."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    for pattern in ("*signin:*", "*mfa:failures:*"):
+        for key in client.scan_iter(match=pattern):
+            client.delete(key)

@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     name = "apps.accounts"
 
     def ready(self) -> None:
+        from . import ratelimit, sessions  # noqa: F401 -- their signal receivers
         from .roles import sync_role_groups
 
         # Permissions only exist once every app has migrated, hence post_migrate rather than a data migration.

@@ -7,8 +7,8 @@
         request.audit.subject(patient)   # says which record; optional, the URL is recorded anyway
         ...
 
-The decorator writes exactly one event per request that answered with data (2xx), after the view: a page that
-forgets `request.audit.subject(...)` is still logged, with the object id taken from the URL.
+The decorator writes exactly one event per request that answered with data (2xx unless told otherwise), after the
+view: a page that forgets `request.audit.subject(...)` is still logged, with the object id taken from the URL.
 """
 
 from __future__ import annotations
@@ -53,7 +53,18 @@ class AuditSubject:
         self.skip = True
 
 
-def audit_access(action: Action | str, category: Category | str, *, object_type: str = ""):
+def audit_access(
+    action: Action | str,
+    category: Category | str,
+    *,
+    object_type: str = "",
+    methods: tuple[str, ...] | None = None,
+    statuses: range | tuple[int, ...] = range(200, 300),
+    actor_label: str = "",
+):
+    """`methods`/`statuses` narrow what is recorded, e.g. a survey submission: POST answered by a redirect.
+    `actor_label` names the actor of requests without a signed-in user (a patient's survey link)."""
+
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
@@ -63,9 +74,11 @@ def audit_access(action: Action | str, category: Category | str, *, object_type:
                 audit.object_id = str(next(iter(kwargs.values())))
             request.audit = audit
             response = view(request, *args, **kwargs)
-            if 200 <= response.status_code < 300 and not audit.skip:
+            wanted = response.status_code in statuses and (methods is None or request.method in methods)
+            if wanted and not audit.skip:
                 access_record(
                     request=request,
+                    actor_label=actor_label,
                     action=audit.action,
                     category=audit.category,
                     object_type=audit.object_type,

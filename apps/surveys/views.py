@@ -15,11 +15,16 @@ from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from apps.audit.decorators import audit_access
+from apps.audit.models import Action, Category
+
 from .forms import DiarySurveyForm, FollowUpSurveyForm
 from .ratelimit import rate_limited
 from .selectors import link_by_public_id, link_by_token, link_is_open
 from .services import LinkNotUsable, link_answer, link_mark_opened, patient_opt_out
 
+# Who the access log names for requests made through a patient's link (no signed-in user).
+SURVEY_ACTOR = "patient:survey-link"
 SESSION_LINK = "survey_link"
 SESSION_STOP = "survey_stop_link"
 NEUTRAL_STATUS = 404
@@ -68,6 +73,7 @@ def _session_link(request, key: str):
 
 
 @patient_page
+@audit_access(Action.SURVEY_OPENED, Category.SURVEY, statuses=(302,), actor_label=SURVEY_ACTOR)
 @require_http_methods(["GET"])
 def link_open(request, token: str):
     if rate_limited(request, scope="open"):
@@ -82,6 +88,7 @@ def link_open(request, token: str):
         return neutral(request)
     request.session[SESSION_LINK] = str(link.public_id)
     link_mark_opened(link=link, now=now)
+    request.audit.subject(link, patient=link.patient)
     return redirect("surveys:answer")
 
 
@@ -101,6 +108,7 @@ def link_open_stop(request, token: str):
 @csrf_exempt  # checked by no_referrer_csrf_protect instead
 @patient_page
 @no_referrer_csrf_protect
+@audit_access(Action.SURVEY_SUBMITTED, Category.SURVEY, methods=("POST",), statuses=(302,), actor_label=SURVEY_ACTOR)
 @require_http_methods(["GET", "POST"])
 def answer(request):
     link = _session_link(request, SESSION_LINK)
@@ -125,6 +133,7 @@ def answer(request):
                 if link.used_at is not None:
                     return render(request, "surveys/answered.html", context)
                 return neutral(request)
+            request.audit.subject(link, patient=link.patient)
             return redirect("surveys:thanks")
         context["form"] = form
         return render(request, "surveys/survey.html", context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -39,6 +40,9 @@ INSTALLED_APPS = [
     # Audit and security (issue 5)
     "pgtrigger",
     "pghistory",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "apps.audit",
     "apps.registry",
     "apps.reports",
@@ -47,11 +51,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, except that background polling does not renew the session (apps.accounts.sessions)
+    "apps.accounts.sessions.PassiveAwareSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "apps.accounts.sessions.SessionLifetimeMiddleware",
+    "apps.accounts.mfa.MFARequiredMiddleware",
     "apps.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -67,6 +76,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.roles",
@@ -161,6 +171,37 @@ PGTRIGGER_INSTALL_ON_MIGRATE = True
 PGHISTORY_INSTALL_CONTEXT_FUNC_ON_MIGRATE = True
 # Behind N reverse proxies of our own, the client address is the N-th from the right of X-Forwarded-For.
 AUDIT_TRUSTED_PROXIES = env.int("AUDIT_TRUSTED_PROXIES", default=0)
+
+# --- Sign-in security (apps.accounts) ------------------------------------------------------------------------------
+# Roles that must use a second factor (TOTP or a recovery code); Django-admin users (is_staff) always must.
+MFA_REQUIRED_ROLES = env.list("MFA_REQUIRED_ROLES", default=["physician", "admin"])
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default=f"{CLINIC_NAME} registry")
+# Failed sign-ins allowed per account and per client address in each window, the Django admin's included.
+SIGN_IN_MAX_FAILURES_PER_ACCOUNT = env.int("SIGN_IN_MAX_FAILURES_PER_ACCOUNT", default=5)
+SIGN_IN_MAX_FAILURES_PER_ADDRESS = env.int("SIGN_IN_MAX_FAILURES_PER_ADDRESS", default=30)
+SIGN_IN_FAILURE_WINDOW_SECONDS = env.int("SIGN_IN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+# However active, a session ends this long after signing in.
+SESSION_MAX_AGE_SECONDS = env.int("SESSION_MAX_AGE_SECONDS", default=12 * 60 * 60)
+# Requests under these paths (and views decorated with apps.accounts.sessions.passive_request) do not renew the
+# session: a page polling in the background must not keep an unattended workstation signed in.
+SESSION_PASSIVE_PATH_PREFIXES = ["/poll/"]
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content Security Policy (Django's own): scripts and styles from this site only, inline ones only with the
+# request's nonce (none of the templates needs one), no eval, no framing.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
