@@ -232,6 +232,16 @@ TWILIO_API_URL = env("TWILIO_API_URL", default="https://api.twilio.com")
 # Opening and submitting survey links: at most this many requests per address and window (counted in CACHES).
 SURVEY_RATE_LIMIT = env.int("SURVEY_RATE_LIMIT", default=30)
 SURVEY_RATE_WINDOW_SECONDS = env.int("SURVEY_RATE_WINDOW_SECONDS", default=600)
+# Email through an anymail provider instead of EMAIL_URL's server: its backend, e.g.
+# anymail.backends.postmark.EmailBackend, and its settings as ANYMAIL_<NAME> variables (ANYMAIL_POSTMARK_SERVER_TOKEN).
+ANYMAIL_BACKEND = env("ANYMAIL_BACKEND", default="")
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in env.ENVIRON.items()
+    if name.startswith("ANYMAIL_") and name != "ANYMAIL_BACKEND"
+}
+if ANYMAIL_BACKEND:
+    MAILERS = {"default": {"BACKEND": ANYMAIL_BACKEND}}
 
 LOGGING = {
     "version": 1,

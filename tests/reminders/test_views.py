@@ -1,0 +1,121 @@
+"""What staff see and do: message history on the patient page, resend, revoke, the worklist's call tab."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.reminders.models import Kind, Message, MessageStatus
+from apps.surveys.models import SurveyLink
+from apps.surveys.services import response_record
+from tests.factories import make_ablation, make_reachable_patient, make_survey_link
+
+pytestmark = pytest.mark.django_db
+
+
+def sent_invitation(**patient_fields):
+    """A patient whose 2-week follow-up is open today, with an invitation sent and its link."""
+    patient = make_reachable_patient(**patient_fields)
+    ablation = make_ablation(patient=patient, performed_on=timezone.localdate() - dt.timedelta(days=14))
+    follow_up = ablation.follow_ups.get(time_point="2w")
+    link, _ = make_survey_link(follow_up=follow_up)
+    message = Message.objects.create(
+        patient=patient,
+        follow_up=follow_up,
+        kind=Kind.INVITATION,
+        due_at=timezone.now() - dt.timedelta(hours=1),
+        status=MessageStatus.SENT,
+        sent_at=timezone.now() - dt.timedelta(hours=1),
+        channel="email",
+        link=link,
+    )
+    return patient, follow_up, message
+
+
+def test_the_patient_page_shows_the_message_history(staff_client):
+    # given
+    patient, _, _ = sent_invitation()
+
+    # when
+    page = staff_client.get(reverse("patients:detail", args=[patient.public_id]))
+
+    # then
+    assert page.status_code == 200
+    table = page.text.split('id="messages"')[1]
+    assert "Invitation · 2 weeks follow-up" in table and "Sent" in table and "Revoke link" in table
+
+
+def test_staff_resend_queues_a_new_message(staff_client, staff_user, django_capture_on_commit_callbacks):
+    # given
+    patient, follow_up, message = sent_invitation()
+
+    # when
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = staff_client.post(reverse("reminders:resend", args=[message.public_id]))
+
+    # then
+    assert response["Location"] == reverse("patients:detail", args=[patient.public_id])
+    resend = Message.objects.get(kind=Kind.RESEND)
+    assert (resend.follow_up, resend.status, resend.requested_by) == (follow_up, MessageStatus.QUEUED, staff_user)
+    assert len(callbacks) == 1  # its id goes on the queue once the row is committed
+
+
+def test_staff_cannot_resend_once_the_survey_is_answered(staff_client):
+    # given
+    _, follow_up, message = sent_invitation()
+    SurveyLink.objects.filter(follow_up=follow_up).update(used_at=timezone.now())
+    response_record(ablation=follow_up.ablation, completed_at=timezone.now(), pain_average=2, collected_via="phone")
+
+    # when
+    response = staff_client.post(reverse("reminders:resend", args=[message.public_id]), follow=True)
+
+    # then
+    assert "Not sent again: survey completed." in response.text
+    assert not Message.objects.filter(kind=Kind.RESEND).exists()
+
+
+def test_staff_revoke_a_link(staff_client):
+    # given
+    _, _, message = sent_invitation()
+
+    # when
+    staff_client.post(reverse("reminders:revoke_link", args=[message.link.public_id]))
+
+    # then
+    message.link.refresh_from_db()
+    assert message.link.revoked_at is not None
+
+
+def test_the_call_tab_lists_unreachable_patients_and_messages_in_doubt(staff_client):
+    # given
+    unreachable = make_reachable_patient(preferred_channel="none", last_name="Nophone")
+    make_ablation(patient=unreachable, performed_on=timezone.localdate() - dt.timedelta(days=14))
+    doubtful, _, message = sent_invitation(last_name="Doubtful")
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.IN_DOUBT)
+
+    # when
+    tab = staff_client.get(reverse("cryoablations:worklist") + "?view=reach")
+    main = staff_client.get(reverse("cryoablations:worklist"))
+
+    # then
+    to_call = tab.text.split('id="unreachable"')[1].split("</table>")[0]
+    in_doubt = tab.text.split('id="messages-in-doubt"')[1].split("</table>")[0]
+    assert "Nophone" in to_call and "Channel: phone call" in to_call and "Doubtful" not in to_call
+    assert "Doubtful" in in_doubt and "In doubt" in in_doubt
+    assert 'id="unreachable"' not in main.text
+
+
+def test_staff_mark_an_in_doubt_message_as_delivered(staff_client):
+    # given
+    _, _, message = sent_invitation()
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.IN_DOUBT)
+
+    # when
+    staff_client.post(reverse("reminders:delivered", args=[message.public_id]), {"next": "worklist"})
+
+    # then
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
