@@ -9,7 +9,7 @@ if not ANYMAIL_BACKEND:  # an anymail provider (base.py) needs no mail server UR
     MAILERS = mailers_from(env.email("EMAIL_URL"))  # no default: a clinic's reminders must not go to a console
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Patients' links must point at the real site: by default the first allowed host, over https.
-SITE_URL = env("SITE_URL", default=f"https://{ALLOWED_HOSTS[0]}").rstrip("/")
+SITE_URL = (env("SITE_URL", default="") or f"https://{ALLOWED_HOSTS[0]}").rstrip("/")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
