@@ -13,5 +13,6 @@ urlpatterns = [
     path("reminders/", include("apps.reminders.urls")),
     # Patients' survey pages: public, reached by a secure link (short: it goes in an SMS).
     path("s/", include("apps.surveys.urls")),
+    path("audit/", include("apps.audit.urls")),
     path("admin/", admin.site.urls),
 ]

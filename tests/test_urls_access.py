@@ -35,6 +35,8 @@ SIGNED_IN = {"accounts:password_change", "accounts:password_change_done"}
 SIGNED_IN |= {"accounts:mfa_setup", "accounts:mfa_verify", "accounts:mfa_recovery_codes"}
 # Pages for the admin role only (permission clinic.change_protocol).
 CONFIGURE = {"clinic:protocol"}
+# The audit pages and exports (admins only).
+CONFIGURE |= {"audit:access_log", "audit:access_log_csv", "audit:change_history", "audit:change_history_csv"}
 # Pages that send a user with a role on to another page: {name: {role: target URL name}}.
 REDIRECTS = {
     "home": {"staff": "cryoablations:worklist", "physician": "cryoablations:worklist", "admin": "clinic:protocol"},

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django import template
+
+from apps.accounts.roles import CONFIGURE
+from apps.audit.selectors import patient_viewers
+
+register = template.Library()
+
+
+@register.inclusion_tag("audit/patient_viewers.html", takes_context=True)
+def patient_viewers_panel(context, patient):
+    """For admins on the patient page: who looked at this patient (the latest accesses)."""
+    user = context["request"].user
+    if not user.has_perm(CONFIGURE):
+        return {"show": False}
+    return {"show": True, "events": patient_viewers(patient=patient), "patient": patient}
