@@ -14,6 +14,11 @@ class ProtocolForm(forms.ModelForm):
             "require_dual_blocks",
             "qualifying_block_days",
             "responder_percent",
+            "invitation_hour",
+            "reminder_days",
+            "quiet_start_hour",
+            "quiet_end_hour",
+            "diary_minutes",
         ]
 
 

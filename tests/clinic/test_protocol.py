@@ -18,6 +18,11 @@ def protocol_form(**overrides):
         "evaluation_window_minutes": "360",
         "qualifying_block_days": "180",
         "responder_percent": "50",
+        "invitation_hour": "10",
+        "reminder_days": "2,5",
+        "quiet_start_hour": "21",
+        "quiet_end_hour": "8",
+        "diary_minutes": "30,60,120,240,360",
         "tp-TOTAL_FORMS": str(protocol.time_points.count()),
         "tp-INITIAL_FORMS": str(protocol.time_points.count()),
     }
@@ -63,6 +68,20 @@ def test_a_time_point_whose_target_is_outside_its_window_is_refused(client, admi
     assert response.status_code == 200
     assert "The target day must lie inside the window" in response.text
     assert protocol_get().time_points.get(code="2w").target_day == 14
+
+
+def test_an_admin_sets_the_reminder_cadence(client, admin_user):
+    client.force_login(admin_user)
+    form = protocol_form(invitation_hour="9", reminder_days="3,7", quiet_start_hour="20", diary_minutes="30,90")
+    response = client.post(reverse("clinic:protocol"), form)
+    assert response.status_code == 302
+    protocol = protocol_get()
+    assert (protocol.invitation_hour, protocol.reminder_days, protocol.quiet_start_hour, protocol.diary_minutes) == (
+        9,
+        [3, 7],
+        20,
+        [30, 90],
+    )
 
 
 def test_staff_cannot_change_the_protocol(staff_client):
