@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -12,4 +13,10 @@ app.autodiscover_tasks()
 # the database and the next sweep claims whatever is due.
 app.conf.beat_schedule = {
     "reminders-sweep": {"task": "apps.reminders.tasks.reminders_sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # Last month's outcomes report for every physician, on the 1st at 06:00 UTC (one per physician and month, so
+    # a beat firing twice changes nothing).
+    "reports-monthly": {
+        "task": "apps.reports.tasks.reports_monthly",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1),
+    },
 }

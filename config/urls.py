@@ -14,5 +14,7 @@ urlpatterns = [
     # Patients' survey pages: public, reached by a secure link (short: it goes in an SMS).
     path("s/", include("apps.surveys.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("reports/", include("apps.reports.urls")),
+    path("registry/", include("apps.registry.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -100,6 +100,24 @@ def make_survey_link(*, follow_up=None, block=None, diary_minutes=None, expires_
     return link, token
 
 
+def make_report_run(**fields):
+    """A built report run (apps.reports) whose three files exist, small stand-ins for the real ones."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from apps.reports.models import ReportRun
+
+    run = ReportRun.objects.create(as_of=timezone.localdate(), status=ReportRun.Status.DONE, progress=100, **fields)
+    folder = Path(settings.REPORT_FILES_ROOT) / str(run.public_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for fmt in ("pdf", "csv", "xlsx"):
+        (folder / f"report.{fmt}").write_bytes(b"stand-in")
+        setattr(run, f"{fmt}_file", f"{run.public_id}/report.{fmt}")
+    run.save()
+    return run
+
+
 def seed_clinic_catalog() -> None:
     """The nerve catalog and protocol of migration clinic 0002, idempotently: a transactional test's database is
     emptied afterwards, rows of data migrations included."""

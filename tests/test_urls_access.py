@@ -23,7 +23,7 @@ from django.urls.converters import UUIDConverter
 from django.urls.resolvers import RoutePattern
 
 from apps.audit.models import AccessEvent
-from tests.factories import BlockFactory, UserFactory, make_ablation
+from tests.factories import BlockFactory, UserFactory, make_ablation, make_report_run
 
 # The sign-in page: open to everyone; a signed-in user is sent on to LOGIN_REDIRECT_URL.
 SIGN_IN = {"accounts:login"}
@@ -37,6 +37,13 @@ SIGNED_IN |= {"accounts:mfa_setup", "accounts:mfa_verify", "accounts:mfa_recover
 CONFIGURE = {"clinic:protocol"}
 # The audit pages and exports (admins only).
 CONFIGURE |= {"audit:access_log", "audit:access_log_csv", "audit:change_history", "audit:change_history_csv"}
+# The registry import page (admins only); its confirmation only accepts POST.
+CONFIGURE |= {"registry:import"}
+CONFIGURE_POST_ONLY = {"registry:import_confirm"}
+# Outcome dashboards, drill-downs and report runs: physicians and admins (permission reports.view_outcomes).
+OUTCOMES = {"reports:dashboard", "reports:drill", "reports:run", "reports:run_status"}
+OUTCOMES |= {"reports:run_pdf", "reports:run_csv", "reports:run_xlsx"}
+OUTCOMES_POST_ONLY = {"reports:run_new"}
 # Pages that send a user with a role on to another page: {name: {role: target URL name}}.
 REDIRECTS = {
     "home": {"staff": "cryoablations:worklist", "physician": "cryoablations:worklist", "admin": "clinic:protocol"},
@@ -100,6 +107,7 @@ def test_walk_finds_the_whole_url_configuration():
         assert name in APP_ROUTES, f"{name} not found by the URL walk: {sorted(APP_ROUTES)}"
     assert "admin:index" in ADMIN_ROUTES
     listed = SIGN_IN | POST_ONLY | SIGNED_IN | CONFIGURE | set(REDIRECTS) | PATIENT_PUBLIC | CLINICAL_POST_ONLY
+    listed |= OUTCOMES | OUTCOMES_POST_ONLY | CONFIGURE_POST_ONLY
     assert listed <= set(APP_ROUTES), f"listed here but no longer in the URLconf: {listed - set(APP_ROUTES)}"
 
 
@@ -113,6 +121,7 @@ def objects(db):
     block = BlockFactory(diary=[(15, 2), (30, 1)])
     ablation = make_ablation(patient=block.patient)
     return {
+        "report run": make_report_run(),
         "patient": block.patient,
         "block": block,
         "ablation": ablation,
@@ -201,6 +210,12 @@ def expected(name: str, role: str, url: str) -> tuple[int, str | None]:
         return 403, None
     if name in CONFIGURE:
         return (200, None) if role == "admin" else (403, None)
+    if name in CONFIGURE_POST_ONLY:
+        return (405, None) if role == "admin" else (403, None)
+    if name in OUTCOMES | OUTCOMES_POST_ONLY:
+        if role == "staff":
+            return 403, None
+        return (405, None) if name in OUTCOMES_POST_ONLY else (200, None)
     if name in REDIRECTS:
         return 302, reverse(REDIRECTS[name][role])
     if name in CLINICAL_POST_ONLY:
@@ -278,6 +293,9 @@ NO_PATIENT_DATA = SIGN_IN | POST_ONLY | SIGNED_IN | set(REDIRECTS) | {"clinic:pr
 # POST-only actions change records (the change history has them) and patients' own pages are reached by a link
 # this walk cannot build: tests/audit/test_trail.py covers survey links opened and submitted.
 NO_PATIENT_DATA |= CLINICAL_POST_ONLY | PATIENT_PUBLIC
+# A report run's progress (polled JSON) and the import form before an upload show no patient data; the dry run
+# (POST) does, and is logged: tests/registry/test_import_page.py.
+NO_PATIENT_DATA |= {"reports:run_status", "registry:import"} | OUTCOMES_POST_ONLY | CONFIGURE_POST_ONLY
 
 
 def _shows_patient_data(name: str) -> bool:
@@ -299,5 +317,6 @@ def test_each_page_with_patient_data_writes_one_access_event(name, objects, user
     assert len(events) == 1, f"GET {url} ({name}) wrote {len(events)} access events, not 1"
     event = events[0]
     assert (event.actor_id, event.path) == (users["admin"].pk, url.split("?")[0])
-    if any(conv == UUIDConverter.__name__ for _, conv in route.params):
+    # A report run is about no one patient: its pages name the run.
+    if any(conv == UUIDConverter.__name__ for _, conv in route.params) and name not in OUTCOMES:
         assert event.patient_id == objects["patient"].pk, f"{name}: the event does not name the patient"

@@ -17,6 +17,8 @@ CLINICAL_ACTIONS = ["view", "add", "change"]
 # Permissions checked by views, named here once so a page and the role table cannot drift apart.
 CLINICAL = "patients.view_patient"
 CONFIGURE = "clinic.change_protocol"
+# The outcome dashboards and report runs: physicians and admins (not front-desk staff).
+OUTCOMES = "reports.view_outcomes"
 
 
 def permissions_for(role: Role) -> list[str] | None:
@@ -28,6 +30,8 @@ def permissions_for(role: Role) -> list[str] | None:
         app_label, model_name = model.split(".")
         perms += [f"{app_label}.{action}_{model_name}" for action in CLINICAL_ACTIONS]
     perms += ["clinic.view_nerve", "clinic.view_protocol"]
+    if role == Role.PHYSICIAN:
+        perms.append(OUTCOMES)
     return perms
 
 

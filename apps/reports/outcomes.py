@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.clinic.models import Nerve
+from apps.clinic.models import Nerve, TimePoint
 from apps.clinic.selectors import protocol_get
 
 from . import sql
@@ -31,6 +31,7 @@ Z_95 = 1.959963984540054  # the 0.975 quantile of the standard normal distributi
 FUNNEL_TIME_POINT = "3m"
 BANDS = ["50-69", "70-79", "80-100"]
 OVERALL = "overall"
+PROTOCOL_PK = 1  # the clinic's one protocol (apps.clinic.selectors.protocol_get)
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,21 @@ class OutcomesFilters:
     physician_id: int | None = None
     nerve_id: int | None = None
     side: str | None = None
+    # The protocol's evaluation window and responder percent, read once by outcomes_filters (None: read again).
+    window: int | None = None
+    responder: Decimal | None = None
 
     def params(self, **extra: Any) -> dict[str, Any]:
-        protocol = protocol_get()
+        if self.window is None or self.responder is None:
+            protocol = protocol_get()
+            window, responder = protocol.evaluation_window_minutes, protocol.responder_percent
+        else:
+            window, responder = self.window, self.responder
         return {
             "tz": settings.TIME_ZONE,
-            "window": protocol.evaluation_window_minutes,
+            "window": window,
             "threshold": self.threshold,
-            "responder": protocol.responder_percent,
+            "responder": responder,
             "as_of": self.as_of,
             "date_from": self.date_from,
             "date_to": self.date_to,
@@ -180,6 +188,9 @@ class OutcomesReport:
     threshold_bands: list[BandRow]
     durability: Durability
     time_points: list[str]
+    # For the dashboards' labels: {code: label} of the protocol's time points, {"nerve:<code>": (id, name)}.
+    time_point_labels: dict[str, str] = field(default_factory=dict)
+    nerve_names: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def group(self, key: str) -> Group:
         return next(g for g in self.groups if g.key == key)
@@ -231,9 +242,12 @@ def outcomes_filters(
     side: str | None = None,
 ) -> OutcomesFilters:
     """Filters with the defaults of data-exchange.md: as_of today (the clinic's), threshold the protocol's."""
+    protocol = protocol_get()
     return OutcomesFilters(
         as_of=as_of or timezone.localdate(),
-        threshold=Decimal(threshold) if threshold is not None else protocol_get().block_threshold_percent,
+        threshold=Decimal(threshold) if threshold is not None else protocol.block_threshold_percent,
+        window=protocol.evaluation_window_minutes,
+        responder=protocol.responder_percent,
         date_from=date_from,
         date_to=date_to,
         physician_id=physician_id,
@@ -244,8 +258,10 @@ def outcomes_filters(
 
 class _GroupNamer:
     def __init__(self) -> None:
-        self.nerves = dict(Nerve.objects.values_list("id", "code"))
-        self.nerve_order = {pk: i for i, pk in enumerate(Nerve.objects.values_list("id", flat=True))}
+        # One query: id, code and name in catalog order (the names are the dashboards' labels).
+        self.nerve_rows = list(Nerve.objects.values_list("id", "code", "name"))
+        self.nerves = {pk: code for pk, code, _ in self.nerve_rows}
+        self.nerve_order = {pk: i for i, (pk, _, _) in enumerate(self.nerve_rows)}
         self.users: dict[int, str] = {}
         self.groups: dict[str, Group] = {OVERALL: Group(OVERALL)}
 
@@ -302,8 +318,14 @@ def outcomes_compute(
         nerve_id=nerve_id,
         side=side,
     )
+    return outcomes_compute_for(filters=filters)
+
+
+def outcomes_compute_for(*, filters: OutcomesFilters) -> OutcomesReport:
+    """outcomes_compute for filters already made by outcomes_filters."""
     params = filters.params()
-    time_points = list(protocol_get().time_points.values_list("code", flat=True))
+    time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label"))
+    time_points = [code for code, _ in time_point_rows]
 
     funnel_rows = _fetch(sql.FUNNEL, params)
     response_rows = _fetch(sql.RESPONSE_ALL_GROUPS, params)
@@ -340,6 +362,8 @@ def outcomes_compute(
     ]  # fmt: skip
     return OutcomesReport(
         filters=filters,
+        time_point_labels=dict(time_point_rows),
+        nerve_names={f"nerve:{code}": (pk, name) for pk, code, name in namer.nerve_rows},
         groups=groups,
         funnel=report_funnel,
         response=report_response,
@@ -425,3 +449,113 @@ def response_rate_3m_overall(*, filters: OutcomesFilters) -> ResponseRow:
             k: int(row[k]) for k in ("ablations", "closed", "evaluable", "responders", "responders_30", "pgic_improved")
         },
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The dashboards: pain over time, survey completion, and the drill-downs of every figure they show
+
+
+@dataclass
+class PainRow:
+    """Average pain (NRS) at one time point ("baseline": the ablations' own baseline), median and quartiles, and
+    its percent change from baseline (negative: less pain). `answers` counts the counted surveys of closed time
+    points (for baseline: the ablations)."""
+
+    time_point: str
+    answers: int = 0
+    pain_median: float | None = None
+    pain_q1: float | None = None
+    pain_q3: float | None = None
+    change_median: float | None = None
+    change_q1: float | None = None
+    change_q3: float | None = None
+
+
+@dataclass
+class CompletionRow:
+    """Survey completion at one time point: closed time points with a counted survey / closed time points."""
+
+    time_point: str
+    closed: int = 0
+    completed: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return rate(self.completed, self.closed)
+
+    @property
+    def ci(self) -> tuple[float | None, float | None]:
+        return wilson_interval(self.completed, self.closed)
+
+
+@dataclass
+class Dashboard:
+    report: OutcomesReport
+    pain: list[PainRow]
+    completion: list[CompletionRow]
+
+    @property
+    def filters(self) -> OutcomesFilters:
+        return self.report.filters
+
+    def overall_response(self) -> list[ResponseRow]:
+        return [r for r in self.report.response if r.group == OVERALL]
+
+
+PAIN_BASELINE = "baseline"
+
+
+def pain_compute(*, filters: OutcomesFilters, time_points: list[str]) -> list[PainRow]:
+    """Median and interquartile range of average pain and of its percent change from baseline, by time point."""
+    rows = {row["time_point"]: row for row in _fetch(sql.PAIN, filters.params())}
+    result = []
+    for tp in [PAIN_BASELINE, *time_points]:
+        row = rows.get(tp)
+        if row is None:
+            result.append(PainRow(time_point=tp))
+            continue
+        values = {k: None if v is None else float(v) for k, v in row.items() if k not in ("time_point", "answers")}
+        result.append(PainRow(time_point=tp, answers=int(row["answers"]), **values))
+    return result
+
+
+def dashboard_compute(*, filters: OutcomesFilters) -> Dashboard:
+    """Every figure of a dashboard (and of a report run, which shows the same): the outcomes report for the
+    filters, pain over time and survey completion. Completion needs no query of its own: its counts are the
+    response section's closed time points and the pain section's counted surveys."""
+    report = outcomes_compute_for(filters=filters)
+    pain = pain_compute(filters=report.filters, time_points=report.time_points)
+    answers = {p.time_point: p.answers for p in pain}
+    completion = [
+        CompletionRow(time_point=r.time_point, closed=r.closed, completed=answers.get(r.time_point, 0))
+        for r in report.response
+        if r.group == OVERALL
+    ]
+    return Dashboard(report=report, pain=pain, completion=completion)
+
+
+def funnel_ablation_ids_for(*, filters: OutcomesFilters, measure: str) -> list[int]:
+    """Drill-down: the ablations behind the funnel's evaluable_3m / responders_3m."""
+    query = sql.FUNNEL_ABLATION_DRILL.format(measure=sql.FUNNEL_ABLATION_MEASURES[measure])
+    return [row["id"] for row in _fetch(query, filters.params())]
+
+
+def band_ablation_ids_for(*, filters: OutcomesFilters, band: str, measure: str) -> list[int]:
+    """Drill-down: the ablations behind one threshold band's evaluable_3m / responders_3m."""
+    if band not in BANDS:
+        raise KeyError(band)
+    query = sql.BAND_DRILL.format(measure=sql.BAND_MEASURES[measure])
+    return [row["id"] for row in _fetch(query, filters.params(band=band))]
+
+
+def durability_ablation_ids_for(*, filters: OutcomesFilters, measure: str) -> list[int]:
+    """Drill-down: the ablations of the Kaplan-Meier estimate (all, with an event, or censored)."""
+    query = sql.DURABILITY_DRILL.format(measure=sql.DURABILITY_MEASURES[measure])
+    return [row["id"] for row in _fetch(query, filters.params())]
+
+
+def data_version() -> str:
+    """Changes with every change to the data the figures come from (see sql.DATA_VERSION): a cache key part."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.DATA_VERSION)
+        return cursor.fetchone()[0]

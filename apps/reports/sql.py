@@ -142,10 +142,12 @@ RESPONSE_OVERALL_ONE_TIME_POINT = RESPONSE.format(
     grouping="()",
 )
 
+BAND = "CASE WHEN q.peak < 70 THEN '50-69' WHEN q.peak < 80 THEN '70-79' ELSE '80-100' END"
+
 # Threshold analysis: 3-month outcome of the ablations in range by the peak relief of their qualifying block (none,
 # or below 50%: left out). Bands: lower bound inclusive, upper exclusive; 80-100 includes 100.
 BANDS = f"""
-SELECT CASE WHEN q.peak < 70 THEN '50-69' WHEN q.peak < 80 THEN '70-79' ELSE '80-100' END AS band,
+SELECT {BAND} AS band,
        count(*) FILTER (WHERE fl.evaluable) AS evaluable_3m,
        count(*) FILTER (WHERE fl.responder) AS responders_3m
 FROM cryoablations_cryoablation a
@@ -159,8 +161,7 @@ GROUP BY 1
 # Durability: per ablation in range with baseline above 0 and a counted answer at a closed time point, the days to
 # the first answer that is not a responder (event) or else to the last one that is (censored); then counted by
 # day, so the Kaplan-Meier product runs over distinct days, not over ablations.
-DURABILITY = f"""
-WITH per_ablation AS (
+DURABILITY_PER_ABLATION = f"""
     SELECT a.id,
            min(days) FILTER (WHERE NOT fl.responder) AS event_day,
            max(days) FILTER (WHERE fl.responder) AS censor_day
@@ -170,7 +171,9 @@ WITH per_ablation AS (
     CROSS JOIN LATERAL (SELECT (r.completed_at AT TIME ZONE %(tz)s)::date - a.performed_on AS days) d
     WHERE {ABLATION_FILTERS} AND fl.evaluable
     GROUP BY a.id
-)
+"""
+DURABILITY = f"""
+WITH per_ablation AS ({DURABILITY_PER_ABLATION})
 SELECT coalesce(event_day, censor_day) AS day,
        count(*) FILTER (WHERE event_day IS NOT NULL) AS events,
        count(*) FILTER (WHERE event_day IS NULL) AS censored
@@ -195,6 +198,8 @@ RESPONSE_MEASURES = {
     "responders_30": "fl.responder_30",
     "pgic_improved": "fl.pgic_improved",
     "missing": "fl.closed AND NOT fl.evaluable",
+    # Survey completion: a closed time point with a counted survey (whatever the baseline).
+    "completed": "fl.closed AND r.id IS NOT NULL",
 }
 
 # Drill-down: the blocks behind a funnel figure.
@@ -231,4 +236,76 @@ FROM (
     WHERE a.id = ANY(%(ids)s) AND a.qualifying_block_id IS NULL
 ) pick
 WHERE t.id = pick.id AND pick.block_id IS NOT NULL
+"""
+
+# Drill-down: the ablations behind the funnel's 3-month figures (those naming a positive block in range).
+FUNNEL_ABLATION_DRILL = f"""
+SELECT a.id
+FROM cryoablations_cryoablation a
+JOIN blocks_diagnosticblock b ON b.id = a.qualifying_block_id
+CROSS JOIN LATERAL (SELECT {BLOCK_PEAK} AS peak) p
+{FOLLOW_UP_JOINS}
+CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
+WHERE {BLOCK_FILTERS} AND p.peak >= %(threshold)s AND f.time_point = %(funnel_time_point)s AND {{measure}}
+"""
+FUNNEL_ABLATION_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl.responder"}
+
+# Drill-down: the ablations behind a threshold band's figure (%(band)s is one of the BAND labels).
+BAND_DRILL = f"""
+SELECT a.id
+FROM cryoablations_cryoablation a
+JOIN LATERAL (SELECT {BLOCK_PEAK} AS peak FROM blocks_diagnosticblock b WHERE b.id = a.qualifying_block_id) q ON TRUE
+{FOLLOW_UP_JOINS}
+CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
+WHERE {ABLATION_FILTERS} AND f.time_point = %(funnel_time_point)s AND q.peak >= 50 AND {BAND} = %(band)s
+  AND {{measure}}
+"""
+BAND_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl.responder"}
+
+# Drill-down: the ablations in the Kaplan-Meier estimate, all of them or those with an event or censored.
+DURABILITY_DRILL = f"""
+WITH per_ablation AS ({DURABILITY_PER_ABLATION})
+SELECT id FROM per_ablation WHERE {{measure}}
+"""
+DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event_day IS NOT NULL", "censored": "event_day IS NULL"}
+
+# Pain over time: average pain (NRS) of the counted surveys at closed time points, and its percent change from the
+# ablation's baseline (baseline above 0 only: the change is undefined at 0), with the baselines themselves as the
+# first row. percentile_cont interpolates, as the usual median and quartiles do; NULL changes are ignored by it.
+PAIN = f"""
+WITH scores AS (
+    SELECT 'baseline' AS time_point, a.baseline_nrs::float AS pain, NULL::float AS change
+    FROM cryoablations_cryoablation a
+    WHERE {ABLATION_FILTERS}
+    UNION ALL
+    SELECT f.time_point, r.pain_average::float,
+           CASE WHEN a.baseline_nrs > 0 THEN (r.pain_average - a.baseline_nrs)::float * 100 / a.baseline_nrs END
+    FROM cryoablations_cryoablation a
+    {FOLLOW_UP_JOINS}
+    WHERE {ABLATION_FILTERS} AND f.window_end < %(as_of)s::date AND r.id IS NOT NULL
+)
+SELECT time_point,
+       count(*) AS answers,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY pain) AS pain_median,
+       percentile_cont(0.25) WITHIN GROUP (ORDER BY pain) AS pain_q1,
+       percentile_cont(0.75) WITHIN GROUP (ORDER BY pain) AS pain_q3,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY change) AS change_median,
+       percentile_cont(0.25) WITHIN GROUP (ORDER BY change) AS change_q1,
+       percentile_cont(0.75) WITHIN GROUP (ORDER BY change) AS change_q3
+FROM scores
+GROUP BY time_point
+"""
+
+# What the dashboards' cache is keyed by: the audit trail's change tables are append-only and written by triggers
+# in the same transaction as any change to the rows the figures come from, so their highest ids move with every
+# change (a registry import included) and are read through their primary keys in well under a millisecond. The
+# database's oid changes when it is created again (a test database), whose ids start again from 1.
+DATA_VERSION = """
+SELECT concat_ws('.', (SELECT oid FROM pg_database WHERE datname = current_database()),
+    (SELECT max(pgh_id) FROM audit_diagnosticblockevent), (SELECT max(pgh_id) FROM audit_diaryentryevent),
+    (SELECT max(pgh_id) FROM audit_cryoablationevent), (SELECT max(pgh_id) FROM audit_followupevent),
+    (SELECT max(pgh_id) FROM audit_surveyresponseevent), (SELECT max(pgh_id) FROM audit_protocolevent),
+    (SELECT max(pgh_id) FROM audit_timepointevent), (SELECT max(pgh_id) FROM audit_nerveevent),
+    (SELECT max(pgh_id) FROM audit_userevent)
+)
 """

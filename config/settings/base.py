@@ -217,6 +217,11 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# Report runs (apps.reports): their PDF, CSV and XLSX files are kept here for download (a volume in Docker Compose).
+REPORT_FILES_ROOT = env("REPORT_FILES_ROOT", default=str(BASE_DIR / "media" / "reports"))
+# Registry uploads (apps.registry) wait here between the dry run and the confirmation.
+REGISTRY_UPLOADS_ROOT = env("REGISTRY_UPLOADS_ROOT", default=str(BASE_DIR / "media" / "registry-uploads"))
+
 # Patient survey links and reminders (apps.surveys, apps.reminders).
 # The address patients' links point at: the site's public https:// origin in production.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

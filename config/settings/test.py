@@ -1,5 +1,8 @@
 """Settings for the test suite: the real PostgreSQL and Redis from DATABASE_URL / REDIS_URL."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 
 SECRET_KEY = "test-only-secret-not-for-production-use-0123456789"  # noqa: S105
@@ -13,3 +16,6 @@ STORAGES = {
 }
 # Tests never run collectstatic: let WhiteNoise serve from the finders instead of warning about STATIC_ROOT.
 WHITENOISE_AUTOREFRESH = True
+# Report files and registry uploads of the tests: out of the checkout.
+REPORT_FILES_ROOT = str(Path(tempfile.gettempdir()) / "painreg-test-media" / "reports")
+REGISTRY_UPLOADS_ROOT = str(Path(tempfile.gettempdir()) / "painreg-test-media" / "registry-uploads")

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django import forms
+
+from .parsing import FILES
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return [super().clean(data, initial)] if data else []
+
+
+class RegistryUploadForm(forms.Form):
+    files = MultipleFileField(
+        label="Registry files",
+        help_text=f"The four CSV files ({', '.join(FILES)}), or one .zip holding them.",
+    )

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from apps.accounts.models import Role, User
+from apps.accounts.roles import CONFIGURE
+from apps.blocks.models import Side
+from apps.clinic.models import Nerve
+
+from . import outcomes
+
+
+def _physician_choices() -> list[tuple[str, str]]:
+    # Inactive physicians too (e.g. created by a registry import): their outcomes are still there to look at.
+    physicians = User.objects.filter(groups__name=Role.PHYSICIAN).order_by("last_name", "username")
+    return [("", "All physicians")] + [(str(u.pk), u.display_name) for u in physicians]
+
+
+def _nerve_choices() -> list[tuple[str, str]]:
+    return [("", "All nerves")] + [(str(pk), name) for pk, name in Nerve.objects.values_list("pk", "name")]
+
+
+class _Filters(forms.Form):
+    """Physician and nerve as plain choices read once (one query each, for checking and for the select), not
+    ModelChoiceFields, which query again to check the value: the dashboard counts its queries."""
+
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    physician = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    nerve = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["physician"].choices = _physician_choices()
+        self.fields["nerve"].choices = _nerve_choices()
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError("The start date is after the end date.")
+        return data
+
+
+class OutcomesFilterForm(_Filters):
+    """The dashboard's filters (and a drill-down's, which carries as_of so it re-runs exactly the same figures)."""
+
+    side = forms.ChoiceField(choices=[("", "Both sides and bilateral"), *Side.choices], required=False)
+    as_of = forms.DateField(required=False, widget=forms.HiddenInput)
+
+    def filters(self) -> outcomes.OutcomesFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return outcomes.outcomes_filters(
+            as_of=data.get("as_of") or timezone.localdate(),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            physician_id=data.get("physician"),
+            nerve_id=data.get("nerve"),
+            side=data.get("side") or None,
+        )
+
+
+def dashboard_form(request) -> OutcomesFilterForm:
+    """ "My patients" by default for a physician: the physician filter is theirs until they choose another (or
+    "All physicians", which sends physician= empty)."""
+    data = request.GET.copy()
+    # Who sees the dashboards and does not configure the clinic is a physician; the permission check reads the
+    # permissions already loaded for the page's own check, so it costs no query.
+    if "physician" not in data and not request.user.has_perm(CONFIGURE):
+        data["physician"] = str(request.user.pk)
+    return OutcomesFilterForm(data)
+
+
+class ReportRequestForm(_Filters):
+    def cleaned_filters(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+            "physician": User.objects.get(pk=data["physician"]) if data.get("physician") else None,
+            "nerve": Nerve.objects.get(pk=data["nerve"]) if data.get("nerve") else None,
+        }

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from apps.blocks.models import Side
+from apps.clinic.models import Nerve
+
+
+class ReportRun(models.Model):
+    """One outcomes report asked for from the web (or by the monthly schedule) and built by a Celery task into a
+    PDF, a CSV and an XLSX kept for download. It holds its filters and file names, no patient data."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Being built"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        REQUESTED = "requested", "Asked for"
+        MONTHLY = "monthly", "Monthly"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=9, choices=Kind.choices, default=Kind.REQUESTED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    step = models.CharField(max_length=60, blank=True)
+    # The filters: those of the dashboard, minus the side (the issue's report asks for date range, physician, nerve).
+    as_of = models.DateField()
+    date_from = models.DateField(null=True, blank=True)
+    date_to = models.DateField(null=True, blank=True)
+    physician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    nerve = models.ForeignKey(Nerve, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    side = models.CharField(max_length=9, choices=Side.choices, blank=True)
+    # File names relative to settings.REPORT_FILES_ROOT; empty until built.
+    pdf_file = models.CharField(max_length=200, blank=True)
+    csv_file = models.CharField(max_length=200, blank=True)
+    xlsx_file = models.CharField(max_length=200, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("view_outcomes", "Can see the outcome dashboards and report runs")]
+        constraints = [
+            # One monthly report per physician and month, however often beat fires.
+            models.UniqueConstraint(
+                fields=["physician", "date_from"],
+                condition=models.Q(kind="monthly"),
+                name="reports_one_monthly_run_per_physician_and_month",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Report run {self.public_id}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -1,0 +1,240 @@
+"""The dashboard's charts and tables from the engine's figures: one context for the page and for the PDF of a
+report run (the same templates render both). Rates are shown half-up to one decimal (display_percent) and "—"
+where the denominator is 0; every count links to the procedures behind it unless `links` is off (the PDF)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from apps.clinic.rules import display_percent
+
+from . import charts, outcomes
+
+
+def percent(fraction: float | None) -> str:
+    """A fraction (0.5) shown as a percentage (50.0%), half-up to one decimal; "—" for none."""
+    if fraction is None:
+        return "—"
+    return display_percent(Decimal(repr(fraction)) * 100)
+
+
+def interval(ci: tuple[float | None, float | None]) -> str:
+    low, high = ci
+    if low is None or high is None:
+        return "—"
+    return f"{percent(low)} – {percent(high)}"
+
+
+def number(value: float | None, suffix: str = "") -> str:
+    if value is None:
+        return "—"
+    shown = Decimal(repr(value)).quantize(Decimal("0.1"))
+    return f"{shown}{suffix}"
+
+
+@dataclass
+class Cell:
+    text: str
+    url: str = ""
+
+
+def filters_query(filters: outcomes.OutcomesFilters) -> dict[str, str]:
+    """The filters as URL parameters (the drill-down re-runs the engine with exactly these)."""
+    values = {
+        "as_of": filters.as_of.isoformat(),
+        "date_from": filters.date_from.isoformat() if filters.date_from else "",
+        "date_to": filters.date_to.isoformat() if filters.date_to else "",
+        "physician": str(filters.physician_id or ""),
+        "nerve": str(filters.nerve_id or ""),
+        "side": filters.side or "",
+    }
+    return values
+
+
+class _Linker:
+    def __init__(self, filters: outcomes.OutcomesFilters, links: bool) -> None:
+        self.base = filters_query(filters)
+        self.links = links
+
+    def __call__(self, count: int, figure: str, measure: str, **extra: Any) -> Cell:
+        if not self.links or not count:
+            return Cell(str(count))
+        query = {**self.base, **{k: str(v) for k, v in extra.items()}, "figure": figure, "measure": measure}
+        return Cell(str(count), f"{reverse('reports:drill')}?{urlencode(query)}")
+
+
+def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> dict[str, Any]:
+    report = dashboard.report
+    filters = report.filters
+    link = _Linker(filters, links)
+    # Labels come with the (cached) figures: a dashboard read from the cache costs no query here.
+    labels = {**report.time_point_labels, outcomes.PAIN_BASELINE: "Baseline"}
+    nerves = report.nerve_names
+
+    # Funnel: overall, then each nerve (a nerve's figures drill down with that nerve as the filter).
+    funnel_rows = []
+    for row in report.funnel:
+        if row.group != outcomes.OVERALL and row.group not in nerves:
+            continue
+        nerve = nerves.get(row.group)
+        scope = {"nerve": nerve[0]} if nerve else {}
+        funnel_rows.append(
+            {
+                "label": nerve[1] if nerve else "All nerves",
+                "cells": [link(getattr(row, m), "funnel", m, **scope) for m in ("blocks", "evaluable", "positive")]
+                + [link(row.ablated, "funnel", "ablated", **scope)]
+                + [link(getattr(row, m), "funnel_3m", m, **scope) for m in ("evaluable_3m", "responders_3m")],
+                "rate": percent(row.rate_3m),
+            }
+        )
+    overall_funnel = report.funnel[0]
+    funnel_chart = charts.bar_chart(
+        [
+            charts.Bar(label, value, note=str(value))
+            for label, value in [
+                ("Blocks", overall_funnel.blocks),
+                ("Evaluable", overall_funnel.evaluable),
+                ("Positive", overall_funnel.positive),
+                ("Ablated", overall_funnel.ablated),
+                ("Evaluable at 3 months", overall_funnel.evaluable_3m),
+                ("Responders at 3 months", overall_funnel.responders_3m),
+            ]
+        ],
+        title="Block-to-ablation funnel",
+        description="Number of procedures at each step, all nerves",
+        percent=False,
+    )
+
+    response_rows = []
+    for row in dashboard.overall_response():
+        tp = row.time_point
+        response_rows.append(
+            {
+                "time_point": tp,
+                "label": labels.get(tp, tp),
+                "ablations": link(row.ablations, "response", "ablations", time_point=tp),
+                "closed": link(row.closed, "response", "closed", time_point=tp),
+                "evaluable": link(row.evaluable, "response", "evaluable", time_point=tp),
+                "responders": link(row.responders, "response", "responders", time_point=tp),
+                "rate": percent(row.rate),
+                "ci": interval(row.ci),
+                "itt_rate": percent(row.itt_rate),
+                "itt_ci": interval(row.itt_ci),
+                "responders_30": link(row.responders_30, "response", "responders_30", time_point=tp),
+                "pgic_improved": link(row.pgic_improved, "response", "pgic_improved", time_point=tp),
+            }
+        )
+    response_bars = []
+    for row in dashboard.overall_response():
+        name = labels.get(row.time_point, row.time_point)
+        note, itt_note = f"{row.responders}/{row.evaluable}", f"{row.responders}/{row.closed}"
+        response_bars.append(charts.Bar(f"{name} completers", row.rate, *row.ci, note=note))
+        response_bars.append(charts.Bar(f"{name} ITT", row.itt_rate, *row.itt_ci, note=itt_note))
+    response_chart = charts.bar_chart(
+        response_bars,
+        title="Response rates (≥50% less pain) by time point",
+        description="Completers and intention-to-treat rates with Wilson 95% intervals",
+    )
+
+    pain_rows = [
+        {
+            "label": labels.get(p.time_point, p.time_point),
+            "answers": p.answers,
+            "median": number(p.pain_median),
+            "iqr": "—" if p.pain_q1 is None else f"{number(p.pain_q1)} – {number(p.pain_q3)}",
+            "change": number(p.change_median, "%"),
+            "change_iqr": "—" if p.change_q1 is None else f"{number(p.change_q1, '%')} – {number(p.change_q3, '%')}",
+        }
+        for p in dashboard.pain
+    ]
+    pain_chart = charts.line_chart(
+        [
+            charts.Point(labels.get(p.time_point, p.time_point), p.pain_median, p.pain_q1, p.pain_q3)
+            for p in dashboard.pain
+        ],
+        title="Average pain over time (median and interquartile range)",
+        description="Median NRS of average pain at baseline and at each closed time point",
+    )
+
+    durability = report.durability
+    steps = [(0.0, 1.0)] + [(float(s.day), s.survival) for s in durability.curve if s.events]
+    durability_chart = charts.step_chart(
+        steps,
+        title="Durability of response (Kaplan–Meier)",
+        description="Share of ablations still responding, by days since the ablation",
+    )
+    median_ci = durability.median_ci
+    durability_table = {
+        "ablations": link(durability.ablations, "durability", "ablations"),
+        "events": link(durability.events, "durability", "events"),
+        "censored": link(durability.ablations - durability.events, "durability", "censored"),
+        "median": f"{durability.median_days} days" if durability.median_days is not None else "not reached",
+        "median_ci": (
+            f"{median_ci[0] if median_ci[0] is not None else '—'} – "
+            f"{median_ci[1] if median_ci[1] is not None else 'not reached'} days"
+        ),
+        "steps": [
+            {"day": s.day, "at_risk": s.at_risk, "events": s.events, "survival": percent(s.survival),
+             "ci": interval((s.ci_low, s.ci_high))}
+            for s in durability.curve if s.events
+        ],
+    }  # fmt: skip
+
+    band_rows = [
+        {
+            "band": band.band,
+            "evaluable": link(band.evaluable_3m, "band", "evaluable_3m", band=band.band),
+            "responders": link(band.responders_3m, "band", "responders_3m", band=band.band),
+            "rate": percent(band.rate),
+            "ci": interval(outcomes.wilson_interval(band.responders_3m, band.evaluable_3m)),
+        }
+        for band in report.threshold_bands
+    ]
+    band_chart = charts.bar_chart(
+        [
+            charts.Bar(f"{b.band}% relief", b.rate, *outcomes.wilson_interval(b.responders_3m, b.evaluable_3m),
+                       note=f"{b.responders_3m}/{b.evaluable_3m}")
+            for b in report.threshold_bands
+        ],
+        title="3-month response rate by the qualifying block's peak relief",
+        description="Threshold bands 50–69%, 70–79%, 80–100%",
+    )  # fmt: skip
+
+    completion_rows = [
+        {
+            "label": labels.get(c.time_point, c.time_point),
+            "closed": link(c.closed, "response", "closed", time_point=c.time_point),
+            "completed": link(c.completed, "response", "completed", time_point=c.time_point),
+            "rate": percent(c.rate),
+            "ci": interval(c.ci),
+        }
+        for c in dashboard.completion
+    ]
+    completion_chart = charts.bar_chart(
+        [
+            charts.Bar(labels.get(c.time_point, c.time_point), c.rate, *c.ci, note=f"{c.completed}/{c.closed}")
+            for c in dashboard.completion
+        ],
+        title="Survey completion by time point",
+        description="Closed time points with a counted survey",
+    )
+    return {
+        "filters": filters,
+        "funnel_rows": funnel_rows,
+        "funnel_chart": funnel_chart,
+        "response_rows": response_rows,
+        "response_chart": response_chart,
+        "pain_rows": pain_rows,
+        "pain_chart": pain_chart,
+        "durability": durability_table,
+        "durability_chart": durability_chart,
+        "band_rows": band_rows,
+        "band_chart": band_chart,
+        "completion_rows": completion_rows,
+        "completion_chart": completion_chart,
+    }

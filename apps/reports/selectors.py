@@ -1,0 +1,79 @@
+"""Reads for the dashboards, drill-downs and report runs. Every figure comes from apps.reports.outcomes; this
+module only caches it and fetches the procedures a drill-down names."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import asdict
+
+from django.core.cache import cache
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from apps.blocks.models import DiagnosticBlock
+from apps.cryoablations.models import Cryoablation
+
+from . import outcomes
+from .models import ReportRun
+
+CACHE_SECONDS = 24 * 60 * 60  # the key changes with the data (outcomes.data_version), so this only bounds memory
+
+# figure -> (procedure kind, measures): what a drill-down may ask for.
+DRILL_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "funnel": ("block", ("blocks", "evaluable", "positive", "ablated")),
+    "funnel_3m": ("ablation", ("evaluable_3m", "responders_3m")),
+    "response": (
+        "ablation",
+        ("ablations", "closed", "evaluable", "responders", "responders_30", "pgic_improved", "missing", "completed"),
+    ),
+    "band": ("ablation", ("evaluable_3m", "responders_3m")),
+    "durability": ("ablation", ("ablations", "events", "censored")),
+}
+
+
+def dashboard_get(*, filters: outcomes.OutcomesFilters) -> outcomes.Dashboard:
+    """The engine's dashboard for these filters, from the cache while no figure's data has changed: computing it
+    over a whole clinic takes seconds, reading it back takes a millisecond."""
+    key_source = repr((sorted(asdict(filters).items()), outcomes.data_version()))
+    key = "reports:dashboard:" + hashlib.sha256(key_source.encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return pickle.loads(cached)  # noqa: S301 - written by this function only, in our own Redis
+    dashboard = outcomes.dashboard_compute(filters=filters)
+    cache.set(key, pickle.dumps(dashboard), CACHE_SECONDS)
+    return dashboard
+
+
+def drill_ids(*, filters: outcomes.OutcomesFilters, figure: str, measure: str, time_point: str = "", band: str = ""):
+    """(kind, ids) of the procedures behind one figure; Http404 for a figure or measure that does not exist."""
+    if figure not in DRILL_FIGURES or measure not in DRILL_FIGURES[figure][1]:
+        raise Http404("No such figure.")
+    kind = DRILL_FIGURES[figure][0]
+    if figure == "funnel":
+        return kind, outcomes.block_ids_for(filters=filters, measure=measure)
+    if figure == "funnel_3m":
+        return kind, outcomes.funnel_ablation_ids_for(filters=filters, measure=measure)
+    if figure == "response":
+        return kind, outcomes.ablation_ids_for(filters=filters, time_point=time_point, measure=measure)
+    if figure == "band":
+        if band not in outcomes.BANDS:
+            raise Http404("No such band.")
+        return kind, outcomes.band_ablation_ids_for(filters=filters, band=band, measure=measure)
+    return kind, outcomes.durability_ablation_ids_for(filters=filters, measure=measure)
+
+
+def drill_procedures(*, kind: str, ids: list[int]):
+    """The blocks or ablations of a drill-down with their patients, in date order."""
+    model = DiagnosticBlock if kind == "block" else Cryoablation
+    order = "performed_at" if kind == "block" else "performed_on"
+    return model.objects.filter(pk__in=ids).select_related("patient", "nerve", "physician").order_by(order, "pk")
+
+
+def report_run_get(*, public_id) -> ReportRun:
+    runs = ReportRun.objects.select_related("nerve", "physician", "requested_by")
+    return get_object_or_404(runs, public_id=public_id)
+
+
+def report_runs_recent(*, limit: int = 20):
+    return ReportRun.objects.select_related("nerve", "physician", "requested_by")[:limit]

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.accounts.decorators import role_required
+from apps.accounts.roles import OUTCOMES
+from apps.accounts.sessions import passive_request
+from apps.audit.decorators import audit_access
+from apps.audit.models import Action, Category
+
+from .forms import OutcomesFilterForm, ReportRequestForm, dashboard_form
+from .models import ReportRun
+from .outcomes import FUNNEL_TIME_POINT
+from .presentation import dashboard_context
+from .selectors import dashboard_get, drill_ids, drill_procedures, report_run_get
+from .services import report_files_root, report_run_request, report_title
+
+DRILL_LIMIT = 1000  # procedures listed on one drill-down page; the count above says how many there are
+
+
+@role_required(OUTCOMES)
+@audit_access(Action.VIEW, Category.REPORT, object_type="dashboard")
+def dashboard(request):
+    form = dashboard_form(request)
+    filters = form.filters()
+    request.audit.subject(None, filters=request.GET.urlencode()[:500])
+    context = {
+        "form": form,
+        **dashboard_context(dashboard_get(filters=filters)),
+    }
+    return render(request, "reports/dashboard.html", context)
+
+
+@role_required(OUTCOMES)
+@audit_access(Action.LIST, Category.REPORT, object_type="drill_down")
+def drill(request):
+    form = OutcomesFilterForm(request.GET)
+    if not form.is_valid():
+        raise Http404("Bad filters.")
+    filters = form.filters()
+    # Without a figure: every ablation at 3 months (the funnel's time point) of the filters.
+    figure, measure = request.GET.get("figure", "response"), request.GET.get("measure", "ablations")
+    time_point, band = request.GET.get("time_point", FUNNEL_TIME_POINT), request.GET.get("band", "")
+    kind, ids = drill_ids(filters=filters, figure=figure, measure=measure, time_point=time_point, band=band)
+    procedures = list(drill_procedures(kind=kind, ids=ids)[:DRILL_LIMIT])
+    request.audit.subject(None, listed=sorted({p.patient_id for p in procedures}), figure=figure, measure=measure)
+    back = reverse("reports:dashboard") + "?" + request.GET.urlencode()
+    context = {
+        "kind": kind,
+        "count": len(ids),
+        "procedures": procedures,
+        "figure": figure,
+        "measure": measure.replace("_", " "),
+        "time_point": time_point,
+        "band": band,
+        "back": back,
+    }
+    return render(request, "reports/drill.html", context)
+
+
+@role_required(OUTCOMES)
+@require_POST
+def run_new(request):
+    form = ReportRequestForm(request.POST)
+    if not form.is_valid():
+        problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        messages.error(request, "The report could not be asked for: " + problems)
+        return redirect("reports:dashboard")
+    run = report_run_request(requested_by=request.user, **form.cleaned_filters())
+    return redirect("reports:run", run.public_id)
+
+
+@role_required(OUTCOMES)
+@audit_access(Action.VIEW, Category.REPORT, object_type="report_run")
+def run_detail(request, public_id):
+    run = report_run_get(public_id=public_id)
+    request.audit.subject(run)
+    return render(request, "reports/run.html", {"run": run, "title": report_title(run)})
+
+
+@role_required(OUTCOMES)
+@passive_request
+def run_status(request, public_id):
+    """Polled by static/js/report-progress.js: passive, so a page left open still signs out when idle."""
+    run = report_run_get(public_id=public_id)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "progress": run.progress,
+            "step": run.step,
+            "finished": run.finished,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+FORMATS = {
+    "pdf": ("pdf_file", "application/pdf"),
+    "csv": ("csv_file", "text/csv; charset=utf-8"),
+    "xlsx": ("xlsx_file", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+def _download(request, public_id, fmt: str):
+    run = report_run_get(public_id=public_id)
+    name = getattr(run, FORMATS[fmt][0])
+    if run.status != ReportRun.Status.DONE or not name:
+        raise Http404("Not built yet.")
+    path = (report_files_root() / name).resolve()
+    if not path.is_relative_to(report_files_root().resolve()) or not path.exists():
+        raise Http404("File not found.")
+    request.audit.subject(run, format=fmt)
+    response = FileResponse(
+        Path(path).open("rb"),  # noqa: SIM115 - FileResponse closes it once sent
+        as_attachment=True,
+        filename=f"outcomes-report-{run.created_at:%Y%m%d-%H%M}.{fmt}",
+        content_type=FORMATS[fmt][1],
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@role_required(OUTCOMES)
+@audit_access(Action.EXPORT, Category.REPORT, object_type="report_run")
+def run_pdf(request, public_id):
+    return _download(request, public_id, "pdf")
+
+
+@role_required(OUTCOMES)
+@audit_access(Action.EXPORT, Category.REPORT, object_type="report_run")
+def run_csv(request, public_id):
+    return _download(request, public_id, "csv")
+
+
+@role_required(OUTCOMES)
+@audit_access(Action.EXPORT, Category.REPORT, object_type="report_run")
+def run_xlsx(request, public_id):
+    return _download(request, public_id, "xlsx")

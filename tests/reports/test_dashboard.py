@@ -1,0 +1,190 @@
+"""The dashboard and its drill-downs on the sample registry: the same numbers as `outcomes_report`, and every
+figure's drill-down lists exactly the procedures behind it."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from apps.accounts.models import Role
+from apps.audit.models import AccessEvent
+from apps.clinic.models import Nerve
+from apps.cryoablations.models import Cryoablation
+from apps.reports import outcomes
+from apps.reports.presentation import percent
+from tests.factories import UserFactory
+
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
+AS_OF = "2026-06-30"
+
+
+@pytest.fixture
+def sample(db):
+    call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("outcomes_report", "--format", "json", "--as-of", AS_OF, stdout=out)
+    return json.loads(out.getvalue())
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def _rows(html: str, table_id: str) -> dict[str, list[str]]:
+    """{time point code: cell texts} of the response table."""
+    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S).group(0)
+    rows = {}
+    for code, body in re.findall(r'<tr data-time-point="([^"]+)">(.*?)</tr>', table, re.S):
+        rows[code] = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", body, re.S)]
+    return rows
+
+
+def test_dashboard_shows_the_reports_numbers_for_the_whole_clinic(sample, admin_client):
+    # when an admin opens the dashboard of the whole clinic as of the report's date
+    response = admin_client.get(reverse("reports:dashboard"), {"as_of": AS_OF})
+
+    # then every overall response figure is the report's, rates shown half-up to one decimal
+    assert response.status_code == 200
+    rows = _rows(response.content.decode(), "response-table")
+    expected = [r for r in sample["response"] if r["group"] == "overall"]
+    assert set(rows) == {r["time_point"] for r in expected}
+    for row in expected:
+        cells = rows[row["time_point"]]
+        assert cells[1:5] == [str(row[k]) for k in ("ablations", "closed", "evaluable", "responders")]
+        assert cells[5] == percent(row["rate"])
+        assert cells[6] == f"{percent(row['ci_low'])} – {percent(row['ci_high'])}"
+        assert cells[7] == percent(row["itt_rate"])
+    funnel = response.context["funnel_rows"][0]
+    assert [c.text for c in funnel["cells"]] == [
+        str(sample["funnel"][0][k])
+        for k in ("blocks", "evaluable", "positive", "ablated", "evaluable_3m", "responders_3m")
+    ]
+    assert response.context["durability"]["events"].text == str(sample["durability"]["events"])
+    bands = {b["band"]: b for b in sample["threshold_bands"]}
+    for row in response.context["band_rows"]:
+        assert row["rate"] == percent(bands[row["band"]]["rate"])
+
+
+def test_dashboard_filtered_by_nerve_equals_the_engines_nerve_group(sample, admin_client):
+    # given
+    nerve = Nerve.objects.get(code="superior_cluneal")
+    expected = next(r for r in sample["response"] if r["group"] == "nerve:superior_cluneal" and r["time_point"] == "3m")
+
+    # when
+    response = admin_client.get(reverse("reports:dashboard"), {"as_of": AS_OF, "nerve": nerve.pk})
+
+    # then
+    cells = _rows(response.content.decode(), "response-table")["3m"]
+    assert cells[4] == str(expected["responders"])
+    assert cells[5] == percent(expected["rate"])
+
+
+def test_a_rate_without_denominator_shows_a_dash(db, admin_client):
+    # given an empty registry
+    # when
+    response = admin_client.get(reverse("reports:dashboard"))
+    # then
+    rows = _rows(response.content.decode(), "response-table")
+    assert rows["3m"][5] == "—" and rows["3m"][7] == "—"
+
+
+def test_a_physician_sees_their_own_patients_by_default(sample, client):
+    # given dr_okafor (imported as an inactive physician) signed in
+    from apps.accounts.models import User
+
+    physician = User.objects.get(username="dr_okafor")
+    physician.is_active = True
+    physician.save()
+    client.force_login(physician)
+    expected = next(r for r in sample["response"] if r["group"] == "physician:dr_okafor" and r["time_point"] == "3m")
+
+    # when
+    response = client.get(reverse("reports:dashboard"), {"as_of": AS_OF})
+    everyone = client.get(reverse("reports:dashboard"), {"as_of": AS_OF, "physician": ""})
+
+    # then
+    assert response.context["filters"].physician_id == physician.pk
+    assert _rows(response.content.decode(), "response-table")["3m"][4] == str(expected["responders"])
+    assert everyone.context["filters"].physician_id is None
+
+
+def test_drill_down_lists_exactly_the_3_month_responders_of_a_nerve(sample, admin_client):
+    # given the 3-month responders of superior cluneal ablations, as the dashboard links them
+    nerve = Nerve.objects.get(code="superior_cluneal")
+    dashboard = admin_client.get(reverse("reports:dashboard"), {"as_of": AS_OF, "nerve": nerve.pk})
+    link = next(r for r in dashboard.context["response_rows"] if r["time_point"] == "3m")["responders"].url
+    filters = outcomes.outcomes_filters(as_of=outcomes.date.fromisoformat(AS_OF), nerve_id=nerve.pk)
+    expected_ids = outcomes.ablation_ids_for(filters=filters, time_point="3m", measure="responders")
+    last = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+    # when
+    response = admin_client.get(link)
+
+    # then the page lists those ablations, as many as the figure says, each linked, and is logged once
+    group = "nerve:superior_cluneal"
+    expected_count = next(r["responders"] for r in sample["response"] if (r["group"], r["time_point"]) == (group, "3m"))
+    listed = [p.pk for p in response.context["procedures"]]
+    assert sorted(listed) == sorted(expected_ids) and len(listed) == expected_count
+    html = response.content.decode()
+    for ablation in Cryoablation.objects.filter(pk__in=listed):
+        assert reverse("cryoablations:detail", args=[ablation.public_id]) in html
+        assert ablation.nerve_id == nerve.pk
+    events = list(AccessEvent.objects.filter(id__gt=last))
+    assert len(events) == 1
+    patients = {a.patient_id for a in Cryoablation.objects.filter(pk__in=listed)}
+    assert sorted(events[0].detail["listed"]) == sorted(patients)
+
+
+@pytest.mark.parametrize(
+    ("figure", "measure", "extra"),
+    [
+        ("funnel", "positive", {}),
+        ("funnel_3m", "responders_3m", {}),
+        ("band", "evaluable_3m", {"band": "80-100"}),
+        ("durability", "events", {}),
+        ("response", "completed", {"time_point": "6m"}),
+    ],
+)
+def test_every_figure_drills_down_to_as_many_procedures_as_it_counts(sample, admin_client, figure, measure, extra):
+    # given
+    dashboard = admin_client.get(reverse("reports:dashboard"), {"as_of": AS_OF, "physician": ""}).context
+    figures = {
+        ("funnel", "positive"): dashboard["funnel_rows"][0]["cells"][2],
+        ("funnel_3m", "responders_3m"): dashboard["funnel_rows"][0]["cells"][5],
+        ("band", "evaluable_3m"): next(r for r in dashboard["band_rows"] if r["band"] == "80-100")["evaluable"],
+        ("durability", "events"): dashboard["durability"]["events"],
+        ("response", "completed"): next(r for r in dashboard["completion_rows"] if r["label"] == "6 months")[
+            "completed"
+        ],
+    }
+    cell = figures[(figure, measure)]
+
+    # when
+    response = admin_client.get(cell.url)
+
+    # then
+    assert f"figure={figure}" in cell.url and all(f"{k}={v}" in cell.url for k, v in extra.items())
+    assert response.context["count"] == int(cell.text) == len(response.context["procedures"])
+
+
+def test_staff_cannot_open_the_dashboard(db, client):
+    client.force_login(UserFactory(role=Role.STAFF))
+    assert client.get(reverse("reports:dashboard")).status_code == 403
+
+
+def test_dashboard_stays_within_a_bounded_number_of_queries(sample, admin_client, django_assert_max_num_queries):
+    # given the figures computed once (the first request: sign-in checks, the engine's 9 queries, the session)
+    url, query = reverse("reports:dashboard"), {"as_of": AS_OF, "physician": ""}
+    with django_assert_max_num_queries(21):
+        admin_client.get(url, query)
+    # when the figures' data have not changed, then they come from the cache
+    with django_assert_max_num_queries(13):
+        admin_client.get(url, query)
