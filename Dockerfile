@@ -31,6 +31,8 @@ RUN DJANGO_SECRET_KEY=collectstatic-only DJANGO_ALLOWED_HOSTS=localhost EMAIL_UR
 
 # Run unprivileged.
 RUN useradd --system --user-group --home-dir /app app
+# Report files and registry uploads (a volume in docker-compose.yml): the volume starts with this owner.
+RUN mkdir -p /app/media && chown app:app /app/media
 USER app
 
 EXPOSE 8000

@@ -1,0 +1,149 @@
+"""Report runs: asked for on the web, built by a real Celery worker on Redis into PDF, CSV and XLSX, downloaded
+with an access event each; the monthly runs and their email."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import time
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from apps.accounts.models import Role
+from apps.audit.models import AccessEvent, Action
+from apps.reports import services
+from apps.reports.models import ReportRun
+from config.celery import app
+from tests.factories import UserFactory, seed_clinic_catalog
+
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
+WAIT_SECONDS = 60  # a generous ceiling; a run of the sample takes about a second
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restore_clinic_catalog(django_db_setup, django_db_blocker):
+    yield
+    with django_db_blocker.unblock():
+        seed_clinic_catalog()
+
+
+@pytest.fixture
+def worker(transactional_db):
+    seed_clinic_catalog()
+    app.control.purge()
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
+        yield
+
+
+def wait_until(condition) -> bool:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_report_asked_for_on_the_web_is_built_by_a_worker_and_downloaded(worker):
+    # given the sample registry and a physician signed in
+    call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
+    physician = UserFactory(role=Role.PHYSICIAN, email="doctor@example.org")
+    client = Client()
+    client.force_login(physician)
+
+    # when they ask for the whole clinic's report
+    response = client.post(reverse("reports:run_new"), {"physician": "", "nerve": "", "date_from": "", "date_to": ""})
+    run = ReportRun.objects.get()
+    assert response["Location"] == reverse("reports:run", args=[run.public_id])
+    page = client.get(response["Location"])
+    built = wait_until(lambda: ReportRun.objects.get().finished)
+
+    # then the page polls a passive status endpoint, the worker built three files, each download is logged
+    assert b"js/report-progress.js" in page.content
+    run.refresh_from_db()
+    assert built and run.status == ReportRun.Status.DONE, (run.status, run.step)
+    status = client.get(reverse("reports:run_status", args=[run.public_id]))
+    assert status.json()["status"] == "done" and status.json()["progress"] == 100
+    assert not status.cookies, "the status poll must not renew the session"
+    last = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    files = {}
+    for fmt in ("pdf", "csv", "xlsx"):
+        download = client.get(reverse(f"reports:run_{fmt}", args=[run.public_id]))
+        assert download.status_code == 200
+        files[fmt] = b"".join(download.streaming_content)
+    events = list(AccessEvent.objects.filter(id__gt=last).order_by("id"))
+    assert [(e.action, e.detail.get("format")) for e in events] == [
+        (Action.EXPORT, "pdf"),
+        (Action.EXPORT, "csv"),
+        (Action.EXPORT, "xlsx"),
+    ]
+    assert files["pdf"].startswith(b"%PDF")
+    # the CSV holds the report's rows, as outcomes_report --format csv prints them
+    out = io.StringIO()
+    call_command("outcomes_report", "--format", "csv", "--as-of", run.as_of.isoformat(), stdout=out)
+    assert files["csv"].decode() == out.getvalue()
+    rows = list(csv.reader(io.StringIO(files["csv"].decode())))
+    assert rows[0][:3] == ["section", "as_of", "threshold_percent"]
+    workbook = load_workbook(io.BytesIO(files["xlsx"]))
+    assert workbook.sheetnames == ["funnel", "response", "threshold_bands", "durability"]
+    for sheet in workbook:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{sheet.title}!{cell.coordinate} is a formula"
+
+
+def test_xlsx_never_writes_a_formula(db):
+    # given a report whose text starts like a formula (a group named by a username, e.g. "=cmd")
+    from apps.reports.exports import report_xlsx
+
+    data = {
+        "as_of": "2026-06-30",
+        "threshold_percent": 50,
+        "funnel": [{"group": "physician:=1+1", "blocks": 1}],
+        "response": [{"group": "=HYPERLINK(1)", "time_point": "3m", "rate": None}],
+        "threshold_bands": [],
+        "durability": {"ablations": 0, "events": 0, "median_days": None},
+    }
+    # when
+    workbook = load_workbook(io.BytesIO(report_xlsx(data)))
+    # then
+    assert workbook["response"]["D2"].value == "'=HYPERLINK(1)"
+    assert all(c.data_type != "f" for s in workbook for r in s.iter_rows() for c in r)
+
+
+def test_monthly_runs_one_per_physician_and_month_and_an_email_with_a_link_only(
+    db, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given two active physicians and an inactive one; the build runs in this process (the worker is tested above)
+    from apps.reports import tasks
+
+    settings.SITE_URL = "https://registry.example.org"
+    monkeypatch.setattr(tasks.report_run_build, "delay", lambda run_id: services.report_run_build(run_id=run_id))
+    doctors = [UserFactory(role=Role.PHYSICIAN, email=f"dr{n}@example.org") for n in range(2)]
+    UserFactory(role=Role.PHYSICIAN, is_active=False)
+
+    # when beat fires twice on 1 July
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.report_runs_monthly(today=dt.date(2026, 7, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        second = services.report_runs_monthly(today=dt.date(2026, 7, 1))
+
+    # then one June run per active physician, built and announced once, the email holding a link and no figures
+    runs = ReportRun.objects.filter(kind=ReportRun.Kind.MONTHLY)
+    assert len(first) == 2 and second == []
+    assert sorted(runs.values_list("physician_id", flat=True)) == sorted(d.pk for d in doctors)
+    assert set(runs.values_list("date_from", "date_to")) == {(dt.date(2026, 6, 1), dt.date(2026, 6, 30))}
+    assert all(r.status == ReportRun.Status.DONE and r.emailed_at for r in runs)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(d.email for d in doctors)
+    for message in mail.outbox:
+        run = runs.get(physician__email=message.to[0])
+        assert f"https://registry.example.org{reverse('reports:run', args=[run.public_id])}" in message.body
+        assert "%" not in message.body and "MRN" not in message.body
