@@ -1,0 +1,139 @@
+"""The outcome dashboard and a report run on the 100,000-patient benchmark database.
+
+    python benchmarks/bench_dashboard.py          (or: make bench)
+
+Uses the benchmark database of _common.py (PAINREG_BENCH_DATABASE names another), seeded with `seed_demo` when
+empty (bench_reports.py tops the survey answers up to 500,000; run it first for that figure). Prints:
+- the dashboard (whole clinic, as an admin; one physician's "My patients"): server time and queries, the first
+  request (figures computed by the engine) and the next ones (figures read from the cache): target < 500 ms, <= 20;
+- a report run (PDF, CSV, XLSX) built in this process: target < 60 s;
+- the overall 3-month completers' rate by one hand-written SQL query beside the engine's: within 3 times.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import BENCH_DATABASE, django_setup, median, timed, verdict  # noqa: E402
+
+PATIENTS = 100_000
+REPEAT = 10
+DASHBOARD_TARGET_MS = 500
+QUERY_TARGET = 20
+RUN_TARGET_S = 60
+RATIO_TARGET = 3
+
+HAND_WRITTEN = """
+SELECT count(*) FILTER (WHERE (a.baseline_nrs - r.pain_average) * 2 >= a.baseline_nrs) AS responders,
+       count(*) AS evaluable
+FROM cryoablations_followup f
+JOIN cryoablations_cryoablation a ON a.id = f.ablation_id
+JOIN surveys_surveyresponse r ON r.id = f.counted_response_id
+WHERE f.time_point = '3m' AND f.window_end < %s AND a.baseline_nrs > 0
+"""
+
+
+def main() -> None:
+    django_setup(os.environ.get("PAINREG_BENCH_DATABASE", BENCH_DATABASE))
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from apps.accounts.models import Role, User
+    from apps.clinic.demo import seed_demo
+    from apps.cryoablations.models import Cryoablation
+    from apps.patients.models import Patient
+    from apps.reports import services
+    from apps.reports.models import ReportRun
+    from apps.reports.outcomes import outcomes_filters, response_rate_3m_overall
+    from apps.surveys.models import SurveyResponse
+
+    settings.ALLOWED_HOSTS = ["*"]
+    if Patient.objects.count() < PATIENTS:
+        seed_demo(patients=PATIENTS - Patient.objects.count())
+    print(
+        f"Data: {Patient.objects.count():,} patients, {Cryoablation.objects.count():,} ablations, "
+        f"{SurveyResponse.objects.count():,} survey answers"
+    )
+    admin = User.objects.filter(groups__name=Role.ADMIN, is_active=True).first()
+    physician = User.objects.filter(groups__name=Role.PHYSICIAN, is_active=True).order_by("pk").first()
+
+    def client_for(user) -> Client:
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        client = Client()
+        client.force_login(user)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+            user=user, name="bench", confirmed=True
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return client
+
+    url = reverse("reports:dashboard")
+    for label, user, query in [
+        ("whole clinic (admin)", admin, {"physician": ""}),
+        ("my patients (physician)", physician, {}),
+    ]:
+        client = client_for(user)
+        cache.clear()
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as cold_queries:
+            assert client.get(url, query).status_code == 200
+        cold_ms = (time.perf_counter() - started) * 1000
+        with CaptureQueriesContext(connection) as warm_queries:
+            warm_ms = median(timed(lambda c=client, q=query: c.get(url, q), REPEAT))
+        warm_count = len(warm_queries) // (REPEAT + 1)
+        print(f"dashboard, {label}:")
+        print(f"  first request (engine computes): {cold_ms:.0f} ms, {len(cold_queries)} queries")
+        print(
+            f"  next requests (from the cache): median {warm_ms:.0f} ms, {warm_count} queries "
+            f"(target < {DASHBOARD_TARGET_MS} ms, <= {QUERY_TARGET}) "
+            f"{verdict(warm_ms < DASHBOARD_TARGET_MS and warm_count <= QUERY_TARGET)}"
+        )
+
+    run = ReportRun.objects.create(as_of=timezone.localdate(), requested_by=admin)
+    started = time.perf_counter()
+    services.report_run_build(run_id=run.pk)
+    run_s = time.perf_counter() - started
+    run.refresh_from_db()
+    print(f"report run, whole clinic (PDF, CSV, XLSX): {run_s:.1f} s, {run.status} "
+          f"(target < {RUN_TARGET_S} s) {verdict(run_s < RUN_TARGET_S and run.status == 'done')}")  # fmt: skip
+
+    as_of = timezone.localdate()
+
+    def hand() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(HAND_WRITTEN, [as_of])
+            return cursor.fetchone()
+
+    filters = outcomes_filters(as_of=as_of)
+
+    def engine() -> tuple[int, int]:
+        row = response_rate_3m_overall(filters=filters)
+        return row.responders, row.evaluable
+
+    hand_ms = median(timed(hand, REPEAT))
+    engine_ms = median(timed(engine, REPEAT))
+    assert engine() == hand(), (engine(), hand())
+    responders, evaluable = hand()
+    ratio = engine_ms / hand_ms
+    print(f"3-month completers' response rate: {responders:,}/{evaluable:,}")
+    print(f"  hand-written SQL: median {hand_ms:.0f} ms")
+    print(f"  dashboard's engine: median {engine_ms:.0f} ms, {ratio:.2f}x (target within {RATIO_TARGET}x) "
+          f"{verdict(ratio <= RATIO_TARGET)}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

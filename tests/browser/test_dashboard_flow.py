@@ -1,0 +1,93 @@
+"""A physician in a real browser: signs in with a one-time code, opens the dashboard, filters by nerve, reads the
+3-month rate, drills down to its patients, asks for a report (built by a real Celery worker) and downloads the PDF."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core.management import call_command
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+
+from apps.accounts.models import Role
+from apps.audit.models import AccessEvent, Action
+from apps.clinic.models import Nerve
+from apps.reports.outcomes import ablation_ids_for, outcomes_compute, outcomes_filters
+from apps.reports.presentation import percent
+from config.celery import app
+from tests.browser.conftest import PASSWORD, field
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.browser
+
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
+
+
+def _one_time_code(device: TOTPDevice) -> str:
+    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+@pytest.fixture
+def worker(clinic_seed):
+    app.control.purge()
+    with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False, shutdown_timeout=10):
+        yield
+
+
+def test_physician_reads_a_rate_drills_down_and_downloads_a_report(page, worker):
+    # given the sample registry and a physician with an authenticator
+    call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
+    doctor = UserFactory(role=Role.PHYSICIAN, username="paz.physician", first_name="Paz", last_name="Physician")
+    device = TOTPDevice.objects.create(user=doctor, name="authenticator", confirmed=True)
+    nerve = Nerve.objects.get(code="superior_cluneal")
+    report = outcomes_compute(nerve_id=nerve.pk)
+    expected = report.response_row("overall", "3m")
+    responders = set(
+        ablation_ids_for(filters=outcomes_filters(nerve_id=nerve.pk), time_point="3m", measure="responders")
+    )
+
+    # when they sign in with password and code, and open the dashboard for all physicians, superior cluneal
+    page.goto("/")
+    field(page, "Username").fill(doctor.username)
+    field(page, "Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    field(page, "Code").fill(_one_time_code(device))
+    page.get_by_role("button", name="Verify").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading", name="Outcomes dashboard")).to_be_visible()
+    page.locator("#dashboard-filters").get_by_label("Physician").select_option(label="All physicians")
+    page.locator("#dashboard-filters").get_by_label("Nerve").select_option(label=nerve.name)
+    page.locator("#dashboard-filters").get_by_role("button", name="Filter").click()
+
+    # then the 3-month completers' rate is the engine's
+    row = page.locator('#response-table tr[data-time-point="3m"]')
+    expect(row.locator("td.rate")).to_have_text(percent(expected.rate))
+    expect(row.locator("td.responders")).to_have_text(str(expected.responders))
+
+    # when they drill down to the responders
+    row.locator("td.responders a").click()
+
+    # then the page lists exactly those ablations' patients
+    expect(page.get_by_role("heading", name="Procedures behind the figure")).to_be_visible()
+    links = page.locator("#drill-procedures tbody tr")
+    expect(links).to_have_count(len(responders))
+
+    # when they go back and ask for a report of that nerve, and the worker builds it
+    page.get_by_role("link", name="Back to the dashboard").click()
+    page.get_by_label("Report nerve").select_option(label=nerve.name)
+    page.get_by_role("button", name="Ask for a report").click()
+    expect(page.get_by_role("link", name="PDF")).to_be_visible(timeout=60_000)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="PDF").click()
+
+    # then the PDF arrives and its download is in the access log
+    download = download_info.value
+    assert Path(download.path()).read_bytes().startswith(b"%PDF")
+    assert AccessEvent.objects.filter(actor=doctor, action=Action.EXPORT, detail__format="pdf").count() == 1
+    # A download ends its navigation with ERR_ABORTED in Chromium: that is the browser, not a failure.
+    assert not [r for r in page.bad_responses if "net::ERR_ABORTED" not in r], page.bad_responses
