@@ -9,7 +9,7 @@ VENV_PYTHON := .venv/bin/python
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench stop
+.PHONY: help install run test lint format bench drills stop
 
 help:
 	@echo "make run      install, start PostgreSQL + Redis if needed, load demo data, serve http://127.0.0.1:8000/"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make format   apply ruff's fixes and formatting"
 	@echo "make bench    run every benchmarks/bench_*.py"
+	@echo "make drills   reminder reliability drills: kill -9 mid-send, two beats, Redis flushed (about 4 minutes)"
 	@echo "make stop     stop embedded servers left running by an interrupted run"
 
 install:
@@ -47,6 +48,9 @@ format: install
 
 bench: install
 	$(VENV_PYTHON) scripts/services.py bench
+
+drills: install
+	$(VENV_PYTHON) scripts/services.py exec -- python benchmarks/drill_reminders.py
 
 stop:
 	$(VENV_PYTHON) scripts/services.py stop

@@ -38,8 +38,9 @@ CLAIM_BATCH_SIZE = 500  # due rows claimed per transaction
 MAX_CLAIM_BATCHES = 20  # per sweep: a backlog drains over several minutes rather than in one long sweep
 # Longer than the send task's hard time limit: a row "sending" for longer has lost its worker.
 IN_DOUBT_AFTER = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
-# A row claimed but still queued after this was lost from the queue (Redis flushed, restarted): enqueue it again.
-REENQUEUE_AFTER = timedelta(minutes=2)
+# A row claimed but still queued after this was lost from the queue (Redis flushed, restarted): enqueue it again
+# (on the second sweep after the loss at the latest).
+REENQUEUE_AFTER = timedelta(seconds=90)
 MAX_ATTEMPTS = 5
 RETRY_BACKOFF = timedelta(minutes=2)  # doubled at each attempt
 # A diary slot planned late (the block entered after the injection) is still worth sending this long after.
