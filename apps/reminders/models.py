@@ -68,7 +68,8 @@ class Message(models.Model):
         indexes = [
             # The sweep: due queued rows, and rows stuck in "sending". Partial, so its cost follows the rows in
             # those states, not the whole history.
-            models.Index(fields=["due_at"], name="message_queued_due", condition=Q(status="queued")),
+            # (due_at, id): the claim's ORDER BY, so a batch reads its LIMIT rows and not the whole backlog.
+            models.Index(fields=["due_at", "id"], name="message_queued_due_id", condition=Q(status="queued")),
             models.Index(fields=["sending_started_at"], name="message_sending", condition=Q(status="sending")),
             models.Index(fields=["patient", "due_at"], name="message_patient"),
         ]
