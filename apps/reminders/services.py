@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.backends.postgresql.psycopg_any import DateRange
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -24,7 +25,7 @@ from django.utils.translation import gettext as _
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.models import Protocol
 from apps.clinic.selectors import protocol_get
-from apps.cryoablations.models import FollowUp
+from apps.cryoablations.models import FollowUp, window_range
 from apps.patients.models import Channel, Patient
 from apps.surveys.services import diary_slot_closes_at, follow_up_closes_at, link_create
 
@@ -123,11 +124,13 @@ def messages_plan(*, now: datetime, protocol: Protocol | None = None) -> int:
     planned = 0
     today = timezone.localdate(now)
     follow_ups = (
-        FollowUp.objects.filter(
+        FollowUp.objects.alias(window=window_range())
+        .filter(
             reachable_patients_q("ablation__patient__"),
+            # The worklist's open-window index: only follow-ups open around today are read, not every future one.
+            window__overlap=DateRange(today - timedelta(days=1), today + timedelta(days=1), "[]"),
             counted_response__isnull=True,
             target_date__lte=today + timedelta(days=1),
-            window_end__gte=today - timedelta(days=1),
         )
         .filter(~Exists(Message.objects.filter(follow_up=OuterRef("pk"), kind=Kind.INVITATION)))
         .select_related("ablation__patient")
