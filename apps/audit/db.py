@@ -40,8 +40,11 @@ DECLARE
     previous_hash bytea;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('painreg.audit.' || TG_ARGV[0]));
-    EXECUTE format('SELECT chain_seq, row_hash FROM %I ORDER BY chain_seq DESC NULLS LAST LIMIT 1', TG_TABLE_NAME)
-        INTO previous_seq, previous_hash;
+    -- "IS NOT NULL ... DESC" rather than "DESC NULLS LAST": the same row, read from the end of the unique index on
+    -- chain_seq (a backward scan gives NULLS FIRST); the other spelling sorts the whole table on every insert.
+    EXECUTE format(
+        'SELECT chain_seq, row_hash FROM %I WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1', TG_TABLE_NAME
+    ) INTO previous_seq, previous_hash;
     NEW.chain_seq := coalesce(previous_seq, 0) + 1;
     NEW.row_hash := audit_row_hash(previous_hash, NEW);
     RETURN NEW;

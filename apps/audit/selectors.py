@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 
 from apps.patients.models import Patient
 
@@ -76,9 +77,21 @@ ACCESS_COLUMNS = [
 ]
 
 
-def access_rows(*, filters: AuditFilter, chunk_size: int = 5000) -> Iterator[tuple]:
-    """Rows for the CSV export, read with a server-side cursor in chunks: memory stays flat."""
-    return access_events(filters=filters).values_list(*ACCESS_COLUMNS).iterator(chunk_size=chunk_size)
+EXPORT_CHUNK_ROWS = 10_000
+
+
+def access_rows(*, filters: AuditFilter, chunk_size: int = EXPORT_CHUNK_ROWS) -> Iterator[tuple]:
+    """Rows for the CSV export, read with a server-side cursor in chunks: memory stays flat.
+
+    Inside a transaction: in autocommit mode Django declares the cursor WITH HOLD, and PostgreSQL then runs the
+    whole query and stores its result before the first row is sent. `detail` comes as its JSON text, not decoded
+    into a dict only to be written out again (as a Python repr)."""
+    from django.db import transaction
+
+    columns = [("detail_json" if c == "detail" else c) for c in ACCESS_COLUMNS]
+    queryset = access_events(filters=filters).annotate(detail_json=Cast("detail", TextField())).values_list(*columns)
+    with transaction.atomic():
+        yield from queryset.iterator(chunk_size=chunk_size)
 
 
 def patient_viewers(*, patient: Patient, limit: int = 20) -> list[AccessEvent]:
