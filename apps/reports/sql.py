@@ -25,6 +25,13 @@ BLOCK_PEAK = """
     ) END
 """
 
+# The same peak relief for many blocks at once: the diary joined and grouped by block (GROUP BY b.id), so that
+# PostgreSQL reads the diary in one pass instead of once per block. The lowest score in the window is the peak.
+DIARY_IN_WINDOW_JOIN = "LEFT JOIN blocks_diaryentry d ON d.block_id = b.id AND d.minutes_after BETWEEN 0 AND %(window)s"
+BLOCK_PEAK_JOINED = (
+    "CASE WHEN b.baseline_nrs > 0 THEN (b.baseline_nrs - min(d.nrs))::numeric * 100 / b.baseline_nrs END"
+)
+
 # Block b is positive under %(threshold)s, written without a division so that it is exact and can use the index.
 BLOCK_POSITIVE = """
     b.baseline_nrs > 0 AND EXISTS (
@@ -81,21 +88,20 @@ GROUP_COLUMNS = "GROUPING({alias}.nerve_id) AS g_nerve, GROUPING({alias}.physici
 # -> evaluable at 3 months -> responders at 3 months (of the ablations naming a positive block).
 FUNNEL = f"""
 WITH blocks AS (
-    SELECT b.id, b.nerve_id, b.physician_id, {BLOCK_PEAK} AS peak
+    SELECT b.id, b.nerve_id, b.physician_id, {BLOCK_PEAK_JOINED} AS peak
     FROM blocks_diagnosticblock b
+    {DIARY_IN_WINDOW_JOIN}
     WHERE {BLOCK_FILTERS}
+    GROUP BY b.id
 ), named AS (
     SELECT a.qualifying_block_id AS block_id,
            count(*) FILTER (WHERE fl.evaluable) AS evaluable_3m,
            count(*) FILTER (WHERE fl.responder) AS responders_3m
     FROM cryoablations_cryoablation a
-    LEFT JOIN LATERAL (
-        SELECT {FOLLOW_UP_FLAGS}
-        FROM cryoablations_followup f
-        LEFT JOIN surveys_surveyresponse r ON r.id = f.counted_response_id
-        WHERE f.ablation_id = a.id AND f.time_point = %(funnel_time_point)s
-    ) fl ON TRUE
-    WHERE a.qualifying_block_id IN (SELECT id FROM blocks)
+    LEFT JOIN cryoablations_followup f ON f.ablation_id = a.id AND f.time_point = %(funnel_time_point)s
+    LEFT JOIN surveys_surveyresponse r ON r.id = f.counted_response_id
+    CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
+    WHERE a.qualifying_block_id IS NOT NULL
     GROUP BY a.qualifying_block_id
 )
 SELECT {GROUP_COLUMNS.format(alias="blocks")},
@@ -147,14 +153,22 @@ BAND = "CASE WHEN q.peak < 70 THEN '50-69' WHEN q.peak < 80 THEN '70-79' ELSE '8
 # Threshold analysis: 3-month outcome of the ablations in range by the peak relief of their qualifying block (none,
 # or below 50%: left out). Bands: lower bound inclusive, upper exclusive; 80-100 includes 100.
 BANDS = f"""
+WITH q AS (
+    SELECT a.id AS ablation_id, {BLOCK_PEAK_JOINED} AS peak
+    FROM cryoablations_cryoablation a
+    JOIN blocks_diagnosticblock b ON b.id = a.qualifying_block_id
+    {DIARY_IN_WINDOW_JOIN}
+    WHERE {ABLATION_FILTERS}
+    GROUP BY a.id, b.id
+)
 SELECT {BAND} AS band,
        count(*) FILTER (WHERE fl.evaluable) AS evaluable_3m,
        count(*) FILTER (WHERE fl.responder) AS responders_3m
-FROM cryoablations_cryoablation a
-JOIN LATERAL (SELECT {BLOCK_PEAK} AS peak FROM blocks_diagnosticblock b WHERE b.id = a.qualifying_block_id) q ON TRUE
+FROM q
+JOIN cryoablations_cryoablation a ON a.id = q.ablation_id
 {FOLLOW_UP_JOINS}
 CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-WHERE {ABLATION_FILTERS} AND f.time_point = %(funnel_time_point)s AND q.peak >= 50
+WHERE f.time_point = %(funnel_time_point)s AND q.peak >= 50
 GROUP BY 1
 """
 
