@@ -340,6 +340,7 @@ def _write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | No
 
     # Follow-ups of the new ablations, dated like any other's. One whose window closed before today is recorded
     # as such: no reminder is due for it (reminders go out only while a window is open).
+    time_points = list(protocol.time_points.all())
     new_follow_ups = [
         FollowUp(
             ablation_id=ablation.pk,
@@ -350,7 +351,7 @@ def _write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | No
             window_end=end,
         )
         for ablation in new_ablations
-        for time_point in protocol.time_points.all()
+        for time_point in time_points
         for target, start, end in [follow_up_dates(ablation.performed_on, time_point)]
     ]
     FollowUp.objects.bulk_create(new_follow_ups, batch_size=BATCH)
