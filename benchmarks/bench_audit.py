@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import os
 import random
 import resource
 import sys
@@ -54,6 +55,7 @@ PAGE_REPEAT = 20
 PAGE_TARGET_MS = 200
 EXPORT_TARGET_ROWS_PER_S = 50_000
 EXPORT_TARGET_MB = 200
+SMALL_EXPORT_ROWS = 10_000
 
 # (action, category, what was read, weight): roughly what a registry's staff do in a day.
 EVENT_MIX = [
@@ -403,8 +405,9 @@ def bench_pages(admin: Admin, filters) -> list[str]:
     return missed
 
 
-def _consume(admin: Admin, url: str) -> tuple[int, int, float]:
-    """(data rows, bytes, seconds) of one export, its streamed content read to the end."""
+def _consume(admin: Admin, url: str) -> tuple[int, int, float, float]:
+    """(data rows, bytes, seconds, CPU seconds of this process) of one export, its streamed content read to the end."""
+    cpu_started = time.process_time()
     started = time.perf_counter()
     response = admin.client.get(url)
     if response.status_code != 200 or not response.streaming:
@@ -414,7 +417,7 @@ def _consume(admin: Admin, url: str) -> tuple[int, int, float]:
         lines += chunk.count(b"\r\n")
         size += len(chunk)
     response.close()
-    return lines - 1, size, time.perf_counter() - started
+    return lines - 1, size, time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def _copy_time(params: dict) -> tuple[int, float]:
@@ -447,13 +450,13 @@ def bench_exports(admin: Admin, filters) -> list[str]:
     missed = []
     base = reverse("audit:access_log_csv")
     print(
-        "\nCSV export, whole filtered set       rows    Django  rows/s     peak (traced)  RSS growth   "
+        "\nCSV export, whole filtered set          rows    Django   rows/s  (CPU s)  peak traced  RSS growth  "
         "COPY (SELECT ...)  ratio"
     )
     for label, params, _ in filters:
         url = f"{base}?{_query(params)}"
         rss_before = _maxrss_mb()
-        rows, size, seconds = _consume(admin, url)
+        rows, size, seconds, cpu = _consume(admin, url)
         rss_growth = _maxrss_mb() - rss_before
         # Right after the export, before the traced run adds its own export event (to a patient's log, say).
         copy_rows, copy_seconds = _copy_time(params)
@@ -462,18 +465,20 @@ def bench_exports(admin: Admin, filters) -> list[str]:
         peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
         rate = rows / seconds if seconds else 0.0
-        ok = rate >= EXPORT_TARGET_ROWS_PER_S and peak_mb < EXPORT_TARGET_MB and rss_growth < EXPORT_TARGET_MB
+        # A few hundred rows take the time of one request whatever the throughput: rows/s is judged on big sets.
+        judged = rows >= SMALL_EXPORT_ROWS
+        ok = (rate >= EXPORT_TARGET_ROWS_PER_S or not judged) and max(peak_mb, rss_growth) < EXPORT_TARGET_MB
         if not ok:
             missed.append(f"export: {label}")
         same = "" if copy_rows == rows else f" (COPY gave {copy_rows:,} rows!)"
+        note = "" if judged else f" (under {SMALL_EXPORT_ROWS:,} rows: request latency, rows/s not judged)"
         print(
-            f"  {label:<30} {rows:>9,} {seconds:7.2f} s {rate:>8,.0f}  {peak_mb:9.1f} MB  {rss_growth:7.1f} MB  "
-            f"{copy_seconds:12.2f} s  {seconds / copy_seconds:6.1f}x  {verdict(ok)}{same}"
+            f"  {label:<34} {rows:>9,} {seconds:7.2f} s {rate:>8,.0f} {cpu:7.2f}  {peak_mb:8.1f} MB  "
+            f"{rss_growth:7.1f} MB  {copy_seconds:12.2f} s  {seconds / copy_seconds:6.1f}x  {verdict(ok)}{same}{note}"
         )
-        print(f"  {'':<30} {size / 1e6:,.1f} MB of CSV")
     print(
-        f"  targets: >= {EXPORT_TARGET_ROWS_PER_S:,} rows/s, peak < {EXPORT_TARGET_MB} MB "
-        "(ratio: Django's time over PostgreSQL's COPY of the same rows)"
+        f"  targets: >= {EXPORT_TARGET_ROWS_PER_S:,} rows/s (wall clock), peak < {EXPORT_TARGET_MB} MB; CPU s: this "
+        "process's CPU time (Django, csv); ratio: Django's time over PostgreSQL's COPY of the same rows"
     )
     return missed
 
@@ -489,6 +494,8 @@ def main() -> int:
     from django.conf import settings
 
     print(f"Database {args.database}, DEBUG={settings.DEBUG}")
+    load = os.getloadavg()
+    print(f"Load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs (times are wall clock)")
     seed(args.events)
     admin = Admin()
     filters = _filters()
