@@ -17,7 +17,8 @@ from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.clinic.models import Nerve, Protocol, TimePoint
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.patients.models import Patient
-from apps.surveys.models import SurveyResponse
+from apps.registry.models import ImportRun
+from apps.surveys.models import SurveyLink, SurveyResponse
 
 
 class Action(models.TextChoices):
@@ -114,20 +115,26 @@ CONTEXT = {"context_field": pghistory.ContextJSONField(), "base_model": ChangeEv
 # an audit migration of its own, instead of a trigger writing to a column the event table does not have yet.
 TRACKED_FIELDS = {
     Patient: "id public_id mrn first_name last_name date_of_birth sex email mobile_phone preferred_channel language "
-    "timezone reminder_consent is_active search_name created_at updated_at",
+    "timezone reminder_consent is_active search_name opted_out_at email_undeliverable_at phone_invalid_at created_at "
+    "updated_at",
     DiagnosticBlock: "id public_id patient performed_at physician nerve side guidance needle drug "
     "concentration_percent volume_ml baseline_nrs suspected_diagnosis trigger_point_cm_from_midline "
-    "trigger_point_mm_caudal_to_psis tinel_sign worse_with_posture compression_symptoms notes created_at updated_at",
+    "trigger_point_mm_caudal_to_psis tinel_sign worse_with_posture compression_symptoms notes needle_gauge external_id "
+    "created_at updated_at",
     DiaryEntry: "id block minutes_after nrs source recorded_at",
     Cryoablation: "id public_id patient performed_on physician nerve side device probe cycles freeze_seconds guidance "
-    "baseline_nrs complications qualifying_block qualifying_source created_at updated_at",
+    "baseline_nrs complications qualifying_block qualifying_source external_id created_at updated_at",
     FollowUp: "id public_id ablation time_point label target_date window_start window_end counted_response",
     SurveyResponse: "id public_id ablation follow_up completed_at pain_average pain_current pain_worst percent_relief "
     "pgic collected_via recorded_by recorded_at",
     Protocol: "id block_threshold_percent evaluation_window_minutes require_dual_blocks qualifying_block_days "
-    "responder_percent",
+    "responder_percent invitation_hour reminder_days quiet_start_hour quiet_end_hour diary_minutes",
     TimePoint: "id protocol code label target_day window_start_day window_end_day",
     Nerve: "id code name is_active sort_order",
+    # Never the token's hash: with it, the history would hold what a link is checked against.
+    SurveyLink: "id public_id patient follow_up block diary_minutes expires_at created_at opened_at used_at revoked_at",
+    # Imports are recorded with who ran them and their counts (data-exchange.md).
+    ImportRun: "id started_at finished_at user source dry_run status counts problem_count created_physicians",
     # Never the password hash: the history would become a store of old hashes to crack.
     User: "id last_login is_superuser username first_name last_name email is_staff is_active date_joined",
 }
@@ -182,6 +189,14 @@ class NerveEvent(_event_model(Nerve, "NerveEvent")):
 
 
 class UserEvent(_event_model(User, "UserEvent")):
+    pass
+
+
+class SurveyLinkEvent(_event_model(SurveyLink, "SurveyLinkEvent")):
+    pass
+
+
+class ImportRunEvent(_event_model(ImportRun, "ImportRunEvent")):
     pass
 
 

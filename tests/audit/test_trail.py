@@ -167,3 +167,20 @@ def test_a_disabled_trigger_is_reported():
     code, output = verify()
     assert code == 1
     assert "audit_append_only is disabled" in output
+
+
+def test_a_registry_import_is_recorded_in_the_history_with_its_command_and_counts():
+    from pathlib import Path
+
+    from apps.audit.models import ImportRunEvent
+
+    # when
+    call_command(
+        "import_registry", str(Path(__file__).parents[1] / "fixtures" / "registry-sample"), stdout=io.StringIO()
+    )
+    # then
+    event = ImportRunEvent.objects.filter(pgh_label="insert").latest("pgh_id")
+    assert event.pgh_context["command"] == "import_registry"
+    finished = ImportRunEvent.objects.filter(pgh_obj_id=event.pgh_obj_id).latest("pgh_id")
+    assert finished.counts and finished.problem_count == 0
+    assert verify()[0] == 0
