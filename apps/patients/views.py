@@ -64,3 +64,14 @@ def patient_detail(request, public_id):
         "unreachable_reason": unreachable_reason(patient),
     }
     return render(request, "patients/patient_detail.html", context)
+
+
+@role_required("patients.view_patient")
+@audit_access(Action.PRINT, Category.CLINICAL)
+def patient_print(request, public_id):
+    """A printable summary of the timeline: printing is a read of PHI of its own, recorded as such."""
+    patient = patient_get_or_404(public_id=public_id)
+    request.audit.subject(patient)
+    timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
+    context = {"patient": patient, "timeline": timeline, "printed_at": timezone.localtime()}
+    return render(request, "patients/patient_print.html", context)

@@ -124,3 +124,17 @@ def test_the_timeline_shows_blocks_ablations_follow_ups_and_answers_newest_first
     dates = [event.at for event in page.context["timeline"]]
     assert dates == sorted(dates, reverse=True)
     assert "Positive" in page.text
+
+
+def test_printing_the_summary_is_recorded_as_a_print_of_that_patient(staff_client, staff_user):
+    from apps.audit.models import AccessEvent, Action
+
+    # given
+    patient = patient_with_history(1)
+    # when
+    page = staff_client.get(reverse("patients:print", args=[patient.public_id]))
+    # then
+    assert page.status_code == 200
+    assert "confidential" in page.text and patient.mrn in page.text
+    event = AccessEvent.objects.get(action=Action.PRINT)
+    assert (event.patient_id, event.actor_id) == (patient.pk, staff_user.pk)
