@@ -16,5 +16,6 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("reports/", include("apps.reports.urls")),
     path("registry/", include("apps.registry.urls")),
+    path("api/", include("apps.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -56,6 +56,11 @@ PATIENT_NEUTRAL_STATUS = 404
 # Staff actions that only accept POST: sign-in and role first, then 405 for a GET.
 CLINICAL_POST_ONLY = {"reminders:resend", "reminders:delivered", "reminders:revoke_link"}
 
+# The REST API (apps.api): roles as in the pages, but a caller without credentials gets 401, never a redirect.
+API = {"api:patient_list", "api:patient_detail", "api:block_detail", "api:ablation_detail"}
+# Its OpenAPI schema: for every caller with credentials, with or without a role.
+API_SIGNED_IN = {"api:schema"}
+
 ADMIN_NAMESPACE = "admin"
 ROLES = ["anonymous", "no_role", "staff", "physician", "admin"]
 
@@ -107,7 +112,7 @@ def test_walk_finds_the_whole_url_configuration():
         assert name in APP_ROUTES, f"{name} not found by the URL walk: {sorted(APP_ROUTES)}"
     assert "admin:index" in ADMIN_ROUTES
     listed = SIGN_IN | POST_ONLY | SIGNED_IN | CONFIGURE | set(REDIRECTS) | PATIENT_PUBLIC | CLINICAL_POST_ONLY
-    listed |= OUTCOMES | OUTCOMES_POST_ONLY | CONFIGURE_POST_ONLY
+    listed |= OUTCOMES | OUTCOMES_POST_ONLY | CONFIGURE_POST_ONLY | API | API_SIGNED_IN
     assert listed <= set(APP_ROUTES), f"listed here but no longer in the URLconf: {listed - set(APP_ROUTES)}"
 
 
@@ -202,6 +207,10 @@ def expected(name: str, role: str, url: str) -> tuple[int, str | None]:
         return PATIENT_NEUTRAL_STATUS, None
     if name in SIGN_IN:
         return (200, None) if role == "anonymous" else (302, resolve_url(settings.LOGIN_REDIRECT_URL))
+    if name in API | API_SIGNED_IN:
+        if role == "anonymous":
+            return 401, None
+        return (403, None) if role == "no_role" and name in API else (200, None)
     if role == "anonymous":
         return 302, login_redirect(url)
     if name in SIGNED_IN:
@@ -296,6 +305,8 @@ NO_PATIENT_DATA |= CLINICAL_POST_ONLY | PATIENT_PUBLIC
 # A report run's progress (polled JSON) and the import form before an upload show no patient data; the dry run
 # (POST) does, and is logged: tests/registry/test_import_page.py.
 NO_PATIENT_DATA |= {"reports:run_status", "registry:import"} | OUTCOMES_POST_ONLY | CONFIGURE_POST_ONLY
+# The API's schema describes the API, no patient.
+NO_PATIENT_DATA |= API_SIGNED_IN
 
 
 def _shows_patient_data(name: str) -> bool:

@@ -47,6 +47,10 @@ INSTALLED_APPS = [
     "apps.registry",
     "apps.reports",
     "apps.reminders",
+    # REST API and FHIR export (issue 6)
+    "rest_framework",
+    "drf_spectacular",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -260,4 +264,32 @@ LOGGING = {
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+# --- REST API (apps.api) ---------------------------------------------------------------------------------------------
+# Callers: the browser's session (CSRF-checked) or a bearer token an admin issued (Django admin, API tokens).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.api.authentication.BearerTokenAuthentication",  # first: its challenge makes anonymous calls 401
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "apps.api.permissions.ReadOnlyTokenPermission",
+        "apps.api.permissions.RolePermission",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.api.exceptions.exception_handler",
+}
+# Requests per token (or per signed-in user) and period (second, minute, hour or day).
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "painreg API",
+    "DESCRIPTION": "Patients, diagnostic blocks with their diary, cryoablations with their follow-ups.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
 }

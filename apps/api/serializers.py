@@ -1,0 +1,132 @@
+"""What the API sends back. Requests are validated by the pages' own forms (one copy of each rule); these
+serializers shape the responses and describe both in the OpenAPI schema."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.patients.forms import PatientForm
+from apps.patients.models import Patient
+
+
+def _person(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            *PatientForm.Meta.fields,
+            "opted_out_at",
+            "email_undeliverable_at",
+            "phone_invalid_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["opted_out_at", "email_undeliverable_at", "phone_invalid_at", "created_at", "updated_at"]
+
+
+class PatientWriteSerializer(serializers.ModelSerializer):
+    """The request body of create and update (schema only: PatientForm validates it)."""
+
+    mobile_phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="Any form; stored in E.164."
+    )
+
+    class Meta:
+        model = Patient
+        fields = PatientForm.Meta.fields
+
+
+class DiaryRowSerializer(serializers.Serializer):
+    minutes_after = serializers.IntegerField(source="entry.minutes_after")
+    nrs = serializers.IntegerField(source="entry.nrs")
+    source = serializers.CharField(source="entry.source")
+    reduction_percent = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
+    counted = serializers.BooleanField(help_text="Inside the protocol's evaluation window.")
+
+
+class BlockSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="block.public_id")
+    patient = serializers.UUIDField(source="block.patient.public_id")
+    performed_at = serializers.DateTimeField(source="block.performed_at")
+    physician = serializers.SerializerMethodField()
+    nerve = serializers.CharField(source="block.nerve.code")
+    side = serializers.CharField(source="block.side")
+    guidance = serializers.CharField(source="block.guidance")
+    needle = serializers.CharField(source="block.needle")
+    needle_gauge = serializers.IntegerField(source="block.needle_gauge", allow_null=True)
+    drug = serializers.CharField(source="block.drug")
+    concentration_percent = serializers.DecimalField(
+        source="block.concentration_percent", max_digits=5, decimal_places=2, allow_null=True
+    )
+    volume_ml = serializers.DecimalField(source="block.volume_ml", max_digits=5, decimal_places=2, allow_null=True)
+    baseline_nrs = serializers.IntegerField(source="block.baseline_nrs")
+    suspected_diagnosis = serializers.CharField(source="block.suspected_diagnosis")
+    trigger_point_cm_from_midline = serializers.DecimalField(
+        source="block.trigger_point_cm_from_midline", max_digits=4, decimal_places=1, allow_null=True
+    )
+    trigger_point_mm_caudal_to_psis = serializers.DecimalField(
+        source="block.trigger_point_mm_caudal_to_psis", max_digits=5, decimal_places=1, allow_null=True
+    )
+    tinel_sign = serializers.BooleanField(source="block.tinel_sign", allow_null=True)
+    worse_with_posture = serializers.BooleanField(source="block.worse_with_posture", allow_null=True)
+    compression_symptoms = serializers.BooleanField(source="block.compression_symptoms", allow_null=True)
+    notes = serializers.CharField(source="block.notes")
+    result = serializers.CharField(source="assessment.result", help_text="Under the clinic's protocol.")
+    peak_relief_percent = serializers.DecimalField(
+        source="assessment.peak_relief_percent", max_digits=6, decimal_places=1, allow_null=True
+    )
+    diary = DiaryRowSerializer(many=True)
+
+    def get_physician(self, obj) -> str:
+        return _person(obj["block"].physician)
+
+
+class SurveyAnswerSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    completed_at = serializers.DateTimeField()
+    pain_average = serializers.IntegerField()
+    pain_current = serializers.IntegerField(allow_null=True)
+    pain_worst = serializers.IntegerField(allow_null=True)
+    percent_relief = serializers.IntegerField(allow_null=True)
+    pgic = serializers.IntegerField(allow_null=True)
+    collected_via = serializers.CharField()
+
+
+class FollowUpRowSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="follow_up.public_id")
+    time_point = serializers.CharField(source="follow_up.time_point")
+    label = serializers.CharField(source="follow_up.label")
+    target_date = serializers.DateField(source="follow_up.target_date")
+    window_start = serializers.DateField(source="follow_up.window_start")
+    window_end = serializers.DateField(source="follow_up.window_end")
+    status = serializers.CharField()
+    response = SurveyAnswerSerializer(allow_null=True, help_text="The answer this follow-up is judged by.")
+    reduction_percent = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
+
+
+class AblationSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="ablation.public_id")
+    patient = serializers.UUIDField(source="ablation.patient.public_id")
+    performed_on = serializers.DateField(source="ablation.performed_on")
+    physician = serializers.SerializerMethodField()
+    nerve = serializers.CharField(source="ablation.nerve.code")
+    side = serializers.CharField(source="ablation.side")
+    device = serializers.CharField(source="ablation.device")
+    probe = serializers.CharField(source="ablation.probe")
+    cycles = serializers.IntegerField(source="ablation.cycles")
+    freeze_seconds = serializers.IntegerField(source="ablation.freeze_seconds")
+    guidance = serializers.CharField(source="ablation.guidance")
+    baseline_nrs = serializers.IntegerField(source="ablation.baseline_nrs")
+    complications = serializers.CharField(source="ablation.complications")
+    qualifying_block = serializers.UUIDField(source="ablation.qualifying_block.public_id", allow_null=True)
+    qualifying_source = serializers.CharField(source="ablation.qualifying_source")
+    follow_ups = FollowUpRowSerializer(many=True)
+
+    def get_physician(self, obj) -> str:
+        return _person(obj["ablation"].physician)

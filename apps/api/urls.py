@@ -1,0 +1,16 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import IsAuthenticated
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/patients/", views.patient_list, name="patient_list"),
+    path("v1/patients/<uuid:public_id>/", views.patient_detail, name="patient_detail"),
+    path("v1/blocks/<uuid:public_id>/", views.block_detail, name="block_detail"),
+    path("v1/ablations/<uuid:public_id>/", views.ablation_detail, name="ablation_detail"),
+    # The OpenAPI 3 schema: no patient data, but only for those who can sign in.
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),
+]
