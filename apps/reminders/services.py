@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 PLAN_BATCH_SIZE = 500  # follow-ups or blocks planned per query
 CLAIM_BATCH_SIZE = 500  # due rows claimed per transaction
+# Ids a send task gets: their links are made in one transaction (see messages_send).
+SEND_BATCH_SIZE = 20
 MAX_CLAIM_BATCHES = 20  # per sweep: a backlog drains over several minutes rather than in one long sweep
 # Longer than the send task's hard time limit: a row "sending" for longer has lost its worker.
 IN_DOUBT_AFTER = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
@@ -206,7 +208,7 @@ def sweep(*, now: datetime) -> SweepResult:
 def messages_claim_due(*, now: datetime, limit: int = CLAIM_BATCH_SIZE) -> list[int]:
     """Claim up to `limit` due rows (rows another sweep holds are skipped, not waited for) and enqueue their ids
     once the claim is committed, so a worker never looks for a row it cannot see yet."""
-    from .tasks import message_send
+    from .tasks import messages_send
 
     with transaction.atomic(durable=True):
         ids = list(
@@ -218,7 +220,8 @@ def messages_claim_due(*, now: datetime, limit: int = CLAIM_BATCH_SIZE) -> list[
         )
         if ids:
             Message.objects.filter(pk__in=ids).update(enqueued_at=now)
-            transaction.on_commit(lambda: [message_send.delay(pk) for pk in ids])
+            chunks = [ids[i : i + SEND_BATCH_SIZE] for i in range(0, len(ids), SEND_BATCH_SIZE)]
+            transaction.on_commit(lambda: [messages_send.delay(chunk) for chunk in chunks])
     return ids
 
 
@@ -246,7 +249,7 @@ def messages_cancel_for_patient(*, patient_id: int, reason: str) -> int:
 # Sending one message
 
 
-def stop_reason(*, message: Message, now: datetime) -> str:
+def stop_reason(*, message: Message, now: datetime, protocol: Protocol | None = None) -> str:
     """Why `message` must not go now, or "" (the re-checks at send time)."""
     patient = message.patient
     if not patient.is_active:
@@ -265,7 +268,7 @@ def stop_reason(*, message: Message, now: datetime) -> str:
         if message.block.diary_entries.filter(minutes_after=message.diary_minutes).exists():
             return "diary slot already answered"
         if now >= diary_slot_closes_at(
-            block=message.block, minutes=message.diary_minutes, slots=protocol_get().diary_minutes
+            block=message.block, minutes=message.diary_minutes, slots=(protocol or protocol_get()).diary_minutes
         ):
             return "diary slot passed"
     return ""
@@ -273,45 +276,107 @@ def stop_reason(*, message: Message, now: datetime) -> str:
 
 def message_send(*, message_id: int, now: datetime | None = None) -> str:
     """Send one message, at most once. Returns what happened (for logs and tests)."""
+    return messages_send(message_ids=[message_id], now=now)[message_id]
+
+
+@dataclass
+class _Ready:
+    message: Message
+    link: object
+    token: str
+    address: str
+    channel: str
+
+
+def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dict[int, str]:
+    """Send a batch of messages, each at most once: {id: what happened}.
+
+    Every survey link is a row of the hash-chained change history, whose trigger takes one lock for the whole
+    registry until its transaction commits: one link a transaction would make every send wait for another's
+    commit. So the batch's rows are re-checked and their links made in one transaction (rows left queued), then
+    each message on its own is claimed (queued -> sending, committed BEFORE the provider is called), sent, and
+    its outcome recorded. A crash mid-batch leaves at most the message being sent "sending" (later "in doubt");
+    the rest are still queued, and a link made for them and never sent opens nothing (its token was never kept).
+    """
     now = now or timezone.now()
-    # The claim: only one caller flips queued -> sending; everyone else finds nothing to do.
-    claimed = Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED, due_at__lte=now).update(
-        status=MessageStatus.SENDING, sending_started_at=now, attempts=F("attempts") + 1
+    outcomes = dict.fromkeys(message_ids, "not claimed")
+    ready: list[_Ready] = []
+    with transaction.atomic():
+        # Rows another worker holds are being handled (a duplicate id) or re-enqueued by the sweep: skipped.
+        # What the re-checks need (patient, follow-up or block) comes in the same query.
+        messages = list(
+            Message.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("patient", "follow_up", "block")
+            .filter(pk__in=message_ids, status=MessageStatus.QUEUED, due_at__lte=now)
+            .order_by("pk")
+        )
+        protocol = protocol_get() if messages else None
+        for message in messages:
+            patient = message.patient
+            stop = {"sending_started_at": now, "attempts": F("attempts") + 1}
+            reason = stop_reason(message=message, now=now, protocol=protocol)
+            if reason:
+                _queued_update(message, MessageStatus.CANCELLED, **stop, detail=reason)
+                outcomes[message.pk] = "cancelled"
+                continue
+            later = quiet_hours_end(now, patient_zone(patient), protocol)
+            if later != now:
+                _queued_update(
+                    message, MessageStatus.QUEUED, **stop, due_at=later, enqueued_at=None, detail="quiet hours"
+                )
+                outcomes[message.pk] = "deferred"
+                continue
+            address = patient.reminder_address
+            if not address:
+                _queued_update(message, MessageStatus.CANCELLED, **stop, detail="no usable contact")
+                outcomes[message.pk] = "cancelled"
+                continue
+            if message.follow_up_id:
+                link, token = link_create(
+                    patient=patient, follow_up=message.follow_up, expires_at=follow_up_closes_at(message.follow_up)
+                )
+            else:
+                link, token = link_create(
+                    patient=patient,
+                    block=message.block,
+                    diary_minutes=message.diary_minutes,
+                    expires_at=diary_slot_closes_at(
+                        block=message.block, minutes=message.diary_minutes, slots=protocol.diary_minutes
+                    ),
+                )
+            channel = MessageChannel.EMAIL if patient.preferred_channel == Channel.EMAIL else MessageChannel.SMS
+            ready.append(_Ready(message, link, token, address, channel))
+    for item in ready:
+        outcomes[item.message.pk] = _send_one(item, now=now)
+    return outcomes
+
+
+def _send_one(item: _Ready, *, now: datetime) -> str:
+    message, patient, channel = item.message, item.message.patient, item.channel
+    # The claim: only one caller flips queued -> sending (committed before the provider call); the patient's
+    # stops are checked again in the same statement, so an opt-out since the batch's re-checks still holds.
+    claim = Message.objects.filter(
+        pk=message.pk,
+        status=MessageStatus.QUEUED,
+        due_at__lte=now,
+        patient__is_active=True,
+        patient__reminder_consent=True,
+        patient__opted_out_at__isnull=True,
+    )
+    if message.follow_up_id:
+        claim = claim.filter(follow_up__counted_response__isnull=True)
+    claimed = claim.update(
+        status=MessageStatus.SENDING,
+        sending_started_at=now,
+        attempts=F("attempts") + 1,
+        link=item.link,
+        channel=channel,
+        updated_at=timezone.now(),
     )
     if not claimed:
-        return "not claimed"
-    message = Message.objects.select_related("patient", "follow_up", "block").get(pk=message_id)
-    patient = message.patient
-    reason = stop_reason(message=message, now=now)
-    if reason:
-        _finish(message, MessageStatus.CANCELLED, detail=reason)
-        return "cancelled"
-    protocol = protocol_get()
-    later = quiet_hours_end(now, patient_zone(patient), protocol)
-    if later != now:
-        _finish(message, MessageStatus.QUEUED, due_at=later, enqueued_at=None, detail="quiet hours")
-        return "deferred"
-    address = patient.reminder_address
-    if not address:
-        _finish(message, MessageStatus.CANCELLED, detail="no usable contact")
-        return "cancelled"
-
-    if message.follow_up_id:
-        link, token = link_create(
-            patient=patient, follow_up=message.follow_up, expires_at=follow_up_closes_at(message.follow_up)
-        )
-    else:
-        link, token = link_create(
-            patient=patient,
-            block=message.block,
-            diary_minutes=message.diary_minutes,
-            expires_at=diary_slot_closes_at(
-                block=message.block, minutes=message.diary_minutes, slots=protocol.diary_minutes
-            ),
-        )
-    channel = MessageChannel.EMAIL if patient.preferred_channel == Channel.EMAIL else MessageChannel.SMS
-    Message.objects.filter(pk=message.pk).update(link=link, channel=channel)
-    outgoing = message_compose(message=message, token=token, to=address)
+        return "not claimed"  # another caller got it, or it was stopped meanwhile (the sweep cancels it)
+    attempts = message.attempts + 1
+    outgoing = message_compose(message=message, token=item.token, to=item.address)
     try:
         if channel == MessageChannel.EMAIL:
             provider_id = transports.email_send(outgoing)
@@ -323,7 +388,6 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
         logger.warning("message %s: permanent error, contact of patient %s marked", message.pk, patient.pk)
         return "failed"
     except transports.TransientError as error:
-        attempts = message.attempts
         if attempts >= MAX_ATTEMPTS:
             _finish(message, MessageStatus.FAILED, detail=f"gave up: {error}"[:200])
             return "failed"
@@ -338,6 +402,13 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
         return "in doubt"
     _finish(message, MessageStatus.SENT, sent_at=timezone.now(), provider_message_id=provider_id[:200], detail="")
     return "sent"
+
+
+def _queued_update(message: Message, status: str, **fields) -> None:
+    # Inside the batch's transaction, on a row it holds locked (still queued: the condition is only a guard).
+    Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
+        status=status, updated_at=timezone.now(), **fields
+    )
 
 
 def _finish(message: Message, status: str, **fields) -> None:

@@ -17,3 +17,9 @@ def reminders_sweep() -> None:
 def message_send(message_id: int) -> None:
     # Safe to run twice or late: the service's conditional update lets only a queued, due row through.
     services.message_send(message_id=message_id)
+
+
+@shared_task(ignore_result=True)
+def messages_send(message_ids: list[int]) -> None:
+    # A batch of ids from one sweep: the same guarantees as message_send, for each id.
+    services.messages_send(message_ids=message_ids)
