@@ -17,5 +17,6 @@ urlpatterns = [
     path("reports/", include("apps.reports.urls")),
     path("registry/", include("apps.registry.urls")),
     path("api/", include("apps.api.urls")),
+    path("fhir/", include("apps.api.fhir_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -58,6 +58,7 @@ CLINICAL_POST_ONLY = {"reminders:resend", "reminders:delivered", "reminders:revo
 
 # The REST API (apps.api): roles as in the pages, but a caller without credentials gets 401, never a redirect.
 API = {"api:patient_list", "api:patient_detail", "api:block_detail", "api:ablation_detail"}
+API |= {"fhir:patient_everything"}
 # Its OpenAPI schema: for every caller with credentials, with or without a role.
 API_SIGNED_IN = {"api:schema"}
 
