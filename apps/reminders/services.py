@@ -346,12 +346,19 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
                 )
             channel = MessageChannel.EMAIL if patient.preferred_channel == Channel.EMAIL else MessageChannel.SMS
             ready.append(_Ready(message, link, token, address, channel))
-    for item in ready:
-        outcomes[item.message.pk] = _send_one(item, now=now)
+    # The outcome of one message is recorded in the same transaction (the same commit) as the claim of the next.
+    finishing: list = []
+    try:
+        for item in ready:
+            outcomes[item.message.pk] = _send_one(item, now=now, finishing=finishing)
+    finally:
+        for message, status, fields in finishing:
+            _finish(message, status, **fields)
     return outcomes
 
 
-def _send_one(item: _Ready, *, now: datetime) -> str:
+def _send_one(item: _Ready, *, now: datetime, finishing: list) -> str:
+    """Claim and send one message; its outcome is left in `finishing`, for the next claim's transaction."""
     message, patient, channel = item.message, item.message.patient, item.channel
     # The claim: only one caller flips queued -> sending (committed before the provider call); the patient's
     # stops are checked again in the same statement, so an opt-out since the batch's re-checks still holds.
@@ -365,14 +372,22 @@ def _send_one(item: _Ready, *, now: datetime) -> str:
     )
     if message.follow_up_id:
         claim = claim.filter(follow_up__counted_response__isnull=True)
-    claimed = claim.update(
-        status=MessageStatus.SENDING,
-        sending_started_at=now,
-        attempts=F("attempts") + 1,
-        link=item.link,
-        channel=channel,
-        updated_at=timezone.now(),
-    )
+    with transaction.atomic():
+        for previous, status, fields in finishing:
+            _finish(previous, status, **fields)
+        claimed = claim.update(
+            status=MessageStatus.SENDING,
+            sending_started_at=now,
+            attempts=F("attempts") + 1,
+            link=item.link,
+            channel=channel,
+            updated_at=timezone.now(),
+        )
+    finishing.clear()  # only once committed: on an error, messages_send records them on their own
+
+    def finish(status: str, **fields) -> None:
+        finishing.append((message, status, fields))
+
     if not claimed:
         return "not claimed"  # another caller got it, or it was stopped meanwhile (the sweep cancels it)
     attempts = message.attempts + 1
@@ -384,23 +399,23 @@ def _send_one(item: _Ready, *, now: datetime) -> str:
             provider_id = transports.sms_transport().send(outgoing)
     except transports.PermanentError as error:
         _contact_mark_unusable(patient=patient, channel=channel, now=now)
-        _finish(message, MessageStatus.FAILED, detail=f"permanent: {error}"[:200])
+        finish(MessageStatus.FAILED, detail=f"permanent: {error}"[:200])
         logger.warning("message %s: permanent error, contact of patient %s marked", message.pk, patient.pk)
         return "failed"
     except transports.TransientError as error:
         if attempts >= MAX_ATTEMPTS:
-            _finish(message, MessageStatus.FAILED, detail=f"gave up: {error}"[:200])
+            finish(MessageStatus.FAILED, detail=f"gave up: {error}"[:200])
             return "failed"
         retry_at = now + RETRY_BACKOFF * 2 ** (attempts - 1)
-        _finish(message, MessageStatus.QUEUED, due_at=retry_at, enqueued_at=None, detail=f"retry: {error}"[:200])
+        finish(MessageStatus.QUEUED, due_at=retry_at, enqueued_at=None, detail=f"retry: {error}"[:200])
         logger.info("message %s: transient error, retry %s", message.pk, attempts)
         return "retry"
     except Exception:
         # Whether the provider got it is unknown: staff decide, the engine does not send it again.
-        _finish(message, MessageStatus.IN_DOUBT, detail="unexpected error while sending")
+        finish(MessageStatus.IN_DOUBT, detail="unexpected error while sending")
         logger.exception("message %s: unexpected error while sending", message.pk)
         return "in doubt"
-    _finish(message, MessageStatus.SENT, sent_at=timezone.now(), provider_message_id=provider_id[:200], detail="")
+    finish(MessageStatus.SENT, sent_at=timezone.now(), provider_message_id=provider_id[:200], detail="")
     return "sent"
 
 
