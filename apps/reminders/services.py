@@ -10,6 +10,7 @@ becomes "in doubt" for staff to look at, and is never sent again blindly.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -27,7 +28,8 @@ from apps.clinic.models import Protocol
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import FollowUp, window_range
 from apps.patients.models import Channel, Patient
-from apps.surveys.services import diary_slot_closes_at, follow_up_closes_at, link_create
+from apps.surveys.models import SurveyLink
+from apps.surveys.services import TOKEN_BYTES, diary_slot_closes_at, follow_up_closes_at, token_hash
 
 from . import transports
 from .models import Kind, Message, MessageChannel, MessageStatus
@@ -332,11 +334,11 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
                 outcomes[message.pk] = "cancelled"
                 continue
             if message.follow_up_id:
-                link, token = link_create(
+                link = SurveyLink(
                     patient=patient, follow_up=message.follow_up, expires_at=follow_up_closes_at(message.follow_up)
                 )
             else:
-                link, token = link_create(
+                link = SurveyLink(
                     patient=patient,
                     block=message.block,
                     diary_minutes=message.diary_minutes,
@@ -344,8 +346,13 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
                         block=message.block, minutes=message.diary_minutes, slots=protocol.diary_minutes
                     ),
                 )
+            # As link_create: the token is returned once, to be put in the message, and never stored.
+            token = secrets.token_urlsafe(TOKEN_BYTES)
+            link.token_hash = token_hash(token)
             channel = MessageChannel.EMAIL if patient.preferred_channel == Channel.EMAIL else MessageChannel.SMS
             ready.append(_Ready(message, link, token, address, channel))
+        # Last, in one statement, right before the commit: the audit chain's lock is held for that long only.
+        SurveyLink.objects.bulk_create([item.link for item in ready])
     # The outcome of one message is recorded in the same transaction (the same commit) as the claim of the next.
     finishing: list = []
     try:
