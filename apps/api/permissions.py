@@ -9,8 +9,8 @@ from .models import ApiToken
 
 
 class RolePermission(permissions.BasePermission):
-    """The view's `required_perms` maps a method ("GET", "POST", "PATCH"...) to a permission name; a method the view
-    does not list is refused."""
+    """The view's `required_perms` maps a method ("GET", "POST", "PATCH"...) to a permission name. A method the view
+    does not handle is answered 405, as the pages do, once the caller holds one of its permissions (403 before)."""
 
     message = "Your role does not allow this."
 
@@ -20,6 +20,8 @@ class RolePermission(permissions.BasePermission):
             return False
         perms = getattr(view, "required_perms", {})
         method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
+        if method not in perms and not hasattr(view, request.method.lower()):
+            return any(user.has_perm(perm) for perm in perms.values())
         perm = perms.get(method)
         return perm is not None and user.has_perm(perm)
 

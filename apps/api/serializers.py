@@ -110,6 +110,23 @@ class FollowUpRowSerializer(serializers.Serializer):
     reduction_percent = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
 
 
+class FollowUpSerializer(FollowUpRowSerializer):
+    ablation = serializers.UUIDField(source="follow_up.ablation.public_id")
+    patient = serializers.UUIDField(source="follow_up.ablation.patient.public_id")
+
+
+class FollowUpAnswersWriteSerializer(serializers.Serializer):
+    """The request body of answers taken down by staff (schema only: the page's FollowUpAnswersForm validates it)."""
+
+    completed_at = serializers.DateTimeField(help_text="Inside the follow-up's window.")
+    collected_via = serializers.ChoiceField(choices=["phone", "clinic"])
+    pain_average = serializers.IntegerField(min_value=0, max_value=10)
+    pain_current = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
+    pain_worst = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
+    percent_relief = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
+    pgic = serializers.IntegerField(min_value=1, max_value=7, required=False, allow_null=True)
+
+
 class AblationSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="ablation.public_id")
     patient = serializers.UUIDField(source="ablation.patient.public_id")

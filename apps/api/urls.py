@@ -11,6 +11,8 @@ urlpatterns = [
     path("v1/patients/<uuid:public_id>/", views.patient_detail, name="patient_detail"),
     path("v1/blocks/<uuid:public_id>/", views.block_detail, name="block_detail"),
     path("v1/ablations/<uuid:public_id>/", views.ablation_detail, name="ablation_detail"),
+    path("v1/follow-ups/<uuid:public_id>/", views.follow_up_detail, name="follow_up_detail"),
+    path("v1/follow-ups/<uuid:public_id>/responses/", views.follow_up_answers, name="follow_up_answers"),
     # The OpenAPI 3 schema: no patient data, but only for those who can sign in.
     path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),
 ]

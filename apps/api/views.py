@@ -20,15 +20,25 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.blocks.selectors import block_get
 from apps.clinic.selectors import protocol_get
-from apps.cryoablations.selectors import ablation_get, follow_up_rows
+from apps.cryoablations.forms import FollowUpAnswersForm
+from apps.cryoablations.selectors import ablation_get, follow_up_get, follow_up_rows
 from apps.patients.forms import PatientForm
 from apps.patients.models import Patient
 from apps.patients.selectors import patient_get_or_404, patient_search
 from apps.patients.services import patient_create, patient_update
 from apps.patients.views import PAGE_SIZE
+from apps.surveys.services import response_record
 
 from .etags import etag_of, if_match_check
-from .serializers import AblationSerializer, BlockSerializer, PatientSerializer, PatientWriteSerializer
+from .serializers import (
+    AblationSerializer,
+    BlockSerializer,
+    FollowUpAnswersWriteSerializer,
+    FollowUpSerializer,
+    PatientSerializer,
+    PatientWriteSerializer,
+    SurveyAnswerSerializer,
+)
 
 ETAG_HEADER = OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True)
 IF_MATCH = OpenApiParameter(
@@ -158,6 +168,32 @@ class AblationDetailView(APIView):
         return Response(AblationSerializer({"ablation": ablation, "follow_ups": rows}).data)
 
 
+class FollowUpDetailView(APIView):
+    required_perms = {"GET": "cryoablations.view_followup"}
+
+    @extend_schema(responses=FollowUpSerializer)
+    def get(self, request, public_id):
+        follow_up = follow_up_get(public_id=public_id)
+        request.audit.subject(follow_up, patient=follow_up.ablation.patient)
+        [row] = follow_up_rows(follow_ups=[follow_up], today=timezone.localdate())
+        return Response(FollowUpSerializer(row).data)
+
+
+class FollowUpAnswersView(APIView):
+    """Answers taken down by staff (phone call or clinic visit), as on the follow-up's answers page."""
+
+    required_perms = {"POST": "surveys.add_surveyresponse"}
+
+    @extend_schema(
+        request=FollowUpAnswersWriteSerializer, responses={201: SurveyAnswerSerializer, 400: VALIDATION_ERROR}
+    )
+    def post(self, request, public_id):
+        follow_up = follow_up_get(public_id=public_id)
+        form = validated_form(FollowUpAnswersForm, request.data, follow_up=follow_up)
+        response = response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
+        return Response(SurveyAnswerSerializer(response).data, status=status.HTTP_201_CREATED)
+
+
 def audited(view_class, action: Action, category: Category, *, object_type: str = "", methods=("GET",)):
     """The view, writing one access event per successful read (GET) through the pages' decorator."""
     return audit_access(action, category, object_type=object_type, methods=methods)(view_class.as_view())
@@ -168,3 +204,5 @@ patient_list = audited(PatientListView, Action.LIST, Category.DEMOGRAPHICS, obje
 patient_detail = audited(PatientDetailView, Action.VIEW, Category.DEMOGRAPHICS, methods=("GET", "PATCH"))
 block_detail = audited(BlockDetailView, Action.VIEW, Category.CLINICAL)
 ablation_detail = audited(AblationDetailView, Action.VIEW, Category.CLINICAL)
+follow_up_detail = audited(FollowUpDetailView, Action.VIEW, Category.SURVEY)
+follow_up_answers = FollowUpAnswersView.as_view()  # writes only: the change history records the answers

@@ -357,3 +357,31 @@ def test_the_schema_generates_without_warnings_and_validates():
 
     # when / then: --fail-on-warn raises on any operation the generator could not describe
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_an_admin_issues_a_token_in_the_django_admin_and_sees_it_once(client, admin_user, staff_user):
+    # given
+    client.force_login(admin_user)
+    form = {"user": staff_user.pk, "name": "EHR interface", "expires_at_0": "2030-01-01", "expires_at_1": "00:00:00"}
+    # when
+    response = client.post(reverse("admin:api_apitoken_add"), {**form, "read_only": "on"}, follow=True)
+    # then
+    token = ApiToken.objects.get(user=staff_user)
+    [shown] = [str(m) for m in response.context["messages"] if "copy it now" in str(m)]
+    raw = shown.split(" is ")[1].split(" ")[0]
+    assert token_hash(raw) == token.key_hash
+    assert (token.read_only, token.created_by) == (True, admin_user)
+    assert raw not in client.get(reverse("admin:api_apitoken_change", args=[token.pk])).content.decode()
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get(reverse("api:patient_list")).status_code == 200
+
+
+def test_an_operation_the_api_does_not_offer_is_405_after_the_role_check(staff_user):
+    # given
+    patient = PatientFactory()
+    url = reverse("api:patient_detail", args=[patient.public_id])
+    # when
+    by_staff = bearer(staff_user).delete(url)
+    by_no_role = bearer(UserFactory()).delete(url)
+    # then
+    assert (by_staff.status_code, by_no_role.status_code) == (405, 403)
+    assert Patient.objects.filter(pk=patient.pk).exists()
