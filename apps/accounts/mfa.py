@@ -54,6 +54,7 @@ def confirmed_devices(user) -> list:
     return list(devices_for_user(user, confirmed=True))
 
 
+MFA_OPTIONAL_FOR = "mfa_optional_for"
 EXEMPT_URL_NAMES = ("accounts:logout", "accounts:mfa_setup", "accounts:mfa_verify", "accounts:login")
 
 
@@ -65,12 +66,20 @@ class MFARequiredMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if user.is_authenticated and not user.is_verified() and not self._exempt(request):
+        # A session already found to need no second factor skips the device and role lookups on every page.
+        # A role that needs MFA granted during the session applies from the next sign-in (12 hours at most).
+        if (
+            user.is_authenticated
+            and not user.is_verified()
+            and not self._exempt(request)
+            and request.session.get(MFA_OPTIONAL_FOR) != user.pk
+        ):
             next_url = request.get_full_path()
             if user_has_device(user, confirmed=True):
                 return redirect_to_login(next_url, reverse("accounts:mfa_verify"))
             if mfa_required(user):
                 return redirect_to_login(next_url, reverse("accounts:mfa_setup"))
+            request.session[MFA_OPTIONAL_FOR] = user.pk
         return self.get_response(request)
 
     @staticmethod

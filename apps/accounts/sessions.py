@@ -14,6 +14,8 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.dispatch import receiver
 
 SIGNED_IN_AT = "signed_in_at"
+RENEWED_AT = "renewed_at"
+RENEW_EVERY_SECONDS = 60
 
 
 def passive_request(view):
@@ -39,6 +41,13 @@ class PassiveAwareSessionMiddleware(SessionMiddleware):
         )
         if passive and hasattr(request, "session") and not request.session.is_empty():
             return response
+        if hasattr(request, "session") and not request.session.modified and not request.session.is_empty():
+            # Renewing the idle expiry writes the session row; once a minute is enough (the idle limit then counts
+            # from at most a minute before the last request) and spares every page that write.
+            renewed = request.session.get(RENEWED_AT)
+            if renewed is not None and time.time() - renewed < RENEW_EVERY_SECONDS:
+                return response
+            request.session[RENEWED_AT] = int(time.time())
         return super().process_response(request, response)
 
 

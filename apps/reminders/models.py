@@ -71,7 +71,7 @@ class Message(models.Model):
             # (due_at, id): the claim's ORDER BY, so a batch reads its LIMIT rows and not the whole backlog.
             models.Index(fields=["due_at", "id"], name="message_queued_due_id", condition=Q(status="queued")),
             models.Index(fields=["sending_started_at"], name="message_sending", condition=Q(status="sending")),
-            models.Index(fields=["patient", "due_at"], name="message_patient"),
+            models.Index(fields=["patient", "-due_at", "-id"], name="message_patient_history"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -108,12 +108,12 @@ def test_the_patient_page_uses_the_same_queries_however_long_the_history(staff_c
     counts = []
     for n in (1, 6):
         patient = patient_with_history(n)
+        staff_client.get(reverse("patients:list"))  # the session's renewal, at most once a minute, comes first
         with CaptureQueriesContext(connection) as queries:
             page = staff_client.get(reverse("patients:detail", args=[patient.public_id]))
         assert page.status_code == 200
         counts.append(len(queries))
-    # 17: the message history (apps.reminders) is one query, the signed-in second factor (django_otp) another
-    assert counts[0] == counts[1] <= 17
+    assert counts[0] == counts[1] <= 15
 
 
 def test_the_timeline_shows_blocks_ablations_follow_ups_and_answers_newest_first(staff_client):
