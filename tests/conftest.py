@@ -1,9 +1,30 @@
 from __future__ import annotations
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 
 from apps.accounts.models import Role
-from tests.factories import UserFactory
+from config.celery import app as celery_app
+from tests.factories import UserFactory, seed_clinic_catalog
+
+
+@pytest.fixture(autouse=True)
+def _clinic_catalog(django_db_blocker):
+    """The nerves and protocol of the data migrations. A transactional test (live server, real worker) ends by
+    emptying every table, those rows included, so each test makes sure they are there before it starts."""
+    from apps.clinic.models import Protocol
+
+    with django_db_blocker.unblock():
+        if not Protocol.objects.exists():
+            seed_clinic_catalog()
+
+
+@pytest.fixture
+def live_worker(transactional_db):
+    """A real Celery worker on the test Redis, in threads of this process, so it sees the test database."""
+    celery_app.control.purge()  # ids left on the test Redis database by an interrupted run
+    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,11 @@
 """Fixtures for the browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
 
 One browser per session, a fresh context (cookies, storage) per test. The live server needs a transactional
-database, which pytest-django empties after each test: see `clinic_seed` for what that means here.
+database, which pytest-django empties after each test (tests/conftest.py puts the clinic catalog back).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from pathlib import Path
@@ -20,31 +19,6 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PASSWORD = "correct-horse-battery"  # that of tests.factories.UserFactory
 TIMEOUT_MS = 5_000  # a page of this application answers in well under a second; fail fast when something hangs
-
-
-def _seed_clinic_catalog() -> None:
-    """The nerve catalog and protocol (with its time points) of migration clinic 0002, idempotently."""
-    from django.apps import apps
-
-    migration = importlib.import_module("apps.clinic.migrations.0002_catalog_and_protocol")
-    migration.seed(apps, None)
-
-
-@pytest.fixture(scope="package", autouse=True)
-def _restore_clinic_seed_after_browser_tests(django_db_setup, django_db_blocker):
-    """The transactional database of live_server tests is emptied (TRUNCATE) after each test. Groups and
-    permissions come back by post_migrate, but the rows of data migrations (nerves, protocol) do not, and with
-    --reuse-db the emptied database would be what the next run starts from. Put them back once the browser
-    tests are done."""
-    yield
-    with django_db_blocker.unblock():
-        _seed_clinic_catalog()
-
-
-@pytest.fixture
-def clinic_seed(transactional_db):
-    """Nerves and protocol for a test that runs after another transactional test emptied the database."""
-    _seed_clinic_catalog()
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +38,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, clinic_seed):
+def page(browser, live_server):
     """A page in a fresh browser context, pointed at the live server. `page.bad_responses` collects every
     request that failed or answered 4xx/5xx (static files included), for tests to assert on."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})

@@ -7,7 +7,6 @@ import io
 from pathlib import Path
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -18,7 +17,6 @@ from apps.audit.models import AccessEvent, Action
 from apps.clinic.models import Nerve
 from apps.reports.outcomes import ablation_ids_for, outcomes_compute, outcomes_filters
 from apps.reports.presentation import percent
-from config.celery import app
 from tests.browser.conftest import PASSWORD, field
 from tests.factories import UserFactory
 
@@ -32,14 +30,7 @@ def _one_time_code(device: TOTPDevice) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
-@pytest.fixture
-def worker(clinic_seed):
-    app.control.purge()
-    with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False, shutdown_timeout=10):
-        yield
-
-
-def test_physician_reads_a_rate_drills_down_and_downloads_a_report(page, worker):
+def test_physician_reads_a_rate_drills_down_and_downloads_a_report(page, live_worker):
     # given the sample registry and a physician with an authenticator
     call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
     doctor = UserFactory(role=Role.PHYSICIAN, username="paz.physician", first_name="Paz", last_name="Physician")

@@ -16,7 +16,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def phone(browser, live_server, clinic_seed):
+def phone(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport=PHONE, is_mobile=True, has_touch=True)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()

@@ -6,45 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from apps.clinic.selectors import protocol_get
 from apps.reminders import services
 from apps.reminders.models import Kind, Message, MessageStatus
 from apps.reminders.tasks import message_send
-from config.celery import app
-from tests.factories import make_ablation, make_reachable_patient, seed_clinic_catalog
+from tests.factories import make_ablation, make_reachable_patient
+from tests.helpers import wait_until
 
 WAIT_SECONDS = 20  # a generous ceiling; the messages usually arrive in well under a second
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_clinic_catalog(django_db_setup, django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        seed_clinic_catalog()
-
-
-@pytest.fixture
-def worker(transactional_db, fake_sms):
-    seed_clinic_catalog()
-    app.control.purge()  # ids left on this test Redis database by an interrupted run
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
-        yield
-
-
-def wait_until(condition) -> bool:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def test_a_real_worker_sends_each_due_invitation_exactly_once(worker, fake_sms):
+def test_a_real_worker_sends_each_due_invitation_exactly_once(fake_sms, live_worker):
     # given: three patients whose 2-week follow-up is due today; invitations at midnight, no quiet hours, so
     # the invitation is due whatever the time of day the test runs at
     protocol = protocol_get()
@@ -59,7 +33,7 @@ def test_a_real_worker_sends_each_due_invitation_exactly_once(worker, fake_sms):
     services.sweep(now=timezone.now())
     services.sweep(now=timezone.now())
     invitations = Message.objects.filter(kind=Kind.INVITATION)
-    sent = wait_until(lambda: invitations.filter(status=MessageStatus.SENT).count() == 3)
+    sent = wait_until(lambda: invitations.filter(status=MessageStatus.SENT).count() == 3, seconds=WAIT_SECONDS)
     for pk in invitations.values_list("pk", flat=True):
         message_send.delay(pk)
     time.sleep(0.5)

@@ -6,11 +6,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import time
 from pathlib import Path
 
-import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
@@ -21,38 +18,14 @@ from apps.accounts.models import Role
 from apps.audit.models import AccessEvent, Action
 from apps.reports import services
 from apps.reports.models import ReportRun
-from config.celery import app
-from tests.factories import UserFactory, seed_clinic_catalog
+from tests.factories import UserFactory
+from tests.helpers import wait_until
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
 WAIT_SECONDS = 60  # a generous ceiling; a run of the sample takes about a second
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _restore_clinic_catalog(django_db_setup, django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        seed_clinic_catalog()
-
-
-@pytest.fixture
-def worker(transactional_db):
-    seed_clinic_catalog()
-    app.control.purge()
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
-        yield
-
-
-def wait_until(condition) -> bool:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def test_a_report_asked_for_on_the_web_is_built_by_a_worker_and_downloaded(worker):
+def test_a_report_asked_for_on_the_web_is_built_by_a_worker_and_downloaded(live_worker):
     # given the sample registry and a physician signed in
     call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
     physician = UserFactory(role=Role.PHYSICIAN, email="doctor@example.org")
@@ -64,7 +37,7 @@ def test_a_report_asked_for_on_the_web_is_built_by_a_worker_and_downloaded(worke
     run = ReportRun.objects.get()
     assert response["Location"] == reverse("reports:run", args=[run.public_id])
     page = client.get(response["Location"])
-    built = wait_until(lambda: ReportRun.objects.get().finished)
+    built = wait_until(lambda: ReportRun.objects.get().finished, seconds=WAIT_SECONDS)
 
     # then the page polls a passive status endpoint, the worker built three files, each download is logged
     assert b"js/report-progress.js" in page.content

@@ -11,23 +11,11 @@ from django.utils import timezone
 
 from apps.surveys.models import SurveyResponse
 from apps.surveys.services import LinkNotUsable, link_answer
-from tests.factories import make_ablation, make_reachable_patient, make_survey_link, seed_clinic_catalog
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _restore_clinic_catalog(django_db_setup, django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        seed_clinic_catalog()
-
-
-@pytest.fixture
-def clinic_catalog(transactional_db):
-    seed_clinic_catalog()
+from tests.factories import make_ablation, make_reachable_patient, make_survey_link
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_submits_at_once_store_one_answer(clinic_catalog):
+def test_two_submits_at_once_store_one_answer():
     # given
     patient = make_reachable_patient()
     ablation = make_ablation(patient=patient, performed_on=timezone.localdate() - dt.timedelta(days=14))
