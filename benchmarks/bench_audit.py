@@ -11,9 +11,9 @@ each its own transaction, so an interrupted seed resumes where it stopped.
 
 How the seed keeps the hash chain valid, fast. The chain trigger (apps/audit/db.py) takes a lock and looks up the
 previous row for every insert: right for the application's one row at a time, minutes for millions. So each batch
-is COPYed into a temporary table, and one INSERT ... SELECT computes every row's hash in bulk with the very same
-rule as the trigger, sha256(previous hash || (to_jsonb(row) - 'row_hash')::text in UTC), as a running aggregate in
-chain order seeded with the hash of the last row already in the table. Only for that INSERT, inside its
+is COPYed into a temporary table, and one INSERT ... SELECT computes every row's hash in bulk through the trigger's
+own SQL function, apps/audit/db.py's audit_chain aggregate (audit_row_hash row after row), as a running aggregate
+in chain order seeded with the hash of the last row already in the table. Only for that INSERT, inside its
 transaction, the chain trigger is disabled (ALTER TABLE ... DISABLE TRIGGER, which holds the table's exclusive
 lock until the commit that re-enables it: no other session ever sees the table without its trigger). The
 append-only trigger stays on. After seeding, audit_verify's own check (apps.audit.db.verify_chains) recomputes
@@ -98,13 +98,6 @@ STAGE_COLUMNS = [
     "path",
     "detail",
 ]
-
-CHAIN_AGGREGATE_SQL = r"""
-CREATE OR REPLACE FUNCTION pg_temp.bench_chain_step(state bytea, body bytea, seed bytea) RETURNS bytea
-    LANGUAGE sql IMMUTABLE AS $$ SELECT sha256(coalesce(state, seed, '\x'::bytea) || body) $$;
-CREATE OR REPLACE AGGREGATE pg_temp.bench_chain(bytea, bytea) (SFUNC = pg_temp.bench_chain_step, STYPE = bytea);
-"""
-
 
 # Seeding ---------------------------------------------------------------------------------------------------------
 
@@ -232,20 +225,18 @@ def seed(target: int) -> None:
     print(
         f"Seeding: {missing:,} access events ({len(actors)} users, {len(patients):,} patients, {HISTORY_DAYS} days), "
         "COPY into a temporary table, then one INSERT ... SELECT a batch with the hash chain computed in SQL by "
-        "the trigger's own rule; the chain trigger is disabled for that INSERT only, inside its transaction"
+        "the trigger's own function (audit_chain); the chain trigger is disabled for that INSERT only, inside its "
+        "transaction"
     )
     started = time.perf_counter()
     connection.ensure_connection()
     raw = connection.connection
     with connection.cursor() as cursor:
-        cursor.execute(CHAIN_AGGREGATE_SQL)
         cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS bench_access_stage (LIKE audit_accessevent)")
     done = 0
     while done < missing:
         count = min(BATCH, missing - done)
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL TimeZone = 'UTC'")  # audit_row_hash's settings, so the bytes hashed match
-            cursor.execute("SET LOCAL extra_float_digits = 1")
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"painreg.audit.{ACCESS_CHAIN}"])
             cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
@@ -268,8 +259,7 @@ def seed(target: int) -> None:
                 f"""
                 INSERT INTO {table} ({columns}, row_hash)
                 SELECT {", ".join("s." + c for c in STAGE_COLUMNS)},
-                       pg_temp.bench_chain(convert_to((to_jsonb(s) - 'row_hash')::text, 'UTF8'), %s::bytea)
-                           OVER (ORDER BY s.chain_seq ROWS UNBOUNDED PRECEDING)
+                       audit_chain(s, %s::bytea) OVER (ORDER BY s.chain_seq ROWS UNBOUNDED PRECEDING)
                 FROM bench_access_stage s
                 ORDER BY s.chain_seq
                 """,  # noqa: S608

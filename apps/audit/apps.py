@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.db.models.signals import post_migrate
 
 
@@ -12,3 +13,4 @@ class AuditConfig(AppConfig):
         # by migrations, so an event table added later can never be left without them.
         post_migrate.connect(db.install_audit_triggers, dispatch_uid="audit.install_audit_triggers")
         context.track_commands_and_tasks()
+        checks.register(db.audit_schema_check)

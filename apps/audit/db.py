@@ -3,8 +3,23 @@
 Triggers, not permissions, because the application may connect as the database owner (it does in the tests and
 in many small installations): the BEFORE UPDATE/DELETE trigger refuses whoever asks. Someone who can switch
 triggers off (a superuser: ALTER TABLE ... DISABLE TRIGGER, session_replication_role = replica) can still alter
-rows, and the hash chain is what makes that visible: each row stores sha256(previous row's hash || the row as
-jsonb text), and `manage.py audit_verify` recomputes the chain.
+rows, and the hash chain is what makes that visible: each row stores sha256(previous row's hash || the row's
+canonical text), and `manage.py audit_verify` recomputes the chain.
+
+The canonical text of a row (audit_row_body below) is the row as jsonb without its own hash and without the
+top-level keys whose value is null. Leaving out nulls is what lets the schema grow: a column added to an audit table
+later reads as null in the rows written before it existed, so those rows hash as they did when they were written.
+Nested JSON (pgh_context, detail) keeps its nulls: only absent columns are "not recorded".
+
+The rule that goes with it, checked by `audit_schema_check` (a system check, so `migrate` stops on a breach):
+  - a column added to an audit table later is nullable and has no default, neither Django's nor the database's,
+    so the rows already there read null ("not recorded") and not a value they never held;
+  - a column of an audit table is never removed or renamed (the rows hashed with it would no longer verify).
+The change-history tables meet the first point by construction: their snapshot columns are all nullable and
+without defaults (apps/audit/models.py), whatever the tracked model's field says.
+
+The trigger, audit_verify (verify_chains) and the bulk seeding of benchmarks/bench_audit.py all hash through the
+SQL functions below, never a copy of the rule.
 """
 
 from __future__ import annotations
@@ -12,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.core import checks
 from django.db import connections
 
 # Every chain of one group takes the same lock, so two transactions never wait on each other's chains in
@@ -26,27 +42,55 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
 END $$;
 
--- The text that is hashed: the row as jsonb without its own hash, rendered in UTC whatever the session's
--- time zone, so the trigger and audit_verify always see the same bytes.
+-- The bytes that are hashed (the module's docstring says why nulls are left out). Only the top level: nested
+-- JSON keeps its nulls. Callers run it through audit_row_hash, whose settings make the text the same in every
+-- session (timestamps in UTC).
+CREATE OR REPLACE FUNCTION audit_row_body(r anyelement) RETURNS bytea LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    j jsonb := to_jsonb(r) - 'row_hash';
+BEGIN
+    RETURN convert_to((j - ARRAY(SELECT key FROM jsonb_each(j) WHERE value = 'null'::jsonb))::text, 'UTF8');
+END $$;
+
 CREATE OR REPLACE FUNCTION audit_row_hash(previous bytea, r anyelement) RETURNS bytea LANGUAGE plpgsql
     STABLE SET TimeZone = 'UTC' SET bytea_output = 'hex' SET extra_float_digits = '1' AS $$
 BEGIN
-    RETURN sha256(coalesce(previous, '\\x'::bytea) || convert_to((to_jsonb(r) - 'row_hash')::text, 'UTF8'));
+    RETURN sha256(coalesce(previous, '\\x'::bytea) || audit_row_body(r));
 END $$;
 
+-- The chain over many rows at once, for set-based writes that compute the hashes themselves (the benchmark's
+-- seeding): audit_chain(row, hash of the row before the first) OVER (ORDER BY chain_seq).
+CREATE OR REPLACE FUNCTION audit_chain_step(state bytea, r anyelement, seed bytea) RETURNS bytea LANGUAGE sql
+    STABLE AS $$ SELECT audit_row_hash(coalesce(state, seed), r) $$;
+CREATE OR REPLACE AGGREGATE audit_chain(anyelement, bytea) (SFUNC = audit_chain_step, STYPE = bytea);
+
+-- The head of a table's chain (position and hash of its last row) is looked up once per transaction, then kept
+-- in a transaction-local setting: the advisory lock taken with the lookup is held until commit, so no other
+-- transaction can append meanwhile, and a rolled-back savepoint rolls the setting back with its rows. The value
+-- starts with the transaction's id, so a setting left by anything else is never taken for the head.
 CREATE OR REPLACE FUNCTION audit_chain_append() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    head_key text := 'painreg.audit_chain_head_' || TG_RELID;
+    head text := current_setting(head_key, true);
+    xact text := pg_current_xact_id()::text;
     previous_seq bigint;
     previous_hash bytea;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('painreg.audit.' || TG_ARGV[0]));
-    -- "IS NOT NULL ... DESC" rather than "DESC NULLS LAST": the same row, read from the end of the unique index on
-    -- chain_seq (a backward scan gives NULLS FIRST); the other spelling sorts the whole table on every insert.
-    EXECUTE format(
-        'SELECT chain_seq, row_hash FROM %I WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1', TG_TABLE_NAME
-    ) INTO previous_seq, previous_hash;
+    IF split_part(head, ':', 1) = xact THEN
+        previous_seq := split_part(head, ':', 2)::bigint;
+        previous_hash := decode(split_part(head, ':', 3), 'hex');
+    ELSE
+        PERFORM pg_advisory_xact_lock(hashtext('painreg.audit.' || TG_ARGV[0]));
+        -- "IS NOT NULL ... DESC" rather than "DESC NULLS LAST": the same row, read from the end of the unique index
+        -- on chain_seq (a backward scan gives NULLS FIRST); the other spelling sorts the whole table.
+        EXECUTE format(
+            'SELECT chain_seq, row_hash FROM %I WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1',
+            TG_TABLE_NAME
+        ) INTO previous_seq, previous_hash;
+    END IF;
     NEW.chain_seq := coalesce(previous_seq, 0) + 1;
     NEW.row_hash := audit_row_hash(previous_hash, NEW);
+    PERFORM set_config(head_key, xact || ':' || NEW.chain_seq || ':' || encode(NEW.row_hash, 'hex'), true);
     RETURN NEW;
 END $$;
 """
@@ -69,6 +113,53 @@ def audit_tables() -> dict[str, str]:
         if issubclass(model, ChainedRow):
             tables[model._meta.db_table] = ACCESS_CHAIN if model is AccessEvent else CHANGE_CHAIN
     return tables
+
+
+# Audit migrations written before the rule of the module docstring: 0003 re-hashed their rows under it.
+MIGRATIONS_BEFORE_THE_RULE = frozenset({"0001_initial", "0002_track_new_fields_survey_links_imports"})
+
+
+def audit_schema_problems(migrations) -> list[str]:
+    """What breaks the rule for columns of audit tables, in `migrations` (Django Migration objects of the audit
+    app): a column added with a default or NOT NULL, a column removed or renamed."""
+    from django.db import migrations as ops
+    from django.db.models import NOT_PROVIDED
+
+    chained = {model._meta.model_name for model in _chained_models()}
+    problems = []
+    for migration in migrations:
+        if migration.app_label != "audit" or migration.name in MIGRATIONS_BEFORE_THE_RULE:
+            continue
+        for operation in migration.operations:
+            model = getattr(operation, "model_name", "").lower()
+            if model not in chained:
+                continue
+            where = f"audit migration {migration.name}: {operation.describe()}"
+            if isinstance(operation, ops.AddField):
+                field = operation.field
+                if not field.null or field.default is not NOT_PROVIDED or field.db_default is not NOT_PROVIDED:
+                    problems.append(f"{where}: a column added to an audit table must be nullable, with no default")
+            elif isinstance(operation, ops.RemoveField | ops.RenameField):
+                problems.append(f"{where}: a column of an audit table is never removed or renamed")
+    return problems
+
+
+def audit_schema_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """The rule as a system check: `migrate` runs the checks first, so a migration breaking it is never applied."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    migrations = [m for (app, _), m in sorted(loader.disk_migrations.items()) if app == "audit"]
+    return [
+        checks.Error(problem, hint="See apps/audit/db.py: older rows would no longer verify.", id="audit.E001")
+        for problem in audit_schema_problems(migrations)
+    ]
+
+
+def _chained_models() -> list:
+    from .models import ChainedRow
+
+    return [model for model in apps.get_app_config("audit").get_models() if issubclass(model, ChainedRow)]
 
 
 def install_audit_triggers(using: str = "default", **kwargs) -> None:

@@ -140,15 +140,31 @@ TRACKED_FIELDS = {
 }
 
 
+def _snapshot_columns_recorded_as_given(event_base, tracked_model):
+    """Every snapshot column nullable and without a default, whatever the tracked field says: a column added to
+    the event table later then reads null in the older rows, which keeps their hashes (apps/audit/db.py). The
+    values still come from the tracked row, under its own constraints; the event table only records them."""
+    tracked = {field.name for field in tracked_model._meta.concrete_fields}
+    for field in event_base._meta.local_fields:
+        if field.name in tracked:
+            field.null = True
+            field.default = models.NOT_PROVIDED
+            field.db_default = models.NOT_PROVIDED
+    return event_base
+
+
 def _event_model(model, name: str):
     fields = TRACKED_FIELDS[model].split()
-    return pghistory.create_event_model(
+    return _snapshot_columns_recorded_as_given(
+        pghistory.create_event_model(
+            model,
+            *_trackers(),
+            model_name=name,
+            fields=fields,
+            obj_field=pghistory.ObjForeignKey(related_name="change_events", related_query_name="change_event"),
+            **CONTEXT,
+        ),
         model,
-        *_trackers(),
-        model_name=name,
-        fields=fields,
-        obj_field=pghistory.ObjForeignKey(related_name="change_events", related_query_name="change_event"),
-        **CONTEXT,
     )
 
 
@@ -202,13 +218,16 @@ class ImportRunEvent(_event_model(ImportRun, "ImportRunEvent")):
 
 # Role changes: rows of the user-group link table (a role granted is an insert, withdrawn a delete).
 class UserGroupEvent(
-    pghistory.create_event_model(
+    _snapshot_columns_recorded_as_given(
+        pghistory.create_event_model(
+            User.groups.through,
+            pghistory.InsertEvent("role.grant"),
+            pghistory.DeleteEvent("role.withdraw"),
+            model_name="UserGroupEvent",
+            obj_field=None,
+            **CONTEXT,
+        ),
         User.groups.through,
-        pghistory.InsertEvent("role.grant"),
-        pghistory.DeleteEvent("role.withdraw"),
-        model_name="UserGroupEvent",
-        obj_field=None,
-        **CONTEXT,
     )
 ):
     pass
