@@ -59,11 +59,11 @@ def csv_stream(header: Iterable[str], rows: Iterable[Iterable[Any]], *, batch_ro
 
 
 def xlsx_safe_value(value: Any) -> Any:
-    """For openpyxl: neutralised like CSV, and NUL and other control characters XLSX cannot hold removed."""
-    value = safe_cell(value)
+    """For openpyxl: NUL and other control characters XLSX cannot hold removed, then neutralised like CSV (in that
+    order: a control character removed from in front of "=" would otherwise leave a formula)."""
     if isinstance(value, str):
         value = "".join(ch for ch in value if ch in "\t\n\r" or ord(ch) >= 32)
-    return value
+    return safe_cell(value)
 
 
 def xlsx_append(worksheet, row: Iterable[Any]) -> None:
