@@ -13,6 +13,7 @@ from django.utils import timezone
 from pghistory.models import Event
 
 from apps.accounts.models import User
+from apps.api.models import ApiToken
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.clinic.models import Nerve, Protocol, TimePoint
 from apps.cryoablations.models import Cryoablation, FollowUp
@@ -135,6 +136,8 @@ TRACKED_FIELDS = {
     SurveyLink: "id public_id patient follow_up block diary_minutes expires_at created_at opened_at used_at revoked_at",
     # Imports are recorded with who ran them and their counts (data-exchange.md).
     ImportRun: "id started_at finished_at user source dry_run status counts problem_count created_physicians",
+    # Never the key's hash: with it, the history would hold what an API request is checked against.
+    ApiToken: "id user name key_prefix read_only expires_at revoked_at last_used_at created_by created_at",
     # Never the password hash: the history would become a store of old hashes to crack.
     User: "id last_login is_superuser username first_name last_name email is_staff is_active date_joined",
 }
@@ -213,6 +216,10 @@ class SurveyLinkEvent(_event_model(SurveyLink, "SurveyLinkEvent")):
 
 
 class ImportRunEvent(_event_model(ImportRun, "ImportRunEvent")):
+    pass
+
+
+class ApiTokenEvent(_event_model(ApiToken, "ApiTokenEvent")):
     pass
 
 
