@@ -5,11 +5,15 @@
 Writes a registry folder (data-exchange.md) of 20,000 patients, 60,000 blocks with diaries, 20,000 ablations and
 100,000 survey answers into a temporary directory, then runs `import_registry` on it in a fresh database
 (painreg_bench_import, dropped and created again each run; PAINREG_BENCH_IMPORT_DATABASE names another), and a
-second time to show that matching every row again is fast too. Target: the first import under 60 s.
+second time to show that matching every row again is fast too. Target: the first import under 60 s. Then
+`audit_verify` must pass: every created row has its change event, in the hash chain.
+
+    python benchmarks/bench_import.py --patients 2000      (a tenth of the size, to profile)
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as dt
 import io
@@ -35,7 +39,7 @@ PHYSICIANS = ["dr_import_a", "dr_import_b", "dr_import_c", "dr_import_d"]
 ANSWER_DAYS = [14, 30, 90, 182, 365]
 
 
-def write_folder(folder: Path, seed: int = 1) -> dict[str, int]:
+def write_folder(folder: Path, seed: int = 1, patients: int = PATIENTS) -> dict[str, int]:
     """The four CSV files; clinic-local times without an offset, answers with offsets (some UTC, late evening)."""
     rng = random.Random(seed)
     counts = dict.fromkeys(("patients", "blocks", "ablations", "answers"), 0)
@@ -58,7 +62,7 @@ def write_folder(folder: Path, seed: int = 1) -> dict[str, int]:
         ["mrn", "ablation_id", "completed_at", "pain_average", "pain_current", "pain_worst", "percent_relief", "pgic"]
     )
     first_day = dt.date(2023, 1, 1)
-    for n in range(1, PATIENTS + 1):
+    for n in range(1, patients + 1):
         mrn = f"BI{n:07d}"
         writers["patients"].writerow(
             [mrn, "Test", f"Import{n}", f"{rng.randint(1940, 2000)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
@@ -110,15 +114,20 @@ def fresh_database(name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
-def main() -> None:
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=PATIENTS, help="patients in the folder (default %(default)s)")
+    args = parser.parse_args()
     fresh_database(DATABASE)
     django_setup(DATABASE)
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
 
+    load = os.getloadavg()
+    print(f"Load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs (times are wall clock)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
-        counts = write_folder(folder)
+        counts = write_folder(folder, patients=args.patients)
         print(
             f"Folder: {counts['patients']:,} patients, {counts['blocks']:,} blocks, {counts['ablations']:,} "
             f"ablations, {counts['answers']:,} survey answers, written in {time.perf_counter() - started:.1f} s"
@@ -133,7 +142,15 @@ def main() -> None:
         out = io.StringIO()
         call_command("import_registry", str(folder), stdout=out)
         print(f"import_registry again (every row matched, nothing written): {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    try:
+        call_command("audit_verify", stdout=io.StringIO())
+    except CommandError as error:
+        print(f"audit_verify: BROKEN {error}")
+        return 1
+    print(f"audit_verify: intact ({time.perf_counter() - started:.1f} s)")
+    return 0 if first < TARGET_S else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

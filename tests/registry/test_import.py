@@ -239,3 +239,66 @@ def test_an_empty_timezone_is_the_clinics_and_an_existing_patient_is_matched_by_
     # then
     assert result.ok and result.counts["patients.csv"] == {"created": 0, "matched": 1}
     assert Patient.objects.get().timezone == "America/New_York"
+
+
+def test_every_row_the_import_creates_is_in_the_history_with_the_import_and_the_trail_verifies(tmp_path):
+    from apps.audit.db import verify_chains
+    from apps.audit.models import (
+        CryoablationEvent,
+        DiagnosticBlockEvent,
+        DiaryEntryEvent,
+        FollowUpEvent,
+        PatientEvent,
+        SurveyResponseEvent,
+    )
+
+    # given the sample imported once, then new answers for ablations already in the registry
+    call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
+    first = ImportRun.objects.get()
+    folder = write(tmp_path / "export", GOOD)
+    call_command("import_registry", str(folder), stdout=io.StringIO())
+    second = ImportRun.objects.exclude(pk=first.pk).get()
+    # then each created row has exactly one "insert" event, holding its final values, naming its import run
+    for model, event_model in [
+        (Patient, PatientEvent),
+        (DiagnosticBlock, DiagnosticBlockEvent),
+        (DiaryEntry, DiaryEntryEvent),
+        (Cryoablation, CryoablationEvent),
+        (FollowUp, FollowUpEvent),
+        (SurveyResponse, SurveyResponseEvent),
+    ]:
+        inserts = event_model.objects.filter(pgh_label="insert")
+        assert sorted(inserts.values_list("pgh_obj_id", flat=True)) == sorted(
+            model.objects.values_list("pk", flat=True)
+        )
+        runs = {e.pgh_context["import_run"] for e in inserts}
+        assert runs <= {first.pk, second.pk} and first.pk in runs, model
+        assert all(e.pgh_context["command"] == "import_registry" for e in inserts), model
+    x1 = Cryoablation.objects.get(external_id="X1")
+    assert CryoablationEvent.objects.get(pgh_obj=x1).qualifying_block_id == x1.qualifying_block_id
+    counted = FollowUp.objects.filter(counted_response__isnull=False).first()
+    assert (
+        FollowUpEvent.objects.get(pgh_obj=counted, pgh_label="insert").counted_response_id
+        == counted.counted_response_id
+    )
+    # and the trail is intact
+    assert verify_chains()[0] == []
+
+
+def test_a_follow_up_already_in_the_registry_that_counts_an_imported_answer_has_its_update_event(tmp_path):
+    from apps.audit.models import FollowUpEvent
+
+    # given the files without the 3-month answers, imported
+    files = {name: list(lines) for name, lines in GOOD.items()}
+    files["survey_responses.csv"] = [line for line in files["survey_responses.csv"] if "2025-06" not in line]
+    registry_import(folder=write(tmp_path / "first", files))
+    three_months = FollowUp.objects.get(ablation__external_id="X1", time_point="3m")
+    assert three_months.counted_response is None
+    # when the full files come
+    result = registry_import(folder=write(tmp_path / "second", GOOD))
+    # then
+    three_months.refresh_from_db()
+    assert three_months.counted_response.pain_average == 7
+    update = FollowUpEvent.objects.filter(pgh_obj=three_months, pgh_label="update").get()
+    assert update.counted_response_id == three_months.counted_response_id
+    assert update.pgh_context["import_run"] == result.run.pk
