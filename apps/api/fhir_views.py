@@ -10,7 +10,6 @@ from django.views.defaults import page_not_found as django_page_not_found
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
@@ -19,7 +18,7 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.patients.selectors import patient_get_or_404
 
-from .fhir import operation_outcome, patient_everything
+from .fhir import operation_outcome, patient_everything_json
 
 FHIR_JSON = "application/fhir+json"
 FHIR_PREFIX = "/fhir/"
@@ -72,7 +71,8 @@ class PatientEverythingView(FHIRView):
         (LOINC 72514-3), a QuestionnaireResponse per survey and the Questionnaire they answer."""
         patient = patient_get_or_404(public_id=public_id)
         request.audit.subject(patient, resources="everything")
-        return Response(patient_everything(patient))
+        # Already JSON (see patient_everything_json): sent as it is, not through a renderer.
+        return HttpResponse(patient_everything_json(patient), content_type=FHIR_JSON)
 
 
 patient_everything_view = audit_access(Action.EXPORT, Category.CLINICAL, methods=("GET",))(

@@ -15,7 +15,7 @@ from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
 from apps.api import fhir
-from apps.api.fhir import EXPORT_ACTOR, EXPORT_RESOURCE_TYPES, fhir_bulk_export, patient_everything
+from apps.api.fhir import EXPORT_ACTOR, EXPORT_RESOURCE_TYPES, fhir_bulk_export, patient_everything_json
 from apps.audit.models import AccessEvent, Action, Category
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.cryoablations.models import Cryoablation
@@ -119,7 +119,7 @@ def test_each_patients_resources_are_exactly_those_of_everything(tmp_path):
     for resource_type in ("Procedure", "Observation", "QuestionnaireResponse"):
         exported += [r for r in found[resource_type] if r["subject"] == subject]
     exported += found["Questionnaire"]
-    bundle = [entry["resource"] for entry in patient_everything(patient)["entry"]]
+    bundle = [entry["resource"] for entry in json.loads(patient_everything_json(patient))["entry"]]
     key = lambda r: (r["resourceType"], r["id"])  # noqa: E731
     assert sorted(exported, key=key) == sorted(bundle, key=key)
 
