@@ -20,3 +20,6 @@ urlpatterns = [
     path("fhir/", include("apps.api.fhir_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Django's 404 page, except under /fhir/: an OperationOutcome there (apps.api.fhir_views).
+handler404 = "apps.api.fhir_views.page_not_found"

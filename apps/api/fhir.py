@@ -1,14 +1,31 @@
 """FHIR R4 resources of the registry, as plain JSON-ready dicts: the Patient, a Procedure for each block and ablation,
 an Observation for each pain score (LOINC 72514-3, 0-10 numeric rating) and a QuestionnaireResponse for each survey,
-with the one Questionnaire they answer. The tests validate every one with fhir.resources' R4B models."""
+with the one Questionnaire they answer. The tests validate every one with fhir.resources' R4B models.
+
+One place builds them: `histories_load` reads the records of a list of patients in a fixed number of queries and
+`history_resources` turns one patient's records into resources, row by row. `$everything` (one patient, a Bundle)
+and `fhir_bulk_export` (every patient, chunk by chunk, NDJSON files) both go through those two.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import itertools
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
 
+from apps.audit.models import Action, Category
+from apps.audit.services import access_record
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.cryoablations.models import Cryoablation
 from apps.patients.models import Patient, Sex
@@ -31,6 +48,8 @@ SURVEY_ITEMS = [
     ("percent_relief", "Relief since the procedure (%)", "integer"),
     ("pgic", "Patient Global Impression of Change (1 = very much improved ... 7 = very much worse)", "integer"),
 ]
+SURVEY_TEXT = {link_id: text for link_id, text, _ in SURVEY_ITEMS}
+SURVEY_PAIN_FIELDS = ("pain_average", "pain_current", "pain_worst")
 
 
 def base_url() -> str:
@@ -183,7 +202,8 @@ def ablation_observation(ablation: Cryoablation) -> dict:
     )
 
 
-def questionnaire_response(response: SurveyResponse, patient: Patient) -> dict:
+def questionnaire_response(response: SurveyResponse) -> dict:
+    """Needs `response.ablation.patient` (histories_load sets it: no query)."""
     items = []
     for link_id, text, _ in SURVEY_ITEMS:
         value = getattr(response, link_id)
@@ -194,15 +214,16 @@ def questionnaire_response(response: SurveyResponse, patient: Patient) -> dict:
         "id": str(response.public_id),
         "questionnaire": questionnaire_url(),
         "status": "completed",
-        "subject": ref("Patient", patient),
+        "subject": ref("Patient", response.ablation.patient),
         "authored": response.completed_at.isoformat(),
         "partOf": [ref("Procedure", response.ablation)],
         "item": items,
     }
 
 
-def survey_observations(response: SurveyResponse, patient: Patient) -> list[dict]:
+def survey_observations(response: SurveyResponse) -> list[dict]:
     derived = ref("QuestionnaireResponse", response)
+    patient = response.ablation.patient
     return [
         pain_observation(
             id_=f"{response.public_id}-{field.replace('_', '-')}",  # FHIR ids: letters, digits, "-" and "."
@@ -210,52 +231,334 @@ def survey_observations(response: SurveyResponse, patient: Patient) -> list[dict
             at=response.completed_at,
             score=getattr(response, field),
             derived_from=derived,
-            note=dict((link_id, text) for link_id, text, _ in SURVEY_ITEMS)[field],
+            note=SURVEY_TEXT[field],
         )
-        for field in ("pain_average", "pain_current", "pain_worst")
+        for field in SURVEY_PAIN_FIELDS
         if getattr(response, field) is not None
     ]
 
 
-def patient_everything(patient: Patient) -> dict:
-    """The `$everything` Bundle of a patient, in a fixed number of queries however long the history."""
-    blocks = list(
-        DiagnosticBlock.objects.filter(patient=patient)
+# What went wrong, for a FHIR client: the FHIR issue-type code of each HTTP error status the endpoints answer.
+ISSUE_TYPE_OF_STATUS = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    415: "not-supported",
+    429: "throttled",
+}
+
+
+def operation_outcome(*, status: int, diagnostics: str) -> dict:
+    """An error as FHIR answers it. `diagnostics` says what is wrong for the caller; never PHI."""
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {"severity": "error", "code": ISSUE_TYPE_OF_STATUS.get(status, "exception"), "diagnostics": diagnostics}
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading the records: a list of patients at a time, in a fixed number of queries
+
+
+@dataclass(frozen=True)
+class Period:
+    """Which records: blocks and ablations performed, and survey answers completed, from `date_from` to `date_to`
+    (both included, days in the clinic's time zone). Open ends take everything on that side."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def day_bounds(self) -> tuple[datetime | None, datetime | None]:
+        """[start, end) as aware datetimes: the start of date_from and of the day after date_to, clinic time."""
+        start = timezone.make_aware(datetime.combine(self.date_from, datetime.min.time())) if self.date_from else None
+        end = (
+            timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), datetime.min.time()))
+            if self.date_to
+            else None
+        )
+        return start, end
+
+    def filter(self, *, at: str = "", on: str = "") -> Q:
+        """A Q on the datetime field `at` (by the clinic's days) or the date field `on`."""
+        q = Q()
+        if at:
+            start, end = self.day_bounds()
+            if start:
+                q &= Q(**{f"{at}__gte": start})
+            if end:
+                q &= Q(**{f"{at}__lt": end})
+        if on:
+            if self.date_from:
+                q &= Q(**{f"{on}__gte": self.date_from})
+            if self.date_to:
+                q &= Q(**{f"{on}__lte": self.date_to})
+        return q
+
+    def to_json(self) -> dict:
+        return {
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+        }
+
+
+WHOLE_HISTORY = Period()
+
+
+@dataclass
+class History:
+    """One patient's records, in the order their resources are written: by date, then by id."""
+
+    patient: Patient
+    blocks: list[DiagnosticBlock] = field(default_factory=list)
+    ablations: list[Cryoablation] = field(default_factory=list)
+    responses: list[SurveyResponse] = field(default_factory=list)
+
+
+def histories_load(patients: Iterable[Patient], *, period: Period = WHOLE_HISTORY) -> list[History]:
+    """The blocks (with their diary), ablations and survey answers of `patients` within `period`, in four queries
+    however many patients and records. Every record's patient is set from `patients`: no query per row."""
+    histories = {patient.pk: History(patient) for patient in patients}
+    ids = list(histories)
+    blocks = (
+        DiagnosticBlock.objects.filter(period.filter(at="performed_at"), patient_id__in=ids)
         .select_related("nerve")
         .prefetch_related(Prefetch("diary_entries", queryset=DiaryEntry.objects.order_by("minutes_after")))
-        .order_by("performed_at", "id")
+        .order_by("patient_id", "performed_at", "id")
     )
-    ablations = list(
-        Cryoablation.objects.filter(patient=patient)
-        .select_related("nerve", "qualifying_block")
-        .order_by("performed_on", "id")
-    )
-    responses = list(
-        SurveyResponse.objects.filter(ablation__patient=patient)
-        .select_related("ablation")
-        .order_by("completed_at", "id")
-    )
-    for item in blocks + ablations:
-        item.patient = patient  # the references need only its public id: no query per record
-    resources = [patient_resource(patient)]
     for block in blocks:
-        resources += [block_procedure(block), *block_observations(block)]
+        history = histories[block.patient_id]
+        block.patient = history.patient
+        history.blocks.append(block)
+    ablations = (
+        Cryoablation.objects.filter(period.filter(on="performed_on"), patient_id__in=ids)
+        .select_related("nerve", "qualifying_block")
+        .order_by("patient_id", "performed_on", "id")
+    )
     for ablation in ablations:
-        resources += [ablation_procedure(ablation), ablation_observation(ablation)]
-    if responses:
-        resources.append(questionnaire())
+        history = histories[ablation.patient_id]
+        ablation.patient = history.patient
+        history.ablations.append(ablation)
+    responses = (
+        SurveyResponse.objects.filter(period.filter(at="completed_at"), ablation__patient_id__in=ids)
+        .select_related("ablation")
+        .order_by("ablation__patient_id", "completed_at", "id")
+    )
     for response in responses:
-        resources += [questionnaire_response(response, patient), *survey_observations(response, patient)]
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "entry": [
+        history = histories[response.ablation.patient_id]
+        response.ablation.patient = history.patient
+        history.responses.append(response)
+    return list(histories.values())
+
+
+def history_resources(history: History) -> Iterator[dict]:
+    """The resources of one patient's records (not the Questionnaire: one for all, see `questionnaire`)."""
+    yield patient_resource(history.patient)
+    for block in history.blocks:
+        yield block_procedure(block)
+        yield from block_observations(block)
+    for ablation in history.ablations:
+        yield ablation_procedure(ablation)
+        yield ablation_observation(ablation)
+    for response in history.responses:
+        yield questionnaire_response(response)
+        yield from survey_observations(response)
+
+
+# Compact UTF-8 JSON, as both the Bundle and the NDJSON files are written.
+JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def patient_everything_json(patient: Patient) -> str:
+    """The `$everything` Bundle of a patient as JSON text, in a fixed number of queries however long the history.
+
+    Each entry is encoded as soon as it is built, so its dicts die young: a long history (1,000 resources, some
+    15,000 dicts and lists) held whole until the end would be promoted to the collector's oldest generation and
+    set off full collections, which made every few requests several times slower than the others."""
+    [history] = histories_load([patient])
+    resources = history_resources(history)
+    if history.responses:
+        resources = itertools.chain(resources, [questionnaire()])
+    prefix = f"{base_url()}/"
+    entries = [
+        JSON_ENCODER.encode(
             {
-                "fullUrl": f"{base_url()}/{r['resourceType']}/{r['id']}",
+                "fullUrl": f"{prefix}{r['resourceType']}/{r['id']}",
                 "resource": r,
                 "search": {"mode": "match" if r["resourceType"] != "Questionnaire" else "include"},
             }
-            for r in resources
-        ],
-    }
+        )
+        for r in resources
+    ]
+    return f'{{"resourceType":"Bundle","type":"searchset","total":{len(entries)},"entry":[{",".join(entries)}]}}'
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bulk export: NDJSON files in the FHIR Bulk Data layout
+
+# Patients read per round: 5 queries per round (patients, blocks, diary, ablations, answers); the memory held is
+# one round's records and resources, whatever the size of the registry.
+EXPORT_CHUNK_PATIENTS = 500
+EXPORT_RESOURCE_TYPES = ("Patient", "Procedure", "Observation", "QuestionnaireResponse", "Questionnaire")
+EXPORT_ACTOR = "system:command:export_fhir"
+
+
+class ExportError(Exception):
+    """The export could not start or finish; nothing was written in the folder."""
+
+
+@dataclass
+class ExportResult:
+    directory: Path
+    period: Period
+    counts: dict[str, int]
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def export_patients(period: Period):
+    """The patients an export covers: all of them, or those with a block, ablation or answer in `period`."""
+    patients = Patient.objects.all()
+    if period == WHOLE_HISTORY:
+        return patients
+    in_period = (
+        Exists(DiagnosticBlock.objects.filter(period.filter(at="performed_at"), patient=OuterRef("pk")))
+        | Exists(Cryoablation.objects.filter(period.filter(on="performed_on"), patient=OuterRef("pk")))
+        | Exists(SurveyResponse.objects.filter(period.filter(at="completed_at"), ablation__patient=OuterRef("pk")))
+    )
+    return patients.filter(in_period)
+
+
+def export_histories(period: Period, *, chunk_size: int = EXPORT_CHUNK_PATIENTS) -> Iterator[History]:
+    """Patient after patient in primary-key order, read `chunk_size` patients at a time (keyset pagination: each
+    round is as fast as the first, and no cursor stays open between rounds)."""
+    patients = export_patients(period).order_by("pk")
+    last = 0
+    while True:
+        chunk = list(patients.filter(pk__gt=last)[:chunk_size])
+        if not chunk:
+            return
+        last = chunk[-1].pk
+        yield from histories_load(chunk, period=period)
+
+
+class _NDJSONFiles:
+    """One temporary file per resource type in the target folder, renamed into place only once all are complete,
+    so a failed export leaves neither half files nor a mix of two exports. Files are readable by their owner
+    only (they hold PHI)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.temporary: dict[str, Path] = {}
+        self.files = {}
+
+    def __enter__(self) -> _NDJSONFiles:
+        try:
+            for resource_type in EXPORT_RESOURCE_TYPES:
+                handle, name = tempfile.mkstemp(dir=self.directory, prefix=f".{resource_type}.", suffix=".part")
+                self.temporary[resource_type] = Path(name)
+                self.files[resource_type] = open(handle, "w", encoding="utf-8", buffering=1 << 20)  # noqa: SIM115
+        except OSError as error:
+            self.discard()
+            raise ExportError(f"Cannot write in {self.directory}: {error.strerror or error}.") from error
+        return self
+
+    def write(self, resource: dict) -> str:
+        resource_type = resource["resourceType"]
+        self.files[resource_type].write(JSON_ENCODER.encode(resource) + "\n")
+        return resource_type
+
+    def flush(self) -> None:
+        """Everything written to disk, still under the temporary names."""
+        for file in self.files.values():
+            file.flush()
+            os.fsync(file.fileno())
+            file.close()
+
+    def publish(self) -> None:
+        """Rename every file into place (the same folder: each rename is atomic)."""
+        for resource_type, path in self.temporary.items():
+            path.replace(self.directory / f"{resource_type}.ndjson")
+        self.temporary.clear()
+        descriptor = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)  # the renames themselves
+        finally:
+            os.close(descriptor)
+
+    def discard(self) -> None:
+        for file in self.files.values():
+            file.close()
+        for path in self.temporary.values():
+            path.unlink(missing_ok=True)
+        self.temporary.clear()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.temporary:
+            self.discard()
+
+
+def _export_directory(directory: Path) -> Path:
+    """The folder, created if missing; an ExportError saying why it cannot be used."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as error:
+        raise ExportError(f"{directory} exists and is not a folder.") from error
+    except OSError as error:
+        raise ExportError(f"Cannot create the folder {directory}: {error.strerror or error}.") from error
+    if not directory.is_dir():
+        raise ExportError(f"{directory} is not a folder.")
+    return directory
+
+
+def fhir_bulk_export(
+    *,
+    directory: Path,
+    period: Period = WHOLE_HISTORY,
+    actor_label: str = EXPORT_ACTOR,
+    chunk_size: int = EXPORT_CHUNK_PATIENTS,
+) -> ExportResult:
+    """Write <Type>.ndjson in `directory` (one resource per line) for each of EXPORT_RESOURCE_TYPES, a type without
+    resources as an empty file: every patient with their records, or with a period the blocks, ablations and
+    answers in it and the patients they belong to (a reference may then name a record outside the period, e.g. the
+    ablation an answer is about). Read in one REPEATABLE READ snapshot, so the files agree with each other; one
+    access event (action export) with the counts, written just before the files are renamed into place.
+    Raises ExportError, leaving no file behind, when the folder cannot be written or the period is backwards."""
+    if period.date_from and period.date_to and period.date_from > period.date_to:
+        raise ExportError(f"The period starts ({period.date_from}) after it ends ({period.date_to}).")
+    directory = _export_directory(Path(directory))
+    started = time.perf_counter()
+    counts = dict.fromkeys(EXPORT_RESOURCE_TYPES, 0)
+    with _NDJSONFiles(directory) as files:
+        try:
+            outermost = not connection.in_atomic_block  # inside a caller's transaction (tests), its snapshot it is
+            with transaction.atomic():
+                if outermost:  # one snapshot for the whole read: the files agree with each other
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                for history in export_histories(period, chunk_size=chunk_size):
+                    for resource in history_resources(history):
+                        counts[files.write(resource)] += 1
+                if counts["QuestionnaireResponse"]:
+                    counts[files.write(questionnaire())] += 1
+            files.flush()
+        except OSError as error:  # e.g. the disk is full
+            raise ExportError(f"Cannot write in {directory}: {error.strerror or error}.") from error
+        # Logged before the files appear: if anything fails after this, the log says more left than did, never less.
+        # Not inside the snapshot: the access log's hash chain must see the rows written meanwhile.
+        access_record(
+            action=Action.EXPORT,
+            category=Category.CLINICAL,
+            actor_label=actor_label,
+            object_type="fhir_bulk_export",
+            detail={"format": "ndjson", **period.to_json(), "counts": counts},
+        )
+        files.publish()
+    return ExportResult(directory=directory, period=period, counts=counts, seconds=time.perf_counter() - started)

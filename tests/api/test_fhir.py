@@ -1,4 +1,5 @@
 import datetime as dt
+import uuid
 
 import pytest
 from django.db import connection
@@ -7,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from apps.audit.models import AccessEvent, Action
 from apps.surveys.models import SurveyResponse
@@ -108,3 +110,98 @@ def test_everything_needs_the_clinical_role(client):
     client.force_login(UserFactory())
     # when / then
     assert everything(client, patient).status_code == 403
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Errors: an OperationOutcome, as a FHIR client expects, never Django's HTML or the API's JSON
+
+
+def outcome(response, status: int) -> dict:
+    """The one issue of the OperationOutcome `response` answers with, checked against the R4B model."""
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/fhir+json"
+    body = response.json()
+    OperationOutcome.model_validate(body)
+    [issue] = body["issue"]
+    assert issue["severity"] == "error"
+    return issue
+
+
+def test_without_credentials_the_answer_is_401_asking_to_sign_in(client):
+    # given
+    patient = PatientFactory(last_name="Quintanilla")
+    # when
+    response = everything(client, patient)
+    # then
+    issue = outcome(response, 401)
+    assert issue["code"] == "login"
+    assert "credentials" in issue["diagnostics"]
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "Quintanilla" not in response.content.decode()
+
+
+def test_an_unknown_token_is_401_saying_so(client):
+    # given
+    patient = PatientFactory()
+    # when
+    response = client.get(
+        reverse("fhir:patient_everything", args=[patient.public_id]), headers={"Authorization": "Bearer nonsense"}
+    )
+    # then
+    issue = outcome(response, 401)
+    assert (issue["code"], issue["diagnostics"]) == ("login", "Invalid, expired or revoked token.")
+
+
+def test_a_user_without_the_clinical_role_gets_403_forbidden(client):
+    # given
+    patient = PatientFactory(last_name="Quintanilla")
+    client.force_login(UserFactory())
+    # when
+    response = everything(client, patient)
+    # then
+    issue = outcome(response, 403)
+    assert (issue["code"], issue["diagnostics"]) == ("forbidden", "Your role does not allow this.")
+    assert "Quintanilla" not in response.content.decode()
+
+
+def test_an_unknown_patient_is_404_not_found(staff_client):
+    # given
+    unknown = uuid.uuid4()
+    # when
+    response = staff_client.get(reverse("fhir:patient_everything", args=[unknown]))
+    # then
+    issue = outcome(response, 404)
+    assert issue["code"] == "not-found"
+    assert "Patient" in issue["diagnostics"]
+
+
+@pytest.mark.parametrize("path", ["/fhir/Observation/123", "/fhir/Patient/not-a-uuid/$everything", "/fhir/"])
+def test_an_address_that_names_no_operation_is_404_not_found(staff_client, path):
+    # when
+    response = staff_client.get(path)
+    # then
+    issue = outcome(response, 404)
+    assert issue["code"] == "not-found"
+    assert "Patient/{id}/$everything" in issue["diagnostics"]
+
+
+def test_other_pages_keep_their_html_404(staff_client):
+    # when
+    response = staff_client.get("/patients/no-such-page/")
+    # then
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_method_the_operation_does_not_offer_is_405_not_supported(staff_client):
+    # given
+    patient = PatientFactory()
+    last = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    # when
+    response = staff_client.post(reverse("fhir:patient_everything", args=[patient.public_id]))
+    # then
+    issue = outcome(response, 405)
+    assert issue["code"] == "not-supported"
+    assert "POST" in issue["diagnostics"]
+    assert "GET" in response["Allow"]
+    assert not AccessEvent.objects.filter(id__gt=last).exists()  # no data left: nothing to log
