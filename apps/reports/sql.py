@@ -15,22 +15,12 @@ from __future__ import annotations
 # S608: the queries are composed of this module's own constant fragments; values travel as parameters only.
 # ruff: noqa: S608
 
-# Peak relief of block b: the largest percent reduction among diary entries inside the evaluation window; NULL when
-# the block is not evaluable (baseline 0, or no entry inside the window). Numeric, so 50.000 compares exactly.
-BLOCK_PEAK = """
-    CASE WHEN b.baseline_nrs > 0 THEN (
-        SELECT max((b.baseline_nrs - d.nrs)::numeric * 100 / b.baseline_nrs)
-        FROM blocks_diaryentry d
-        WHERE d.block_id = b.id AND d.minutes_after BETWEEN 0 AND %(window)s
-    ) END
-"""
-
-# The same peak relief for many blocks at once: the diary joined and grouped by block (GROUP BY b.id), so that
-# PostgreSQL reads the diary in one pass instead of once per block. The lowest score in the window is the peak.
-DIARY_IN_WINDOW_JOIN = "LEFT JOIN blocks_diaryentry d ON d.block_id = b.id AND d.minutes_after BETWEEN 0 AND %(window)s"
-BLOCK_PEAK_JOINED = (
-    "CASE WHEN b.baseline_nrs > 0 THEN (b.baseline_nrs - min(d.nrs))::numeric * 100 / b.baseline_nrs END"
-)
+# Peak relief of block b: the largest percent reduction among diary entries inside the evaluation window, NULL when
+# the block is not evaluable (baseline 0, or no entry inside the window). Derived from the diary by the database
+# (apps.blocks.models.BlockPeakRelief, kept by triggers under the protocol's window, a row per evaluable block), so
+# the figures read one number per block instead of aggregating the diary. Numeric, so 50.000 compares exactly.
+PEAK_JOIN = "LEFT JOIN blocks_blockpeakrelief p ON p.block_id = b.id"
+BLOCK_PEAK = "p.peak_relief_percent"
 
 # Block b is positive under %(threshold)s, written without a division so that it is exact and can use the index.
 BLOCK_POSITIVE = """
@@ -88,11 +78,10 @@ GROUP_COLUMNS = "GROUPING({alias}.nerve_id) AS g_nerve, GROUPING({alias}.physici
 # -> evaluable at 3 months -> responders at 3 months (of the ablations naming a positive block).
 FUNNEL = f"""
 WITH blocks AS (
-    SELECT b.id, b.nerve_id, b.physician_id, {BLOCK_PEAK_JOINED} AS peak
+    SELECT b.id, b.nerve_id, b.physician_id, {BLOCK_PEAK} AS peak
     FROM blocks_diagnosticblock b
-    {DIARY_IN_WINDOW_JOIN}
+    {PEAK_JOIN}
     WHERE {BLOCK_FILTERS}
-    GROUP BY b.id
 ), named AS (
     SELECT a.qualifying_block_id AS block_id,
            count(*) FILTER (WHERE fl.evaluable) AS evaluable_3m,
@@ -148,27 +137,21 @@ RESPONSE_OVERALL_ONE_TIME_POINT = RESPONSE.format(
     grouping="()",
 )
 
-BAND = "CASE WHEN q.peak < 70 THEN '50-69' WHEN q.peak < 80 THEN '70-79' ELSE '80-100' END"
+BAND = (
+    "CASE WHEN q.peak_relief_percent < 70 THEN '50-69' WHEN q.peak_relief_percent < 80 THEN '70-79' ELSE '80-100' END"
+)
 
 # Threshold analysis: 3-month outcome of the ablations in range by the peak relief of their qualifying block (none,
 # or below 50%: left out). Bands: lower bound inclusive, upper exclusive; 80-100 includes 100.
 BANDS = f"""
-WITH q AS (
-    SELECT a.id AS ablation_id, {BLOCK_PEAK_JOINED} AS peak
-    FROM cryoablations_cryoablation a
-    JOIN blocks_diagnosticblock b ON b.id = a.qualifying_block_id
-    {DIARY_IN_WINDOW_JOIN}
-    WHERE {ABLATION_FILTERS}
-    GROUP BY a.id, b.id
-)
 SELECT {BAND} AS band,
        count(*) FILTER (WHERE fl.evaluable) AS evaluable_3m,
        count(*) FILTER (WHERE fl.responder) AS responders_3m
-FROM q
-JOIN cryoablations_cryoablation a ON a.id = q.ablation_id
+FROM cryoablations_cryoablation a
+JOIN blocks_blockpeakrelief q ON q.block_id = a.qualifying_block_id
 {FOLLOW_UP_JOINS}
 CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-WHERE f.time_point = %(funnel_time_point)s AND q.peak >= 50
+WHERE {ABLATION_FILTERS} AND f.time_point = %(funnel_time_point)s AND q.peak_relief_percent >= 50
 GROUP BY 1
 """
 
@@ -220,14 +203,14 @@ RESPONSE_MEASURES = {
 FUNNEL_DRILL = f"""
 SELECT b.id
 FROM blocks_diagnosticblock b
-CROSS JOIN LATERAL (SELECT {BLOCK_PEAK} AS peak) p
+{PEAK_JOIN}
 WHERE {BLOCK_FILTERS} AND {{measure}}
 """
 FUNNEL_MEASURES = {
     "blocks": "TRUE",
-    "evaluable": "p.peak IS NOT NULL",
-    "positive": "p.peak >= %(threshold)s",
-    "ablated": "p.peak >= %(threshold)s AND EXISTS "
+    "evaluable": f"{BLOCK_PEAK} IS NOT NULL",
+    "positive": f"{BLOCK_PEAK} >= %(threshold)s",
+    "ablated": f"{BLOCK_PEAK} >= %(threshold)s AND EXISTS "
     "(SELECT 1 FROM cryoablations_cryoablation a WHERE a.qualifying_block_id = b.id)",
 }
 
@@ -257,10 +240,10 @@ FUNNEL_ABLATION_DRILL = f"""
 SELECT a.id
 FROM cryoablations_cryoablation a
 JOIN blocks_diagnosticblock b ON b.id = a.qualifying_block_id
-CROSS JOIN LATERAL (SELECT {BLOCK_PEAK} AS peak) p
+JOIN blocks_blockpeakrelief p ON p.block_id = b.id
 {FOLLOW_UP_JOINS}
 CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-WHERE {BLOCK_FILTERS} AND p.peak >= %(threshold)s AND f.time_point = %(funnel_time_point)s AND {{measure}}
+WHERE {BLOCK_FILTERS} AND {BLOCK_PEAK} >= %(threshold)s AND f.time_point = %(funnel_time_point)s AND {{measure}}
 """
 FUNNEL_ABLATION_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl.responder"}
 
@@ -268,10 +251,11 @@ FUNNEL_ABLATION_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl
 BAND_DRILL = f"""
 SELECT a.id
 FROM cryoablations_cryoablation a
-JOIN LATERAL (SELECT {BLOCK_PEAK} AS peak FROM blocks_diagnosticblock b WHERE b.id = a.qualifying_block_id) q ON TRUE
+JOIN blocks_blockpeakrelief q ON q.block_id = a.qualifying_block_id
 {FOLLOW_UP_JOINS}
 CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-WHERE {ABLATION_FILTERS} AND f.time_point = %(funnel_time_point)s AND q.peak >= 50 AND {BAND} = %(band)s
+WHERE {ABLATION_FILTERS} AND f.time_point = %(funnel_time_point)s AND q.peak_relief_percent >= 50
+  AND {BAND} = %(band)s
   AND {{measure}}
 """
 BAND_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl.responder"}
