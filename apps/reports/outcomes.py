@@ -55,11 +55,16 @@ class OutcomesFilters:
             window, responder = protocol.evaluation_window_minutes, protocol.responder_percent
         else:
             window, responder = self.window, self.responder
+        hundredths = Decimal(responder) * 100
+        if hundredths != hundredths.to_integral_value():
+            raise ValueError(f"responder percent {responder} has more than two decimals")
         return {
             "tz": settings.TIME_ZONE,
             "window": window,
             "threshold": self.threshold,
             "responder": responder,
+            # The protocol keeps two decimals: hundredths of a percent are a whole number (integer arithmetic in SQL).
+            "responder_hundredths": int(hundredths),
             "as_of": self.as_of,
             "date_from": self.date_from,
             "date_to": self.date_to,
@@ -333,12 +338,18 @@ def outcomes_compute(
 
 def outcomes_compute_for(*, filters: OutcomesFilters) -> OutcomesReport:
     """outcomes_compute for filters already made by outcomes_filters."""
+    report, _ = _compute(filters=filters, pain=False)
+    return report
+
+
+def _compute(*, filters: OutcomesFilters, pain: bool) -> tuple[OutcomesReport, list[dict[str, Any]] | None]:
+    """The report and, when asked, the pain rows: every figure from one statement (sql.FIGURES)."""
     params = filters.params()
     time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label"))
     time_points = [code for code, _ in time_point_rows]
 
-    funnel_rows = _fetch(sql.FUNNEL, params)
-    response_rows = _fetch(sql.RESPONSE_ALL_GROUPS, params)
+    figures = _fetch(sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN, params)[0]
+    funnel_rows, response_rows = figures["funnel"], figures["response"]
     namer = _GroupNamer()
     _warm_users(namer, funnel_rows + response_rows)
 
@@ -364,13 +375,13 @@ def outcomes_compute_for(*, filters: OutcomesFilters) -> OutcomesReport:
     report_response = [
         response.get((g.key, tp)) or ResponseRow(group=g.key, time_point=tp) for g in groups for tp in known_points
     ]
-    bands = {row["band"]: row for row in _fetch(sql.BANDS, params)}
+    bands = {row["band"]: row for row in figures["bands"]}
     threshold_bands = [
         BandRow(band=b, evaluable_3m=int(bands.get(b, {}).get("evaluable_3m", 0)),
                 responders_3m=int(bands.get(b, {}).get("responders_3m", 0)))
         for b in BANDS
     ]  # fmt: skip
-    return OutcomesReport(
+    report = OutcomesReport(
         filters=filters,
         time_point_labels=dict(time_point_rows),
         nerve_names={f"nerve:{code}": (pk, name) for pk, code, name in namer.nerve_rows},
@@ -378,15 +389,16 @@ def outcomes_compute_for(*, filters: OutcomesFilters) -> OutcomesReport:
         funnel=report_funnel,
         response=report_response,
         threshold_bands=threshold_bands,
-        durability=durability_compute(filters=filters),
+        durability=_durability(sorted(figures["durability"], key=lambda d: d["day"])),
         time_points=known_points,
     )
+    return report, figures["pain"]
 
 
-def durability_compute(*, filters: OutcomesFilters) -> Durability:
-    """Kaplan-Meier estimate of time to loss of response, with Greenwood's log-log 95% band and the median's
-    interval read off it (Brookmeyer-Crowley style: the first days the band's upper and lower limits reach 0.5)."""
-    days = _fetch(sql.DURABILITY, filters.params())
+def _durability(days: list[dict[str, Any]]) -> Durability:
+    """Kaplan-Meier estimate of time to loss of response from the events and censored ablations by day (in day
+    order), with Greenwood's log-log 95% band and the median's interval read off it (Brookmeyer-Crowley style: the
+    first days the band's upper and lower limits reach 0.5)."""
     at_risk = sum(int(d["events"]) + int(d["censored"]) for d in days)
     result = Durability(ablations=at_risk, events=sum(int(d["events"]) for d in days))
     survival, greenwood = 1.0, 0.0
@@ -515,9 +527,9 @@ class Dashboard:
 PAIN_BASELINE = "baseline"
 
 
-def pain_compute(*, filters: OutcomesFilters, time_points: list[str]) -> list[PainRow]:
+def _pain(rows_found: list[dict[str, Any]], time_points: list[str]) -> list[PainRow]:
     """Median and interquartile range of average pain and of its percent change from baseline, by time point."""
-    rows = {row["time_point"]: row for row in _fetch(sql.PAIN, filters.params())}
+    rows = {row["time_point"]: row for row in rows_found}
     result = []
     for tp in [PAIN_BASELINE, *time_points]:
         row = rows.get(tp)
@@ -533,8 +545,8 @@ def dashboard_compute(*, filters: OutcomesFilters) -> Dashboard:
     """Every figure of a dashboard (and of a report run, which shows the same): the outcomes report for the
     filters, pain over time and survey completion. Completion needs no query of its own: its counts are the
     response section's closed time points and the pain section's counted surveys."""
-    report = outcomes_compute_for(filters=filters)
-    pain = pain_compute(filters=report.filters, time_points=report.time_points)
+    report, pain_rows = _compute(filters=filters, pain=True)
+    pain = _pain(pain_rows, report.time_points)
     answers = {p.time_point: p.answers for p in pain}
     completion = [
         CompletionRow(time_point=r.time_point, closed=r.closed, completed=answers.get(r.time_point, 0))

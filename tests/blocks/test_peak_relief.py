@@ -4,16 +4,19 @@ baseline, a change of the protocol's evaluation window, and bulk inserts."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
+from apps.accounts.models import Role
 from apps.blocks.models import BlockPeakRelief, DiagnosticBlock, DiaryEntry
 from apps.blocks.services import block_update
 from apps.clinic.demo import seed_demo
+from apps.clinic.models import Nerve
 from apps.clinic.selectors import protocol_get
 from apps.surveys.services import patient_diary_entry_record
-from tests.factories import BlockFactory
+from tests.factories import BlockFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,15 +36,18 @@ def rule(block: DiagnosticBlock) -> Decimal | None:
 def assert_every_block_follows_the_rule() -> int:
     """Every block's stored value equals the rule's (no row where the rule gives none); returns how many have one."""
     protocol = protocol_get()
-    values = dict(BlockPeakRelief.objects.values_list("block_id", "peak_relief_percent"))
+    rows = {row.block_id: row for row in BlockPeakRelief.objects.all()}
     for block in DiagnosticBlock.objects.prefetch_related("diary_entries"):
         expected = block.assess(protocol).peak_relief_percent
         if expected is None:
-            assert block.pk not in values, block.pk
+            assert block.pk not in rows, block.pk
         else:
-            assert abs(values[block.pk] - expected) < EXACT, (block.pk, values[block.pk], expected)
-    assert set(values) <= set(DiagnosticBlock.objects.values_list("pk", flat=True))
-    return len(values)
+            row = rows[block.pk]
+            assert abs(row.peak_relief_percent - expected) < EXACT, (block.pk, row.peak_relief_percent, expected)
+            copied = (row.performed_at, row.physician_id, row.nerve_id, row.side)
+            assert copied == (block.performed_at, block.physician_id, block.nerve_id, block.side), block.pk
+    assert set(rows) <= set(DiagnosticBlock.objects.values_list("pk", flat=True))
+    return len(rows)
 
 
 def test_diary_entries_inserted_one_by_one_give_the_largest_reduction_inside_the_window():
@@ -56,6 +62,7 @@ def test_diary_entries_inserted_one_by_one_give_the_largest_reduction_inside_the
     # then the peak is 62.5% (3 of 8), not 100% (the entry at 361 minutes is kept, not counted)
     assert stored(block) == Decimal("62.5")
     assert stored(block) == rule(block)
+    assert assert_every_block_follows_the_rule() == 1
 
 
 def test_repeating_fractions_are_stored_as_the_rule_computes_them():
@@ -136,6 +143,24 @@ def test_a_changed_baseline_is_recomputed():
     assert stored(block) is None
     block_update(block=block, diary=[(30, 4)], baseline_nrs=5)
     assert stored(block) == Decimal(20)
+
+
+def test_the_columns_the_reports_filter_by_follow_the_block():
+    # given a block with a value
+    block = BlockFactory(baseline_nrs=8, diary=[(30, 2)], side="left")
+    other_physician = UserFactory(role=Role.PHYSICIAN)
+    # when its date, physician, nerve and side are corrected
+    block_update(
+        block=block,
+        diary=[(30, 2)],
+        performed_at=block.performed_at - dt.timedelta(days=3),
+        physician=other_physician,
+        nerve=Nerve.objects.exclude(pk=block.nerve_id).first(),
+        side="right",
+    )
+    # then the copies beside the value are the block's
+    assert assert_every_block_follows_the_rule() == 1
+    assert BlockPeakRelief.objects.get(block=block).physician_id == other_physician.pk
 
 
 def test_a_changed_evaluation_window_recomputes_every_block():

@@ -7,7 +7,8 @@ from the lowest score in the window; no value when the baseline is 0 or no entry
 blocks_peak_relief_refresh(ids) recomputes the blocks it is given in two statements; it is called
 - per statement on diary inserts, updates and deletes, with the blocks of the transition tables (a bulk insert of
   240,000 entries recomputes each of its blocks once per batch, not once per entry);
-- per row when a block's baseline changes;
+- per row when a block's baseline changes, or one of the columns copied beside the value (date and time, physician,
+  nerve, side: what the reports filter and group blocks by, so that they read this narrow table alone);
 and blocks_peak_relief_refresh_all() recomputes every block when the protocol's evaluation window changes.
 
 The refresh first locks the blocks' rows (FOR NO KEY UPDATE: diary inserts of other transactions, which take
@@ -25,14 +26,17 @@ LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM 1 FROM blocks_diagnosticblock WHERE id = ANY(block_ids) ORDER BY id FOR NO KEY UPDATE;
     DELETE FROM blocks_blockpeakrelief WHERE block_id = ANY(block_ids);
-    INSERT INTO blocks_blockpeakrelief (block_id, peak_relief_percent)
-    SELECT b.id, (b.baseline_nrs - min(d.nrs))::numeric * 100 / b.baseline_nrs
+    INSERT INTO blocks_blockpeakrelief (block_id, peak_relief_percent, performed_at, physician_id, nerve_id, side)
+    SELECT b.id, (b.baseline_nrs - min(d.nrs))::numeric * 100 / b.baseline_nrs,
+           b.performed_at, b.physician_id, b.nerve_id, b.side
     FROM blocks_diagnosticblock b
     JOIN blocks_diaryentry d ON d.block_id = b.id
     WHERE b.id = ANY(block_ids) AND b.baseline_nrs > 0
       AND d.minutes_after BETWEEN 0 AND (SELECT evaluation_window_minutes FROM clinic_protocol WHERE id = 1)
     GROUP BY b.id
-    ON CONFLICT (block_id) DO UPDATE SET peak_relief_percent = excluded.peak_relief_percent;
+    ON CONFLICT (block_id) DO UPDATE SET peak_relief_percent = excluded.peak_relief_percent,
+        performed_at = excluded.performed_at, physician_id = excluded.physician_id, nerve_id = excluded.nerve_id,
+        side = excluded.side;
 END
 $$;
 
@@ -40,14 +44,17 @@ CREATE FUNCTION blocks_peak_relief_refresh_all() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM blocks_blockpeakrelief;
-    INSERT INTO blocks_blockpeakrelief (block_id, peak_relief_percent)
-    SELECT b.id, (b.baseline_nrs - min(d.nrs))::numeric * 100 / b.baseline_nrs
+    INSERT INTO blocks_blockpeakrelief (block_id, peak_relief_percent, performed_at, physician_id, nerve_id, side)
+    SELECT b.id, (b.baseline_nrs - min(d.nrs))::numeric * 100 / b.baseline_nrs,
+           b.performed_at, b.physician_id, b.nerve_id, b.side
     FROM blocks_diagnosticblock b
     JOIN blocks_diaryentry d ON d.block_id = b.id
     WHERE b.baseline_nrs > 0
       AND d.minutes_after BETWEEN 0 AND (SELECT evaluation_window_minutes FROM clinic_protocol WHERE id = 1)
     GROUP BY b.id
-    ON CONFLICT (block_id) DO UPDATE SET peak_relief_percent = excluded.peak_relief_percent;
+    ON CONFLICT (block_id) DO UPDATE SET peak_relief_percent = excluded.peak_relief_percent,
+        performed_at = excluded.performed_at, physician_id = excluded.physician_id, nerve_id = excluded.nerve_id,
+        side = excluded.side;
 END
 $$;
 
@@ -69,7 +76,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION blocks_baseline_peak_relief() RETURNS trigger
+CREATE FUNCTION blocks_block_peak_relief() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM blocks_peak_relief_refresh(ARRAY[NEW.id]);
@@ -94,9 +101,13 @@ CREATE TRIGGER blocks_diary_update_peak_relief AFTER UPDATE ON blocks_diaryentry
 CREATE TRIGGER blocks_diary_delete_peak_relief AFTER DELETE ON blocks_diaryentry
     REFERENCING OLD TABLE AS old_entries
     FOR EACH STATEMENT EXECUTE FUNCTION blocks_diary_peak_relief();
-CREATE TRIGGER blocks_baseline_peak_relief AFTER UPDATE OF baseline_nrs ON blocks_diagnosticblock
-    FOR EACH ROW WHEN (OLD.baseline_nrs IS DISTINCT FROM NEW.baseline_nrs)
-    EXECUTE FUNCTION blocks_baseline_peak_relief();
+CREATE TRIGGER blocks_block_peak_relief
+    AFTER UPDATE OF baseline_nrs, performed_at, physician_id, nerve_id, side ON blocks_diagnosticblock
+    FOR EACH ROW WHEN (
+        (OLD.baseline_nrs, OLD.performed_at, OLD.physician_id, OLD.nerve_id, OLD.side)
+        IS DISTINCT FROM (NEW.baseline_nrs, NEW.performed_at, NEW.physician_id, NEW.nerve_id, NEW.side)
+    )
+    EXECUTE FUNCTION blocks_block_peak_relief();
 CREATE TRIGGER blocks_window_peak_relief AFTER UPDATE OF evaluation_window_minutes ON clinic_protocol
     FOR EACH ROW WHEN (NEW.id = 1 AND OLD.evaluation_window_minutes IS DISTINCT FROM NEW.evaluation_window_minutes)
     EXECUTE FUNCTION blocks_window_peak_relief();
@@ -104,12 +115,12 @@ CREATE TRIGGER blocks_window_peak_relief AFTER UPDATE OF evaluation_window_minut
 
 DROP_FUNCTIONS = """
 DROP TRIGGER blocks_window_peak_relief ON clinic_protocol;
-DROP TRIGGER blocks_baseline_peak_relief ON blocks_diagnosticblock;
+DROP TRIGGER blocks_block_peak_relief ON blocks_diagnosticblock;
 DROP TRIGGER blocks_diary_delete_peak_relief ON blocks_diaryentry;
 DROP TRIGGER blocks_diary_update_peak_relief ON blocks_diaryentry;
 DROP TRIGGER blocks_diary_insert_peak_relief ON blocks_diaryentry;
 DROP FUNCTION blocks_window_peak_relief();
-DROP FUNCTION blocks_baseline_peak_relief();
+DROP FUNCTION blocks_block_peak_relief();
 DROP FUNCTION blocks_diary_peak_relief();
 DROP FUNCTION blocks_peak_relief_refresh_all();
 DROP FUNCTION blocks_peak_relief_refresh(bigint[]);
@@ -138,6 +149,10 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("peak_relief_percent", models.DecimalField(decimal_places=16, editable=False, max_digits=30)),
+                ("performed_at", models.DateTimeField(editable=False)),
+                ("physician_id", models.BigIntegerField(editable=False)),
+                ("nerve_id", models.BigIntegerField(editable=False)),
+                ("side", models.CharField(editable=False, max_length=9)),
             ],
             options={"db_table": "blocks_blockpeakrelief"},
         ),
