@@ -4,9 +4,10 @@
     report.to_json()                                             # data-exchange.md's shape
     ablation_ids_for(filters=report.filters, time_point="3m", measure="responders", nerve_id=...)   # drill-down
 
-Counts are aggregated in PostgreSQL (apps/reports/sql.py); Python only turns counts into rates, Wilson intervals and
-the Kaplan-Meier product over distinct days. Rates are full-precision floats, None where the denominator is 0;
-rounding (half-up, one decimal) is for display only: `apps.clinic.rules.display_percent`.
+Counts are aggregated in PostgreSQL (apps/reports/sql.py); Python only turns counts into rates, Wilson intervals,
+the Kaplan-Meier product over distinct days and the quartiles of pain scores counted by value. Rates are
+full-precision floats, None where the denominator is 0; rounding (half-up, one decimal) is for display only:
+`apps.clinic.rules.display_percent`.
 """
 
 from __future__ import annotations
@@ -527,17 +528,64 @@ class Dashboard:
 PAIN_BASELINE = "baseline"
 
 
-def _pain(rows_found: list[dict[str, Any]], time_points: list[str]) -> list[PainRow]:
-    """Median and interquartile range of average pain and of its percent change from baseline, by time point."""
-    rows = {row["time_point"]: row for row in rows_found}
+def percentile_cont(distribution: list[tuple[float, int]], fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont(fraction) of the values of `distribution` (value, count), sorted by value:
+    the value at position fraction x (n - 1), interpolated linearly between its neighbours (lo + (hi - lo) x f, as
+    PostgreSQL's float8 lerp computes it); None for no values."""
+    n = sum(count for _, count in distribution)
+    if not n:
+        return None
+    position = fraction * (n - 1)
+    first, second = math.floor(position), math.ceil(position)
+
+    def value_at(row: int) -> float:
+        seen = 0
+        for value, count in distribution:
+            seen += count
+            if row < seen:
+                return value
+        raise IndexError(row)
+
+    low = value_at(first)
+    if second == first:
+        return low
+    high = value_at(second)
+    return low + (high - low) * (position - first)
+
+
+def _pain(cells: list[dict[str, Any]], time_points: list[str]) -> list[PainRow]:
+    """Median and interquartile range of average pain and of its percent change from baseline, by time point, from
+    the counts of each (pain, baseline) pair (sql.PAIN_SECTION). The change is computed as the SQL it replaces
+    did, (pain - baseline)::float * 100 / baseline, and is undefined at a baseline of 0 (left out)."""
+    pains: dict[str, dict[float, int]] = {}
+    changes: dict[str, dict[float, int]] = {}
+    for cell in cells:
+        tp, pain, baseline, n = cell["time_point"], cell["pain"], cell["baseline"], int(cell["n"])
+        by_pain = pains.setdefault(tp, {})
+        by_pain[float(pain)] = by_pain.get(float(pain), 0) + n
+        if baseline:
+            change = float(pain - baseline) * 100 / baseline
+            by_change = changes.setdefault(tp, {})
+            by_change[change] = by_change.get(change, 0) + n
     result = []
     for tp in [PAIN_BASELINE, *time_points]:
-        row = rows.get(tp)
-        if row is None:
+        if tp not in pains:
             result.append(PainRow(time_point=tp))
             continue
-        values = {k: None if v is None else float(v) for k, v in row.items() if k not in ("time_point", "answers")}
-        result.append(PainRow(time_point=tp, answers=int(row["answers"]), **values))
+        pain = sorted(pains[tp].items())
+        change = sorted(changes.get(tp, {}).items())
+        result.append(
+            PainRow(
+                time_point=tp,
+                answers=sum(pains[tp].values()),
+                pain_median=percentile_cont(pain, 0.5),
+                pain_q1=percentile_cont(pain, 0.25),
+                pain_q3=percentile_cont(pain, 0.75),
+                change_median=percentile_cont(change, 0.5),
+                change_q1=percentile_cont(change, 0.25),
+                change_q3=percentile_cont(change, 0.75),
+            )
+        )
     return result
 
 

@@ -214,8 +214,9 @@ DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event_day IS NOT NULL", "
 # answers once per request, not once per figure: `facts` (one row per follow-up, with the rule flags of
 # FOLLOW_UP_FLAGS, of the ablations in range and of those naming a positive block in range, whatever their date, for
 # the funnel) is computed once (MATERIALIZED) and each section reads it; an ablation without follow-ups is one row
-# with time point NULL. The result is one row of JSON arrays: funnel, response, bands, durability and pain ({pain}:
-# PAIN_SECTION, or NULL for the report, which has no pain section).
+# with time point NULL. `qualifying_3m`: its 3-month rows with the qualifying block's peak relief and the columns the
+# block filters read (the funnel's 3-month figures and the threshold bands). The result is one row of JSON arrays:
+# funnel, response, bands, durability and pain ({pain}: PAIN_SECTION, or NULL for the report, which has none).
 FIGURES_FACTS = f"""
 WITH facts AS MATERIALIZED (
     SELECT a.id, a.nerve_id, a.physician_id, a.qualifying_block_id, a.baseline_nrs, f.time_point,
@@ -232,6 +233,12 @@ WITH facts AS MATERIALIZED (
         SELECT b.block_id FROM blocks_blockpeakrelief b
         WHERE {BLOCK_FILTERS} AND b.peak_relief_percent >= %(threshold)s
     )
+), qualifying_3m AS MATERIALIZED (
+    SELECT x.in_range, x.evaluable, x.responder, b.peak_relief_percent, b.nerve_id, b.physician_id,
+           coalesce(({BLOCK_FILTERS}), FALSE) AS block_in_range
+    FROM facts x
+    JOIN blocks_blockpeakrelief b ON b.block_id = x.qualifying_block_id
+    WHERE x.time_point = %(funnel_time_point)s
 )"""
 
 # Funnel: blocks in range -> evaluable -> positive -> ablated (named as qualifying block by an ablation, any date)
@@ -257,11 +264,10 @@ FUNNEL_SECTION = f"""
         WHERE {BLOCK_FILTERS}
         GROUP BY 1, 2
         UNION ALL
-        SELECT b.nerve_id, b.physician_id, 0, 0, 0, 0,
-               count(*) FILTER (WHERE x.evaluable), count(*) FILTER (WHERE x.responder)
-        FROM facts x
-        JOIN blocks_blockpeakrelief b ON b.block_id = x.qualifying_block_id
-        WHERE x.time_point = %(funnel_time_point)s AND b.peak_relief_percent >= %(threshold)s AND {BLOCK_FILTERS}
+        SELECT q.nerve_id, q.physician_id, 0, 0, 0, 0,
+               count(*) FILTER (WHERE q.evaluable), count(*) FILTER (WHERE q.responder)
+        FROM qualifying_3m q
+        WHERE q.block_in_range AND q.peak_relief_percent >= %(threshold)s
         GROUP BY 1, 2
     )
     SELECT {GROUP_COLUMNS.format(alias="cells")},
@@ -298,11 +304,10 @@ RESPONSE_SECTION = f"""
 # or below 50%: left out). Bands: lower bound inclusive, upper exclusive; 80-100 includes 100.
 BANDS_SECTION = f"""
     SELECT {BAND} AS band,
-           count(*) FILTER (WHERE x.evaluable) AS evaluable_3m,
-           count(*) FILTER (WHERE x.responder) AS responders_3m
-    FROM facts x
-    JOIN blocks_blockpeakrelief q ON q.block_id = x.qualifying_block_id
-    WHERE x.in_range AND x.time_point = %(funnel_time_point)s AND q.peak_relief_percent >= 50
+           count(*) FILTER (WHERE q.evaluable) AS evaluable_3m,
+           count(*) FILTER (WHERE q.responder) AS responders_3m
+    FROM qualifying_3m q
+    WHERE q.in_range AND q.peak_relief_percent >= 50
     GROUP BY 1
 """
 
@@ -327,29 +332,20 @@ DURABILITY_SECTION = """
 """
 
 # Pain over time: average pain (NRS) of the counted surveys at closed time points, and its percent change from the
-# ablation's baseline (baseline above 0 only: the change is undefined at 0), with the baselines themselves as the
-# first row. percentile_cont interpolates, as the usual median and quartiles do; NULL changes are ignored by it.
+# ablation's baseline, with the baselines themselves as the first row. Scores are whole numbers 0..10, so the
+# distribution is a few hundred (time point, pain, baseline) cells with their counts, from which
+# apps.reports.outcomes computes the median and quartiles exactly as percentile_cont would (baseline NULL: the
+# baseline row itself, which has no change).
 PAIN_SECTION = f"""
-    WITH scores AS (
-        SELECT 'baseline' AS time_point, a.baseline_nrs::float AS pain, NULL::float AS change
-        FROM cryoablations_cryoablation a
-        WHERE {ABLATION_FILTERS}
-        UNION ALL
-        SELECT x.time_point, x.pain_average::float,
-               CASE WHEN x.baseline_nrs > 0 THEN (x.pain_average - x.baseline_nrs)::float * 100 / x.baseline_nrs END
-        FROM facts x
-        WHERE x.in_range AND x.answered
-    )
-    SELECT time_point,
-           count(*) AS answers,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY pain) AS pain_median,
-           percentile_cont(0.25) WITHIN GROUP (ORDER BY pain) AS pain_q1,
-           percentile_cont(0.75) WITHIN GROUP (ORDER BY pain) AS pain_q3,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY change) AS change_median,
-           percentile_cont(0.25) WITHIN GROUP (ORDER BY change) AS change_q1,
-           percentile_cont(0.75) WITHIN GROUP (ORDER BY change) AS change_q3
-    FROM scores
-    GROUP BY time_point
+    SELECT 'baseline' AS time_point, a.baseline_nrs AS pain, NULL::integer AS baseline, count(*) AS n
+    FROM cryoablations_cryoablation a
+    WHERE {ABLATION_FILTERS}
+    GROUP BY 2
+    UNION ALL
+    SELECT x.time_point, x.pain_average, x.baseline_nrs, count(*)
+    FROM facts x
+    WHERE x.in_range AND x.answered
+    GROUP BY 1, 2, 3
 """
 
 
