@@ -50,7 +50,7 @@ ABLATION_FILTERS = """
     AND (%(side)s::text IS NULL OR a.side = %(side)s::text)
 """
 
-# One row per follow-up f of ablation a, with its counted answer r (LEFT JOIN): the flags of a time point.
+# One row per follow-up f of ablation a, with its counted answer r (r.id NULL: none counts): the flags of a time point.
 # Closed: the last day of the window is before as_of. Evaluable: closed, baseline above 0, an answer counts.
 FOLLOW_UP_FLAGS = """
     f.window_end < %(as_of)s::date AS closed,
