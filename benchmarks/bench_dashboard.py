@@ -3,9 +3,13 @@
     python benchmarks/bench_dashboard.py          (or: make bench)
 
 Uses the benchmark database of _common.py (PAINREG_BENCH_DATABASE names another), seeded with `seed_demo` when
-empty (bench_reports.py tops the survey answers up to 500,000; run it first for that figure). Prints:
-- the dashboard (whole clinic, as an admin; one physician's "My patients"): server time and queries, the first
-  request (figures computed by the engine) and the next ones (figures read from the cache): target < 500 ms, <= 20;
+empty (bench_reports.py tops the survey answers up to 500,000; run it first for that figure). Prints the machine's
+load average first (the figures are only comparable at a similar load), then:
+- the dashboard (whole clinic, as an admin; one physician's "My patients"): server time and queries of a request
+  WITHOUT the dashboard cache (cleared before each one: the first load after the data changed, the engine computes
+  every figure; PostgreSQL's own buffers stay warm, as on a running server), the median of COLD_REPEAT, which is the
+  figure judged against the target < 500 ms, <= 20 queries; and, beside it, the requests that find the figures in
+  the cache (median of REPEAT);
 - a report run (PDF, CSV, XLSX) built in this process: target < 60 s;
 - the overall 3-month completers' rate by one hand-written SQL query beside the engine's: within 3 times.
 """
@@ -23,6 +27,7 @@ from _common import BENCH_DATABASE, django_setup, median, timed, verdict  # noqa
 
 PATIENTS = 100_000
 REPEAT = 10
+COLD_REPEAT = 3
 DASHBOARD_TARGET_MS = 500
 QUERY_TARGET = 20
 RUN_TARGET_S = 60
@@ -82,26 +87,35 @@ def main() -> None:
         return client
 
     url = reverse("reports:dashboard")
+    print(
+        f"Machine load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs"
+    )
     for label, user, query in [
         ("whole clinic (admin)", admin, {"physician": ""}),
         ("my patients (physician)", physician, {}),
     ]:
         client = client_for(user)
-        cache.clear()
-        started = time.perf_counter()
-        with CaptureQueriesContext(connection) as cold_queries:
-            assert client.get(url, query).status_code == 200
-        cold_ms = (time.perf_counter() - started) * 1000
+        client.get(url, query)  # the session's and the page's own first-request costs, not the figures'
+        cold_times, cold_counts = [], []
+        for _ in range(COLD_REPEAT):
+            cache.clear()
+            started = time.perf_counter()
+            with CaptureQueriesContext(connection) as cold_queries:
+                assert client.get(url, query).status_code == 200
+            cold_times.append((time.perf_counter() - started) * 1000)
+            cold_counts.append(len(cold_queries))
+        cold_ms, cold_count = median(cold_times), max(cold_counts)
         with CaptureQueriesContext(connection) as warm_queries:
             warm_ms = median(timed(lambda c=client, q=query: c.get(url, q), REPEAT))
         warm_count = len(warm_queries) // (REPEAT + 1)
         print(f"dashboard, {label}:")
-        print(f"  first request (engine computes): {cold_ms:.0f} ms, {len(cold_queries)} queries")
         print(
-            f"  next requests (from the cache): median {warm_ms:.0f} ms, {warm_count} queries "
+            f"  without the cache (engine computes): median {cold_ms:.0f} ms "
+            f"({', '.join(f'{t:.0f}' for t in cold_times)}), {cold_count} queries "
             f"(target < {DASHBOARD_TARGET_MS} ms, <= {QUERY_TARGET}) "
-            f"{verdict(warm_ms < DASHBOARD_TARGET_MS and warm_count <= QUERY_TARGET)}"
+            f"{verdict(cold_ms < DASHBOARD_TARGET_MS and cold_count <= QUERY_TARGET)}"
         )
+        print(f"  from the cache: median {warm_ms:.0f} ms, {warm_count} queries")
 
     run = ReportRun.objects.create(as_of=timezone.localdate(), requested_by=admin)
     started = time.perf_counter()

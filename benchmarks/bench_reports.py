@@ -123,6 +123,9 @@ def main() -> None:
         f"{Cryoablation.objects.count():,} ablations, {FollowUp.objects.count():,} follow-ups, "
         f"{SurveyResponse.objects.count():,} survey answers"
     )
+    print(
+        f"Machine load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs"
+    )
     as_of = timezone.localdate()
 
     def report() -> None:

@@ -179,3 +179,37 @@ class DiaryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.minutes_after} min: {self.nrs}"
+
+
+class BlockPeakRelief(models.Model):
+    """A block's peak relief under the clinic's protocol (outcome-definitions.md, Diagnostic block), derived from
+    its diary and kept by database triggers (migration 0003): one row per *evaluable* block (baseline above 0 and at
+    least one diary entry inside the evaluation window); no row: not evaluable or pending. The outcomes engine reads
+    it instead of the diary, so a report over the whole registry does not aggregate a million diary entries.
+
+    A table of its own rather than a column of the block: an update of the block row is a change in the block's
+    history (its audit trigger fires on any column), and a derived value is no change a person made. Written only by
+    the triggers: inserts, updates and deletes of diary entries (per statement, so a bulk insert recomputes each
+    block once), a change of a block's baseline (or of a copied column below), and a change of the protocol's
+    evaluation window (all blocks)."""
+
+    # The foreign key is the migration's, with ON DELETE CASCADE: the row goes with its block in the database, whatever
+    # deletes the block (Django's collector need not know about it).
+    block = models.OneToOneField(
+        DiagnosticBlock, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="peak_relief"
+    )
+    # The scale of PostgreSQL's own quotient of these integers (16 decimals), so the stored value is that quotient,
+    # unrounded: 50 compares equal to a threshold of 50.00, 66.6666666666666667 stays below 66.67.
+    peak_relief_percent = models.DecimalField(max_digits=30, decimal_places=16, editable=False)
+    # Copies of the block's columns that the reports filter and group blocks by, kept with the value, so that the
+    # funnel counts evaluable and positive blocks from this narrow table without joining the blocks.
+    performed_at = models.DateTimeField(editable=False)
+    physician_id = models.BigIntegerField(editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    side = models.CharField(max_length=9, editable=False)
+
+    class Meta:
+        db_table = "blocks_blockpeakrelief"
+
+    def __str__(self) -> str:
+        return f"block {self.block_id}: {self.peak_relief_percent}%"

@@ -67,3 +67,32 @@ class ReportRun(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class FollowUpFact(models.Model):
+    """One follow-up with the answer it is judged by (its counted response's scores), derived and kept by database
+    triggers (migration 0002): the outcomes engine reads this narrow table instead of joining every follow-up to
+    half a million survey answers on each report or first dashboard load.
+
+    Written only by the triggers: inserts and updates of follow-ups (per statement: a registry import or a refresh of
+    counted answers recomputes its follow-ups once), updates of survey answers (the scores or time of a counted
+    answer); a deleted follow-up takes its row with it (ON DELETE CASCADE of the migration's foreign key). Not in
+    the change history: a derived value is no change a person made."""
+
+    follow_up = models.OneToOneField(
+        "cryoablations.FollowUp", on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="+"
+    )
+    ablation_id = models.BigIntegerField(editable=False)
+    time_point = models.CharField(max_length=10, editable=False)
+    window_end = models.DateField(editable=False)
+    # The counted answer (none: no answer counts for the follow-up) and what the figures read of it.
+    counted_response_id = models.BigIntegerField(null=True, editable=False)
+    pain_average = models.PositiveSmallIntegerField(null=True, editable=False)
+    pgic = models.PositiveSmallIntegerField(null=True, editable=False)
+    completed_at = models.DateTimeField(null=True, editable=False)
+
+    class Meta:
+        db_table = "reports_followupfact"
+
+    def __str__(self) -> str:
+        return f"follow-up {self.follow_up_id}: answer {self.counted_response_id}"

@@ -4,9 +4,10 @@
     report.to_json()                                             # data-exchange.md's shape
     ablation_ids_for(filters=report.filters, time_point="3m", measure="responders", nerve_id=...)   # drill-down
 
-Counts are aggregated in PostgreSQL (apps/reports/sql.py); Python only turns counts into rates, Wilson intervals and
-the Kaplan-Meier product over distinct days. Rates are full-precision floats, None where the denominator is 0;
-rounding (half-up, one decimal) is for display only: `apps.clinic.rules.display_percent`.
+Counts are aggregated in PostgreSQL (apps/reports/sql.py); Python only turns counts into rates, Wilson intervals,
+the Kaplan-Meier product over distinct days and the quartiles of pain scores counted by value. Rates are
+full-precision floats, None where the denominator is 0; rounding (half-up, one decimal) is for display only:
+`apps.clinic.rules.display_percent`.
 """
 
 from __future__ import annotations
@@ -55,11 +56,16 @@ class OutcomesFilters:
             window, responder = protocol.evaluation_window_minutes, protocol.responder_percent
         else:
             window, responder = self.window, self.responder
+        hundredths = Decimal(responder) * 100
+        if hundredths != hundredths.to_integral_value():
+            raise ValueError(f"responder percent {responder} has more than two decimals")
         return {
             "tz": settings.TIME_ZONE,
             "window": window,
             "threshold": self.threshold,
             "responder": responder,
+            # The protocol keeps two decimals: hundredths of a percent are a whole number (integer arithmetic in SQL).
+            "responder_hundredths": int(hundredths),
             "as_of": self.as_of,
             "date_from": self.date_from,
             "date_to": self.date_to,
@@ -333,12 +339,18 @@ def outcomes_compute(
 
 def outcomes_compute_for(*, filters: OutcomesFilters) -> OutcomesReport:
     """outcomes_compute for filters already made by outcomes_filters."""
+    report, _ = _compute(filters=filters, pain=False)
+    return report
+
+
+def _compute(*, filters: OutcomesFilters, pain: bool) -> tuple[OutcomesReport, list[dict[str, Any]] | None]:
+    """The report and, when asked, the pain rows: every figure from one statement (sql.FIGURES)."""
     params = filters.params()
     time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label"))
     time_points = [code for code, _ in time_point_rows]
 
-    funnel_rows = _fetch(sql.FUNNEL, params)
-    response_rows = _fetch(sql.RESPONSE_ALL_GROUPS, params)
+    figures = _fetch(sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN, params)[0]
+    funnel_rows, response_rows = figures["funnel"], figures["response"]
     namer = _GroupNamer()
     _warm_users(namer, funnel_rows + response_rows)
 
@@ -364,13 +376,13 @@ def outcomes_compute_for(*, filters: OutcomesFilters) -> OutcomesReport:
     report_response = [
         response.get((g.key, tp)) or ResponseRow(group=g.key, time_point=tp) for g in groups for tp in known_points
     ]
-    bands = {row["band"]: row for row in _fetch(sql.BANDS, params)}
+    bands = {row["band"]: row for row in figures["bands"]}
     threshold_bands = [
         BandRow(band=b, evaluable_3m=int(bands.get(b, {}).get("evaluable_3m", 0)),
                 responders_3m=int(bands.get(b, {}).get("responders_3m", 0)))
         for b in BANDS
     ]  # fmt: skip
-    return OutcomesReport(
+    report = OutcomesReport(
         filters=filters,
         time_point_labels=dict(time_point_rows),
         nerve_names={f"nerve:{code}": (pk, name) for pk, code, name in namer.nerve_rows},
@@ -378,15 +390,16 @@ def outcomes_compute_for(*, filters: OutcomesFilters) -> OutcomesReport:
         funnel=report_funnel,
         response=report_response,
         threshold_bands=threshold_bands,
-        durability=durability_compute(filters=filters),
+        durability=_durability(sorted(figures["durability"], key=lambda d: d["day"])),
         time_points=known_points,
     )
+    return report, figures["pain"]
 
 
-def durability_compute(*, filters: OutcomesFilters) -> Durability:
-    """Kaplan-Meier estimate of time to loss of response, with Greenwood's log-log 95% band and the median's
-    interval read off it (Brookmeyer-Crowley style: the first days the band's upper and lower limits reach 0.5)."""
-    days = _fetch(sql.DURABILITY, filters.params())
+def _durability(days: list[dict[str, Any]]) -> Durability:
+    """Kaplan-Meier estimate of time to loss of response from the events and censored ablations by day (in day
+    order), with Greenwood's log-log 95% band and the median's interval read off it (Brookmeyer-Crowley style: the
+    first days the band's upper and lower limits reach 0.5)."""
     at_risk = sum(int(d["events"]) + int(d["censored"]) for d in days)
     result = Durability(ablations=at_risk, events=sum(int(d["events"]) for d in days))
     survival, greenwood = 1.0, 0.0
@@ -515,17 +528,64 @@ class Dashboard:
 PAIN_BASELINE = "baseline"
 
 
-def pain_compute(*, filters: OutcomesFilters, time_points: list[str]) -> list[PainRow]:
-    """Median and interquartile range of average pain and of its percent change from baseline, by time point."""
-    rows = {row["time_point"]: row for row in _fetch(sql.PAIN, filters.params())}
+def percentile_cont(distribution: list[tuple[float, int]], fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont(fraction) of the values of `distribution` (value, count), sorted by value:
+    the value at position fraction x (n - 1), interpolated linearly between its neighbours (lo + (hi - lo) x f, as
+    PostgreSQL's float8 lerp computes it); None for no values."""
+    n = sum(count for _, count in distribution)
+    if not n:
+        return None
+    position = fraction * (n - 1)
+    first, second = math.floor(position), math.ceil(position)
+
+    def value_at(row: int) -> float:
+        seen = 0
+        for value, count in distribution:
+            seen += count
+            if row < seen:
+                return value
+        raise IndexError(row)
+
+    low = value_at(first)
+    if second == first:
+        return low
+    high = value_at(second)
+    return low + (high - low) * (position - first)
+
+
+def _pain(cells: list[dict[str, Any]], time_points: list[str]) -> list[PainRow]:
+    """Median and interquartile range of average pain and of its percent change from baseline, by time point, from
+    the counts of each (pain, baseline) pair (sql.PAIN_SECTION). The change is computed as the SQL it replaces
+    did, (pain - baseline)::float * 100 / baseline, and is undefined at a baseline of 0 (left out)."""
+    pains: dict[str, dict[float, int]] = {}
+    changes: dict[str, dict[float, int]] = {}
+    for cell in cells:
+        tp, pain, baseline, n = cell["time_point"], cell["pain"], cell["baseline"], int(cell["n"])
+        by_pain = pains.setdefault(tp, {})
+        by_pain[float(pain)] = by_pain.get(float(pain), 0) + n
+        if baseline:
+            change = float(pain - baseline) * 100 / baseline
+            by_change = changes.setdefault(tp, {})
+            by_change[change] = by_change.get(change, 0) + n
     result = []
     for tp in [PAIN_BASELINE, *time_points]:
-        row = rows.get(tp)
-        if row is None:
+        if tp not in pains:
             result.append(PainRow(time_point=tp))
             continue
-        values = {k: None if v is None else float(v) for k, v in row.items() if k not in ("time_point", "answers")}
-        result.append(PainRow(time_point=tp, answers=int(row["answers"]), **values))
+        pain = sorted(pains[tp].items())
+        change = sorted(changes.get(tp, {}).items())
+        result.append(
+            PainRow(
+                time_point=tp,
+                answers=sum(pains[tp].values()),
+                pain_median=percentile_cont(pain, 0.5),
+                pain_q1=percentile_cont(pain, 0.25),
+                pain_q3=percentile_cont(pain, 0.75),
+                change_median=percentile_cont(change, 0.5),
+                change_q1=percentile_cont(change, 0.25),
+                change_q3=percentile_cont(change, 0.75),
+            )
+        )
     return result
 
 
@@ -533,8 +593,8 @@ def dashboard_compute(*, filters: OutcomesFilters) -> Dashboard:
     """Every figure of a dashboard (and of a report run, which shows the same): the outcomes report for the
     filters, pain over time and survey completion. Completion needs no query of its own: its counts are the
     response section's closed time points and the pain section's counted surveys."""
-    report = outcomes_compute_for(filters=filters)
-    pain = pain_compute(filters=report.filters, time_points=report.time_points)
+    report, pain_rows = _compute(filters=filters, pain=True)
+    pain = _pain(pain_rows, report.time_points)
     answers = {p.time_point: p.answers for p in pain}
     completion = [
         CompletionRow(time_point=r.time_point, closed=r.closed, completed=answers.get(r.time_point, 0))

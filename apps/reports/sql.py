@@ -6,7 +6,8 @@ cannot disagree. Named parameters (psycopg's %(name)s) carry every value; only f
 formatted into the text.
 
 Parameters shared by the queries: tz (the clinic's time zone), window (evaluation window, minutes), threshold
-(positive-block threshold, percent), responder (responder reduction, percent), as_of (date), date_from / date_to
+(positive-block threshold, percent), responder_hundredths (responder reduction, in hundredths of a percent: integer
+arithmetic, exact for the protocol's two decimals), as_of (date), date_from / date_to
 (dates or NULL), physician_id / nerve_id / side (or NULL).
 """
 
@@ -15,22 +16,12 @@ from __future__ import annotations
 # S608: the queries are composed of this module's own constant fragments; values travel as parameters only.
 # ruff: noqa: S608
 
-# Peak relief of block b: the largest percent reduction among diary entries inside the evaluation window; NULL when
-# the block is not evaluable (baseline 0, or no entry inside the window). Numeric, so 50.000 compares exactly.
-BLOCK_PEAK = """
-    CASE WHEN b.baseline_nrs > 0 THEN (
-        SELECT max((b.baseline_nrs - d.nrs)::numeric * 100 / b.baseline_nrs)
-        FROM blocks_diaryentry d
-        WHERE d.block_id = b.id AND d.minutes_after BETWEEN 0 AND %(window)s
-    ) END
-"""
-
-# The same peak relief for many blocks at once: the diary joined and grouped by block (GROUP BY b.id), so that
-# PostgreSQL reads the diary in one pass instead of once per block. The lowest score in the window is the peak.
-DIARY_IN_WINDOW_JOIN = "LEFT JOIN blocks_diaryentry d ON d.block_id = b.id AND d.minutes_after BETWEEN 0 AND %(window)s"
-BLOCK_PEAK_JOINED = (
-    "CASE WHEN b.baseline_nrs > 0 THEN (b.baseline_nrs - min(d.nrs))::numeric * 100 / b.baseline_nrs END"
-)
+# Peak relief of block b: the largest percent reduction among diary entries inside the evaluation window, NULL when
+# the block is not evaluable (baseline 0, or no entry inside the window). Derived from the diary by the database
+# (apps.blocks.models.BlockPeakRelief, kept by triggers under the protocol's window, a row per evaluable block), so
+# the figures read one number per block instead of aggregating the diary. Numeric, so 50.000 compares exactly.
+PEAK_JOIN = "LEFT JOIN blocks_blockpeakrelief p ON p.block_id = b.id"
+BLOCK_PEAK = "p.peak_relief_percent"
 
 # Block b is positive under %(threshold)s, written without a division so that it is exact and can use the index.
 BLOCK_POSITIVE = """
@@ -59,22 +50,26 @@ ABLATION_FILTERS = """
     AND (%(side)s::text IS NULL OR a.side = %(side)s::text)
 """
 
-# One row per follow-up f of ablation a, with its counted answer r (LEFT JOIN): the flags of a time point.
+# One row per follow-up f of ablation a, with its counted answer r (r.id NULL: none counts): the flags of a time point.
 # Closed: the last day of the window is before as_of. Evaluable: closed, baseline above 0, an answer counts.
 FOLLOW_UP_FLAGS = """
     f.window_end < %(as_of)s::date AS closed,
     (f.window_end < %(as_of)s::date AND a.baseline_nrs > 0 AND r.id IS NOT NULL) AS evaluable,
     (f.window_end < %(as_of)s::date AND a.baseline_nrs > 0 AND r.id IS NOT NULL
-        AND (a.baseline_nrs - r.pain_average) * 100 >= %(responder)s * a.baseline_nrs) AS responder,
+        AND (a.baseline_nrs - r.pain_average) * 10000 >= %(responder_hundredths)s * a.baseline_nrs) AS responder,
     (f.window_end < %(as_of)s::date AND a.baseline_nrs > 0 AND r.id IS NOT NULL
         AND (a.baseline_nrs - r.pain_average) * 100 >= 30 * a.baseline_nrs) AS responder_30,
     (f.window_end < %(as_of)s::date AND a.baseline_nrs > 0 AND r.id IS NOT NULL AND r.pgic IN (1, 2))
         AS pgic_improved
 """
 
-FOLLOW_UP_JOINS = """
-    JOIN cryoablations_followup f ON f.ablation_id = a.id
-    LEFT JOIN surveys_surveyresponse r ON r.id = f.counted_response_id
+# The follow-ups f of ablation a, each with its counted answer r (r.id NULL: none counts), read from the derived
+# table that holds both (apps.reports.models.FollowUpFact, kept by triggers), so that no figure joins the follow-ups
+# to every survey answer.
+FOLLOW_UP_ANSWER = "(SELECT f.counted_response_id AS id, f.pain_average, f.pgic, f.completed_at) r"
+FOLLOW_UP_JOINS = f"""
+    JOIN reports_followupfact f ON f.ablation_id = a.id
+    CROSS JOIN LATERAL {FOLLOW_UP_ANSWER}
 """
 
 # The groups of data-exchange.md from one scan: overall, by nerve, by physician.
@@ -83,37 +78,6 @@ GROUPING = "GROUPING SETS ((), ({alias}.nerve_id), ({alias}.physician_id))"
 GROUP_COLUMNS = "GROUPING({alias}.nerve_id) AS g_nerve, GROUPING({alias}.physician_id) AS g_physician, " + (
     "{alias}.nerve_id, {alias}.physician_id"
 )
-
-# Funnel: blocks in range -> evaluable -> positive -> ablated (named as qualifying block by an ablation, any date)
-# -> evaluable at 3 months -> responders at 3 months (of the ablations naming a positive block).
-FUNNEL = f"""
-WITH blocks AS (
-    SELECT b.id, b.nerve_id, b.physician_id, {BLOCK_PEAK_JOINED} AS peak
-    FROM blocks_diagnosticblock b
-    {DIARY_IN_WINDOW_JOIN}
-    WHERE {BLOCK_FILTERS}
-    GROUP BY b.id
-), named AS (
-    SELECT a.qualifying_block_id AS block_id,
-           count(*) FILTER (WHERE fl.evaluable) AS evaluable_3m,
-           count(*) FILTER (WHERE fl.responder) AS responders_3m
-    FROM cryoablations_cryoablation a
-    LEFT JOIN cryoablations_followup f ON f.ablation_id = a.id AND f.time_point = %(funnel_time_point)s
-    LEFT JOIN surveys_surveyresponse r ON r.id = f.counted_response_id
-    CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-    WHERE a.qualifying_block_id IS NOT NULL
-    GROUP BY a.qualifying_block_id
-)
-SELECT {GROUP_COLUMNS.format(alias="blocks")},
-       count(*) AS blocks,
-       count(*) FILTER (WHERE blocks.peak IS NOT NULL) AS evaluable,
-       count(*) FILTER (WHERE blocks.peak >= %(threshold)s) AS positive,
-       count(named.block_id) FILTER (WHERE blocks.peak >= %(threshold)s) AS ablated,
-       coalesce(sum(named.evaluable_3m) FILTER (WHERE blocks.peak >= %(threshold)s), 0) AS evaluable_3m,
-       coalesce(sum(named.responders_3m) FILTER (WHERE blocks.peak >= %(threshold)s), 0) AS responders_3m
-FROM blocks LEFT JOIN named ON named.block_id = blocks.id
-GROUP BY {GROUPING.format(alias="blocks")}
-"""
 
 # Response rates at every time point of the ablations in range; {time_point_filter} and {grouping} are fragments
 # of this module (all time points or one; every group or overall only).
@@ -131,14 +95,6 @@ CROSS JOIN LATERAL (SELECT {flags}) fl
 WHERE {filters} {time_point_filter}
 GROUP BY f.time_point, {grouping}
 """
-RESPONSE_ALL_GROUPS = RESPONSE.format(
-    group_columns=GROUP_COLUMNS.format(alias="a"),
-    joins=FOLLOW_UP_JOINS,
-    flags=FOLLOW_UP_FLAGS,
-    filters=ABLATION_FILTERS,
-    time_point_filter="",
-    grouping=GROUPING.format(alias="a"),
-)
 RESPONSE_OVERALL_ONE_TIME_POINT = RESPONSE.format(
     group_columns="1 AS g_nerve, 1 AS g_physician, NULL::bigint AS nerve_id, NULL::bigint AS physician_id",
     joins=FOLLOW_UP_JOINS,
@@ -148,29 +104,9 @@ RESPONSE_OVERALL_ONE_TIME_POINT = RESPONSE.format(
     grouping="()",
 )
 
-BAND = "CASE WHEN q.peak < 70 THEN '50-69' WHEN q.peak < 80 THEN '70-79' ELSE '80-100' END"
-
-# Threshold analysis: 3-month outcome of the ablations in range by the peak relief of their qualifying block (none,
-# or below 50%: left out). Bands: lower bound inclusive, upper exclusive; 80-100 includes 100.
-BANDS = f"""
-WITH q AS (
-    SELECT a.id AS ablation_id, {BLOCK_PEAK_JOINED} AS peak
-    FROM cryoablations_cryoablation a
-    JOIN blocks_diagnosticblock b ON b.id = a.qualifying_block_id
-    {DIARY_IN_WINDOW_JOIN}
-    WHERE {ABLATION_FILTERS}
-    GROUP BY a.id, b.id
+BAND = (
+    "CASE WHEN q.peak_relief_percent < 70 THEN '50-69' WHEN q.peak_relief_percent < 80 THEN '70-79' ELSE '80-100' END"
 )
-SELECT {BAND} AS band,
-       count(*) FILTER (WHERE fl.evaluable) AS evaluable_3m,
-       count(*) FILTER (WHERE fl.responder) AS responders_3m
-FROM q
-JOIN cryoablations_cryoablation a ON a.id = q.ablation_id
-{FOLLOW_UP_JOINS}
-CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-WHERE f.time_point = %(funnel_time_point)s AND q.peak >= 50
-GROUP BY 1
-"""
 
 # Durability: per ablation in range with baseline above 0 and a counted answer at a closed time point, the days to
 # the first answer that is not a responder (event) or else to the last one that is (censored); then counted by
@@ -186,16 +122,6 @@ DURABILITY_PER_ABLATION = f"""
     WHERE {ABLATION_FILTERS} AND fl.evaluable
     GROUP BY a.id
 """
-DURABILITY = f"""
-WITH per_ablation AS ({DURABILITY_PER_ABLATION})
-SELECT coalesce(event_day, censor_day) AS day,
-       count(*) FILTER (WHERE event_day IS NOT NULL) AS events,
-       count(*) FILTER (WHERE event_day IS NULL) AS censored
-FROM per_ablation
-GROUP BY 1
-ORDER BY 1
-"""
-
 # Drill-down: the ablations behind a response figure (one time point, one measure), same rules as RESPONSE.
 RESPONSE_DRILL = f"""
 SELECT a.id
@@ -220,14 +146,14 @@ RESPONSE_MEASURES = {
 FUNNEL_DRILL = f"""
 SELECT b.id
 FROM blocks_diagnosticblock b
-CROSS JOIN LATERAL (SELECT {BLOCK_PEAK} AS peak) p
+{PEAK_JOIN}
 WHERE {BLOCK_FILTERS} AND {{measure}}
 """
 FUNNEL_MEASURES = {
     "blocks": "TRUE",
-    "evaluable": "p.peak IS NOT NULL",
-    "positive": "p.peak >= %(threshold)s",
-    "ablated": "p.peak >= %(threshold)s AND EXISTS "
+    "evaluable": f"{BLOCK_PEAK} IS NOT NULL",
+    "positive": f"{BLOCK_PEAK} >= %(threshold)s",
+    "ablated": f"{BLOCK_PEAK} >= %(threshold)s AND EXISTS "
     "(SELECT 1 FROM cryoablations_cryoablation a WHERE a.qualifying_block_id = b.id)",
 }
 
@@ -257,10 +183,10 @@ FUNNEL_ABLATION_DRILL = f"""
 SELECT a.id
 FROM cryoablations_cryoablation a
 JOIN blocks_diagnosticblock b ON b.id = a.qualifying_block_id
-CROSS JOIN LATERAL (SELECT {BLOCK_PEAK} AS peak) p
+JOIN blocks_blockpeakrelief p ON p.block_id = b.id
 {FOLLOW_UP_JOINS}
 CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-WHERE {BLOCK_FILTERS} AND p.peak >= %(threshold)s AND f.time_point = %(funnel_time_point)s AND {{measure}}
+WHERE {BLOCK_FILTERS} AND {BLOCK_PEAK} >= %(threshold)s AND f.time_point = %(funnel_time_point)s AND {{measure}}
 """
 FUNNEL_ABLATION_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl.responder"}
 
@@ -268,10 +194,11 @@ FUNNEL_ABLATION_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl
 BAND_DRILL = f"""
 SELECT a.id
 FROM cryoablations_cryoablation a
-JOIN LATERAL (SELECT {BLOCK_PEAK} AS peak FROM blocks_diagnosticblock b WHERE b.id = a.qualifying_block_id) q ON TRUE
+JOIN blocks_blockpeakrelief q ON q.block_id = a.qualifying_block_id
 {FOLLOW_UP_JOINS}
 CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-WHERE {ABLATION_FILTERS} AND f.time_point = %(funnel_time_point)s AND q.peak >= 50 AND {BAND} = %(band)s
+WHERE {ABLATION_FILTERS} AND f.time_point = %(funnel_time_point)s AND q.peak_relief_percent >= 50
+  AND {BAND} = %(band)s
   AND {{measure}}
 """
 BAND_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl.responder"}
@@ -283,32 +210,159 @@ SELECT id FROM per_ablation WHERE {{measure}}
 """
 DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event_day IS NOT NULL", "censored": "event_day IS NULL"}
 
+# Every figure of a report or dashboard in one statement, so the follow-ups are joined to their ablations and counted
+# answers once per request, not once per figure: `facts` (one row per follow-up, with the rule flags of
+# FOLLOW_UP_FLAGS, of the ablations in range and of those naming a positive block in range, whatever their date, for
+# the funnel) is computed once (MATERIALIZED) and each section reads it; an ablation without follow-ups is one row
+# with time point NULL. `qualifying_3m`: its 3-month rows with the qualifying block's peak relief and the columns the
+# block filters read (the funnel's 3-month figures and the threshold bands). The result is one row of JSON arrays:
+# funnel, response, bands, durability and pain ({pain}: PAIN_SECTION, or NULL for the report, which has none).
+FIGURES_FACTS = f"""
+WITH facts AS MATERIALIZED (
+    SELECT a.id, a.nerve_id, a.physician_id, a.qualifying_block_id, a.baseline_nrs, f.time_point,
+           coalesce(({ABLATION_FILTERS}), FALSE) AS in_range,
+           fl.*,
+           f.window_end < %(as_of)s::date AND r.id IS NOT NULL AS answered,
+           r.pain_average,
+           CASE WHEN fl.evaluable THEN (r.completed_at AT TIME ZONE %(tz)s)::date - a.performed_on END AS days
+    FROM cryoablations_cryoablation a
+    LEFT JOIN reports_followupfact f ON f.ablation_id = a.id
+    CROSS JOIN LATERAL {FOLLOW_UP_ANSWER}
+    CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
+    WHERE ({ABLATION_FILTERS}) OR a.qualifying_block_id IN (
+        SELECT b.block_id FROM blocks_blockpeakrelief b
+        WHERE {BLOCK_FILTERS} AND b.peak_relief_percent >= %(threshold)s
+    )
+), qualifying_3m AS MATERIALIZED (
+    SELECT x.in_range, x.evaluable, x.responder, b.peak_relief_percent, b.nerve_id, b.physician_id,
+           coalesce(({BLOCK_FILTERS}), FALSE) AS block_in_range
+    FROM facts x
+    JOIN blocks_blockpeakrelief b ON b.block_id = x.qualifying_block_id
+    WHERE x.time_point = %(funnel_time_point)s
+)"""
+
+# Funnel: blocks in range -> evaluable -> positive -> ablated (named as qualifying block by an ablation, any date)
+# -> evaluable at 3 months -> responders at 3 months (of the ablations naming a positive block). Counted by nerve
+# and physician in three parts, each from one table, then added up by group: the blocks (blocks_diagnosticblock),
+# the evaluable, positive and ablated ones (blocks_blockpeakrelief, a row per evaluable block, holding the columns
+# BLOCK_FILTERS reads under the same names), and the 3-month outcomes of the ablations naming a positive one.
+FUNNEL_SECTION = f"""
+    WITH cells AS (
+        SELECT b.nerve_id, b.physician_id, count(*) AS blocks, 0 AS evaluable, 0 AS positive, 0 AS ablated,
+               0 AS evaluable_3m, 0 AS responders_3m
+        FROM blocks_diagnosticblock b
+        WHERE {BLOCK_FILTERS}
+        GROUP BY 1, 2
+        UNION ALL
+        SELECT b.nerve_id, b.physician_id, 0, count(*),
+               count(*) FILTER (WHERE b.peak_relief_percent >= %(threshold)s),
+               count(named.block_id) FILTER (WHERE b.peak_relief_percent >= %(threshold)s),
+               0, 0
+        FROM blocks_blockpeakrelief b
+        LEFT JOIN (SELECT DISTINCT qualifying_block_id AS block_id FROM cryoablations_cryoablation) named
+            ON named.block_id = b.block_id
+        WHERE {BLOCK_FILTERS}
+        GROUP BY 1, 2
+        UNION ALL
+        SELECT q.nerve_id, q.physician_id, 0, 0, 0, 0,
+               count(*) FILTER (WHERE q.evaluable), count(*) FILTER (WHERE q.responder)
+        FROM qualifying_3m q
+        WHERE q.block_in_range AND q.peak_relief_percent >= %(threshold)s
+        GROUP BY 1, 2
+    )
+    SELECT {GROUP_COLUMNS.format(alias="cells")},
+           coalesce(sum(blocks), 0) AS blocks, coalesce(sum(evaluable), 0) AS evaluable,
+           coalesce(sum(positive), 0) AS positive, coalesce(sum(ablated), 0) AS ablated,
+           coalesce(sum(evaluable_3m), 0) AS evaluable_3m, coalesce(sum(responders_3m), 0) AS responders_3m
+    FROM cells
+    GROUP BY {GROUPING.format(alias="cells")}
+"""
+
+# Response rates at every time point of the ablations in range, overall, by nerve and by physician: counted by
+# time point, nerve and physician in one pass, then added up into the groups.
+RESPONSE_SECTION = f"""
+    WITH cells AS (
+        SELECT x.time_point, x.nerve_id, x.physician_id,
+               count(*) AS ablations,
+               count(*) FILTER (WHERE x.closed) AS closed,
+               count(*) FILTER (WHERE x.evaluable) AS evaluable,
+               count(*) FILTER (WHERE x.responder) AS responders,
+               count(*) FILTER (WHERE x.responder_30) AS responders_30,
+               count(*) FILTER (WHERE x.pgic_improved) AS pgic_improved
+        FROM facts x
+        WHERE x.in_range AND x.time_point IS NOT NULL
+        GROUP BY 1, 2, 3
+    )
+    SELECT {GROUP_COLUMNS.format(alias="cells")}, cells.time_point,
+           sum(ablations) AS ablations, sum(closed) AS closed, sum(evaluable) AS evaluable,
+           sum(responders) AS responders, sum(responders_30) AS responders_30, sum(pgic_improved) AS pgic_improved
+    FROM cells
+    GROUP BY cells.time_point, {GROUPING.format(alias="cells")}
+"""
+
+# Threshold analysis: 3-month outcome of the ablations in range by the peak relief of their qualifying block (none,
+# or below 50%: left out). Bands: lower bound inclusive, upper exclusive; 80-100 includes 100.
+BANDS_SECTION = f"""
+    SELECT {BAND} AS band,
+           count(*) FILTER (WHERE q.evaluable) AS evaluable_3m,
+           count(*) FILTER (WHERE q.responder) AS responders_3m
+    FROM qualifying_3m q
+    WHERE q.in_range AND q.peak_relief_percent >= 50
+    GROUP BY 1
+"""
+
+# Durability: per ablation in range with baseline above 0 and a counted answer at a closed time point (evaluable),
+# the days to the first answer that is not a responder (event) or else to the last one that is (censored); counted
+# by day, so the Kaplan-Meier product runs over distinct days, not over ablations. Same rule as
+# DURABILITY_PER_ABLATION (the drill-down's).
+DURABILITY_SECTION = """
+    WITH per_ablation AS (
+        SELECT x.id,
+               min(x.days) FILTER (WHERE NOT x.responder) AS event_day,
+               max(x.days) FILTER (WHERE x.responder) AS censor_day
+        FROM facts x
+        WHERE x.in_range AND x.evaluable
+        GROUP BY x.id
+    )
+    SELECT coalesce(event_day, censor_day) AS day,
+           count(*) FILTER (WHERE event_day IS NOT NULL) AS events,
+           count(*) FILTER (WHERE event_day IS NULL) AS censored
+    FROM per_ablation
+    GROUP BY 1
+"""
+
 # Pain over time: average pain (NRS) of the counted surveys at closed time points, and its percent change from the
-# ablation's baseline (baseline above 0 only: the change is undefined at 0), with the baselines themselves as the
-# first row. percentile_cont interpolates, as the usual median and quartiles do; NULL changes are ignored by it.
-PAIN = f"""
-WITH scores AS (
-    SELECT 'baseline' AS time_point, a.baseline_nrs::float AS pain, NULL::float AS change
+# ablation's baseline, with the baselines themselves as the first row. Scores are whole numbers 0..10, so the
+# distribution is a few hundred (time point, pain, baseline) cells with their counts, from which
+# apps.reports.outcomes computes the median and quartiles exactly as percentile_cont would (baseline NULL: the
+# baseline row itself, which has no change).
+PAIN_SECTION = f"""
+    SELECT 'baseline' AS time_point, a.baseline_nrs AS pain, NULL::integer AS baseline, count(*) AS n
     FROM cryoablations_cryoablation a
     WHERE {ABLATION_FILTERS}
+    GROUP BY 2
     UNION ALL
-    SELECT f.time_point, r.pain_average::float,
-           CASE WHEN a.baseline_nrs > 0 THEN (r.pain_average - a.baseline_nrs)::float * 100 / a.baseline_nrs END
-    FROM cryoablations_cryoablation a
-    {FOLLOW_UP_JOINS}
-    WHERE {ABLATION_FILTERS} AND f.window_end < %(as_of)s::date AND r.id IS NOT NULL
-)
-SELECT time_point,
-       count(*) AS answers,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY pain) AS pain_median,
-       percentile_cont(0.25) WITHIN GROUP (ORDER BY pain) AS pain_q1,
-       percentile_cont(0.75) WITHIN GROUP (ORDER BY pain) AS pain_q3,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY change) AS change_median,
-       percentile_cont(0.25) WITHIN GROUP (ORDER BY change) AS change_q1,
-       percentile_cont(0.75) WITHIN GROUP (ORDER BY change) AS change_q3
-FROM scores
-GROUP BY time_point
+    SELECT x.time_point, x.pain_average, x.baseline_nrs, count(*)
+    FROM facts x
+    WHERE x.in_range AND x.answered
+    GROUP BY 1, 2, 3
 """
+
+
+def _section(query: str) -> str:
+    return f"(SELECT coalesce(json_agg(s), '[]') FROM ({query}) s)"
+
+
+FIGURES = f"""
+{FIGURES_FACTS}
+SELECT {_section(FUNNEL_SECTION)} AS funnel,
+       {_section(RESPONSE_SECTION)} AS response,
+       {_section(BANDS_SECTION)} AS bands,
+       {_section(DURABILITY_SECTION)} AS durability,
+       {{pain}} AS pain
+"""
+FIGURES_WITH_PAIN = FIGURES.format(pain=_section(PAIN_SECTION))
+FIGURES_WITHOUT_PAIN = FIGURES.format(pain="NULL::json")
 
 # What the dashboards' cache is keyed by: the audit trail's change tables are append-only and written by triggers
 # in the same transaction as any change to the rows the figures come from, so their highest ids move with every

@@ -188,3 +188,50 @@ def test_dashboard_stays_within_a_bounded_number_of_queries(sample, admin_client
     # when the figures' data have not changed, then they come from the cache
     with django_assert_max_num_queries(13):
         admin_client.get(url, query)
+
+
+# percentile_cont over every score, written directly on the follow-ups and their counted answers: the reference the
+# engine's quartiles (computed from the scores counted by value) must equal, to the last bit.
+PAIN_BY_PERCENTILE_CONT = """
+WITH scores AS (
+    SELECT 'baseline' AS time_point, a.baseline_nrs::float AS pain, NULL::float AS change
+    FROM cryoablations_cryoablation a
+    WHERE %(nerve_id)s::bigint IS NULL OR a.nerve_id = %(nerve_id)s::bigint
+    UNION ALL
+    SELECT f.time_point, r.pain_average::float,
+           CASE WHEN a.baseline_nrs > 0 THEN (r.pain_average - a.baseline_nrs)::float * 100 / a.baseline_nrs END
+    FROM cryoablations_cryoablation a
+    JOIN cryoablations_followup f ON f.ablation_id = a.id
+    JOIN surveys_surveyresponse r ON r.id = f.counted_response_id
+    WHERE f.window_end < %(as_of)s::date AND (%(nerve_id)s::bigint IS NULL OR a.nerve_id = %(nerve_id)s::bigint)
+)
+SELECT time_point, count(*),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY pain), percentile_cont(0.25) WITHIN GROUP (ORDER BY pain),
+       percentile_cont(0.75) WITHIN GROUP (ORDER BY pain), percentile_cont(0.5) WITHIN GROUP (ORDER BY change),
+       percentile_cont(0.25) WITHIN GROUP (ORDER BY change), percentile_cont(0.75) WITHIN GROUP (ORDER BY change)
+FROM scores GROUP BY time_point
+"""
+
+
+def test_pain_quartiles_are_postgresqls_percentile_cont(sample):
+    import datetime as dt
+
+    from django.db import connection
+
+    as_of = dt.date.fromisoformat(AS_OF)
+    nerve_ids = [None, *Cryoablation.objects.values_list("nerve_id", flat=True).distinct()]
+    for nerve_id in nerve_ids:
+        # given the reference, computed by PostgreSQL over every score
+        with connection.cursor() as cursor:
+            cursor.execute(PAIN_BY_PERCENTILE_CONT, {"as_of": as_of, "nerve_id": nerve_id})
+            expected = {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
+        # when the engine computes the dashboard
+        dashboard = outcomes.dashboard_compute(filters=outcomes.outcomes_filters(as_of=as_of, nerve_id=nerve_id))
+        # then every time point with scores has exactly the reference's count, medians and quartiles
+        got = {
+            p.time_point: (p.answers, p.pain_median, p.pain_q1, p.pain_q3, p.change_median, p.change_q1, p.change_q3)
+            for p in dashboard.pain
+            if p.answers
+        }
+        assert got == expected, nerve_id
+        assert len(got) > 1
