@@ -22,6 +22,17 @@ class _Query(serializers.Serializer):
         fields = super().get_fields()
         return {name.rstrip("_"): field for name, field in fields.items()}
 
+    def to_internal_value(self, data):
+        # DRF reads an empty query parameter as one not sent; here it is a mistake to name (`?from=`), not "all".
+        blank = {
+            name: ["This parameter may not be empty."]
+            for name, field in self.fields.items()
+            if data.get(name) == "" and not getattr(field, "allow_blank", False)
+        }
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
 
 class DateRangeQuery(_Query):
     from_ = serializers.DateField(

@@ -67,6 +67,28 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request) -> int:
+        """A page_size that is not a whole number from 1 to max_page_size is refused (400), not silently replaced."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise exceptions.ValidationError({"page_size": [f"A whole number from 1 to {self.max_page_size}."]})
+        return size
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
+        return parameters
+
 
 def form_errors(form) -> dict[str, list[str]]:
     """A page form's errors as {field: [messages]} (plain text: the pages' messages may hold links)."""
@@ -205,7 +227,22 @@ class FollowUpAnswersView(APIView):
     )
     def post(self, request, public_id):
         follow_up = follow_up_get(public_id=public_id)
-        form = validated_form(FollowUpAnswersForm, request.data, follow_up=follow_up)
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
+        # A time the clinic's time zone cannot hold (year 1) would overflow in the page form's window check: named
+        # here, and kept from the form, which reports everything else.
+        data, completed_at_errors = dict(request.data), None
+        try:
+            FollowUpAnswersWriteSerializer().fields["completed_at"].run_validation(data.get("completed_at"))
+        except exceptions.ValidationError as error:
+            completed_at_errors = error.detail
+            data.pop("completed_at", None)
+        form = FollowUpAnswersForm(data, follow_up=follow_up)
+        errors = {} if form.is_valid() else form_errors(form)
+        if completed_at_errors:
+            errors["completed_at"] = completed_at_errors
+        if errors:
+            raise exceptions.ValidationError(errors)
         response = response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
         return Response(SurveyAnswerSerializer(response).data, status=status.HTTP_201_CREATED)
 
@@ -284,8 +321,9 @@ class RegistryImportView(APIView):
         responses={
             200: ImportResultSerializer,
             400: OpenApiResponse(
-                ImportResultSerializer,
-                description="Refused, nothing written: every problem listed (or {field: [messages]} for the upload)",
+                OpenApiTypes.OBJECT,
+                description="Refused, nothing written: the import's result with every problem listed, or "
+                "{field: [messages]} when the upload itself is wrong (no files, an unknown file name, a bad zip).",
             ),
         },
     )

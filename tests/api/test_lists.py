@@ -184,3 +184,20 @@ def test_list_queries_do_not_grow_with_the_page(staff_user, django_assert_max_nu
     for name in ("api:block_list", "api:ablation_list", "api:follow_up_list", "api:patient_list"):
         with django_assert_max_num_queries(12):
             assert client.get(reverse(name)).status_code == 200
+
+
+@pytest.mark.parametrize("page_size", ["0", "201", "ten"])
+def test_a_page_size_out_of_range_is_named(staff_user, page_size):
+    # when
+    response = bearer(staff_user).get(reverse("api:patient_list"), {"page_size": page_size})
+    # then: refused, not silently replaced by another size
+    assert response.status_code == 400
+    assert list(response.json()) == ["page_size"]
+
+
+def test_an_empty_filter_is_named_not_ignored(staff_user):
+    # when
+    response = bearer(staff_user).get(reverse("api:block_list"), {"from": ""})
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == ["from"]
