@@ -14,6 +14,8 @@ from apps.blocks.models import Side
 from apps.clinic.models import Nerve
 from apps.cryoablations.selectors import WORKLIST_STATUSES
 
+from .selectors import PATIENT_ORDERINGS
+
 
 class _Query(serializers.Serializer):
     """Fields whose names are Python keywords (`from`) are declared as `from_` and renamed here."""
@@ -108,7 +110,8 @@ class PatientQuery(_Query):
     q = serializers.CharField(
         required=False, allow_blank=True, help_text="MRN prefix, or words starting the names (any accents)."
     )
-    ordering = ordering_param(["last_name", "first_name", "mrn", "date_of_birth", "created_at"], "last_name")
+    # last_name: by last name, then first name (the patient list's order).
+    ordering = ordering_param(list(PATIENT_ORDERINGS), "last_name")
 
 
 class BlockQuery(ProcedureQuery):

@@ -44,6 +44,22 @@ def test_patients_are_ordered_and_paginated(staff_user):
     assert [p["mrn"] for p in by_mrn_desc["results"]] == ["M0000003", "M0000002", "M0000001"]
 
 
+def test_search_results_are_in_name_order_too(staff_user):
+    # given
+    PatientFactory(last_name="Garcia", first_name="Zoe")
+    PatientFactory(last_name="Garcia", first_name="Ana")
+    PatientFactory(last_name="Garces", first_name="Luz")
+    PatientFactory(last_name="Smith")
+    client = bearer(staff_user)
+    # when
+    ascending = client.get(reverse("api:patient_list"), {"q": "garc"}).json()["results"]
+    descending = client.get(reverse("api:patient_list"), {"q": "garc", "ordering": "-last_name"}).json()["results"]
+    # then
+    names = [(p["last_name"], p["first_name"]) for p in ascending]
+    assert names == [("Garces", "Luz"), ("Garcia", "Ana"), ("Garcia", "Zoe")]
+    assert [(p["last_name"], p["first_name"]) for p in descending] == names[::-1]
+
+
 def test_blocks_filter_by_date_physician_nerve_and_side(staff_user):
     # given
     today = timezone.localdate()
