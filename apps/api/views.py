@@ -11,6 +11,7 @@ from django.utils.html import strip_tags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
+from rest_framework.fields import empty
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -233,7 +234,7 @@ class FollowUpAnswersView(APIView):
         # here, and kept from the form, which reports everything else.
         data, completed_at_errors = dict(request.data), None
         try:
-            FollowUpAnswersWriteSerializer().fields["completed_at"].run_validation(data.get("completed_at"))
+            FollowUpAnswersWriteSerializer().fields["completed_at"].run_validation(data.get("completed_at", empty))
         except exceptions.ValidationError as error:
             completed_at_errors = error.detail
             data.pop("completed_at", None)
