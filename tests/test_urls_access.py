@@ -59,6 +59,11 @@ CLINICAL_POST_ONLY = {"reminders:resend", "reminders:delivered", "reminders:revo
 # The REST API (apps.api): roles as in the pages, but a caller without credentials gets 401, never a redirect.
 API = {"api:patient_list", "api:patient_detail", "api:block_detail", "api:ablation_detail"}
 API |= {"fhir:patient_everything", "api:follow_up_detail"}
+API |= {"api:block_list", "api:ablation_list", "api:follow_up_list"}
+# The outcomes report: physicians and admins, as the dashboards.
+API_OUTCOMES = {"api:outcomes_report"}
+# The registry import: admins only, POST only (405 for an admin's GET, 403 before).
+API_CONFIGURE_POST_ONLY = {"api:registry_import"}
 # API operations that only accept POST: credentials and role first, then 405 for a GET.
 API_POST_ONLY = {"api:follow_up_answers"}
 # Its OpenAPI schema: for every caller with credentials, with or without a role.
@@ -116,6 +121,7 @@ def test_walk_finds_the_whole_url_configuration():
     assert "admin:index" in ADMIN_ROUTES
     listed = SIGN_IN | POST_ONLY | SIGNED_IN | CONFIGURE | set(REDIRECTS) | PATIENT_PUBLIC | CLINICAL_POST_ONLY
     listed |= OUTCOMES | OUTCOMES_POST_ONLY | CONFIGURE_POST_ONLY | API | API_SIGNED_IN | API_POST_ONLY
+    listed |= API_OUTCOMES | API_CONFIGURE_POST_ONLY
     assert listed <= set(APP_ROUTES), f"listed here but no longer in the URLconf: {listed - set(APP_ROUTES)}"
 
 
@@ -210,9 +216,13 @@ def expected(name: str, role: str, url: str) -> tuple[int, str | None]:
         return PATIENT_NEUTRAL_STATUS, None
     if name in SIGN_IN:
         return (200, None) if role == "anonymous" else (302, resolve_url(settings.LOGIN_REDIRECT_URL))
-    if name in API | API_SIGNED_IN | API_POST_ONLY:
+    if name in API | API_SIGNED_IN | API_POST_ONLY | API_OUTCOMES | API_CONFIGURE_POST_ONLY:
         if role == "anonymous":
             return 401, None
+        if name in API_OUTCOMES:
+            return (200, None) if role in ("physician", "admin") else (403, None)
+        if name in API_CONFIGURE_POST_ONLY:
+            return (405, None) if role == "admin" else (403, None)
         if role == "no_role" and name not in API_SIGNED_IN:
             return 403, None
         return (405, None) if name in API_POST_ONLY else (200, None)
@@ -312,6 +322,8 @@ NO_PATIENT_DATA |= CLINICAL_POST_ONLY | PATIENT_PUBLIC
 NO_PATIENT_DATA |= {"reports:run_status", "registry:import"} | OUTCOMES_POST_ONLY | CONFIGURE_POST_ONLY
 # The API's schema describes the API, no patient.
 NO_PATIENT_DATA |= API_SIGNED_IN | API_POST_ONLY
+# The API's import answers only a POST (its uploads and the access event: tests/api/test_reports_and_import.py).
+NO_PATIENT_DATA |= API_CONFIGURE_POST_ONLY
 
 
 def _shows_patient_data(name: str) -> bool:

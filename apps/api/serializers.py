@@ -50,7 +50,9 @@ class DiaryRowSerializer(serializers.Serializer):
     counted = serializers.BooleanField(help_text="Inside the protocol's evaluation window.")
 
 
-class BlockSerializer(serializers.Serializer):
+class BlockSummarySerializer(serializers.Serializer):
+    """A block in a list: its fields and result, without the diary."""
+
     id = serializers.UUIDField(source="block.public_id")
     patient = serializers.UUIDField(source="block.patient.public_id")
     performed_at = serializers.DateTimeField(source="block.performed_at")
@@ -81,10 +83,13 @@ class BlockSerializer(serializers.Serializer):
     peak_relief_percent = serializers.DecimalField(
         source="assessment.peak_relief_percent", max_digits=6, decimal_places=1, allow_null=True
     )
-    diary = DiaryRowSerializer(many=True)
 
     def get_physician(self, obj) -> str:
         return _person(obj["block"].physician)
+
+
+class BlockSerializer(BlockSummarySerializer):
+    diary = DiaryRowSerializer(many=True)
 
 
 class SurveyAnswerSerializer(serializers.Serializer):
@@ -127,7 +132,9 @@ class FollowUpAnswersWriteSerializer(serializers.Serializer):
     pgic = serializers.IntegerField(min_value=1, max_value=7, required=False, allow_null=True)
 
 
-class AblationSerializer(serializers.Serializer):
+class AblationSummarySerializer(serializers.Serializer):
+    """An ablation in a list, without its follow-ups."""
+
     id = serializers.UUIDField(source="ablation.public_id")
     patient = serializers.UUIDField(source="ablation.patient.public_id")
     performed_on = serializers.DateField(source="ablation.performed_on")
@@ -143,7 +150,84 @@ class AblationSerializer(serializers.Serializer):
     complications = serializers.CharField(source="ablation.complications")
     qualifying_block = serializers.UUIDField(source="ablation.qualifying_block.public_id", allow_null=True)
     qualifying_source = serializers.CharField(source="ablation.qualifying_source")
-    follow_ups = FollowUpRowSerializer(many=True)
 
     def get_physician(self, obj) -> str:
         return _person(obj["ablation"].physician)
+
+
+class AblationSerializer(AblationSummarySerializer):
+    follow_ups = FollowUpRowSerializer(many=True)
+
+
+# The outcomes report (docs/data-exchange.md), for the schema only: the view sends OutcomesReport.to_json() as is.
+class FunnelRowSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text="overall, nerve:<code> or physician:<username>")
+    blocks = serializers.IntegerField()
+    evaluable = serializers.IntegerField()
+    positive = serializers.IntegerField()
+    ablated = serializers.IntegerField()
+    evaluable_3m = serializers.IntegerField()
+    responders_3m = serializers.IntegerField()
+
+
+class ResponseRowSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    time_point = serializers.CharField()
+    ablations = serializers.IntegerField()
+    closed = serializers.IntegerField()
+    evaluable = serializers.IntegerField()
+    responders = serializers.IntegerField()
+    responders_30 = serializers.IntegerField()
+    pgic_improved = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True, help_text="responders / evaluable")
+    itt_rate = serializers.FloatField(allow_null=True, help_text="responders / closed")
+    ci_low = serializers.FloatField(allow_null=True, help_text="Wilson 95% interval of rate")
+    ci_high = serializers.FloatField(allow_null=True)
+
+
+class BandRowSerializer(serializers.Serializer):
+    band = serializers.CharField()
+    evaluable_3m = serializers.IntegerField()
+    responders_3m = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)
+
+
+class DurabilitySerializer(serializers.Serializer):
+    ablations = serializers.IntegerField()
+    events = serializers.IntegerField()
+    median_days = serializers.IntegerField(allow_null=True)
+
+
+class OutcomesReportSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    threshold_percent = serializers.FloatField()
+    funnel = FunnelRowSerializer(many=True)
+    response = ResponseRowSerializer(many=True)
+    threshold_bands = BandRowSerializer(many=True)
+    durability = DurabilitySerializer()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    """What the registry import did (or, on a dry run, would do)."""
+
+    run = serializers.IntegerField(source="run.pk", help_text="The ImportRun recording this attempt.")
+    status = serializers.ChoiceField(source="run.status", choices=["imported", "dry_run", "refused"])
+    dry_run = serializers.BooleanField()
+    counts = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text='Per file, e.g. {"patients": {"created": 3, "matched": 1}}.',
+    )
+    created_physicians = serializers.ListField(child=serializers.CharField())
+    problems = serializers.ListField(
+        child=serializers.CharField(), help_text="Every problem, as file:line: column: message."
+    )
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    """multipart/form-data (schema only: the admin page's RegistryUploadForm and upload_store check it)."""
+
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        help_text="patients.csv, blocks.csv, ablations.csv and survey_responses.csv, or one .zip holding them.",
+    )
+    dry_run = serializers.BooleanField(required=False, default=False, help_text="Check and count, write nothing.")

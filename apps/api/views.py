@@ -11,11 +11,13 @@ from django.utils.html import strip_tags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
+from rest_framework.fields import empty
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.roles import CLINICAL
+from apps.accounts.roles import CLINICAL, CONFIGURE, OUTCOMES
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.blocks.selectors import block_get
@@ -24,17 +26,28 @@ from apps.cryoablations.forms import FollowUpAnswersForm
 from apps.cryoablations.selectors import ablation_get, follow_up_get, follow_up_rows
 from apps.patients.forms import PatientForm
 from apps.patients.models import Patient
-from apps.patients.selectors import patient_get_or_404, patient_search
+from apps.patients.selectors import patient_get_or_404
 from apps.patients.services import patient_create, patient_update
 from apps.patients.views import PAGE_SIZE
+from apps.registry.forms import RegistryUploadForm
+from apps.registry.services import registry_import
+from apps.registry.uploads import UploadError, upload_discard, upload_folder, upload_store
+from apps.reports.outcomes import outcomes_compute
 from apps.surveys.services import response_record
 
 from .etags import etag_of, if_match_check
+from .filters import AblationQuery, BlockQuery, FollowUpListQuery, OutcomesQuery, PatientQuery, query_of
+from .selectors import ablation_list, block_list, follow_up_list, patient_list
 from .serializers import (
     AblationSerializer,
+    AblationSummarySerializer,
     BlockSerializer,
+    BlockSummarySerializer,
     FollowUpAnswersWriteSerializer,
     FollowUpSerializer,
+    ImportRequestSerializer,
+    ImportResultSerializer,
+    OutcomesReportSerializer,
     PatientSerializer,
     PatientWriteSerializer,
     SurveyAnswerSerializer,
@@ -45,12 +58,37 @@ IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="The ETag of your last read."
 )
 VALIDATION_ERROR = OpenApiResponse(description="Invalid fields: {field: [messages]}")
+NOT_FOUND = OpenApiResponse(description="No such record")
+# A list's bad query parameter (named in the answer), or a page past the last.
+LIST_ERRORS = {400: VALIDATION_ERROR, 404: OpenApiResponse(description="No such page")}
 
 
 class Pagination(PageNumberPagination):
     page_size = PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request) -> int:
+        """A page_size that is not a whole number from 1 to max_page_size is refused (400), not silently replaced."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise exceptions.ValidationError({"page_size": [f"A whole number from 1 to {self.max_page_size}."]})
+        return size
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
+        return parameters
 
 
 def form_errors(form) -> dict[str, list[str]]:
@@ -75,16 +113,15 @@ def with_etag(data, *, status_code: int = status.HTTP_200_OK, headers=None) -> R
 
 
 class PatientListView(APIView):
+    pagination_class = Pagination  # also tells the schema that the answer is a page
     required_perms = {"GET": CLINICAL, "POST": "patients.add_patient"}
 
-    @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="MRN prefix, or words starting the names (any accents)")],
-        responses=PatientSerializer(many=True),
-    )
+    @extend_schema(parameters=[PatientQuery], responses={200: PatientSerializer(many=True), **LIST_ERRORS})
     def get(self, request):
-        query = request.query_params.get("q", "")
-        paginator = Pagination()
-        page = paginator.paginate_queryset(patient_search(query=query), request, view=self)
+        params = query_of(PatientQuery, request)
+        query = params.get("q", "")
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(patient_list(query=query, ordering=params["ordering"]), request, view=self)
         request.audit.subject(None, action=Action.SEARCH if query else Action.LIST, query=query)
         request.audit.detail["listed"] = [p.pk for p in page]
         return paginator.get_paginated_response(PatientSerializer(page, many=True).data)
@@ -107,7 +144,7 @@ class PatientListView(APIView):
 class PatientDetailView(APIView):
     required_perms = {"GET": CLINICAL, "PATCH": "patients.change_patient"}
 
-    @extend_schema(responses=PatientSerializer, parameters=[ETAG_HEADER])
+    @extend_schema(responses={200: PatientSerializer, 404: NOT_FOUND}, parameters=[ETAG_HEADER])
     def get(self, request, public_id):
         patient = patient_get_or_404(public_id=public_id)
         request.audit.subject(patient)
@@ -118,6 +155,7 @@ class PatientDetailView(APIView):
         responses={
             200: PatientSerializer,
             400: VALIDATION_ERROR,
+            404: NOT_FOUND,
             412: OpenApiResponse(description="Changed since your read"),
             428: OpenApiResponse(description="If-Match missing"),
         },
@@ -145,7 +183,7 @@ class PatientDetailView(APIView):
 class BlockDetailView(APIView):
     required_perms = {"GET": "blocks.view_diagnosticblock"}
 
-    @extend_schema(responses=BlockSerializer)
+    @extend_schema(responses={200: BlockSerializer, 404: NOT_FOUND})
     def get(self, request, public_id):
         block = block_get(public_id=public_id)
         request.audit.subject(block)
@@ -157,7 +195,7 @@ class BlockDetailView(APIView):
 class AblationDetailView(APIView):
     required_perms = {"GET": "cryoablations.view_cryoablation"}
 
-    @extend_schema(responses=AblationSerializer)
+    @extend_schema(responses={200: AblationSerializer, 404: NOT_FOUND})
     def get(self, request, public_id):
         ablation = ablation_get(public_id=public_id)
         request.audit.subject(ablation)
@@ -171,7 +209,7 @@ class AblationDetailView(APIView):
 class FollowUpDetailView(APIView):
     required_perms = {"GET": "cryoablations.view_followup"}
 
-    @extend_schema(responses=FollowUpSerializer)
+    @extend_schema(responses={200: FollowUpSerializer, 404: NOT_FOUND})
     def get(self, request, public_id):
         follow_up = follow_up_get(public_id=public_id)
         request.audit.subject(follow_up, patient=follow_up.ablation.patient)
@@ -185,13 +223,131 @@ class FollowUpAnswersView(APIView):
     required_perms = {"POST": "surveys.add_surveyresponse"}
 
     @extend_schema(
-        request=FollowUpAnswersWriteSerializer, responses={201: SurveyAnswerSerializer, 400: VALIDATION_ERROR}
+        request=FollowUpAnswersWriteSerializer,
+        responses={201: SurveyAnswerSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND},
     )
     def post(self, request, public_id):
         follow_up = follow_up_get(public_id=public_id)
-        form = validated_form(FollowUpAnswersForm, request.data, follow_up=follow_up)
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
+        # A time the clinic's time zone cannot hold (year 1) would overflow in the page form's window check: named
+        # here, and kept from the form, which reports everything else.
+        data, completed_at_errors = dict(request.data), None
+        try:
+            FollowUpAnswersWriteSerializer().fields["completed_at"].run_validation(data.get("completed_at", empty))
+        except exceptions.ValidationError as error:
+            completed_at_errors = error.detail
+            data.pop("completed_at", None)
+        form = FollowUpAnswersForm(data, follow_up=follow_up)
+        errors = {} if form.is_valid() else form_errors(form)
+        if completed_at_errors:
+            errors["completed_at"] = completed_at_errors
+        if errors:
+            raise exceptions.ValidationError(errors)
         response = response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
         return Response(SurveyAnswerSerializer(response).data, status=status.HTTP_201_CREATED)
+
+
+class BlockListView(APIView):
+    pagination_class = Pagination  # also tells the schema that the answer is a page
+    required_perms = {"GET": "blocks.view_diagnosticblock"}
+
+    @extend_schema(parameters=[BlockQuery], responses={200: BlockSummarySerializer(many=True), **LIST_ERRORS})
+    def get(self, request):
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(block_list(**query_of(BlockQuery, request)), request, view=self)
+        request.audit.subject(None, listed=sorted({b.patient_id for b in page}))
+        protocol = protocol_get()
+        rows = [{"block": block, "assessment": block.assess(protocol)} for block in page]
+        return paginator.get_paginated_response(BlockSummarySerializer(rows, many=True).data)
+
+
+class AblationListView(APIView):
+    pagination_class = Pagination  # also tells the schema that the answer is a page
+    required_perms = {"GET": "cryoablations.view_cryoablation"}
+
+    @extend_schema(parameters=[AblationQuery], responses={200: AblationSummarySerializer(many=True), **LIST_ERRORS})
+    def get(self, request):
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(ablation_list(**query_of(AblationQuery, request)), request, view=self)
+        request.audit.subject(None, listed=sorted({a.patient_id for a in page}))
+        rows = [{"ablation": ablation} for ablation in page]
+        return paginator.get_paginated_response(AblationSummarySerializer(rows, many=True).data)
+
+
+class FollowUpListView(APIView):
+    pagination_class = Pagination  # also tells the schema that the answer is a page
+    required_perms = {"GET": "cryoablations.view_followup"}
+
+    @extend_schema(parameters=[FollowUpListQuery], responses={200: FollowUpSerializer(many=True), **LIST_ERRORS})
+    def get(self, request):
+        today = timezone.localdate()
+        paginator = self.pagination_class()
+        follow_ups = follow_up_list(today=today, **query_of(FollowUpListQuery, request))
+        page = paginator.paginate_queryset(follow_ups, request, view=self)
+        request.audit.subject(None, listed=sorted({f.ablation.patient_id for f in page}))
+        rows = follow_up_rows(follow_ups=page, today=today)
+        return paginator.get_paginated_response(FollowUpSerializer(rows, many=True).data)
+
+
+class OutcomesReportView(APIView):
+    """The outcomes report of docs/data-exchange.md: exactly `manage.py outcomes_report --format json`."""
+
+    required_perms = {"GET": OUTCOMES}
+
+    @extend_schema(parameters=[OutcomesQuery], responses={200: OutcomesReportSerializer, 400: VALIDATION_ERROR})
+    def get(self, request):
+        params = query_of(OutcomesQuery, request)
+        report = outcomes_compute(
+            as_of=params.get("as_of"),
+            threshold=params.get("threshold"),
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+            physician_id=params.get("physician_id"),
+            nerve_id=params.get("nerve_id"),
+            side=params.get("side"),
+        )
+        request.audit.subject(None, filters=request.GET.urlencode()[:500])
+        return Response(report.to_json())
+
+
+class RegistryImportView(APIView):
+    """The registry import of the admin page (apps.registry.views): the same upload check and the same service."""
+
+    required_perms = {"POST": CONFIGURE}
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": ImportRequestSerializer},
+        responses={
+            200: ImportResultSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Refused, nothing written: the import's result with every problem listed, or "
+                "{field: [messages]} when the upload itself is wrong (no files, an unknown file name, a bad zip).",
+            ),
+        },
+    )
+    def post(self, request):
+        form = RegistryUploadForm(request.POST, request.FILES)
+        options = ImportRequestSerializer(data={"dry_run": request.POST.get("dry_run", False)}, partial=True)
+        if not form.is_valid() or not options.is_valid():
+            request.audit.not_shown()
+            raise exceptions.ValidationError({**form_errors(form), **options.errors})
+        try:
+            token = upload_store(form.cleaned_data["files"])
+        except UploadError as error:
+            request.audit.not_shown()
+            raise exceptions.ValidationError({"files": [str(error)]}) from error
+        try:
+            result = registry_import(
+                folder=upload_folder(token), dry_run=options.validated_data["dry_run"], user=request.user
+            )
+        finally:
+            upload_discard(token)
+        request.audit.subject(result.run)
+        code = status.HTTP_200_OK if result.ok else status.HTTP_400_BAD_REQUEST
+        return Response(ImportResultSerializer(result).data, status=code)
 
 
 def audited(view_class, action: Action, category: Category, *, object_type: str = "", methods=("GET",)):
@@ -199,10 +355,20 @@ def audited(view_class, action: Action, category: Category, *, object_type: str 
     return audit_access(action, category, object_type=object_type, methods=methods)(view_class.as_view())
 
 
-patient_list = audited(PatientListView, Action.LIST, Category.DEMOGRAPHICS, object_type="patient_list")
+patient_list_view = audited(PatientListView, Action.LIST, Category.DEMOGRAPHICS, object_type="patient_list")
 # An update answers with the whole record (fields not sent included): logged as a read too.
 patient_detail = audited(PatientDetailView, Action.VIEW, Category.DEMOGRAPHICS, methods=("GET", "PATCH"))
 block_detail = audited(BlockDetailView, Action.VIEW, Category.CLINICAL)
 ablation_detail = audited(AblationDetailView, Action.VIEW, Category.CLINICAL)
 follow_up_detail = audited(FollowUpDetailView, Action.VIEW, Category.SURVEY)
 follow_up_answers = FollowUpAnswersView.as_view()  # writes only: the change history records the answers
+block_list_view = audited(BlockListView, Action.LIST, Category.CLINICAL, object_type="block_list")
+ablation_list_view = audited(AblationListView, Action.LIST, Category.CLINICAL, object_type="ablation_list")
+follow_up_list_view = audited(FollowUpListView, Action.LIST, Category.CLINICAL, object_type="follow_up_list")
+# As the dashboard page writes it (apps.reports.views.dashboard).
+outcomes_report = audited(OutcomesReportView, Action.VIEW, Category.REPORT, object_type="outcomes_report")
+# As the admin import page: a problem's message may quote a cell of the files, so a refusal that lists problems is
+# logged too.
+registry_import_view = audit_access(
+    Action.VIEW, Category.CLINICAL, object_type="registry_upload", methods=("POST",), statuses=(200, 400)
+)(RegistryImportView.as_view())

@@ -91,3 +91,18 @@ def test_reading_a_follow_up_writes_one_access_event(staff_user):
         follow_up.ablation.patient.pk,
         "survey",
     )
+
+
+def test_a_time_no_time_zone_can_hold_is_refused_naming_the_field(staff_user):
+    # given (found by schemathesis: year 1 overflowed converting to the clinic's time zone, a 500)
+    follow_up = open_follow_up()
+    # when
+    response = bearer(staff_user).post(
+        reverse("api:follow_up_answers", args=[follow_up.public_id]),
+        answers(completed_at="0001-01-01T00:00:00Z", pain_average=11),
+        content_type="application/json",
+    )
+    # then both problems named, nothing written
+    assert response.status_code == 400
+    assert set(response.json()) == {"completed_at", "pain_average"}
+    assert not SurveyResponse.objects.exists()

@@ -1,0 +1,133 @@
+"""The query parameters of the lists and of the outcomes report: checked by serializers, so a bad value comes back
+as JSON naming the parameter ({"from": ["Date has wrong format..."]}), and described by the same serializers in the
+OpenAPI schema. Physicians are named by username and nerves by code, as in the report's groups
+("physician:<username>", "nerve:<code>") and in the records' own `physician`/`nerve` fields."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from apps.accounts.models import User
+from apps.blocks.models import Side
+from apps.clinic.models import Nerve
+from apps.cryoablations.selectors import WORKLIST_STATUSES
+
+from .selectors import PATIENT_ORDERINGS
+
+
+class _Query(serializers.Serializer):
+    """Fields whose names are Python keywords (`from`) are declared as `from_` and renamed here."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {name.rstrip("_"): field for name, field in fields.items()}
+
+    def to_internal_value(self, data):
+        # DRF reads an empty query parameter as one not sent; here it is a mistake to name (`?from=`), not "all".
+        blank = {
+            name: ["This parameter may not be empty."]
+            for name, field in self.fields.items()
+            if data.get(name) == "" and not getattr(field, "allow_blank", False)
+        }
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
+
+class DateRangeQuery(_Query):
+    from_ = serializers.DateField(
+        source="date_from", required=False, help_text="First date, YYYY-MM-DD (the clinic's calendar)."
+    )
+    to = serializers.DateField(source="date_to", required=False, help_text="Last date, YYYY-MM-DD, included.")
+
+    def validate(self, data):
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise serializers.ValidationError({"to": ["The end date is before the start date."]})
+        return data
+
+
+class ProcedureQuery(DateRangeQuery):
+    physician = serializers.CharField(source="physician_id", required=False, help_text="The physician's username.")
+    nerve = serializers.CharField(
+        source="nerve_id", required=False, help_text="The nerve's code, e.g. superior_cluneal."
+    )
+    side = serializers.ChoiceField(choices=Side.choices, required=False)
+
+    def validate_physician(self, username: str) -> int:
+        pk = User.objects.filter(username=username).values_list("pk", flat=True).first()
+        if pk is None:
+            raise serializers.ValidationError("No user with this username.")
+        return pk
+
+    def validate_nerve(self, code: str) -> int:
+        pk = Nerve.objects.filter(code=code).values_list("pk", flat=True).first()
+        if pk is None:
+            raise serializers.ValidationError("No nerve with this code.")
+        return pk
+
+
+class FollowUpQuery(ProcedureQuery):
+    status = serializers.ChoiceField(
+        choices=[(s, s.label) for s in WORKLIST_STATUSES] + [("open", "Due or overdue")],
+        required=False,
+        help_text="Unanswered follow-ups of active patients, as on the worklist: due, overdue, missed, or open "
+        "(due and overdue). Without it: every follow-up.",
+    )
+    time_point = serializers.CharField(required=False, help_text="The protocol's time point code, e.g. 3m.")
+
+
+class OutcomesQuery(ProcedureQuery):
+    """`manage.py outcomes_report`'s options (--from, --to, --as-of, --threshold), and the dashboard's filters."""
+
+    from_ = serializers.DateField(source="date_from", required=False, help_text="First block/ablation date.")
+    to = serializers.DateField(source="date_to", required=False, help_text="Last block/ablation date, included.")
+    as_of = serializers.DateField(required=False, help_text="Windows closed before this date (default: today).")
+    threshold = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=None,
+        required=False,
+        help_text="Positive-block threshold, percent, above 0 and at most 100 (default: the protocol's).",
+    )
+
+    def validate_threshold(self, value: Decimal) -> Decimal:
+        # The command's own rule (apps/reports/management/commands/outcomes_report.py).
+        if not (0 < value <= 100):
+            raise serializers.ValidationError("The threshold is a percentage above 0 and at most 100.")
+        return value
+
+
+def ordering_param(fields: list[str], default: str) -> serializers.ChoiceField:
+    """An `ordering` parameter taking one of `fields`, or `-field` for descending."""
+    choices = [name for field in fields for name in (field, f"-{field}")]
+    return serializers.ChoiceField(
+        choices=choices, required=False, default=default, help_text=f"Sort key; `-` for descending. Default {default}."
+    )
+
+
+class PatientQuery(_Query):
+    q = serializers.CharField(
+        required=False, allow_blank=True, help_text="MRN prefix, or words starting the names (any accents)."
+    )
+    # last_name: by last name, then first name (the patient list's order).
+    ordering = ordering_param(list(PATIENT_ORDERINGS), "last_name")
+
+
+class BlockQuery(ProcedureQuery):
+    ordering = ordering_param(["performed_at", "baseline_nrs"], "-performed_at")
+
+
+class AblationQuery(ProcedureQuery):
+    ordering = ordering_param(["performed_on", "baseline_nrs"], "-performed_on")
+
+
+class FollowUpListQuery(FollowUpQuery):
+    ordering = ordering_param(["target_date", "window_end"], "target_date")
+
+
+def query_of(serializer_class, request) -> dict:
+    """The validated query parameters (400 naming each bad one)."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,132 @@
+"""The API's lists. Patients come from the search page's selector and follow-ups from the worklist's; blocks and
+ablations have no list page, so their lists are here, with the same filters as the outcomes report (date range,
+physician, nerve, side). Each list ends on the primary key, so pages do not overlap when sort keys tie."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import CharField, F, Func, QuerySet
+from django.utils import timezone
+
+from apps.blocks.models import DiagnosticBlock
+from apps.cryoablations.models import Cryoablation, FollowUp
+from apps.cryoablations.selectors import worklist
+from apps.patients.models import Patient
+from apps.patients.selectors import patient_search
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _procedure_filters(
+    items: QuerySet,
+    *,
+    prefix: str = "",
+    physician_id: int | None = None,
+    nerve_id: int | None = None,
+    side: str | None = None,
+) -> QuerySet:
+    if physician_id is not None:
+        items = items.filter(**{f"{prefix}physician_id": physician_id})
+    if nerve_id is not None:
+        items = items.filter(**{f"{prefix}nerve_id": nerve_id})
+    if side:
+        items = items.filter(**{f"{prefix}side": side})
+    return items
+
+
+class _Unindexed(Func):
+    """A text column as an expression no index answers: same values, same collation, same order."""
+
+    template = "(%(expressions)s || '')"
+    output_field = CharField()
+
+
+# ordering -> the columns it sorts by. Only orders an index answers over the whole registry (patient_name_order,
+# the MRN's unique index): a page of 100,000 patients sorted on another column is a full sort on each request.
+PATIENT_ORDERINGS = {"last_name": ("last_name", "first_name"), "mrn": ("mrn",)}
+
+
+def patient_list(*, query: str = "", ordering: str = "last_name") -> QuerySet[Patient]:
+    """The search page's patients, in `ordering` (`-` for descending), the primary key last.
+
+    With a search term, the sort is over the matching rows (found through the trigram index), not a walk of the
+    name index until a page of matches turns up: the planner prefers that walk for a LIMIT, and it reads most of
+    the registry when the term is rare."""
+    descending = ordering.startswith("-")
+    columns = PATIENT_ORDERINGS[ordering.lstrip("-")]
+    keys = [_Unindexed(F(c)) if query.strip() else F(c) for c in columns] + [F("pk")]
+    return patient_search(query=query).order_by(*(k.desc() if descending else k.asc() for k in keys))
+
+
+def block_list(
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    physician_id: int | None = None,
+    nerve_id: int | None = None,
+    side: str | None = None,
+    ordering: str = "-performed_at",
+) -> QuerySet[DiagnosticBlock]:
+    """Blocks performed on the clinic's dates date_from..date_to (bounds as instants, so an index can answer)."""
+    blocks = _procedure_filters(DiagnosticBlock.objects.all(), physician_id=physician_id, nerve_id=nerve_id, side=side)
+    if date_from:
+        blocks = blocks.filter(performed_at__gte=_start_of(date_from))
+    if date_to:
+        blocks = blocks.filter(performed_at__lt=_start_of(date_to + timedelta(days=1)))
+    return (
+        blocks.select_related("patient", "nerve", "physician")
+        .prefetch_related("diary_entries")
+        .order_by(ordering, "pk")
+    )
+
+
+def ablation_list(
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    physician_id: int | None = None,
+    nerve_id: int | None = None,
+    side: str | None = None,
+    ordering: str = "-performed_on",
+) -> QuerySet[Cryoablation]:
+    ablations = _procedure_filters(Cryoablation.objects.all(), physician_id=physician_id, nerve_id=nerve_id, side=side)
+    if date_from:
+        ablations = ablations.filter(performed_on__gte=date_from)
+    if date_to:
+        ablations = ablations.filter(performed_on__lte=date_to)
+    return ablations.select_related("patient", "nerve", "physician", "qualifying_block").order_by(ordering, "pk")
+
+
+def follow_up_list(
+    *,
+    today: date,
+    status: str = "",
+    time_point: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    physician_id: int | None = None,
+    nerve_id: int | None = None,
+    side: str | None = None,
+    ordering: str = "target_date",
+) -> QuerySet[FollowUp]:
+    """Follow-ups by target date. With a status: the worklist's unanswered follow-ups of active patients (`open`
+    is the worklist's default, due and overdue); without: every follow-up."""
+    if status:
+        follow_ups = worklist(today=today, status="" if status == "open" else status, time_point=time_point)
+    else:
+        follow_ups = FollowUp.objects.all()
+        if time_point:
+            follow_ups = follow_ups.filter(time_point=time_point)
+    follow_ups = _procedure_filters(
+        follow_ups, prefix="ablation__", physician_id=physician_id, nerve_id=nerve_id, side=side
+    )
+    if date_from:
+        follow_ups = follow_ups.filter(target_date__gte=date_from)
+    if date_to:
+        follow_ups = follow_ups.filter(target_date__lte=date_to)
+    return follow_ups.select_related(
+        "ablation__patient", "ablation__nerve", "ablation__physician", "counted_response"
+    ).order_by(ordering, "pk")
