@@ -11,7 +11,6 @@ from django.utils.html import strip_tags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.fields import empty
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -230,20 +229,9 @@ class FollowUpAnswersView(APIView):
         follow_up = follow_up_get(public_id=public_id)
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
-        # A time the clinic's time zone cannot hold (year 1) would overflow in the page form's window check: named
-        # here, and kept from the form, which reports everything else.
-        data, completed_at_errors = dict(request.data), None
-        try:
-            FollowUpAnswersWriteSerializer().fields["completed_at"].run_validation(data.get("completed_at", empty))
-        except exceptions.ValidationError as error:
-            completed_at_errors = error.detail
-            data.pop("completed_at", None)
-        form = FollowUpAnswersForm(data, follow_up=follow_up)
-        errors = {} if form.is_valid() else form_errors(form)
-        if completed_at_errors:
-            errors["completed_at"] = completed_at_errors
-        if errors:
-            raise exceptions.ValidationError(errors)
+        form = FollowUpAnswersForm(request.data, follow_up=follow_up)
+        if not form.is_valid():
+            raise exceptions.ValidationError(form_errors(form))
         response = response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
         return Response(SurveyAnswerSerializer(response).data, status=status.HTTP_201_CREATED)
 

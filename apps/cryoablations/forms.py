@@ -98,7 +98,10 @@ class FollowUpAnswersForm(forms.ModelForm):
 
     def clean_completed_at(self):
         completed_at = self.cleaned_data["completed_at"]
-        day = timezone.localdate(completed_at)
+        try:
+            day = timezone.localdate(completed_at)
+        except OverflowError:  # year 1 typed as UTC: no local date in the clinic's time zone
+            raise forms.ValidationError("Enter a real date and time of the answers.") from None
         follow_up = self.follow_up
         if not follow_up.window_start <= day <= follow_up.window_end:
             raise forms.ValidationError(
