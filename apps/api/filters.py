@@ -13,8 +13,7 @@ from apps.accounts.models import User
 from apps.blocks.models import Side
 from apps.clinic.models import Nerve
 from apps.cryoablations.selectors import WORKLIST_STATUSES
-
-from .selectors import PATIENT_ORDERINGS
+from apps.patients.selectors import PATIENT_ORDERINGS
 
 
 class _Query(serializers.Serializer):

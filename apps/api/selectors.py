@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import CharField, F, Func, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.blocks.models import DiagnosticBlock
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.cryoablations.selectors import worklist
-from apps.patients.models import Patient
-from apps.patients.selectors import patient_search
 
 
 def _start_of(day: date) -> datetime:
@@ -35,30 +33,6 @@ def _procedure_filters(
     if side:
         items = items.filter(**{f"{prefix}side": side})
     return items
-
-
-class _Unindexed(Func):
-    """A text column as an expression no index answers: same values, same collation, same order."""
-
-    template = "(%(expressions)s || '')"
-    output_field = CharField()
-
-
-# ordering -> the columns it sorts by. Only orders an index answers over the whole registry (patient_name_order,
-# the MRN's unique index): a page of 100,000 patients sorted on another column is a full sort on each request.
-PATIENT_ORDERINGS = {"last_name": ("last_name", "first_name"), "mrn": ("mrn",)}
-
-
-def patient_list(*, query: str = "", ordering: str = "last_name") -> QuerySet[Patient]:
-    """The search page's patients, in `ordering` (`-` for descending), the primary key last.
-
-    With a search term, the sort is over the matching rows (found through the trigram index), not a walk of the
-    name index until a page of matches turns up: the planner prefers that walk for a LIMIT, and it reads most of
-    the registry when the term is rare."""
-    descending = ordering.startswith("-")
-    columns = PATIENT_ORDERINGS[ordering.lstrip("-")]
-    keys = [_Unindexed(F(c)) if query.strip() else F(c) for c in columns] + [F("pk")]
-    return patient_search(query=query).order_by(*(k.desc() if descending else k.asc() for k in keys))
 
 
 def block_list(

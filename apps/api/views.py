@@ -25,7 +25,7 @@ from apps.cryoablations.forms import FollowUpAnswersForm
 from apps.cryoablations.selectors import ablation_get, follow_up_get, follow_up_rows
 from apps.patients.forms import PatientForm
 from apps.patients.models import Patient
-from apps.patients.selectors import patient_get_or_404
+from apps.patients.selectors import patient_get_or_404, patient_search
 from apps.patients.services import patient_create, patient_update
 from apps.patients.views import PAGE_SIZE
 from apps.registry.forms import RegistryUploadForm
@@ -36,7 +36,7 @@ from apps.surveys.services import response_record
 
 from .etags import etag_of, if_match_check
 from .filters import AblationQuery, BlockQuery, FollowUpListQuery, OutcomesQuery, PatientQuery, query_of
-from .selectors import ablation_list, block_list, follow_up_list, patient_list
+from .selectors import ablation_list, block_list, follow_up_list
 from .serializers import (
     AblationSerializer,
     AblationSummarySerializer,
@@ -120,7 +120,7 @@ class PatientListView(APIView):
         params = query_of(PatientQuery, request)
         query = params.get("q", "")
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(patient_list(query=query, ordering=params["ordering"]), request, view=self)
+        page = paginator.paginate_queryset(patient_search(query=query, ordering=params["ordering"]), request, view=self)
         request.audit.subject(None, action=Action.SEARCH if query else Action.LIST, query=query)
         request.audit.detail["listed"] = [p.pk for p in page]
         return paginator.get_paginated_response(PatientSerializer(page, many=True).data)
