@@ -23,3 +23,4 @@ urlpatterns = [
 
 # Django's 404 page, except under /fhir/: an OperationOutcome there (apps.api.fhir_views).
 handler404 = "apps.api.fhir_views.page_not_found"
+handler500 = "apps.api.fhir_views.server_error"

@@ -7,6 +7,7 @@ import json
 
 from django.http import HttpResponse
 from django.views.defaults import page_not_found as django_page_not_found
+from django.views.defaults import server_error as django_server_error
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.renderers import JSONRenderer
@@ -23,6 +24,7 @@ from .fhir import operation_outcome, patient_everything_json
 FHIR_JSON = "application/fhir+json"
 FHIR_PREFIX = "/fhir/"
 NO_SUCH_OPERATION = "No FHIR operation at this address. This server offers GET /fhir/Patient/{id}/$everything."
+SERVER_ERROR = "The server failed to answer this request; the error is logged for the clinic's IT team."
 
 
 class FHIRJSONRenderer(JSONRenderer):
@@ -87,3 +89,11 @@ def page_not_found(request, exception):
         body = operation_outcome(status=404, diagnostics=NO_SUCH_OPERATION)
         return HttpResponse(json.dumps(body), status=404, content_type=FHIR_JSON)
     return django_page_not_found(request, exception)
+
+
+def server_error(request):
+    """The site's 500 (config.urls.handler500): Django's page, except under /fhir/ (an OperationOutcome)."""
+    if request.path.startswith(FHIR_PREFIX):
+        body = operation_outcome(status=500, diagnostics=SERVER_ERROR)
+        return HttpResponse(json.dumps(body), status=500, content_type=FHIR_JSON)
+    return django_server_error(request)

@@ -185,6 +185,22 @@ def test_an_address_that_names_no_operation_is_404_not_found(staff_client, path)
     assert "Patient/{id}/$everything" in issue["diagnostics"]
 
 
+def test_a_server_error_is_an_operation_outcome_without_the_error(staff_client, monkeypatch):
+    # given an export that fails inside
+    def failing(patient):
+        raise RuntimeError(f"cannot export {patient.last_name}")
+
+    monkeypatch.setattr("apps.api.fhir_views.patient_everything_json", failing)
+    staff_client.raise_request_exception = False
+    patient = PatientFactory(last_name="Quintanilla")
+    # when
+    response = everything(staff_client, patient)
+    # then
+    issue = outcome(response, 500)
+    assert issue["code"] == "exception"
+    assert "Quintanilla" not in response.content.decode()
+
+
 def test_other_pages_keep_their_html_404(staff_client):
     # when
     response = staff_client.get("/patients/no-such-page/")
