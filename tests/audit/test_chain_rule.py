@@ -83,19 +83,52 @@ def test_a_value_written_into_the_added_column_of_an_older_row_is_caught():
     assert f"audit_patientevent: row {event.pk} " in output
 
 
-def test_the_hashed_text_leaves_out_top_level_nulls_but_keeps_nested_ones():
-    # given an access event with no patient and a detail holding a null
-    event = access_record(action=Action.VIEW, category="clinical", actor_label="system:test", detail={"a": None})
+def test_the_hashed_text_leaves_out_keys_holding_null_at_every_level():
+    # given an access event with no patient and a detail holding nulls
+    event = access_record(
+        action=Action.VIEW, category="clinical", actor_label="system:test", detail={"a": None, "b": [1, None]}
+    )
     # when
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT convert_from(audit_row_body(t), 'UTF8') FROM audit_accessevent t WHERE id = %s", [event.pk]
         )
         text = cursor.fetchone()[0]
-    # then
+    # then a null-valued key reads as absent, top-level or nested; an array keeps its positions
     assert '"patient_id"' not in text and '"client_address"' not in text
-    assert '"detail": {"a": null}' in text
+    assert '"detail": {"b": [1, null]}' in text
     assert '"row_hash"' not in text
+
+
+def test_a_session_in_another_time_zone_and_output_settings_hashes_and_verifies_alike():
+    # given history written by the application's sessions (UTC)
+    PatientFactory()
+    before = access_record(action=Action.VIEW, category="clinical", actor_label="system:test")
+    # when a session with other settings recomputes a row's hash, and appends rows of its own
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL TimeZone = 'Pacific/Chatham'")
+        cursor.execute("SET LOCAL bytea_output = 'escape'")
+        cursor.execute("SET LOCAL extra_float_digits = 3")
+        cursor.execute("SET LOCAL IntervalStyle = 'iso_8601'")
+        cursor.execute(
+            "SELECT row_hash = audit_row_hash(lag_hash, t) FROM (SELECT t, row_hash, "
+            "lag(row_hash) OVER (ORDER BY chain_seq) AS lag_hash, id FROM audit_accessevent t) s WHERE id = %s",
+            [before.pk],
+        )
+        same = cursor.fetchone()[0]
+        access_record(action=Action.VIEW, category="clinical", actor_label="system:test")
+        PatientFactory()
+        cursor.execute("SELECT to_jsonb(now())::text")
+        spelled = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        cursor.execute("SET LOCAL bytea_output = 'hex'")
+        cursor.execute("SET LOCAL extra_float_digits = 1")
+        cursor.execute("SET LOCAL IntervalStyle = 'postgres'")
+    # then the same hash, and the whole trail verifies in the application's session
+    assert "+12:45" in spelled or "+13:45" in spelled  # the session did spell times in its own zone
+    assert same is True
+    code, output = verify()
+    assert code == 0, output
 
 
 def _migration(*operations) -> migrations.Migration:
