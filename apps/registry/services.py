@@ -6,7 +6,8 @@
 Rows are written in bulk (an import of 100,000 answers takes seconds), through the same rules as the services that
 write one row at a time: cells are checked by the model fields (apps/registry/parsing.py), follow-ups are dated by
 `follow_up_dates`, answers land on the follow-up whose window holds their clinic-local date and each follow-up's
-counted answer is set by `counted_responses_refresh`; the qualifying-block rule runs in SQL (apps/reports/sql.py).
+counted answer is set by `counted_responses_refresh`'s rule; the qualifying-block rule runs in SQL
+(apps/reports/sql.py). Rows are written with COPY (_copy_create), each table's in one.
 
 Change history: every row the import creates has its "insert" event, with the import's context (the command or
 the admin page and its user, and the import run), written set-based per table once the row holds its final values
@@ -269,15 +270,30 @@ def _physicians_create(res: _Resolved, result: ImportResult) -> None:
     result.created_physicians = list(res.new_physicians)
 
 
-def _copy_create(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
+def _ids_allocate(model: type[Model], count: int) -> list[int]:
+    """`count` new ids from the table's own sequence, in one query, ascending."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
+            [model._meta.db_table, model._meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _copy_create(
+    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], ids: list[int] | None = None
+) -> list[int]:
     """Insert `rows` (values of the fields whose attnames are `columns`, as the fields store them) with COPY, and
     return their new ids, in row order. Every other field gets what saving the model would give it: its default
     (called per row when callable: a uuid4 per row), one time for auto_now and auto_now_add, the database's own
-    db_default, else Field.get_default ("" or null). Ids come first from the table's own sequence, in one query.
+    db_default, else Field.get_default ("" or null). Ids are `ids` when given (from _ids_allocate), else allocated.
 
-    COPY goes around Django's execute wrappers: history_in_bulk's ignore setting reaches it because the id query,
-    run through Django just before, sets it for the rest of the transaction. Every other trigger fires as for an
-    INSERT (COPY fires row and statement triggers alike)."""
+    COPY goes around Django's execute wrappers, which set pgtrigger's ignore list (history_in_bulk) and
+    pghistory's context for each statement: a statement run through them just before sets both for the COPY too
+    (transaction-local settings). Every other trigger fires as for an INSERT (COPY fires row and statement
+    triggers alike)."""
     if not rows:
         return []
     meta = model._meta
@@ -298,13 +314,10 @@ def _copy_create(model: type[Model], columns: Sequence[str], rows: Sequence[Sequ
     unknown = set(given) - set(fields)
     if unknown:
         raise ValueError(f"{meta.label}: no fields {sorted(unknown)}")
-    pk = meta.pk.column
+    if ids is None:
+        ids = _ids_allocate(model, len(rows))
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
-            [meta.db_table, pk, len(rows)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT 1")  # through the execute wrappers: see above
         quote = connection.ops.quote_name
         names = [meta.pk.attname, *given, *constant, *per_row]
         statement = f"COPY {quote(meta.db_table)} ({', '.join(quote(fields[n].column) for n in names)}) FROM STDIN"
@@ -468,15 +481,7 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
         for time_point in time_points
         for target, start, end in [follow_up_dates(row[2], time_point)]
     ]
-    follow_up_pks = _copy_create(
-        FollowUp,
-        ["ablation_id", "time_point", "label", "target_date", "window_start", "window_end"],
-        follow_up_rows,
-    )
-    counts["follow_ups"] = {
-        "created": len(follow_up_pks),
-        "window_closed_at_import": sum(1 for f in follow_up_rows if f[5] < today),
-    }
+    follow_up_pks = _ids_allocate(FollowUp, len(follow_up_rows))
 
     # Answers: matched by ablation and completion time; new ones land on the follow-up whose window holds their
     # clinic-local date (surveys.services.follow_up_for's rule: the earliest such time point), else unscheduled.
@@ -516,16 +521,34 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
                 recorded_by,
             )
         )
-    response_pks = _copy_create(
+    response_pks = _ids_allocate(SurveyResponse, len(response_rows))
+
+    # The answer each new follow-up counts, by counted_responses_refresh's rule (surveys.services: the last
+    # completed, then the last recorded, then the highest id), applied here so that each follow-up is written
+    # once with it rather than updated after: a new follow-up's answers are all new, recorded at one time.
+    counted: dict[int, tuple] = {}
+    for pk, r in zip(response_pks, response_rows, strict=True):
+        if r[1] is not None and (r[1] not in counted or (r[2], pk) > counted[r[1]]):
+            counted[r[1]] = (r[2], pk)
+    _copy_create(
+        FollowUp,
+        ["ablation_id", "time_point", "label", "target_date", "window_start", "window_end", "counted_response_id"],
+        [(*f, counted[pk][1] if pk in counted else None) for f, pk in zip(follow_up_rows, follow_up_pks, strict=True)],
+        ids=follow_up_pks,
+    )
+    counts["follow_ups"] = {
+        "created": len(follow_up_pks),
+        "window_closed_at_import": sum(1 for f in follow_up_rows if f[5] < today),
+    }
+    _copy_create(
         SurveyResponse,
         ["ablation_id", "follow_up_id", "completed_at", "pain_average", "pain_current", "pain_worst",
          "percent_relief", "pgic", "collected_via", "recorded_by_id"],
         response_rows,
+        ids=response_pks,
     )  # fmt: skip
     touched = {r[1] for r in response_rows if r[1]}
     new_follow_up_ids = set(follow_up_pks)
-    for chunk in _chunks(sorted(touched & new_follow_up_ids), REFRESH_CHUNK):
-        counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk__in=chunk))
     counts[RESPONSES] = {
         "created": len(response_pks),
         "matched": len(parsed.responses) - len(response_pks),

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, migrations, models
 
-from apps.audit.db import audit_schema_check, audit_schema_problems
+from apps.audit.db import audit_schema_check, audit_schema_problems, audit_tables
 from apps.audit.models import Action, PatientEvent, ProtocolEvent
 from apps.audit.services import access_record
 from apps.clinic.models import Protocol
@@ -190,6 +190,12 @@ def _hash_as_before_the_rule(table: str, left_out_below: int = 0, left_out: tupl
         cursor.execute("SET LOCAL session_replication_role = origin")
 
 
+def _every_chain_hashed_as_before_the_rule() -> None:
+    """The other tables too (the catalog's history, say): the migration checks every chain under the former rule."""
+    for table in audit_tables():
+        _hash_as_before_the_rule(table)
+
+
 def _migrate_0003() -> None:
     rule_migration.rehash_under_the_new_rule(apps, SimpleNamespace(connection=connection))
 
@@ -201,7 +207,7 @@ def test_migration_0003_carries_chains_hashed_under_the_former_rule_over_to_the_
     PatientFactory()
     Protocol.objects.filter(pk=1).update(responder_percent=40)
     Protocol.objects.filter(pk=1).update(responder_percent=50)
-    _hash_as_before_the_rule("audit_patientevent")
+    _every_chain_hashed_as_before_the_rule()
     first_protocol_event = ProtocolEvent.objects.order_by("chain_seq").first().chain_seq
     _hash_as_before_the_rule(
         "audit_protocolevent", first_protocol_event, tuple(rule_migration.ADDED_BY_0002["audit_protocolevent"])
@@ -218,7 +224,7 @@ def test_migration_0003_refuses_a_chain_already_broken_and_changes_nothing():
     # given a chain hashed under the former rule, then one row altered behind the triggers' back
     PatientFactory()
     second = PatientFactory()
-    _hash_as_before_the_rule("audit_patientevent")
+    _every_chain_hashed_as_before_the_rule()
     event = PatientEvent.objects.get(pgh_obj=second)
     _as_owner_with_triggers_off("UPDATE audit_patientevent SET first_name = 'X' WHERE pgh_id = %s", [event.pk])
     hashes = list(PatientEvent.objects.order_by("chain_seq").values_list("row_hash", flat=True))

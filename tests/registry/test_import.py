@@ -339,3 +339,17 @@ def test_imported_rows_hold_what_saving_them_one_at_a_time_would_give(tmp_path):
         Patient.objects.create(mrn="R2", first_name="B", last_name="C", date_of_birth=dt.date(1970, 1, 1)).pk
         > patient.pk
     )
+
+
+def test_the_answers_new_follow_ups_count_are_those_the_surveys_rule_picks(tmp_path):
+    from apps.surveys.services import counted_responses_refresh
+
+    # given the sample and files with two answers in one window, imported
+    call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
+    registry_import(folder=write(tmp_path / "export", GOOD))
+    imported = dict(FollowUp.objects.values_list("pk", "counted_response"))
+    assert sum(1 for counted in imported.values() if counted) >= 3
+    # when the rule of the surveys app picks them again
+    counted_responses_refresh(follow_ups=FollowUp.objects.all())
+    # then it picks the same ones
+    assert dict(FollowUp.objects.values_list("pk", "counted_response")) == imported
