@@ -317,13 +317,19 @@ def _copy_create(
     if ids is None:
         ids = _ids_allocate(model, len(rows))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")  # through the execute wrappers: see above
+        # Through the execute wrappers (see above); it also gives the columns' exact types, for a binary COPY.
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+            [meta.db_table],
+        )
+        types = dict(cursor.fetchall())
         quote = connection.ops.quote_name
-        names = [meta.pk.attname, *given, *constant, *per_row]
-        statement = f"COPY {quote(meta.db_table)} ({', '.join(quote(fields[n].column) for n in names)}) FROM STDIN"
+        columns = [fields[name].column for name in [meta.pk.attname, *given, *constant, *per_row]]
+        statement = f"COPY {quote(meta.db_table)} ({', '.join(map(quote, columns))}) FROM STDIN (FORMAT BINARY)"
         fixed = tuple(constant.values())
         makers = tuple(per_row.values())
         with cursor.cursor.copy(statement) as copy:
+            copy.set_types([types[column] for column in columns])
             if makers:
                 for pk_value, row in zip(ids, rows, strict=True):
                     copy.write_row((pk_value, *row, *fixed, *(make() for make in makers)))
