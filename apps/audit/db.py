@@ -6,10 +6,18 @@ triggers off (a superuser: ALTER TABLE ... DISABLE TRIGGER, session_replication_
 rows, and the hash chain is what makes that visible: each row stores sha256(previous row's hash || the row's
 canonical text), and `manage.py audit_verify` recomputes the chain.
 
-The canonical text of a row (audit_row_body below) is the row as jsonb without its own hash and without the
-top-level keys whose value is null. Leaving out nulls is what lets the schema grow: a column added to an audit table
-later reads as null in the rows written before it existed, so those rows hash as they did when they were written.
-Nested JSON (pgh_context, detail) keeps its nulls: only absent columns are "not recorded".
+The canonical text of a row (audit_row_body below) is the row as jsonb without its own hash and without the keys
+whose value is null, at every level (jsonb_strip_nulls: one call in C). Leaving out nulls is what lets the schema
+grow: a column added to an audit table later reads as null in the rows written before it existed, so those rows hash
+as they did when they were written. Inside JSON columns (pgh_context, detail) a key holding null and an absent key
+hash alike: neither records a value, and the trail gives the two no different meaning. (Nulls that are elements of
+a JSON array are kept: they hold a position.)
+
+The text is the same in every session: jsonb spells timestamps in the session's TimeZone, bytea as bytea_output,
+floats after extra_float_digits and intervals as IntervalStyle, so the rule is that text under UTC, hex, 1 and
+postgres. A session already set so (the application's: Django connects in UTC) hashes with the plain expression,
+which PostgreSQL inlines; any other goes through audit_row_body_canonical, which sets them for its call. Settings
+attached to a function cost a save and restore on every call, which the per-row trigger would pay on every row.
 
 The rule that goes with it, checked by `audit_schema_check` (a system check, so `migrate` stops on a breach):
   - a column added to an audit table later is nullable and has no default, neither Django's nor the database's,
@@ -42,21 +50,26 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
 END $$;
 
--- The bytes that are hashed (the module's docstring says why nulls are left out). Only the top level: nested
--- JSON keeps its nulls. Callers run it through audit_row_hash, whose settings make the text the same in every
--- session (timestamps in UTC).
-CREATE OR REPLACE FUNCTION audit_row_body(r anyelement) RETURNS bytea LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    j jsonb := to_jsonb(r) - 'row_hash';
-BEGIN
-    RETURN convert_to((j - ARRAY(SELECT key FROM jsonb_each(j) WHERE value = 'null'::jsonb))::text, 'UTF8');
-END $$;
+-- The bytes that are hashed (the module's docstring says why nulls are left out), as the current session spells
+-- them. Callers hash through audit_row_hash, which makes them the same in every session.
+CREATE OR REPLACE FUNCTION audit_row_body(r anyelement) RETURNS bytea LANGUAGE sql STABLE AS $$
+    SELECT convert_to(jsonb_strip_nulls(to_jsonb(r) - 'row_hash')::text, 'UTF8')
+$$;
 
-CREATE OR REPLACE FUNCTION audit_row_hash(previous bytea, r anyelement) RETURNS bytea LANGUAGE plpgsql
-    STABLE SET TimeZone = 'UTC' SET bytea_output = 'hex' SET extra_float_digits = '1' AS $$
-BEGIN
-    RETURN sha256(coalesce(previous, '\\x'::bytea) || audit_row_body(r));
-END $$;
+CREATE OR REPLACE FUNCTION audit_row_body_canonical(r anyelement) RETURNS bytea LANGUAGE sql STABLE
+    SET TimeZone = 'UTC' SET bytea_output = 'hex' SET extra_float_digits = '1' SET IntervalStyle = 'postgres' AS $$
+    SELECT audit_row_body(r)
+$$;
+
+-- SQL without settings of its own, so that it is inlined into the trigger's and audit_verify's expressions.
+CREATE OR REPLACE FUNCTION audit_row_hash(previous bytea, r anyelement) RETURNS bytea LANGUAGE sql STABLE AS $$
+    SELECT sha256(coalesce(previous, '\\x'::bytea) || CASE
+        WHEN current_setting('TimeZone') = 'UTC' AND current_setting('bytea_output') = 'hex'
+             AND current_setting('extra_float_digits') = '1' AND current_setting('IntervalStyle') = 'postgres'
+        THEN audit_row_body(r)
+        ELSE audit_row_body_canonical(r)
+    END)
+$$;
 
 -- The chain over many rows at once, for set-based writes that compute the hashes themselves (the benchmark's
 -- seeding): audit_chain(row, hash of the row before the first) OVER (ORDER BY chain_seq).

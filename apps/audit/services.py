@@ -93,10 +93,11 @@ def history_record_created(*, model: type[Model], ids: Sequence[int]) -> int:
                    COALESCE(NULLIF(CURRENT_SETTING('pghistory.context_id', TRUE), ''), NULL)::UUID,
                    NOW(), 'insert', {pk}
             FROM {quote(model._meta.db_table)}
-            WHERE {pk} = ANY(%s)
+            WHERE {pk} = ANY(%s::{model._meta.pk.db_type(connection)}[])
             ORDER BY {pk}
             """,  # noqa: S608
-            [list(ids)],
+            # One array literal: bound as a list, each of (up to) hundreds of thousands of ids is adapted apart.
+            ["{" + ",".join(map(str, ids)) + "}"],
         )
         return cursor.rowcount
 

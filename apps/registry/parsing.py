@@ -209,12 +209,13 @@ def _read(folder: Path, name: str, parsed: Parsed):
         try:
             for cells in reader:
                 line = reader.line_num
-                if not any(c.strip() for c in cells):
+                stripped = [cell.strip() for cell in cells]
+                if not any(stripped):
                     continue
                 if len(cells) != len(header):
                     parsed.problem(name, line, "-", f"The row has {len(cells)} cells; the header has {len(header)}.")
                     continue
-                yield line, {column: cell.strip() for column, cell in zip(header, cells, strict=True)}
+                yield line, dict(zip(header, stripped, strict=True))
         except (UnicodeDecodeError, csv.Error) as error:
             parsed.problem(name, reader.line_num, "-", f"Not a UTF-8 CSV file ({error}).")
 

@@ -6,7 +6,8 @@
 Rows are written in bulk (an import of 100,000 answers takes seconds), through the same rules as the services that
 write one row at a time: cells are checked by the model fields (apps/registry/parsing.py), follow-ups are dated by
 `follow_up_dates`, answers land on the follow-up whose window holds their clinic-local date and each follow-up's
-counted answer is set by `counted_responses_refresh`; the qualifying-block rule runs in SQL (apps/reports/sql.py).
+counted answer is set by `counted_responses_refresh`'s rule; the qualifying-block rule runs in SQL
+(apps/reports/sql.py). Rows are written with COPY (_copy_create), each table's in one.
 
 Change history: every row the import creates has its "insert" event, with the import's context (the command or
 the admin page and its user, and the import run), written set-based per table once the row holds its final values
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from typing import Any
 import pghistory
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.db.models import NOT_PROVIDED, Model
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
@@ -45,7 +48,6 @@ from .parsing import ABLATIONS, BLOCKS, PATIENTS, RESPONSES, Parsed, Problem, re
 
 logger = logging.getLogger(__name__)
 
-BATCH = 5_000  # rows per INSERT of bulk_create
 REFRESH_CHUNK = 10_000  # follow-ups per counted_responses_refresh
 PROBLEMS_KEPT = 200  # problem locations kept in the ImportRun
 # The models whose created rows the import records in bulk (history_in_bulk).
@@ -268,6 +270,75 @@ def _physicians_create(res: _Resolved, result: ImportResult) -> None:
     result.created_physicians = list(res.new_physicians)
 
 
+def _ids_allocate(model: type[Model], count: int) -> list[int]:
+    """`count` new ids from the table's own sequence, in one query, ascending."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
+            [model._meta.db_table, model._meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _copy_create(
+    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], ids: list[int] | None = None
+) -> list[int]:
+    """Insert `rows` (values of the fields whose attnames are `columns`, as the fields store them) with COPY, and
+    return their new ids, in row order. Every other field gets what saving the model would give it: its default
+    (called per row when callable: a uuid4 per row), one time for auto_now and auto_now_add, the database's own
+    db_default, else Field.get_default ("" or null). Ids are `ids` when given (from _ids_allocate), else allocated.
+
+    COPY goes around Django's execute wrappers, which set pgtrigger's ignore list (history_in_bulk) and
+    pghistory's context for each statement: a statement run through them just before sets both for the COPY too
+    (transaction-local settings). Every other trigger fires as for an INSERT (COPY fires row and statement
+    triggers alike)."""
+    if not rows:
+        return []
+    meta = model._meta
+    given = list(columns)
+    fields = {f.attname: f for f in meta.concrete_fields}
+    now = timezone.now()
+    constant: dict[str, Any] = {}
+    per_row: dict[str, Any] = {}
+    for name, f in fields.items():
+        if f.primary_key or name in given or f.db_default is not NOT_PROVIDED:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            constant[name] = now
+        elif f.has_default() and callable(f.default):
+            per_row[name] = f.default
+        else:  # Django's own: the default, else "" for a text field that is not null, else null
+            constant[name] = f.get_default()
+    unknown = set(given) - set(fields)
+    if unknown:
+        raise ValueError(f"{meta.label}: no fields {sorted(unknown)}")
+    if ids is None:
+        ids = _ids_allocate(model, len(rows))
+    with connection.cursor() as cursor:
+        # Through the execute wrappers (see above); it also gives the columns' exact types, for a binary COPY.
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+            [meta.db_table],
+        )
+        types = dict(cursor.fetchall())
+        quote = connection.ops.quote_name
+        columns = [fields[name].column for name in [meta.pk.attname, *given, *constant, *per_row]]
+        statement = f"COPY {quote(meta.db_table)} ({', '.join(map(quote, columns))}) FROM STDIN (FORMAT BINARY)"
+        fixed = tuple(constant.values())
+        makers = tuple(per_row.values())
+        with cursor.cursor.copy(statement) as copy:
+            copy.set_types([types[column] for column in columns])
+            if makers:
+                for pk_value, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk_value, *row, *fixed, *(make() for make in makers)))
+            else:
+                for pk_value, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk_value, *row, *fixed))
+    return ids
+
+
 def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None) -> _Created:
     """The registry's rows, every one new (no history trigger writes for them: see _write)."""
     counts = result.counts
@@ -275,101 +346,117 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
     today = timezone.localdate()
 
     # Patients: matched by MRN, left as they are; new ones created.
-    new_patients = []
+    default_timezone = Patient._meta.get_field("timezone").get_default()
+    new_mrns, patient_rows = [], []
     for mrn, row in parsed.patients.items():
         if mrn in res.patient_ids:
             continue
         v = row.values
-        new_patients.append(
-            Patient(
-                mrn=mrn,
-                first_name=v["first_name"],
-                last_name=v["last_name"],
-                date_of_birth=v["date_of_birth"],
-                sex=v["sex"] or Sex.UNKNOWN,
-                email=v["email"] or "",
-                mobile_phone=v["mobile_phone"] or "",
-                preferred_channel=v["preferred_channel"] or Channel.NONE,
-                timezone=v["timezone"] or Patient._meta.get_field("timezone").get_default(),
-                search_name=patient_search_name(v["first_name"], v["last_name"]),
+        new_mrns.append(mrn)
+        patient_rows.append(
+            (
+                mrn,
+                v["first_name"],
+                v["last_name"],
+                v["date_of_birth"],
+                v["sex"] or Sex.UNKNOWN,
+                v["email"] or "",
+                v["mobile_phone"] or "",
+                v["preferred_channel"] or Channel.NONE,
+                v["timezone"] or default_timezone,
+                patient_search_name(v["first_name"], v["last_name"]),
             )
         )
-    Patient.objects.bulk_create(new_patients, batch_size=BATCH)
-    res.patient_ids.update((p.mrn, p.pk) for p in new_patients)
-    counts[PATIENTS] = {"created": len(new_patients), "matched": len(parsed.patients) - len(new_patients)}
+    patient_ids = _copy_create(
+        Patient,
+        ["mrn", "first_name", "last_name", "date_of_birth", "sex", "email", "mobile_phone", "preferred_channel",
+         "timezone", "search_name"],
+        patient_rows,
+    )  # fmt: skip
+    res.patient_ids.update(zip(new_mrns, patient_ids, strict=True))
+    counts[PATIENTS] = {"created": len(patient_ids), "matched": len(parsed.patients) - len(patient_ids)}
 
     # Blocks and their diaries. The import has no suspected diagnosis: "other" says it was not recorded.
-    new_blocks, diaries = [], []
+    new_block_ids, block_rows, diaries = [], [], []
     for block_id, row in parsed.blocks.items():
         if res.blocks[block_id][0] is not None:
             continue
         v = row.values
-        new_blocks.append(
-            DiagnosticBlock(
-                external_id=block_id,
-                patient_id=res.patient_ids[v["mrn"]],
-                performed_at=v["performed_at"],
-                physician_id=res.users[v["physician"]],
-                nerve_id=res.nerves[v["nerve"]],
-                side=v["side"],
-                guidance=v["guidance"] or Guidance.ULTRASOUND,
-                drug=v["drug"] or "",
-                concentration_percent=v["concentration_percent"],
-                volume_ml=v["volume_ml"],
-                needle_gauge=v["needle_gauge"],
-                baseline_nrs=v["baseline_nrs"],
-                suspected_diagnosis=Diagnosis.OTHER,
+        new_block_ids.append(block_id)
+        block_rows.append(
+            (
+                block_id,
+                res.patient_ids[v["mrn"]],
+                v["performed_at"],
+                res.users[v["physician"]],
+                res.nerves[v["nerve"]],
+                v["side"],
+                v["guidance"] or Guidance.ULTRASOUND,
+                v["drug"] or "",
+                v["concentration_percent"],
+                v["volume_ml"],
+                v["needle_gauge"],
+                v["baseline_nrs"],
+                Diagnosis.OTHER,
             )
         )
         diaries.append(v["diary"] or [])
-    DiagnosticBlock.objects.bulk_create(new_blocks, batch_size=BATCH)
-    entries = [
-        DiaryEntry(block_id=block.pk, minutes_after=minutes, nrs=nrs)
-        for block, diary in zip(new_blocks, diaries, strict=True)
-        for minutes, nrs in diary
+    block_pks = _copy_create(
+        DiagnosticBlock,
+        ["external_id", "patient_id", "performed_at", "physician_id", "nerve_id", "side", "guidance", "drug",
+         "concentration_percent", "volume_ml", "needle_gauge", "baseline_nrs", "suspected_diagnosis"],
+        block_rows,
+    )  # fmt: skip
+    entry_rows = [
+        (block_pk, minutes, nrs) for block_pk, diary in zip(block_pks, diaries, strict=True) for minutes, nrs in diary
     ]
-    DiaryEntry.objects.bulk_create(entries, batch_size=BATCH)
-    for block in new_blocks:
-        _, mrn, code, side = res.blocks[block.external_id]
-        res.blocks[block.external_id] = (block.pk, mrn, code, side)
+    entry_ids = _copy_create(DiaryEntry, ["block_id", "minutes_after", "nrs"], entry_rows)
+    for block_id, block_pk in zip(new_block_ids, block_pks, strict=True):
+        _, mrn, code, side = res.blocks[block_id]
+        res.blocks[block_id] = (block_pk, mrn, code, side)
     counts[BLOCKS] = {
-        "created": len(new_blocks),
-        "matched": len(parsed.blocks) - len(new_blocks),
-        "diary_entries": len(entries),
+        "created": len(block_pks),
+        "matched": len(parsed.blocks) - len(block_pks),
+        "diary_entries": len(entry_ids),
     }
 
     # Ablations: a named qualifying block is the staff's choice; the others get the rule's pick, in one UPDATE.
-    new_ablations = []
+    cycles_default = Cryoablation._meta.get_field("cycles").get_default()
+    freeze_default = Cryoablation._meta.get_field("freeze_seconds").get_default()
+    new_ablation_ids, ablation_rows = [], []
     for ablation_id, row in parsed.ablations.items():
         if res.ablations[ablation_id][0] is not None:
             continue
         v = row.values
         named = v["qualifying_block_id"]
-        fields: dict[str, Any] = {}
-        if v["cycles"] is not None:
-            fields["cycles"] = v["cycles"]
-        if v["freeze_seconds"] is not None:
-            fields["freeze_seconds"] = v["freeze_seconds"]
-        new_ablations.append(
-            Cryoablation(
-                external_id=ablation_id,
-                patient_id=res.patient_ids[v["mrn"]],
-                performed_on=v["performed_on"],
-                physician_id=res.users[v["physician"]],
-                nerve_id=res.nerves[v["nerve"]],
-                side=v["side"],
-                baseline_nrs=v["baseline_nrs"],
-                device=v["device"] or "",
-                probe=v["probe"] or "",
-                qualifying_block_id=res.blocks[named][0] if named else None,
-                qualifying_source=QualifyingSource.STAFF if named else "",
-                **fields,
+        new_ablation_ids.append(ablation_id)
+        ablation_rows.append(
+            (
+                ablation_id,
+                res.patient_ids[v["mrn"]],
+                v["performed_on"],
+                res.users[v["physician"]],
+                res.nerves[v["nerve"]],
+                v["side"],
+                v["baseline_nrs"],
+                v["device"] or "",
+                v["probe"] or "",
+                cycles_default if v["cycles"] is None else v["cycles"],
+                freeze_default if v["freeze_seconds"] is None else v["freeze_seconds"],
+                res.blocks[named][0] if named else None,
+                QualifyingSource.STAFF if named else "",
             )
         )
-    Cryoablation.objects.bulk_create(new_ablations, batch_size=BATCH)
+    ablation_pks = _copy_create(
+        Cryoablation,
+        ["external_id", "patient_id", "performed_on", "physician_id", "nerve_id", "side", "baseline_nrs", "device",
+         "probe", "cycles", "freeze_seconds", "qualifying_block_id", "qualifying_source"],
+        ablation_rows,
+    )  # fmt: skip
     picked = 0
+    unnamed = [pk for pk, row in zip(ablation_pks, ablation_rows, strict=True) if row[11] is None]
     with connection.cursor() as cursor:
-        for chunk in _chunks([a.pk for a in new_ablations if a.qualifying_block_id is None], 20_000):
+        for chunk in _chunks(unnamed, 20_000):
             _execute_named(
                 cursor,
                 sql.QUALIFYING_BLOCKS_PICK,
@@ -382,42 +469,31 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
                 },
             )
             picked += cursor.rowcount
-    for ablation in new_ablations:
-        res.ablations[ablation.external_id] = (ablation.pk, res.ablations[ablation.external_id][1])
+    for ablation_id, ablation_pk in zip(new_ablation_ids, ablation_pks, strict=True):
+        res.ablations[ablation_id] = (ablation_pk, res.ablations[ablation_id][1])
     counts[ABLATIONS] = {
-        "created": len(new_ablations),
-        "matched": len(parsed.ablations) - len(new_ablations),
-        "qualifying_named": sum(1 for a in new_ablations if a.qualifying_block_id),
+        "created": len(ablation_pks),
+        "matched": len(parsed.ablations) - len(ablation_pks),
+        "qualifying_named": len(ablation_pks) - len(unnamed),
         "qualifying_by_rule": picked,
     }
 
     # Follow-ups of the new ablations, dated like any other's. One whose window closed before today is recorded
     # as such: no reminder is due for it (reminders go out only while a window is open).
     time_points = list(protocol.time_points.all())
-    new_follow_ups = [
-        FollowUp(
-            ablation_id=ablation.pk,
-            time_point=time_point.code,
-            label=time_point.label,
-            target_date=target,
-            window_start=start,
-            window_end=end,
-        )
-        for ablation in new_ablations
+    follow_up_rows = [
+        (ablation_pk, time_point.code, time_point.label, target, start, end)
+        for ablation_pk, row in zip(ablation_pks, ablation_rows, strict=True)
         for time_point in time_points
-        for target, start, end in [follow_up_dates(ablation.performed_on, time_point)]
+        for target, start, end in [follow_up_dates(row[2], time_point)]
     ]
-    FollowUp.objects.bulk_create(new_follow_ups, batch_size=BATCH)
-    counts["follow_ups"] = {
-        "created": len(new_follow_ups),
-        "window_closed_at_import": sum(1 for f in new_follow_ups if f.window_end < today),
-    }
+    follow_up_pks = _ids_allocate(FollowUp, len(follow_up_rows))
 
     # Answers: matched by ablation and completion time; new ones land on the follow-up whose window holds their
     # clinic-local date (surveys.services.follow_up_for's rule: the earliest such time point), else unscheduled.
     windows: dict[int, list[tuple]] = defaultdict(list)
-    for f in new_follow_ups:
-        windows[f.ablation_id].append((f.target_date, f.window_start, f.window_end, f.pk))
+    for f, pk in zip(follow_up_rows, follow_up_pks, strict=True):
+        windows[f[0]].append((f[3], f[4], f[5], pk))
     response_ablations = {res.ablations[r.values["ablation_id"]][0] for r in parsed.responses}
     old_ablations = [pk for pk in response_ablations if pk not in windows]
     for chunk in _chunks(old_ablations, 20_000):
@@ -427,46 +503,71 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
             windows[row[0]].append(row[1:])
     for follow_ups in windows.values():
         follow_ups.sort()
-    new_responses = []
+    recorded_by = user.pk if user is not None else None
+    local_date = timezone.localdate
+    response_rows = []
     for row in parsed.responses:
         v = row.values
         ablation_pk = res.ablations[v["ablation_id"]][0]
         if (ablation_pk, v["completed_at"]) in res.existing_responses:
             continue
-        local = timezone.localdate(v["completed_at"])
+        local = local_date(v["completed_at"])
         follow_up_id = next((pk for _, start, end, pk in windows[ablation_pk] if start <= local <= end), None)
-        new_responses.append(
-            SurveyResponse(
-                ablation_id=ablation_pk,
-                follow_up_id=follow_up_id,
-                completed_at=v["completed_at"],
-                pain_average=v["pain_average"],
-                pain_current=v["pain_current"],
-                pain_worst=v["pain_worst"],
-                percent_relief=v["percent_relief"],
-                pgic=v["pgic"],
-                collected_via=CollectedVia.IMPORT,
-                recorded_by=user,
+        response_rows.append(
+            (
+                ablation_pk,
+                follow_up_id,
+                v["completed_at"],
+                v["pain_average"],
+                v["pain_current"],
+                v["pain_worst"],
+                v["percent_relief"],
+                v["pgic"],
+                CollectedVia.IMPORT,
+                recorded_by,
             )
         )
-    SurveyResponse.objects.bulk_create(new_responses, batch_size=BATCH)
-    touched = {r.follow_up_id for r in new_responses if r.follow_up_id}
-    new_follow_up_ids = {f.pk for f in new_follow_ups}
-    for chunk in _chunks(sorted(touched & new_follow_up_ids), REFRESH_CHUNK):
-        counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk__in=chunk))
+    response_pks = _ids_allocate(SurveyResponse, len(response_rows))
+
+    # The answer each new follow-up counts, by counted_responses_refresh's rule (surveys.services: the last
+    # completed, then the last recorded, then the highest id), applied here so that each follow-up is written
+    # once with it rather than updated after: a new follow-up's answers are all new, recorded at one time.
+    counted: dict[int, tuple] = {}
+    for pk, r in zip(response_pks, response_rows, strict=True):
+        if r[1] is not None and (r[1] not in counted or (r[2], pk) > counted[r[1]]):
+            counted[r[1]] = (r[2], pk)
+    _copy_create(
+        FollowUp,
+        ["ablation_id", "time_point", "label", "target_date", "window_start", "window_end", "counted_response_id"],
+        [(*f, counted[pk][1] if pk in counted else None) for f, pk in zip(follow_up_rows, follow_up_pks, strict=True)],
+        ids=follow_up_pks,
+    )
+    counts["follow_ups"] = {
+        "created": len(follow_up_pks),
+        "window_closed_at_import": sum(1 for f in follow_up_rows if f[5] < today),
+    }
+    _copy_create(
+        SurveyResponse,
+        ["ablation_id", "follow_up_id", "completed_at", "pain_average", "pain_current", "pain_worst",
+         "percent_relief", "pgic", "collected_via", "recorded_by_id"],
+        response_rows,
+        ids=response_pks,
+    )  # fmt: skip
+    touched = {r[1] for r in response_rows if r[1]}
+    new_follow_up_ids = set(follow_up_pks)
     counts[RESPONSES] = {
-        "created": len(new_responses),
-        "matched": len(parsed.responses) - len(new_responses),
-        "unscheduled": sum(1 for r in new_responses if not r.follow_up_id),
+        "created": len(response_pks),
+        "matched": len(parsed.responses) - len(response_pks),
+        "unscheduled": sum(1 for r in response_rows if not r[1]),
     }
     return _Created(
         ids={
-            Patient: [p.pk for p in new_patients],
-            DiagnosticBlock: [b.pk for b in new_blocks],
-            DiaryEntry: [e.pk for e in entries],
-            Cryoablation: [a.pk for a in new_ablations],
-            FollowUp: [f.pk for f in new_follow_ups],
-            SurveyResponse: [r.pk for r in new_responses],
+            Patient: patient_ids,
+            DiagnosticBlock: block_pks,
+            DiaryEntry: entry_ids,
+            Cryoablation: ablation_pks,
+            FollowUp: follow_up_pks,
+            SurveyResponse: response_pks,
         },
         old_follow_ups_touched=sorted(touched - new_follow_up_ids),
     )

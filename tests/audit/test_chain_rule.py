@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, migrations, models
 
-from apps.audit.db import audit_schema_check, audit_schema_problems
+from apps.audit.db import audit_schema_check, audit_schema_problems, audit_tables
 from apps.audit.models import Action, PatientEvent, ProtocolEvent
 from apps.audit.services import access_record
 from apps.clinic.models import Protocol
@@ -83,19 +83,52 @@ def test_a_value_written_into_the_added_column_of_an_older_row_is_caught():
     assert f"audit_patientevent: row {event.pk} " in output
 
 
-def test_the_hashed_text_leaves_out_top_level_nulls_but_keeps_nested_ones():
-    # given an access event with no patient and a detail holding a null
-    event = access_record(action=Action.VIEW, category="clinical", actor_label="system:test", detail={"a": None})
+def test_the_hashed_text_leaves_out_keys_holding_null_at_every_level():
+    # given an access event with no patient and a detail holding nulls
+    event = access_record(
+        action=Action.VIEW, category="clinical", actor_label="system:test", detail={"a": None, "b": [1, None]}
+    )
     # when
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT convert_from(audit_row_body(t), 'UTF8') FROM audit_accessevent t WHERE id = %s", [event.pk]
         )
         text = cursor.fetchone()[0]
-    # then
+    # then a null-valued key reads as absent, top-level or nested; an array keeps its positions
     assert '"patient_id"' not in text and '"client_address"' not in text
-    assert '"detail": {"a": null}' in text
+    assert '"detail": {"b": [1, null]}' in text
     assert '"row_hash"' not in text
+
+
+def test_a_session_in_another_time_zone_and_output_settings_hashes_and_verifies_alike():
+    # given history written by the application's sessions (UTC)
+    PatientFactory()
+    before = access_record(action=Action.VIEW, category="clinical", actor_label="system:test")
+    # when a session with other settings recomputes a row's hash, and appends rows of its own
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL TimeZone = 'Pacific/Chatham'")
+        cursor.execute("SET LOCAL bytea_output = 'escape'")
+        cursor.execute("SET LOCAL extra_float_digits = 3")
+        cursor.execute("SET LOCAL IntervalStyle = 'iso_8601'")
+        cursor.execute(
+            "SELECT row_hash = audit_row_hash(lag_hash, t) FROM (SELECT t, row_hash, "
+            "lag(row_hash) OVER (ORDER BY chain_seq) AS lag_hash, id FROM audit_accessevent t) s WHERE id = %s",
+            [before.pk],
+        )
+        same = cursor.fetchone()[0]
+        access_record(action=Action.VIEW, category="clinical", actor_label="system:test")
+        PatientFactory()
+        cursor.execute("SELECT to_jsonb(now())::text")
+        spelled = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        cursor.execute("SET LOCAL bytea_output = 'hex'")
+        cursor.execute("SET LOCAL extra_float_digits = 1")
+        cursor.execute("SET LOCAL IntervalStyle = 'postgres'")
+    # then the same hash, and the whole trail verifies in the application's session
+    assert "+12:45" in spelled or "+13:45" in spelled  # the session did spell times in its own zone
+    assert same is True
+    code, output = verify()
+    assert code == 0, output
 
 
 def _migration(*operations) -> migrations.Migration:
@@ -157,6 +190,12 @@ def _hash_as_before_the_rule(table: str, left_out_below: int = 0, left_out: tupl
         cursor.execute("SET LOCAL session_replication_role = origin")
 
 
+def _every_chain_hashed_as_before_the_rule() -> None:
+    """The other tables too (the catalog's history, say): the migration checks every chain under the former rule."""
+    for table in audit_tables():
+        _hash_as_before_the_rule(table)
+
+
 def _migrate_0003() -> None:
     rule_migration.rehash_under_the_new_rule(apps, SimpleNamespace(connection=connection))
 
@@ -168,7 +207,7 @@ def test_migration_0003_carries_chains_hashed_under_the_former_rule_over_to_the_
     PatientFactory()
     Protocol.objects.filter(pk=1).update(responder_percent=40)
     Protocol.objects.filter(pk=1).update(responder_percent=50)
-    _hash_as_before_the_rule("audit_patientevent")
+    _every_chain_hashed_as_before_the_rule()
     first_protocol_event = ProtocolEvent.objects.order_by("chain_seq").first().chain_seq
     _hash_as_before_the_rule(
         "audit_protocolevent", first_protocol_event, tuple(rule_migration.ADDED_BY_0002["audit_protocolevent"])
@@ -185,7 +224,7 @@ def test_migration_0003_refuses_a_chain_already_broken_and_changes_nothing():
     # given a chain hashed under the former rule, then one row altered behind the triggers' back
     PatientFactory()
     second = PatientFactory()
-    _hash_as_before_the_rule("audit_patientevent")
+    _every_chain_hashed_as_before_the_rule()
     event = PatientEvent.objects.get(pgh_obj=second)
     _as_owner_with_triggers_off("UPDATE audit_patientevent SET first_name = 'X' WHERE pgh_id = %s", [event.pk])
     hashes = list(PatientEvent.objects.order_by("chain_seq").values_list("row_hash", flat=True))

@@ -15,7 +15,7 @@ from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.blocks.selectors import qualifying_block_pick
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
-from apps.patients.models import Patient
+from apps.patients.models import Patient, patient_search_name
 from apps.registry.models import ImportRun
 from apps.registry.services import registry_import
 from apps.surveys.models import CollectedVia, SurveyResponse
@@ -302,3 +302,54 @@ def test_a_follow_up_already_in_the_registry_that_counts_an_imported_answer_has_
     update = FollowUpEvent.objects.filter(pgh_obj=three_months, pgh_label="update").get()
     assert update.counted_response_id == three_months.counted_response_id
     assert update.pgh_context["import_run"] == result.run.pk
+
+
+def test_imported_rows_hold_what_saving_them_one_at_a_time_would_give(tmp_path):
+    # given the files; when they are imported (written with COPY, not through the models)
+    before = dt.datetime.now(tz=NEW_YORK)
+    result = registry_import(folder=write(tmp_path / "export", GOOD), user=None)
+    after = dt.datetime.now(tz=NEW_YORK)
+    # then every column the files do not give holds the model's default, and each row its own public id
+    assert result.ok
+    patient = Patient.objects.get()
+    assert (patient.language, patient.reminder_consent, patient.is_active) == ("en", False, True)
+    assert patient.search_name == patient_search_name("Ana", "Diaz")
+    for model in (Patient, DiagnosticBlock, Cryoablation, FollowUp, SurveyResponse):
+        public_ids = list(model.objects.values_list("public_id", flat=True))
+        assert None not in public_ids and len(set(public_ids)) == len(public_ids), model
+    for model, stamp in [
+        (Patient, "created_at"),
+        (Patient, "updated_at"),
+        (DiagnosticBlock, "created_at"),
+        (DiagnosticBlock, "updated_at"),
+        (DiaryEntry, "recorded_at"),
+        (Cryoablation, "created_at"),
+        (Cryoablation, "updated_at"),
+        (SurveyResponse, "recorded_at"),
+    ]:
+        assert all(before <= t <= after for t in model.objects.values_list(stamp, flat=True)), (model, stamp)
+    block = DiagnosticBlock.objects.get(external_id="K3")
+    assert (block.needle, block.notes, block.tinel_sign, block.trigger_point_cm_from_midline) == ("", "", None, None)
+    assert set(DiaryEntry.objects.values_list("source", flat=True)) == {DiaryEntry.Source.STAFF}
+    x3 = Cryoablation.objects.get(external_id="X3")
+    assert (x3.cycles, x3.freeze_seconds, x3.complications, x3.guidance) == (2, 120, "", "ultrasound")
+    assert set(SurveyResponse.objects.values_list("collected_via", "recorded_by")) == {(CollectedVia.IMPORT, None)}
+    # and a row saved afterwards through the ORM takes the next id, the sequence having moved past the import's
+    assert (
+        Patient.objects.create(mrn="R2", first_name="B", last_name="C", date_of_birth=dt.date(1970, 1, 1)).pk
+        > patient.pk
+    )
+
+
+def test_the_answers_new_follow_ups_count_are_those_the_surveys_rule_picks(tmp_path):
+    from apps.surveys.services import counted_responses_refresh
+
+    # given the sample and files with two answers in one window, imported
+    call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
+    registry_import(folder=write(tmp_path / "export", GOOD))
+    imported = dict(FollowUp.objects.values_list("pk", "counted_response"))
+    assert sum(1 for counted in imported.values() if counted) >= 3
+    # when the rule of the surveys app picks them again
+    counted_responses_refresh(follow_ups=FollowUp.objects.all())
+    # then it picks the same ones
+    assert dict(FollowUp.objects.values_list("pk", "counted_response")) == imported

@@ -14,9 +14,9 @@ import apps.patients.models
 
 # Until this migration a row's hash covered the row as jsonb with all its keys, so a column added to an audit table
 # changed how every older row read ("new_col": null, or 0002's defaults) and audit_verify called them all broken.
-# The rule is now the canonical text of apps/audit/db.py: top-level nulls left out. Rows already written are
-# first checked under the rule they were hashed with; any break stops the migration, naming the table and row,
-# and nothing is changed. Then each chain is hashed again under the new rule, in chain order, with the append-only
+# The rule is now the canonical text of apps/audit/db.py: keys holding null left out, at every level of the JSON.
+# Rows already written are first checked under the rule they were hashed with; any break stops the migration,
+# naming the table and row, and nothing is changed. Then each chain is hashed again under the new rule, in chain order, with the append-only
 # trigger off for that UPDATE only: ALTER TABLE inside the migration's transaction, so no other session ever sees
 # the table without it.
 #
@@ -40,17 +40,21 @@ END $$;
 """
 
 NEW_RULE_SQL = r"""
-CREATE OR REPLACE FUNCTION audit_row_body(r anyelement) RETURNS bytea LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    j jsonb := to_jsonb(r) - 'row_hash';
-BEGIN
-    RETURN convert_to((j - ARRAY(SELECT key FROM jsonb_each(j) WHERE value = 'null'::jsonb))::text, 'UTF8');
-END $$;
-CREATE OR REPLACE FUNCTION audit_row_hash(previous bytea, r anyelement) RETURNS bytea LANGUAGE plpgsql
-    STABLE SET TimeZone = 'UTC' SET bytea_output = 'hex' SET extra_float_digits = '1' AS $$
-BEGIN
-    RETURN sha256(coalesce(previous, '\x'::bytea) || audit_row_body(r));
-END $$;
+CREATE OR REPLACE FUNCTION audit_row_body(r anyelement) RETURNS bytea LANGUAGE sql STABLE AS $$
+    SELECT convert_to(jsonb_strip_nulls(to_jsonb(r) - 'row_hash')::text, 'UTF8')
+$$;
+CREATE OR REPLACE FUNCTION audit_row_body_canonical(r anyelement) RETURNS bytea LANGUAGE sql STABLE
+    SET TimeZone = 'UTC' SET bytea_output = 'hex' SET extra_float_digits = '1' SET IntervalStyle = 'postgres' AS $$
+    SELECT audit_row_body(r)
+$$;
+CREATE OR REPLACE FUNCTION audit_row_hash(previous bytea, r anyelement) RETURNS bytea LANGUAGE sql STABLE AS $$
+    SELECT sha256(coalesce(previous, '\x'::bytea) || CASE
+        WHEN current_setting('TimeZone') = 'UTC' AND current_setting('bytea_output') = 'hex'
+             AND current_setting('extra_float_digits') = '1' AND current_setting('IntervalStyle') = 'postgres'
+        THEN audit_row_body(r)
+        ELSE audit_row_body_canonical(r)
+    END)
+$$;
 CREATE OR REPLACE FUNCTION audit_chain_step(state bytea, r anyelement, seed bytea) RETURNS bytea LANGUAGE sql
     STABLE AS $$ SELECT audit_row_hash(coalesce(state, seed), r) $$;
 CREATE OR REPLACE AGGREGATE audit_chain(anyelement, bytea) (SFUNC = audit_chain_step, STYPE = bytea);
