@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pghistory
@@ -41,7 +42,7 @@ from apps.cryoablations.services import follow_up_dates
 from apps.patients.models import Channel, Patient, Sex, patient_search_name
 from apps.reports import sql
 from apps.surveys.models import CollectedVia, SurveyResponse
-from apps.surveys.services import counted_responses_refresh
+from apps.surveys.services import counted_response_key, counted_responses_refresh
 
 from .models import ImportRun
 from .parsing import ABLATIONS, BLOCKS, PATIENTS, RESPONSES, Parsed, Problem, registry_parse
@@ -529,23 +530,18 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
         )
     response_pks = _ids_allocate(SurveyResponse, len(response_rows))
 
-    # The answer each new follow-up counts, by counted_responses_refresh's rule (surveys.services: the last
-    # completed, then the last recorded, then the highest id), applied here so that each follow-up is written
-    # once with it rather than updated after: a new follow-up's answers are all new, recorded at one time.
-    counted: dict[int, tuple] = {}
+    # The answer each new follow-up counts (surveys.services.counted_response_key), picked here so that each
+    # follow-up is written once with it rather than updated after: a new follow-up's answers are all new, all
+    # recorded at the one time of this import.
+    counted: dict[int, SimpleNamespace] = {}
     for pk, r in zip(response_pks, response_rows, strict=True):
-        if r[1] is not None and (r[1] not in counted or (r[2], pk) > counted[r[1]]):
-            counted[r[1]] = (r[2], pk)
-    _copy_create(
-        FollowUp,
-        ["ablation_id", "time_point", "label", "target_date", "window_start", "window_end", "counted_response_id"],
-        [(*f, counted[pk][1] if pk in counted else None) for f, pk in zip(follow_up_rows, follow_up_pks, strict=True)],
-        ids=follow_up_pks,
-    )
-    counts["follow_ups"] = {
-        "created": len(follow_up_pks),
-        "window_closed_at_import": sum(1 for f in follow_up_rows if f[5] < today),
-    }
+        answer = SimpleNamespace(completed_at=r[2], recorded_at=None, pk=pk)
+        if r[1] is not None and (
+            r[1] not in counted or counted_response_key(answer) > counted_response_key(counted[r[1]])
+        ):
+            counted[r[1]] = answer
+    # The answers before the follow-ups that count them (foreign keys are checked at commit): the follow-ups' insert
+    # trigger then copies each counted answer's scores into reports_followupfact (apps/reports).
     _copy_create(
         SurveyResponse,
         ["ablation_id", "follow_up_id", "completed_at", "pain_average", "pain_current", "pain_worst",
@@ -553,6 +549,16 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
         response_rows,
         ids=response_pks,
     )  # fmt: skip
+    _copy_create(
+        FollowUp,
+        ["ablation_id", "time_point", "label", "target_date", "window_start", "window_end", "counted_response_id"],
+        [(*f, counted[pk].pk if pk in counted else None) for f, pk in zip(follow_up_rows, follow_up_pks, strict=True)],
+        ids=follow_up_pks,
+    )
+    counts["follow_ups"] = {
+        "created": len(follow_up_pks),
+        "window_closed_at_import": sum(1 for f in follow_up_rows if f[5] < today),
+    }
     touched = {r[1] for r in response_rows if r[1]}
     new_follow_up_ids = set(follow_up_pks)
     counts[RESPONSES] = {

@@ -47,10 +47,19 @@ def responses_assign(*, ablation: Cryoablation) -> None:
     counted_responses_refresh(follow_ups=ablation.follow_ups.all())
 
 
+# The answer a follow-up is judged by is the greatest in this order: of those inside its window, the one completed
+# last, on equal times the one recorded last (outcome-definitions.md, Cryoablation and follow-up), then the last id.
+COUNTED_BY = ("completed_at", "recorded_at", "pk")
+
+
+def counted_response_key(answer) -> tuple:
+    """COUNTED_BY as a Python sort key, for writers that pick the counted answer before writing (the import)."""
+    return tuple(getattr(answer, name) for name in COUNTED_BY)
+
+
 def counted_responses_refresh(*, follow_ups: QuerySet[FollowUp]) -> int:
-    """Point each follow-up at the answer it is judged by: of those inside its window, the one completed last,
-    on equal times the one recorded last (outcome-definitions.md, Cryoablation and follow-up)."""
-    counted = SurveyResponse.objects.filter(follow_up=OuterRef("pk")).order_by("-completed_at", "-recorded_at", "-pk")
+    """Point each follow-up at the answer it is judged by (COUNTED_BY)."""
+    counted = SurveyResponse.objects.filter(follow_up=OuterRef("pk")).order_by(*(f"-{name}" for name in COUNTED_BY))
     return follow_ups.update(counted_response=Subquery(counted.values("pk")[:1]))
 
 
