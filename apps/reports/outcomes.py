@@ -235,7 +235,7 @@ class OutcomesReport:
 # ~0.5 s each, takes longer than it saves) and room for their hash aggregates in memory (the 4 MB default spills a
 # 100,000-ablation aggregate to disk). LOCAL: a string of several statements runs as one transaction, so the settings
 # end with it (or, inside a transaction, with that transaction).
-STATEMENT_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; "
+STATEMENT_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL max_parallel_workers_per_gather = 0; "
 
 
 def _fetch(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
