@@ -18,8 +18,9 @@ from __future__ import annotations
 
 # Peak relief of block b: the largest percent reduction among diary entries inside the evaluation window, NULL when
 # the block is not evaluable (baseline 0, or no entry inside the window). Derived from the diary by the database
-# (apps.blocks.models.BlockPeakRelief, kept by triggers under the protocol's window, a row per evaluable block), so
-# the figures read one number per block instead of aggregating the diary. Numeric, so 50.000 compares exactly.
+# (apps.blocks.models.BlockPeakRelief, kept by triggers under the protocol's window, a row per block, NULL when not
+# evaluable), so the figures read one number per block instead of aggregating the diary. Numeric, so 50.000
+# compares exactly.
 PEAK_JOIN = "LEFT JOIN blocks_blockpeakrelief p ON p.block_id = b.id"
 BLOCK_PEAK = "p.peak_relief_percent"
 
@@ -147,8 +148,7 @@ FUNNEL_MEASURES = {
     "blocks": "TRUE",
     "evaluable": f"{BLOCK_PEAK} IS NOT NULL",
     "positive": f"{BLOCK_PEAK} >= %(threshold)s",
-    "ablated": f"{BLOCK_PEAK} >= %(threshold)s AND EXISTS "
-    "(SELECT 1 FROM cryoablations_cryoablation a WHERE a.qualifying_block_id = b.id)",
+    "ablated": f"{BLOCK_PEAK} >= %(threshold)s AND p.ablated",
 }
 
 # The qualifying-block rule for the registry import, for many ablations at once (qualifying_block_pick does one):
@@ -213,7 +213,7 @@ DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event_day IS NOT NULL", "
 # - by time point, average pain and baseline: the pain section (counted surveys of closed time points in range).
 # The counts of the ablations in range filter on `in_range`; evaluable_3m and responders_3m count the funnel's rows
 # (whatever the ablation's date). The funnel's blocks and the durability's ablations are counted apart (other rows:
-# the blocks' tables; one group per ablation, which would make `cells` as large as its input).
+# the blocks' peak relief table; one group per ablation, which would make `cells` as large as its input).
 FIGURES_CELLS = f"""
 WITH cells AS MATERIALIZED (
     SELECT x.time_point, x.nerve_id, x.physician_id, k.band, k.funnel_physician_id, x.pain_average, x.baseline_nrs,
@@ -250,24 +250,17 @@ GROUP_COLUMNS = "GROUPING({alias}.nerve_id) AS g_nerve, GROUPING({alias}.physici
 
 # Funnel: blocks in range -> evaluable -> positive -> ablated (named as qualifying block by an ablation, any date)
 # -> evaluable at 3 months -> responders at 3 months (of the ablations naming a positive block). Counted by nerve
-# and physician in three parts, then added up by group: the blocks (blocks_diagnosticblock), the evaluable, positive
-# and ablated ones (blocks_blockpeakrelief, a row per evaluable block, holding the columns BLOCK_FILTERS reads under
-# the same names), and the 3-month outcomes of the ablations naming a positive one (`cells`).
+# and physician in two parts, then added up by group: the blocks, evaluable, positive and ablated ones (one scan of
+# blocks_blockpeakrelief: a row per block with its peak relief, NULL when not evaluable, whether an ablation names
+# it, and the columns BLOCK_FILTERS reads under the same names), and the 3-month outcomes of the ablations naming a
+# positive one (`cells`).
 FUNNEL_SECTION = f"""
     WITH parts AS (
-        SELECT b.nerve_id, b.physician_id, count(*) AS blocks, 0 AS evaluable, 0 AS positive, 0 AS ablated,
+        SELECT b.nerve_id, b.physician_id, count(*) AS blocks, count(b.peak_relief_percent) AS evaluable,
+               count(*) FILTER (WHERE b.peak_relief_percent >= %(threshold)s) AS positive,
+               count(*) FILTER (WHERE b.peak_relief_percent >= %(threshold)s AND b.ablated) AS ablated,
                0 AS evaluable_3m, 0 AS responders_3m
-        FROM blocks_diagnosticblock b
-        WHERE {BLOCK_FILTERS}
-        GROUP BY 1, 2
-        UNION ALL
-        SELECT b.nerve_id, b.physician_id, 0, count(*),
-               count(*) FILTER (WHERE b.peak_relief_percent >= %(threshold)s),
-               count(named.block_id) FILTER (WHERE b.peak_relief_percent >= %(threshold)s),
-               0, 0
         FROM blocks_blockpeakrelief b
-        LEFT JOIN (SELECT DISTINCT qualifying_block_id AS block_id FROM cryoablations_cryoablation) named
-            ON named.block_id = b.block_id
         WHERE {BLOCK_FILTERS}
         GROUP BY 1, 2
         UNION ALL

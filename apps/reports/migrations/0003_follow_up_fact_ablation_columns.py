@@ -6,8 +6,8 @@ date and time, and physician (blocks_blockpeakrelief's row; the block's nerve an
 refresh function computes all of them in one statement; besides the triggers of 0002 it is now called, per
 statement, with the follow-ups of
 - ablations whose copied columns change (physician, nerve, side, date, baseline, qualifying block);
-- ablations naming a block whose peak relief row is inserted, updated or deleted (the diary, the block's baseline,
-  date, physician, nerve or side, or the protocol's evaluation window changed).
+- ablations naming a block whose peak relief row is inserted or deleted, or updated in a copied column (the diary,
+  the block's baseline, date or physician, or the protocol's evaluation window changed).
 """
 
 from django.db import migrations, models
@@ -93,8 +93,11 @@ BEGIN
     ELSE
         PERFORM reports_ablation_facts_refresh(ARRAY(
             SELECT a.id FROM cryoablations_cryoablation a
-            JOIN (SELECT block_id FROM old_rows UNION SELECT block_id FROM new_rows) b
-              ON b.block_id = a.qualifying_block_id
+            JOIN (
+                SELECT n.block_id FROM new_rows n JOIN old_rows o ON o.block_id = n.block_id
+                WHERE (n.peak_relief_percent, n.performed_at, n.physician_id)
+                      IS DISTINCT FROM (o.peak_relief_percent, o.performed_at, o.physician_id)
+            ) b ON b.block_id = a.qualifying_block_id
         ));
     END IF;
     RETURN NULL;
@@ -129,7 +132,7 @@ DROP FUNCTION reports_ablation_facts_refresh(bigint[]);
 class Migration(migrations.Migration):
     dependencies = [
         ("reports", "0002_follow_up_fact"),
-        ("blocks", "0003_block_peak_relief"),
+        ("blocks", "0004_block_peak_relief_every_block"),
     ]
 
     operations = [
