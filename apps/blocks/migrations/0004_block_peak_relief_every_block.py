@@ -95,12 +95,15 @@ BEGIN
             SELECT DISTINCT qualifying_block_id FROM old_rows WHERE qualifying_block_id IS NOT NULL
         ));
     ELSE
+        -- The blocks named before or after a change, by set differences (hashed; a join of the two transition
+        -- tables may be planned as a nested loop over every pair of rows).
         PERFORM blocks_ablated_refresh(ARRAY(
-            SELECT o.qualifying_block_id FROM old_rows o JOIN new_rows n ON n.id = o.id
-            WHERE o.qualifying_block_id IS DISTINCT FROM n.qualifying_block_id AND o.qualifying_block_id IS NOT NULL
-            UNION
-            SELECT n.qualifying_block_id FROM old_rows o JOIN new_rows n ON n.id = o.id
-            WHERE o.qualifying_block_id IS DISTINCT FROM n.qualifying_block_id AND n.qualifying_block_id IS NOT NULL
+            SELECT qualifying_block_id FROM (
+                (SELECT id, qualifying_block_id FROM old_rows EXCEPT SELECT id, qualifying_block_id FROM new_rows)
+                UNION
+                (SELECT id, qualifying_block_id FROM new_rows EXCEPT SELECT id, qualifying_block_id FROM old_rows)
+            ) d
+            WHERE qualifying_block_id IS NOT NULL
         ));
     END IF;
     RETURN NULL;
