@@ -183,15 +183,17 @@ class DiaryEntry(models.Model):
 
 class BlockPeakRelief(models.Model):
     """A block's peak relief under the clinic's protocol (outcome-definitions.md, Diagnostic block), derived from
-    its diary and kept by database triggers (migration 0003): one row per *evaluable* block (baseline above 0 and at
-    least one diary entry inside the evaluation window); no row: not evaluable or pending. The outcomes engine reads
-    it instead of the diary, so a report over the whole registry does not aggregate a million diary entries.
+    its diary and kept by database triggers (migrations 0003, 0004): one row per block, with no value when the block
+    is not evaluable (baseline 0, or no diary entry inside the evaluation window: pending or never). The outcomes
+    engine reads it instead of the diary and the blocks, so a report over the whole registry does not aggregate a
+    million diary entries, and the funnel's block counts are one scan of this narrow table.
 
     A table of its own rather than a column of the block: an update of the block row is a change in the block's
     history (its audit trigger fires on any column), and a derived value is no change a person made. Written only by
-    the triggers: inserts, updates and deletes of diary entries (per statement, so a bulk insert recomputes each
-    block once), a change of a block's baseline (or of a copied column below), and a change of the protocol's
-    evaluation window (all blocks)."""
+    the triggers: block inserts, inserts, updates and deletes of diary entries (per statement, so a bulk insert
+    recomputes each block once), a change of a block's baseline (or of a copied column below), a change of the
+    protocol's evaluation window (all blocks), and for `ablated`, inserts, deletes and qualifying-block changes of
+    ablations."""
 
     # The foreign key is the migration's, with ON DELETE CASCADE: the row goes with its block in the database, whatever
     # deletes the block (Django's collector need not know about it).
@@ -199,14 +201,16 @@ class BlockPeakRelief(models.Model):
         DiagnosticBlock, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="peak_relief"
     )
     # The scale of PostgreSQL's own quotient of these integers (16 decimals), so the stored value is that quotient,
-    # unrounded: 50 compares equal to a threshold of 50.00, 66.6666666666666667 stays below 66.67.
-    peak_relief_percent = models.DecimalField(max_digits=30, decimal_places=16, editable=False)
+    # unrounded: 50 compares equal to a threshold of 50.00, 66.6666666666666667 stays below 66.67. None: not evaluable.
+    peak_relief_percent = models.DecimalField(max_digits=30, decimal_places=16, null=True, editable=False)
     # Copies of the block's columns that the reports filter and group blocks by, kept with the value, so that the
-    # funnel counts evaluable and positive blocks from this narrow table without joining the blocks.
+    # funnel counts blocks from this narrow table without joining the blocks.
     performed_at = models.DateTimeField(editable=False)
     physician_id = models.BigIntegerField(editable=False)
     nerve_id = models.BigIntegerField(editable=False)
     side = models.CharField(max_length=9, editable=False)
+    # Some ablation names this block as its qualifying block (the funnel's "ablated").
+    ablated = models.BooleanField(default=False, editable=False)
 
     class Meta:
         db_table = "blocks_blockpeakrelief"

@@ -70,14 +70,16 @@ class ReportRun(models.Model):
 
 
 class FollowUpFact(models.Model):
-    """One follow-up with the answer it is judged by (its counted response's scores), derived and kept by database
-    triggers (migration 0002): the outcomes engine reads this narrow table instead of joining every follow-up to
-    half a million survey answers on each report or first dashboard load.
+    """One follow-up with the answer it is judged by (its counted response's scores), its ablation's columns and its
+    qualifying block's peak relief, derived and kept by database triggers (migrations 0002, 0003): the outcomes engine
+    reads this narrow table instead of joining every follow-up to its ablation, half a million survey answers and the
+    blocks' peak relief on each report or first dashboard load.
 
     Written only by the triggers: inserts and updates of follow-ups (per statement: a registry import or a refresh of
     counted answers recomputes its follow-ups once), updates of survey answers (the scores or time of a counted
-    answer); a deleted follow-up takes its row with it (ON DELETE CASCADE of the migration's foreign key). Not in
-    the change history: a derived value is no change a person made."""
+    answer), updates of ablations (a copied column), changes of blocks' peak relief rows (the qualifying block's
+    value, date or physician); a deleted follow-up takes its row with it (ON DELETE CASCADE of the migration's
+    foreign key). Not in the change history: a derived value is no change a person made."""
 
     follow_up = models.OneToOneField(
         "cryoablations.FollowUp", on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="+"
@@ -90,6 +92,19 @@ class FollowUpFact(models.Model):
     pain_average = models.PositiveSmallIntegerField(null=True, editable=False)
     pgic = models.PositiveSmallIntegerField(null=True, editable=False)
     completed_at = models.DateTimeField(null=True, editable=False)
+    # Copies of the ablation's columns that the figures filter, group and compute on (migration 0003), so that each
+    # section of a report is one scan of this table, joined to nothing.
+    physician_id = models.BigIntegerField(editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    side = models.CharField(max_length=9, editable=False)
+    performed_on = models.DateField(editable=False)
+    baseline_nrs = models.PositiveSmallIntegerField(editable=False)
+    # The ablation's qualifying block and, when that block is evaluable, its peak relief and the columns the block
+    # filters read (its nerve and side are the ablation's: the composite foreign key of cryoablations 0002).
+    qualifying_block_id = models.BigIntegerField(null=True, editable=False)
+    qualifying_peak_relief_percent = models.DecimalField(max_digits=30, decimal_places=16, null=True, editable=False)
+    qualifying_block_performed_at = models.DateTimeField(null=True, editable=False)
+    qualifying_block_physician_id = models.BigIntegerField(null=True, editable=False)
 
     class Meta:
         db_table = "reports_followupfact"

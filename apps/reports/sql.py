@@ -18,8 +18,9 @@ from __future__ import annotations
 
 # Peak relief of block b: the largest percent reduction among diary entries inside the evaluation window, NULL when
 # the block is not evaluable (baseline 0, or no entry inside the window). Derived from the diary by the database
-# (apps.blocks.models.BlockPeakRelief, kept by triggers under the protocol's window, a row per evaluable block), so
-# the figures read one number per block instead of aggregating the diary. Numeric, so 50.000 compares exactly.
+# (apps.blocks.models.BlockPeakRelief, kept by triggers under the protocol's window, a row per block, NULL when not
+# evaluable), so the figures read one number per block instead of aggregating the diary. Numeric, so 50.000
+# compares exactly.
 PEAK_JOIN = "LEFT JOIN blocks_blockpeakrelief p ON p.block_id = b.id"
 BLOCK_PEAK = "p.peak_relief_percent"
 
@@ -34,101 +35,95 @@ BLOCK_POSITIVE = """
 
 BLOCK_LOCAL_DATE = "(b.performed_at AT TIME ZONE %(tz)s)::date"
 
-BLOCK_FILTERS = f"""
-    (%(date_from)s::date IS NULL OR {BLOCK_LOCAL_DATE} >= %(date_from)s::date)
-    AND (%(date_to)s::date IS NULL OR {BLOCK_LOCAL_DATE} <= %(date_to)s::date)
-    AND (%(physician_id)s::bigint IS NULL OR b.physician_id = %(physician_id)s::bigint)
-    AND (%(nerve_id)s::bigint IS NULL OR b.nerve_id = %(nerve_id)s::bigint)
-    AND (%(side)s::text IS NULL OR b.side = %(side)s::text)
+
+def _block_filters(performed_at: str, physician_id: str, nerve_id: str, side: str) -> str:
+    """The filters of a block given by its columns: date range (clinic-local date), physician, nerve, side."""
+    local_date = f"({performed_at} AT TIME ZONE %(tz)s)::date"
+    return f"""
+    (%(date_from)s::date IS NULL OR {local_date} >= %(date_from)s::date)
+    AND (%(date_to)s::date IS NULL OR {local_date} <= %(date_to)s::date)
+    AND (%(physician_id)s::bigint IS NULL OR {physician_id} = %(physician_id)s::bigint)
+    AND (%(nerve_id)s::bigint IS NULL OR {nerve_id} = %(nerve_id)s::bigint)
+    AND (%(side)s::text IS NULL OR {side} = %(side)s::text)
 """
 
-ABLATION_FILTERS = """
-    (%(date_from)s::date IS NULL OR a.performed_on >= %(date_from)s::date)
-    AND (%(date_to)s::date IS NULL OR a.performed_on <= %(date_to)s::date)
-    AND (%(physician_id)s::bigint IS NULL OR a.physician_id = %(physician_id)s::bigint)
-    AND (%(nerve_id)s::bigint IS NULL OR a.nerve_id = %(nerve_id)s::bigint)
-    AND (%(side)s::text IS NULL OR a.side = %(side)s::text)
+
+def _ablation_filters(alias: str) -> str:
+    """The filters of an ablation, on a row holding its columns under their names (the ablation or a fact)."""
+    return f"""
+    (%(date_from)s::date IS NULL OR {alias}.performed_on >= %(date_from)s::date)
+    AND (%(date_to)s::date IS NULL OR {alias}.performed_on <= %(date_to)s::date)
+    AND (%(physician_id)s::bigint IS NULL OR {alias}.physician_id = %(physician_id)s::bigint)
+    AND (%(nerve_id)s::bigint IS NULL OR {alias}.nerve_id = %(nerve_id)s::bigint)
+    AND (%(side)s::text IS NULL OR {alias}.side = %(side)s::text)
 """
 
-# One row per follow-up f of ablation a, with its counted answer r (r.id NULL: none counts): the flags of a time point.
-# Closed: the last day of the window is before as_of. Evaluable: closed, baseline above 0, an answer counts.
+
+BLOCK_FILTERS = _block_filters("b.performed_at", "b.physician_id", "b.nerve_id", "b.side")
+ABLATION_FILTERS = _ablation_filters("a")
+
+# The figures read the follow-ups from one derived table (apps.reports.models.FollowUpFact, kept by triggers): each
+# follow-up x with its window, its counted answer's scores (x.counted_response_id NULL: none counts), its ablation's
+# columns (the ablation filters above read them under the same names) and its qualifying block's peak relief, date
+# and physician (NULL: no qualifying block, or one that is not evaluable). So no figure joins anything.
+FACT_FILTERS = _ablation_filters("x")
+# The block filters on the fact's qualifying block; its nerve and side are the ablation's (cryoablations 0002).
+QUALIFYING_BLOCK_FILTERS = _block_filters(
+    "x.qualifying_block_performed_at", "x.qualifying_block_physician_id", "x.nerve_id", "x.side"
+)
+QUALIFYING_PEAK = "x.qualifying_peak_relief_percent"
+
+# The flags of a follow-up x's time point. Closed: the last day of the window is before as_of. Answered: closed,
+# an answer counts. Evaluable: answered, baseline above 0. Responder: evaluable, the counted average pain at least
+# the protocol's percent below baseline (integer arithmetic, exact).
 FOLLOW_UP_FLAGS = """
-    f.window_end < %(as_of)s::date AS closed,
-    (f.window_end < %(as_of)s::date AND a.baseline_nrs > 0 AND r.id IS NOT NULL) AS evaluable,
-    (f.window_end < %(as_of)s::date AND a.baseline_nrs > 0 AND r.id IS NOT NULL
-        AND (a.baseline_nrs - r.pain_average) * 10000 >= %(responder_hundredths)s * a.baseline_nrs) AS responder,
-    (f.window_end < %(as_of)s::date AND a.baseline_nrs > 0 AND r.id IS NOT NULL
-        AND (a.baseline_nrs - r.pain_average) * 100 >= 30 * a.baseline_nrs) AS responder_30,
-    (f.window_end < %(as_of)s::date AND a.baseline_nrs > 0 AND r.id IS NOT NULL AND r.pgic IN (1, 2))
+    x.window_end < %(as_of)s::date AS closed,
+    (x.window_end < %(as_of)s::date AND x.counted_response_id IS NOT NULL) AS answered,
+    (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL) AS evaluable,
+    (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL
+        AND (x.baseline_nrs - x.pain_average) * 10000 >= %(responder_hundredths)s * x.baseline_nrs) AS responder,
+    (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL
+        AND (x.baseline_nrs - x.pain_average) * 100 >= 30 * x.baseline_nrs) AS responder_30,
+    (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL AND x.pgic IN (1, 2))
         AS pgic_improved
 """
+FACTS = f"reports_followupfact x CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl"
 
-# The follow-ups f of ablation a, each with its counted answer r (r.id NULL: none counts), read from the derived
-# table that holds both (apps.reports.models.FollowUpFact, kept by triggers), so that no figure joins the follow-ups
-# to every survey answer.
-FOLLOW_UP_ANSWER = "(SELECT f.counted_response_id AS id, f.pain_average, f.pgic, f.completed_at) r"
-FOLLOW_UP_JOINS = f"""
-    JOIN reports_followupfact f ON f.ablation_id = a.id
-    CROSS JOIN LATERAL {FOLLOW_UP_ANSWER}
-"""
-
-# The groups of data-exchange.md from one scan: overall, by nerve, by physician.
-GROUPING = "GROUPING SETS ((), ({alias}.nerve_id), ({alias}.physician_id))"
-# g_nerve = 0 on the rows by nerve, g_physician = 0 on the rows by physician, both 1 on the overall row.
-GROUP_COLUMNS = "GROUPING({alias}.nerve_id) AS g_nerve, GROUPING({alias}.physician_id) AS g_physician, " + (
-    "{alias}.nerve_id, {alias}.physician_id"
-)
-
-# Response rates at every time point of the ablations in range; {time_point_filter} and {grouping} are fragments
-# of this module (all time points or one; every group or overall only).
-RESPONSE = """
-SELECT {group_columns}, f.time_point,
-       count(*) AS ablations,
-       count(*) FILTER (WHERE f.window_end < %(as_of)s::date) AS closed,
+# The overall completers' figures at one time point (the dashboard's headline, the benchmark's engine figure).
+RESPONSE_OVERALL_ONE_TIME_POINT = f"""
+SELECT count(*) AS ablations,
+       count(*) FILTER (WHERE fl.closed) AS closed,
        count(*) FILTER (WHERE fl.evaluable) AS evaluable,
        count(*) FILTER (WHERE fl.responder) AS responders,
        count(*) FILTER (WHERE fl.responder_30) AS responders_30,
        count(*) FILTER (WHERE fl.pgic_improved) AS pgic_improved
-FROM cryoablations_cryoablation a
-{joins}
-CROSS JOIN LATERAL (SELECT {flags}) fl
-WHERE {filters} {time_point_filter}
-GROUP BY f.time_point, {grouping}
+FROM {FACTS}
+WHERE {FACT_FILTERS} AND x.time_point = %(time_point)s
 """
-RESPONSE_OVERALL_ONE_TIME_POINT = RESPONSE.format(
-    group_columns="1 AS g_nerve, 1 AS g_physician, NULL::bigint AS nerve_id, NULL::bigint AS physician_id",
-    joins=FOLLOW_UP_JOINS,
-    flags=FOLLOW_UP_FLAGS,
-    filters=ABLATION_FILTERS,
-    time_point_filter="AND f.time_point = %(time_point)s",
-    grouping="()",
-)
 
-BAND = (
-    "CASE WHEN q.peak_relief_percent < 70 THEN '50-69' WHEN q.peak_relief_percent < 80 THEN '70-79' ELSE '80-100' END"
-)
 
-# Durability: per ablation in range with baseline above 0 and a counted answer at a closed time point, the days to
-# the first answer that is not a responder (event) or else to the last one that is (censored); then counted by
-# day, so the Kaplan-Meier product runs over distinct days, not over ablations.
+def _band(peak: str) -> str:
+    """Threshold bands: lower bound inclusive, upper exclusive; 80-100 includes 100 (peak at least 50)."""
+    return f"CASE WHEN {peak} < 70 THEN '50-69' WHEN {peak} < 80 THEN '70-79' ELSE '80-100' END"
+
+
+# Durability: per ablation in range with baseline above 0 and a counted answer at a closed time point (evaluable),
+# the days to the first answer that is not a responder (event) or else to the last one that is (censored); then
+# counted by day, so the Kaplan-Meier product runs over distinct days, not over ablations.
 DURABILITY_PER_ABLATION = f"""
-    SELECT a.id,
-           min(days) FILTER (WHERE NOT fl.responder) AS event_day,
-           max(days) FILTER (WHERE fl.responder) AS censor_day
-    FROM cryoablations_cryoablation a
-    {FOLLOW_UP_JOINS}
-    CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-    CROSS JOIN LATERAL (SELECT (r.completed_at AT TIME ZONE %(tz)s)::date - a.performed_on AS days) d
-    WHERE {ABLATION_FILTERS} AND fl.evaluable
-    GROUP BY a.id
+    SELECT x.ablation_id AS id,
+           min(d.days) FILTER (WHERE NOT fl.responder) AS event_day,
+           max(d.days) FILTER (WHERE fl.responder) AS censor_day
+    FROM {FACTS}
+    CROSS JOIN LATERAL (SELECT (x.completed_at AT TIME ZONE %(tz)s)::date - x.performed_on AS days) d
+    WHERE {FACT_FILTERS} AND fl.evaluable
+    GROUP BY x.ablation_id
 """
-# Drill-down: the ablations behind a response figure (one time point, one measure), same rules as RESPONSE.
+# Drill-down: the ablations behind a response figure (one time point, one measure), same rules as the figures.
 RESPONSE_DRILL = f"""
-SELECT a.id
-FROM cryoablations_cryoablation a
-{FOLLOW_UP_JOINS}
-CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-WHERE {ABLATION_FILTERS} AND f.time_point = %(time_point)s AND {{measure}}
+SELECT x.ablation_id AS id
+FROM {FACTS}
+WHERE {FACT_FILTERS} AND x.time_point = %(time_point)s AND {{measure}}
 """
 RESPONSE_MEASURES = {
     "ablations": "TRUE",
@@ -139,7 +134,7 @@ RESPONSE_MEASURES = {
     "pgic_improved": "fl.pgic_improved",
     "missing": "fl.closed AND NOT fl.evaluable",
     # Survey completion: a closed time point with a counted survey (whatever the baseline).
-    "completed": "fl.closed AND r.id IS NOT NULL",
+    "completed": "fl.answered",
 }
 
 # Drill-down: the blocks behind a funnel figure.
@@ -153,8 +148,7 @@ FUNNEL_MEASURES = {
     "blocks": "TRUE",
     "evaluable": f"{BLOCK_PEAK} IS NOT NULL",
     "positive": f"{BLOCK_PEAK} >= %(threshold)s",
-    "ablated": f"{BLOCK_PEAK} >= %(threshold)s AND EXISTS "
-    "(SELECT 1 FROM cryoablations_cryoablation a WHERE a.qualifying_block_id = b.id)",
+    "ablated": f"{BLOCK_PEAK} >= %(threshold)s AND p.ablated",
 }
 
 # The qualifying-block rule for the registry import, for many ablations at once (qualifying_block_pick does one):
@@ -178,27 +172,26 @@ FROM (
 WHERE t.id = pick.id AND pick.block_id IS NOT NULL
 """
 
+# The funnel's 3-month rows: the follow-ups at the funnel's time point of ablations naming a positive block in range
+# (whatever the ablation's own date).
+FUNNEL_FACTS = f"""
+    x.time_point = %(funnel_time_point)s AND {QUALIFYING_PEAK} >= %(threshold)s AND {QUALIFYING_BLOCK_FILTERS}
+"""
+
 # Drill-down: the ablations behind the funnel's 3-month figures (those naming a positive block in range).
 FUNNEL_ABLATION_DRILL = f"""
-SELECT a.id
-FROM cryoablations_cryoablation a
-JOIN blocks_diagnosticblock b ON b.id = a.qualifying_block_id
-JOIN blocks_blockpeakrelief p ON p.block_id = b.id
-{FOLLOW_UP_JOINS}
-CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-WHERE {BLOCK_FILTERS} AND {BLOCK_PEAK} >= %(threshold)s AND f.time_point = %(funnel_time_point)s AND {{measure}}
+SELECT x.ablation_id AS id
+FROM {FACTS}
+WHERE {FUNNEL_FACTS} AND {{measure}}
 """
 FUNNEL_ABLATION_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl.responder"}
 
-# Drill-down: the ablations behind a threshold band's figure (%(band)s is one of the BAND labels).
+# Drill-down: the ablations behind a threshold band's figure (%(band)s is one of the band labels).
 BAND_DRILL = f"""
-SELECT a.id
-FROM cryoablations_cryoablation a
-JOIN blocks_blockpeakrelief q ON q.block_id = a.qualifying_block_id
-{FOLLOW_UP_JOINS}
-CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-WHERE {ABLATION_FILTERS} AND f.time_point = %(funnel_time_point)s AND q.peak_relief_percent >= 50
-  AND {BAND} = %(band)s
+SELECT x.ablation_id AS id
+FROM {FACTS}
+WHERE {FACT_FILTERS} AND x.time_point = %(funnel_time_point)s AND {QUALIFYING_PEAK} >= 50
+  AND {_band(QUALIFYING_PEAK)} = %(band)s
   AND {{measure}}
 """
 BAND_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl.responder"}
@@ -210,120 +203,97 @@ SELECT id FROM per_ablation WHERE {{measure}}
 """
 DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event_day IS NOT NULL", "censored": "event_day IS NULL"}
 
-# Every figure of a report or dashboard in one statement, so the follow-ups are joined to their ablations and counted
-# answers once per request, not once per figure: `facts` (one row per follow-up, with the rule flags of
-# FOLLOW_UP_FLAGS, of the ablations in range and of those naming a positive block in range, whatever their date, for
-# the funnel) is computed once (MATERIALIZED) and each section reads it; an ablation without follow-ups is one row
-# with time point NULL. `qualifying_3m`: its 3-month rows with the qualifying block's peak relief and the columns the
-# block filters read (the funnel's 3-month figures and the threshold bands). The result is one row of JSON arrays:
-# funnel, response, bands, durability and pain ({pain}: PAIN_SECTION, or NULL for the report, which has none).
-FIGURES_FACTS = f"""
-WITH facts AS MATERIALIZED (
-    SELECT a.id, a.nerve_id, a.physician_id, a.qualifying_block_id, a.baseline_nrs, f.time_point,
-           coalesce(({ABLATION_FILTERS}), FALSE) AS in_range,
-           fl.*,
-           f.window_end < %(as_of)s::date AND r.id IS NOT NULL AS answered,
-           r.pain_average,
-           CASE WHEN fl.evaluable THEN (r.completed_at AT TIME ZONE %(tz)s)::date - a.performed_on END AS days
-    FROM cryoablations_cryoablation a
-    LEFT JOIN reports_followupfact f ON f.ablation_id = a.id
-    CROSS JOIN LATERAL {FOLLOW_UP_ANSWER}
-    CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl
-    WHERE ({ABLATION_FILTERS}) OR a.qualifying_block_id IN (
-        SELECT b.block_id FROM blocks_blockpeakrelief b
-        WHERE {BLOCK_FILTERS} AND b.peak_relief_percent >= %(threshold)s
-    )
-), qualifying_3m AS MATERIALIZED (
-    SELECT x.in_range, x.evaluable, x.responder, b.peak_relief_percent, b.nerve_id, b.physician_id,
-           coalesce(({BLOCK_FILTERS}), FALSE) AS block_in_range
-    FROM facts x
-    JOIN blocks_blockpeakrelief b ON b.block_id = x.qualifying_block_id
-    WHERE x.time_point = %(funnel_time_point)s
+# Every figure of a report or dashboard in one statement. `cells`: one scan of the follow-up facts (those of the
+# ablations in range, and the funnel's 3-month rows) counted in one aggregate pass by time point, nerve, physician,
+# band of the qualifying block's peak relief (3-month rows in range with a peak of 50% or more, else NULL) and the
+# qualifying block's physician (the funnel's 3-month rows, else NULL): a few hundred rows, which the response section
+# adds up by time point and group, the bands by band and the funnel by nerve and that physician. The counts of the
+# ablations in range filter on `in_range`; evaluable_3m and responders_3m count the funnel's rows (whatever the
+# ablation's date). The pain section's distribution (other groups: pain and baseline by time point) and the
+# durability's ablations (one group per ablation) are counted by scans of their own: measured on 480,000 follow-ups,
+# a plain GROUP BY each costs less than one pass over grouping sets, which evaluates every aggregate for every set
+# (and runs without parallel workers).
+FIGURES_CELLS = f"""
+WITH cells AS MATERIALIZED (
+    SELECT x.time_point, x.nerve_id, x.physician_id, k.band, k.funnel_physician_id,
+           count(*) FILTER (WHERE r.in_range) AS ablations,
+           count(*) FILTER (WHERE r.in_range AND fl.closed) AS closed,
+           count(*) FILTER (WHERE r.in_range AND fl.evaluable) AS evaluable,
+           count(*) FILTER (WHERE r.in_range AND fl.responder) AS responders,
+           count(*) FILTER (WHERE r.in_range AND fl.responder_30) AS responders_30,
+           count(*) FILTER (WHERE r.in_range AND fl.pgic_improved) AS pgic_improved,
+           count(*) FILTER (WHERE k.funnel_physician_id IS NOT NULL AND fl.evaluable) AS evaluable_3m,
+           count(*) FILTER (WHERE k.funnel_physician_id IS NOT NULL AND fl.responder) AS responders_3m
+    FROM {FACTS}
+    CROSS JOIN LATERAL (SELECT coalesce(({FACT_FILTERS}), FALSE) AS in_range) r
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN r.in_range AND x.time_point = %(funnel_time_point)s AND {QUALIFYING_PEAK} >= 50
+                    THEN {_band(QUALIFYING_PEAK)} END AS band,
+               CASE WHEN {FUNNEL_FACTS} THEN x.qualifying_block_physician_id END AS funnel_physician_id
+    ) k
+    WHERE ({FACT_FILTERS}) OR ({FUNNEL_FACTS})
+    GROUP BY x.time_point, x.nerve_id, x.physician_id, k.band, k.funnel_physician_id
 )"""
+
+# The groups of data-exchange.md from one scan: overall, by nerve, by physician.
+GROUPING = "GROUPING SETS ((), ({alias}.nerve_id), ({alias}.physician_id))"
+# g_nerve = 0 on the rows by nerve, g_physician = 0 on the rows by physician, both 1 on the overall row.
+GROUP_COLUMNS = "GROUPING({alias}.nerve_id) AS g_nerve, GROUPING({alias}.physician_id) AS g_physician, " + (
+    "{alias}.nerve_id, {alias}.physician_id"
+)
 
 # Funnel: blocks in range -> evaluable -> positive -> ablated (named as qualifying block by an ablation, any date)
 # -> evaluable at 3 months -> responders at 3 months (of the ablations naming a positive block). Counted by nerve
-# and physician in three parts, each from one table, then added up by group: the blocks (blocks_diagnosticblock),
-# the evaluable, positive and ablated ones (blocks_blockpeakrelief, a row per evaluable block, holding the columns
-# BLOCK_FILTERS reads under the same names), and the 3-month outcomes of the ablations naming a positive one.
+# and physician in two parts, then added up by group: the blocks, evaluable, positive and ablated ones (one scan of
+# blocks_blockpeakrelief: a row per block with its peak relief, NULL when not evaluable, whether an ablation names
+# it, and the columns BLOCK_FILTERS reads under the same names), and the 3-month outcomes of the ablations naming a
+# positive one (`cells`).
 FUNNEL_SECTION = f"""
-    WITH cells AS (
-        SELECT b.nerve_id, b.physician_id, count(*) AS blocks, 0 AS evaluable, 0 AS positive, 0 AS ablated,
+    WITH parts AS (
+        SELECT b.nerve_id, b.physician_id, count(*) AS blocks, count(b.peak_relief_percent) AS evaluable,
+               count(*) FILTER (WHERE b.peak_relief_percent >= %(threshold)s) AS positive,
+               count(*) FILTER (WHERE b.peak_relief_percent >= %(threshold)s AND b.ablated) AS ablated,
                0 AS evaluable_3m, 0 AS responders_3m
-        FROM blocks_diagnosticblock b
-        WHERE {BLOCK_FILTERS}
-        GROUP BY 1, 2
-        UNION ALL
-        SELECT b.nerve_id, b.physician_id, 0, count(*),
-               count(*) FILTER (WHERE b.peak_relief_percent >= %(threshold)s),
-               count(named.block_id) FILTER (WHERE b.peak_relief_percent >= %(threshold)s),
-               0, 0
         FROM blocks_blockpeakrelief b
-        LEFT JOIN (SELECT DISTINCT qualifying_block_id AS block_id FROM cryoablations_cryoablation) named
-            ON named.block_id = b.block_id
         WHERE {BLOCK_FILTERS}
         GROUP BY 1, 2
         UNION ALL
-        SELECT q.nerve_id, q.physician_id, 0, 0, 0, 0,
-               count(*) FILTER (WHERE q.evaluable), count(*) FILTER (WHERE q.responder)
-        FROM qualifying_3m q
-        WHERE q.block_in_range AND q.peak_relief_percent >= %(threshold)s
+        SELECT c.nerve_id, c.funnel_physician_id, 0, 0, 0, 0, sum(c.evaluable_3m), sum(c.responders_3m)
+        FROM cells c
+        WHERE c.funnel_physician_id IS NOT NULL
         GROUP BY 1, 2
     )
-    SELECT {GROUP_COLUMNS.format(alias="cells")},
+    SELECT {GROUP_COLUMNS.format(alias="parts")},
            coalesce(sum(blocks), 0) AS blocks, coalesce(sum(evaluable), 0) AS evaluable,
            coalesce(sum(positive), 0) AS positive, coalesce(sum(ablated), 0) AS ablated,
            coalesce(sum(evaluable_3m), 0) AS evaluable_3m, coalesce(sum(responders_3m), 0) AS responders_3m
-    FROM cells
-    GROUP BY {GROUPING.format(alias="cells")}
+    FROM parts
+    GROUP BY {GROUPING.format(alias="parts")}
 """
 
-# Response rates at every time point of the ablations in range, overall, by nerve and by physician: counted by
-# time point, nerve and physician in one pass, then added up into the groups.
+# Response rates at every time point of the ablations in range, overall, by nerve and by physician: the cells by time
+# point, nerve and physician (those with ablations in range) added up into the groups.
 RESPONSE_SECTION = f"""
-    WITH cells AS (
-        SELECT x.time_point, x.nerve_id, x.physician_id,
-               count(*) AS ablations,
-               count(*) FILTER (WHERE x.closed) AS closed,
-               count(*) FILTER (WHERE x.evaluable) AS evaluable,
-               count(*) FILTER (WHERE x.responder) AS responders,
-               count(*) FILTER (WHERE x.responder_30) AS responders_30,
-               count(*) FILTER (WHERE x.pgic_improved) AS pgic_improved
-        FROM facts x
-        WHERE x.in_range AND x.time_point IS NOT NULL
-        GROUP BY 1, 2, 3
-    )
-    SELECT {GROUP_COLUMNS.format(alias="cells")}, cells.time_point,
+    SELECT {GROUP_COLUMNS.format(alias="c")}, c.time_point,
            sum(ablations) AS ablations, sum(closed) AS closed, sum(evaluable) AS evaluable,
            sum(responders) AS responders, sum(responders_30) AS responders_30, sum(pgic_improved) AS pgic_improved
-    FROM cells
-    GROUP BY cells.time_point, {GROUPING.format(alias="cells")}
+    FROM cells c
+    WHERE c.ablations > 0
+    GROUP BY c.time_point, {GROUPING.format(alias="c")}
 """
 
 # Threshold analysis: 3-month outcome of the ablations in range by the peak relief of their qualifying block (none,
-# or below 50%: left out). Bands: lower bound inclusive, upper exclusive; 80-100 includes 100.
-BANDS_SECTION = f"""
-    SELECT {BAND} AS band,
-           count(*) FILTER (WHERE q.evaluable) AS evaluable_3m,
-           count(*) FILTER (WHERE q.responder) AS responders_3m
-    FROM qualifying_3m q
-    WHERE q.in_range AND q.peak_relief_percent >= 50
+# or below 50%: left out).
+BANDS_SECTION = """
+    SELECT c.band, sum(c.evaluable) AS evaluable_3m, sum(c.responders) AS responders_3m
+    FROM cells c
+    WHERE c.band IS NOT NULL
     GROUP BY 1
 """
 
-# Durability: per ablation in range with baseline above 0 and a counted answer at a closed time point (evaluable),
-# the days to the first answer that is not a responder (event) or else to the last one that is (censored); counted
-# by day, so the Kaplan-Meier product runs over distinct days, not over ablations. Same rule as
-# DURABILITY_PER_ABLATION (the drill-down's).
-DURABILITY_SECTION = """
-    WITH per_ablation AS (
-        SELECT x.id,
-               min(x.days) FILTER (WHERE NOT x.responder) AS event_day,
-               max(x.days) FILTER (WHERE x.responder) AS censor_day
-        FROM facts x
-        WHERE x.in_range AND x.evaluable
-        GROUP BY x.id
-    )
+# Durability: DURABILITY_PER_ABLATION (the drill-down's) counted by day.
+DURABILITY_SECTION = f"""
+    WITH per_ablation AS ({DURABILITY_PER_ABLATION})
     SELECT coalesce(event_day, censor_day) AS day,
            count(*) FILTER (WHERE event_day IS NOT NULL) AS events,
            count(*) FILTER (WHERE event_day IS NULL) AS censored
@@ -343,8 +313,8 @@ PAIN_SECTION = f"""
     GROUP BY 2
     UNION ALL
     SELECT x.time_point, x.pain_average, x.baseline_nrs, count(*)
-    FROM facts x
-    WHERE x.in_range AND x.answered
+    FROM {FACTS}
+    WHERE {FACT_FILTERS} AND fl.answered
     GROUP BY 1, 2, 3
 """
 
@@ -354,7 +324,7 @@ def _section(query: str) -> str:
 
 
 FIGURES = f"""
-{FIGURES_FACTS}
+{FIGURES_CELLS}
 SELECT {_section(FUNNEL_SECTION)} AS funnel,
        {_section(RESPONSE_SECTION)} AS response,
        {_section(BANDS_SECTION)} AS bands,

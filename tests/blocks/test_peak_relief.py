@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from apps.accounts.models import Role
 from apps.blocks.models import BlockPeakRelief, DiagnosticBlock, DiaryEntry
@@ -15,8 +16,9 @@ from apps.blocks.services import block_update
 from apps.clinic.demo import seed_demo
 from apps.clinic.models import Nerve
 from apps.clinic.selectors import protocol_get
+from apps.cryoablations.models import Cryoablation
 from apps.surveys.services import patient_diary_entry_record
-from tests.factories import BlockFactory, UserFactory
+from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation
 
 pytestmark = pytest.mark.django_db
 
@@ -34,20 +36,23 @@ def rule(block: DiagnosticBlock) -> Decimal | None:
 
 
 def assert_every_block_follows_the_rule() -> int:
-    """Every block's stored value equals the rule's (no row where the rule gives none); returns how many have one."""
+    """Every block has its row: the rule's value (none where the rule gives none), the block's copied columns and
+    whether an ablation names it; returns how many blocks have a value."""
     protocol = protocol_get()
     rows = {row.block_id: row for row in BlockPeakRelief.objects.all()}
+    named = set(Cryoablation.objects.exclude(qualifying_block=None).values_list("qualifying_block_id", flat=True))
     for block in DiagnosticBlock.objects.prefetch_related("diary_entries"):
         expected = block.assess(protocol).peak_relief_percent
+        row = rows[block.pk]
         if expected is None:
-            assert block.pk not in rows, block.pk
+            assert row.peak_relief_percent is None, block.pk
         else:
-            row = rows[block.pk]
             assert abs(row.peak_relief_percent - expected) < EXACT, (block.pk, row.peak_relief_percent, expected)
-            copied = (row.performed_at, row.physician_id, row.nerve_id, row.side)
-            assert copied == (block.performed_at, block.physician_id, block.nerve_id, block.side), block.pk
-    assert set(rows) <= set(DiagnosticBlock.objects.values_list("pk", flat=True))
-    return len(rows)
+        copied = (row.performed_at, row.physician_id, row.nerve_id, row.side)
+        assert copied == (block.performed_at, block.physician_id, block.nerve_id, block.side), block.pk
+        assert row.ablated == (block.pk in named), block.pk
+    assert set(rows) == set(DiagnosticBlock.objects.values_list("pk", flat=True))
+    return sum(row.peak_relief_percent is not None for row in rows.values())
 
 
 def test_diary_entries_inserted_one_by_one_give_the_largest_reduction_inside_the_window():
@@ -210,3 +215,31 @@ def test_the_demo_seeds_copy_keeps_it():
     seed_demo(patients=30, batch_size=10)
     # then
     assert assert_every_block_follows_the_rule() > 0
+
+
+def test_ablated_says_whether_an_ablation_names_the_block():
+    # given two positive blocks of one patient, nerve and side
+    patient = PatientFactory()
+    older = BlockFactory(
+        patient=patient, baseline_nrs=8, diary=[(30, 2)], performed_at=timezone.now() - dt.timedelta(days=9)
+    )
+    newer = BlockFactory(
+        patient=patient, baseline_nrs=8, diary=[(30, 2)], performed_at=timezone.now() - dt.timedelta(days=5)
+    )
+    assert not BlockPeakRelief.objects.filter(ablated=True).exists()
+    # when an ablation is recorded (the rule names the newer block)
+    ablation = make_ablation(patient=patient, performed_on=timezone.localdate() - dt.timedelta(days=1))
+    # then
+    assert ablation.qualifying_block_id == newer.pk
+    assert set(BlockPeakRelief.objects.filter(ablated=True).values_list("block_id", flat=True)) == {newer.pk}
+    # when staff name the older one instead
+    Cryoablation.objects.filter(pk=ablation.pk).update(qualifying_block=older, qualifying_source="staff")
+    # then
+    assert set(BlockPeakRelief.objects.filter(ablated=True).values_list("block_id", flat=True)) == {older.pk}
+    assert_every_block_follows_the_rule()
+    # when the ablation is deleted
+    ablation.follow_ups.all().delete()
+    Cryoablation.objects.filter(pk=ablation.pk).delete()
+    # then
+    assert not BlockPeakRelief.objects.filter(ablated=True).exists()
+    assert_every_block_follows_the_rule()

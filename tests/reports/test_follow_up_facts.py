@@ -1,6 +1,7 @@
 """The derived follow-up rows the outcomes engine reads (FollowUpFact, kept by database triggers) always hold each
-follow-up's window and the scores of the answer it counts: after ablations are recorded and re-dated, answers
-recorded, superseded and corrected, follow-ups deleted, and bulk inserts."""
+follow-up's window, the scores of the answer it counts, its ablation's columns and its qualifying block's peak relief,
+date and physician: after ablations are recorded, re-dated and corrected, answers recorded, superseded and corrected,
+qualifying blocks named and their diaries or columns changed, follow-ups deleted, and bulk inserts."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
+from apps.accounts.models import Role
+from apps.blocks.models import BlockPeakRelief, DiaryEntry
+from apps.blocks.services import block_update
 from apps.clinic.demo import seed_demo
+from apps.clinic.models import Nerve
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.cryoablations.services import ablation_update
 from apps.reports.models import FollowUpFact
 from apps.surveys.models import CollectedVia, SurveyResponse
 from apps.surveys.services import counted_responses_refresh, response_record
-from tests.factories import PatientFactory, make_ablation
+from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation
 
 pytestmark = pytest.mark.django_db
 
@@ -24,19 +30,25 @@ ABLATED_ON = dt.date(2025, 1, 10)
 
 
 def source_rows() -> dict[int, tuple]:
-    """What each follow-up's row must hold, read from the follow-ups and their counted answers."""
+    """What each follow-up's row must hold, read from the follow-ups, their ablations, counted answers and the
+    qualifying blocks' peak relief."""
+    peaks = {p.block_id: (p.peak_relief_percent, p.performed_at, p.physician_id) for p in BlockPeakRelief.objects.all()}
     rows = {}
-    for f in FollowUp.objects.select_related("counted_response"):
-        r = f.counted_response
+    for f in FollowUp.objects.select_related("counted_response", "ablation"):
+        r, a = f.counted_response, f.ablation
         answer = (r.pk, r.pain_average, r.pgic, r.completed_at) if r else (None, None, None, None)
-        rows[f.pk] = (f.ablation_id, f.time_point, f.window_end, *answer)
+        ablation = (a.physician_id, a.nerve_id, a.side, a.performed_on, a.baseline_nrs, a.qualifying_block_id)
+        peak = peaks.get(a.qualifying_block_id, (None, None, None))
+        rows[f.pk] = (f.ablation_id, f.time_point, f.window_end, *answer, *ablation, *peak)
     return rows
 
 
 def derived_rows() -> dict[int, tuple]:
     return {
         x.follow_up_id: (
-            x.ablation_id, x.time_point, x.window_end, x.counted_response_id, x.pain_average, x.pgic, x.completed_at
+            x.ablation_id, x.time_point, x.window_end, x.counted_response_id, x.pain_average, x.pgic, x.completed_at,
+            x.physician_id, x.nerve_id, x.side, x.performed_on, x.baseline_nrs, x.qualifying_block_id,
+            x.qualifying_peak_relief_percent, x.qualifying_block_performed_at, x.qualifying_block_physician_id,
         )
         for x in FollowUpFact.objects.all()
     }  # fmt: skip
@@ -131,3 +143,79 @@ def test_the_demo_seeds_copy_and_bulk_refresh_keep_them():
     assert assert_derived_rows_follow_the_source() == FollowUp.objects.count() > 0
     assert Cryoablation.objects.exists()
     assert FollowUpFact.objects.filter(counted_response_id__isnull=False).exists()
+
+
+def test_an_ablation_corrected_in_every_copied_column_is_reflected_in_its_rows():
+    # given an ablation with an answer
+    ablation = make_ablation(patient=PatientFactory(), performed_on=ABLATED_ON)
+    answer(ablation, day=90, pain=3)
+    other_physician = UserFactory(role=Role.PHYSICIAN)
+    other_nerve = Nerve.objects.exclude(pk=ablation.nerve_id).first()
+    # when staff correct its physician, nerve, side, date and baseline, one at a time and then all at once
+    for fields in [
+        {"physician": other_physician},
+        {"nerve": other_nerve},
+        {"side": "right"},
+        {"performed_on": ABLATED_ON + dt.timedelta(days=2)},
+        {"baseline_nrs": 9},
+    ]:
+        ablation_update(ablation=ablation, **fields)
+        # then
+        assert_derived_rows_follow_the_source()
+    Cryoablation.objects.filter(pk=ablation.pk).update(baseline_nrs=0)
+    fact = FollowUpFact.objects.filter(ablation_id=ablation.pk).first()
+    assert (fact.physician_id, fact.nerve_id, fact.side, fact.baseline_nrs) == (
+        other_physician.pk,
+        other_nerve.pk,
+        "right",
+        0,
+    )
+    assert fact.performed_on == ABLATED_ON + dt.timedelta(days=2)
+    assert_derived_rows_follow_the_source()
+
+
+def test_the_qualifying_block_s_peak_relief_date_and_physician_follow_the_block():
+    # given a positive block and an ablation it qualifies
+    patient = PatientFactory()
+    block = BlockFactory(patient=patient, baseline_nrs=8, diary=[(30, 4)])
+    ablation = make_ablation(patient=patient, performed_on=timezone.localdate() - dt.timedelta(days=3))
+    assert ablation.qualifying_block_id == block.pk
+    fact = FollowUpFact.objects.filter(ablation_id=ablation.pk).first()
+    assert (fact.qualifying_block_id, fact.qualifying_peak_relief_percent) == (block.pk, 50)
+    assert_derived_rows_follow_the_source()
+    # when its diary gains a lower score inside the window
+    DiaryEntry.objects.create(block=block, minutes_after=60, nrs=2)
+    # then
+    assert FollowUpFact.objects.filter(ablation_id=ablation.pk).first().qualifying_peak_relief_percent == 75
+    assert_derived_rows_follow_the_source()
+    # when its physician and time are corrected
+    block_update(
+        block=block,
+        diary=[(e.minutes_after, e.nrs) for e in block.diary_entries.all()],
+        physician=UserFactory(role=Role.PHYSICIAN),
+        performed_at=block.performed_at - dt.timedelta(hours=3),
+    )
+    # then
+    assert_derived_rows_follow_the_source()
+    # when the diary loses every entry inside the window (the block is no longer evaluable)
+    DiaryEntry.objects.filter(block=block).delete()
+    # then the rows keep the block's id without a peak
+    fact = FollowUpFact.objects.filter(ablation_id=ablation.pk).first()
+    assert (fact.qualifying_block_id, fact.qualifying_peak_relief_percent) == (block.pk, None)
+    assert_derived_rows_follow_the_source()
+
+
+def test_naming_and_removing_a_qualifying_block_is_reflected_in_the_rows():
+    # given an ablation without a qualifying block, and a positive block of the same patient, nerve and side
+    patient = PatientFactory()
+    ablation = make_ablation(patient=patient, performed_on=ABLATED_ON)
+    assert ablation.qualifying_block_id is None
+    block = BlockFactory(patient=patient, baseline_nrs=10, diary=[(30, 2)])
+    # when staff name it, then take it away
+    Cryoablation.objects.filter(pk=ablation.pk).update(qualifying_block=block, qualifying_source="staff")
+    # then
+    assert FollowUpFact.objects.filter(ablation_id=ablation.pk).first().qualifying_peak_relief_percent == 80
+    assert_derived_rows_follow_the_source()
+    Cryoablation.objects.filter(pk=ablation.pk).update(qualifying_block=None, qualifying_source="")
+    assert not FollowUpFact.objects.filter(qualifying_block_id__isnull=False).exists()
+    assert_derived_rows_follow_the_source()
