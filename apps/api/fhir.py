@@ -16,17 +16,17 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
-from django.utils import timezone
 
 from apps.audit.models import Action, Category
 from apps.audit.services import access_record
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
+from apps.clinic.rules import clinic_days_q
 from apps.cryoablations.models import Cryoablation
 from apps.patients.models import Patient, Sex
 from apps.surveys.models import SurveyResponse
@@ -273,25 +273,9 @@ class Period:
     date_from: date | None = None
     date_to: date | None = None
 
-    def day_bounds(self) -> tuple[datetime | None, datetime | None]:
-        """[start, end) as aware datetimes: the start of date_from and of the day after date_to, clinic time."""
-        start = timezone.make_aware(datetime.combine(self.date_from, datetime.min.time())) if self.date_from else None
-        end = (
-            timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), datetime.min.time()))
-            if self.date_to
-            else None
-        )
-        return start, end
-
     def filter(self, *, at: str = "", on: str = "") -> Q:
         """A Q on the datetime field `at` (by the clinic's days) or the date field `on`."""
-        q = Q()
-        if at:
-            start, end = self.day_bounds()
-            if start:
-                q &= Q(**{f"{at}__gte": start})
-            if end:
-                q &= Q(**{f"{at}__lt": end})
+        q = clinic_days_q(at, self.date_from, self.date_to) if at else Q()
         if on:
             if self.date_from:
                 q &= Q(**{f"{on}__gte": self.date_from})

@@ -14,6 +14,7 @@ from apps.blocks.models import Side
 from apps.clinic.models import Nerve
 from apps.cryoablations.selectors import WORKLIST_STATUSES
 from apps.patients.selectors import PATIENT_ORDERINGS
+from apps.reports.outcomes import THRESHOLD_OUT_OF_RANGE, threshold_in_range
 
 
 class _Query(serializers.Serializer):
@@ -91,9 +92,8 @@ class OutcomesQuery(ProcedureQuery):
     )
 
     def validate_threshold(self, value: Decimal) -> Decimal:
-        # The command's own rule (apps/reports/management/commands/outcomes_report.py).
-        if not (0 < value <= 100):
-            raise serializers.ValidationError("The threshold is a percentage above 0 and at most 100.")
+        if not threshold_in_range(value):
+            raise serializers.ValidationError(THRESHOLD_OUT_OF_RANGE)
         return value
 
 

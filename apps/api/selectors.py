@@ -4,18 +4,14 @@ physician, nerve, side). Each list ends on the primary key, so pages do not over
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from apps.blocks.models import DiagnosticBlock
+from apps.clinic.rules import clinic_days_q
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.cryoablations.selectors import worklist
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
 def _procedure_filters(
@@ -46,10 +42,7 @@ def block_list(
 ) -> QuerySet[DiagnosticBlock]:
     """Blocks performed on the clinic's dates date_from..date_to (bounds as instants, so an index can answer)."""
     blocks = _procedure_filters(DiagnosticBlock.objects.all(), physician_id=physician_id, nerve_id=nerve_id, side=side)
-    if date_from:
-        blocks = blocks.filter(performed_at__gte=_start_of(date_from))
-    if date_to:
-        blocks = blocks.filter(performed_at__lt=_start_of(date_to + timedelta(days=1)))
+    blocks = blocks.filter(clinic_days_q("performed_at", date_from, date_to))
     return (
         blocks.select_related("patient", "nerve", "physician")
         .prefetch_related("diary_entries")

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Func, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from apps.clinic.rules import clinic_day_start, clinic_days_q
 from apps.patients.models import Patient
 
 from . import models
@@ -37,12 +38,6 @@ class AuditFilter:
     sort: str = "newest"
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    from django.utils import timezone
-
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 def access_events(*, filters: AuditFilter) -> QuerySet[AccessEvent]:
     qs = AccessEvent.objects.all()
     if filters.user:
@@ -55,10 +50,7 @@ def access_events(*, filters: AuditFilter) -> QuerySet[AccessEvent]:
         qs = qs.filter(object_type=filters.object_type)
     if filters.object_id:
         qs = qs.filter(object_id=filters.object_id)
-    if filters.date_from:
-        qs = qs.filter(occurred_at__gte=_day_start(filters.date_from))
-    if filters.date_to:
-        qs = qs.filter(occurred_at__lt=_day_start(filters.date_to + dt.timedelta(days=1)))
+    qs = qs.filter(clinic_days_q("occurred_at", filters.date_from, filters.date_to))
     return qs.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 
@@ -166,10 +158,10 @@ def change_rows(
             local.append(patient.pk)
         if date_from:
             where.append("t.pgh_created_at >= %s")
-            local.append(_day_start(date_from))
+            local.append(clinic_day_start(date_from))
         if date_to:
             where.append("t.pgh_created_at < %s")
-            local.append(_day_start(date_to + dt.timedelta(days=1)))
+            local.append(clinic_day_start(date_to + dt.timedelta(days=1)))
         # Table and column names come from the models; values are parameters.
         parts.append(
             f"SELECT t.pgh_created_at, %s::text, {obj}, t.pgh_label, t.pgh_context->>'username', "  # noqa: S608

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
+from django.utils import timezone
 
 NRS_MIN, NRS_MAX = 0, 10
 NRS_VALIDATORS = [MinValueValidator(NRS_MIN), MaxValueValidator(NRS_MAX)]
@@ -30,3 +32,19 @@ def display_percent(value: Decimal | None) -> str:
     if value is None:
         return "—"
     return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+
+
+def clinic_day_start(day: date) -> datetime:
+    """The first instant of `day` in the clinic's time zone (days are the clinic's, outcome-definitions.md)."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def clinic_days_q(field: str, date_from: date | None, date_to: date | None) -> Q:
+    """The datetime `field` within the clinic's days date_from..date_to (both included; either end open), as a
+    range of instants, so that an index on the field answers it."""
+    q = Q()
+    if date_from:
+        q &= Q(**{f"{field}__gte": clinic_day_start(date_from)})
+    if date_to:
+        q &= Q(**{f"{field}__lt": clinic_day_start(date_to + timedelta(days=1))})
+    return q

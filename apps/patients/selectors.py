@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from django.db.models import CharField, F, Func, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.clinic.models import Protocol
+from apps.clinic.rules import clinic_day_start
 
 from .models import Patient, search_key
 
@@ -85,18 +86,13 @@ def patient_timeline(*, patient: Patient, protocol: Protocol, today: date) -> li
     responses = list(
         SurveyResponse.objects.filter(ablation__patient=patient).select_related("follow_up", "ablation__nerve")
     )
-    zone = timezone.get_current_timezone()
-
-    def start_of(day: date) -> datetime:
-        return datetime.combine(day, time.min, tzinfo=zone)
-
     events = [
         TimelineEvent(timezone.localdate(b.performed_at), b.performed_at, "block", b, b.assess(protocol))
         for b in blocks
     ]
-    events += [TimelineEvent(a.performed_on, start_of(a.performed_on), "ablation", a) for a in ablations]
+    events += [TimelineEvent(a.performed_on, clinic_day_start(a.performed_on), "ablation", a) for a in ablations]
     events += [
-        TimelineEvent(row.follow_up.target_date, start_of(row.follow_up.target_date), "follow_up", row)
+        TimelineEvent(row.follow_up.target_date, clinic_day_start(row.follow_up.target_date), "follow_up", row)
         for row in follow_up_rows(follow_ups=follow_ups, today=today)
     ]
     events += [TimelineEvent(timezone.localdate(r.completed_at), r.completed_at, "response", r) for r in responses]

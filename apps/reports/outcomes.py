@@ -32,6 +32,14 @@ Z_95 = 1.959963984540054  # the 0.975 quantile of the standard normal distributi
 FUNNEL_TIME_POINT = "3m"
 BANDS = ["50-69", "70-79", "80-100"]
 OVERALL = "overall"
+THRESHOLD_OUT_OF_RANGE = "The threshold is a percentage above 0 and at most 100."
+
+
+def threshold_in_range(threshold: Decimal) -> bool:
+    """A positive-block threshold a report may be run with (the command's --threshold, the API's threshold)."""
+    return 0 < threshold <= 100
+
+
 PROTOCOL_PK = 1  # the clinic's one protocol (apps.clinic.selectors.protocol_get)
 
 

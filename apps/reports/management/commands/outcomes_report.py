@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.reports.outcomes import outcomes_compute
+from apps.reports.outcomes import THRESHOLD_OUT_OF_RANGE, outcomes_compute, threshold_in_range
 
 
 def _date(value: str) -> date:
@@ -22,8 +22,8 @@ def _threshold(value: str) -> Decimal:
         threshold = Decimal(value)
     except InvalidOperation as error:
         raise CommandError(f"“{value}” is not a number.") from error
-    if not (0 < threshold <= 100):
-        raise CommandError("The threshold is a percentage above 0 and at most 100.")
+    if not threshold_in_range(threshold):
+        raise CommandError(THRESHOLD_OUT_OF_RANGE)
     return threshold
 
 
