@@ -108,6 +108,41 @@ class FollowUpFact(models.Model):
 
     class Meta:
         db_table = "reports_followupfact"
+        # The durability steps of an ablation are recomputed from its facts (migration 0004).
+        indexes = [models.Index(fields=["ablation_id"], name="follow_up_fact_ablation")]
 
     def __str__(self) -> str:
         return f"follow-up {self.follow_up_id}: answer {self.counted_response_id}"
+
+
+class DurabilityStep(models.Model):
+    """Where an ablation stands in the durability estimate (outcome-definitions.md, Durability) once its follow-ups up
+    to one of them are closed, derived from the follow-up facts and kept by database triggers (migration 0004), so the
+    Kaplan-Meier counts are one scan of this narrow table instead of an aggregate by ablation of every follow-up.
+
+    A row per distinct window end of an ablation's follow-ups (the row of its follow-up with the lowest id), from
+    which its estimate holds for every as-of date after `closed_after` up to `until` (the next later window end of the
+    ablation; none: the last): among the counted answers of the follow-ups closed by then (baseline above 0), the
+    first that is not a responder (`event`) or else the last that is (censored), by its completion time; the day is
+    that answer's clinic-local date minus the ablation's, counted by the engine in the clinic's time zone. No row
+    while none of them is evaluable. Responders are judged by the protocol's responder percent: changing it
+    recomputes every row. Not in the change history: a derived value is no change a person made."""
+
+    follow_up_id = models.BigIntegerField(primary_key=True, editable=False)
+    ablation_id = models.BigIntegerField(editable=False)
+    closed_after = models.DateField(editable=False)
+    until = models.DateField(null=True, editable=False)
+    marker_completed_at = models.DateTimeField(editable=False)
+    event = models.BooleanField(editable=False)
+    # Copies of the ablation's columns that the figures filter on (sql.FACT_FILTERS reads them under these names).
+    physician_id = models.BigIntegerField(editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    side = models.CharField(max_length=9, editable=False)
+    performed_on = models.DateField(editable=False)
+
+    class Meta:
+        db_table = "reports_durabilitystep"
+        indexes = [models.Index(fields=["ablation_id"], name="durability_step_ablation")]
+
+    def __str__(self) -> str:
+        return f"ablation {self.ablation_id} after {self.closed_after}"

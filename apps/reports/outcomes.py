@@ -411,8 +411,8 @@ def _compute(*, filters: OutcomesFilters, pain: bool) -> tuple[OutcomesReport, l
 
 def _durability(days: list[dict[str, Any]]) -> Durability:
     """Kaplan-Meier estimate of time to loss of response from the events and censored ablations by day (in day
-    order), with Greenwood's log-log 95% band and the median's interval read off it (Brookmeyer-Crowley style: the
-    first days the band's upper and lower limits reach 0.5)."""
+    order), with Greenwood's log-log 95% band and the median's interval read off it (Brookmeyer-Crowley style: from
+    the first day the band's lower limit reaches 0.5 to the first day its upper limit does)."""
     at_risk = sum(int(d["events"]) + int(d["censored"]) for d in days)
     result = Durability(ablations=at_risk, events=sum(int(d["events"]) for d in days))
     survival, greenwood = 1.0, 0.0
@@ -436,9 +436,10 @@ def _durability(days: list[dict[str, Any]]) -> Durability:
         if events:
             if median is None and survival <= 0.5:
                 median = int(d["day"])
-            if low is None and ci_low is not None and ci_high is not None and ci_high <= 0.5:
+            # The band's lower limit reaches 0.5 first (the interval's low end), its upper limit later (high end).
+            if low is None and ci_low is not None and ci_low <= 0.5:
                 low = int(d["day"])
-            if high is None and ci_low is not None and ci_low <= 0.5:
+            if high is None and ci_high is not None and ci_high <= 0.5:
                 high = int(d["day"])
         at_risk -= events + censored
     result.median_days = median

@@ -107,17 +107,14 @@ def _band(peak: str) -> str:
     return f"CASE WHEN {peak} < 70 THEN '50-69' WHEN {peak} < 80 THEN '70-79' ELSE '80-100' END"
 
 
-# Durability: per ablation in range with baseline above 0 and a counted answer at a closed time point (evaluable),
-# the days to the first answer that is not a responder (event) or else to the last one that is (censored); then
-# counted by day, so the Kaplan-Meier product runs over distinct days, not over ablations.
-DURABILITY_PER_ABLATION = f"""
-    SELECT x.ablation_id AS id,
-           min(d.days) FILTER (WHERE NOT fl.responder) AS event_day,
-           max(d.days) FILTER (WHERE fl.responder) AS censor_day
-    FROM {FACTS}
-    CROSS JOIN LATERAL (SELECT (x.completed_at AT TIME ZONE %(tz)s)::date - x.performed_on AS days) d
-    WHERE {FACT_FILTERS} AND fl.evaluable
-    GROUP BY x.ablation_id
+# Durability: the ablations in range in the Kaplan-Meier estimate at as_of, each on the row of its steps that holds
+# then (apps.reports.models.DurabilityStep, kept by triggers: among the counted answers at its closed time points with
+# a baseline above 0, the first that is not a responder, or else the last that is), with the days from the ablation to
+# that answer's clinic-local date.
+DURABILITY_ABLATIONS = f"""
+    SELECT x.ablation_id AS id, x.event, (x.marker_completed_at AT TIME ZONE %(tz)s)::date - x.performed_on AS day
+    FROM reports_durabilitystep x
+    WHERE x.closed_after < %(as_of)s::date AND (x.until IS NULL OR x.until >= %(as_of)s::date) AND {FACT_FILTERS}
 """
 # Drill-down: the ablations behind a response figure (one time point, one measure), same rules as the figures.
 RESPONSE_DRILL = f"""
@@ -198,10 +195,9 @@ BAND_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl.responder"
 
 # Drill-down: the ablations in the Kaplan-Meier estimate, all of them or those with an event or censored.
 DURABILITY_DRILL = f"""
-WITH per_ablation AS ({DURABILITY_PER_ABLATION})
-SELECT id FROM per_ablation WHERE {{measure}}
+SELECT id FROM ({DURABILITY_ABLATIONS}) s WHERE {{measure}}
 """
-DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event_day IS NOT NULL", "censored": "event_day IS NULL"}
+DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event", "censored": "NOT event"}
 
 # Every figure of a report or dashboard in one statement. `cells`: one scan of the follow-up facts (those of the
 # ablations in range, and the funnel's 3-month rows) counted in one aggregate pass by time point, nerve, physician,
@@ -209,10 +205,10 @@ DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event_day IS NOT NULL", "
 # qualifying block's physician (the funnel's 3-month rows, else NULL): a few hundred rows, which the response section
 # adds up by time point and group, the bands by band and the funnel by nerve and that physician. The counts of the
 # ablations in range filter on `in_range`; evaluable_3m and responders_3m count the funnel's rows (whatever the
-# ablation's date). The pain section's distribution (other groups: pain and baseline by time point) and the
-# durability's ablations (one group per ablation) are counted by scans of their own: measured on 480,000 follow-ups,
-# a plain GROUP BY each costs less than one pass over grouping sets, which evaluates every aggregate for every set
-# (and runs without parallel workers).
+# ablation's date). The pain section's distribution (other groups: pain and baseline by time point) is counted by a
+# scan of its own, the durability by a scan of its steps: measured on 480,000 follow-ups, a plain GROUP BY each costs
+# less than one pass over grouping sets, which evaluates every aggregate for every set (and runs without parallel
+# workers).
 FIGURES_CELLS = f"""
 WITH cells AS MATERIALIZED (
     SELECT x.time_point, x.nerve_id, x.physician_id, k.band, k.funnel_physician_id,
@@ -291,13 +287,11 @@ BANDS_SECTION = """
     GROUP BY 1
 """
 
-# Durability: DURABILITY_PER_ABLATION (the drill-down's) counted by day.
+# Durability: DURABILITY_ABLATIONS (the drill-down's) counted by day, so the Kaplan-Meier product runs over distinct
+# days, not over ablations.
 DURABILITY_SECTION = f"""
-    WITH per_ablation AS ({DURABILITY_PER_ABLATION})
-    SELECT coalesce(event_day, censor_day) AS day,
-           count(*) FILTER (WHERE event_day IS NOT NULL) AS events,
-           count(*) FILTER (WHERE event_day IS NULL) AS censored
-    FROM per_ablation
+    SELECT day, count(*) FILTER (WHERE event) AS events, count(*) FILTER (WHERE NOT event) AS censored
+    FROM ({DURABILITY_ABLATIONS}) s
     GROUP BY 1
 """
 

@@ -1,7 +1,9 @@
-"""The derived follow-up rows the outcomes engine reads (FollowUpFact, kept by database triggers) always hold each
-follow-up's window, the scores of the answer it counts, its ablation's columns and its qualifying block's peak relief,
-date and physician: after ablations are recorded, re-dated and corrected, answers recorded, superseded and corrected,
-qualifying blocks named and their diaries or columns changed, follow-ups deleted, and bulk inserts."""
+"""The derived rows the outcomes engine reads, kept by database triggers, always follow their source: the follow-up
+facts (FollowUpFact) hold each follow-up's window, the scores of the answer it counts, its ablation's columns and its
+qualifying block's peak relief, date and physician; the durability steps (DurabilityStep) hold where each ablation
+stands in the durability estimate once its follow-ups up to each window end are closed. After ablations are recorded,
+re-dated and corrected, answers recorded, superseded and corrected, qualifying blocks named and their diaries or
+columns changed, follow-ups deleted, bulk inserts, and a new responder percent."""
 
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from apps.blocks.models import BlockPeakRelief, DiaryEntry
 from apps.blocks.services import block_update
 from apps.clinic.demo import seed_demo
 from apps.clinic.models import Nerve
+from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.cryoablations.services import ablation_update
-from apps.reports.models import FollowUpFact
+from apps.reports.models import DurabilityStep, FollowUpFact
 from apps.surveys.models import CollectedVia, SurveyResponse
 from apps.surveys.services import counted_responses_refresh, response_record
 from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation
@@ -54,9 +57,59 @@ def derived_rows() -> dict[int, tuple]:
     }  # fmt: skip
 
 
+def source_steps() -> dict[int, tuple]:
+    """The durability steps by outcome-definitions.md (Durability), from the follow-ups, their ablations and counted
+    answers: per distinct window end of an ablation (on its follow-up with the lowest id), among the counted answers
+    of its follow-ups closed by then with a baseline above 0, the first that is not a responder, else the last that is;
+    with the next later window end and the ablation's columns."""
+    percent = protocol_get().responder_percent
+    follow_ups: dict[int, list[FollowUp]] = {}
+    for f in FollowUp.objects.select_related("counted_response", "ablation").order_by("pk"):
+        follow_ups.setdefault(f.ablation_id, []).append(f)
+    steps = {}
+    for ablation_follow_ups in follow_ups.values():
+        a = ablation_follow_ups[0].ablation
+        ends = sorted({f.window_end for f in ablation_follow_ups})
+        for end, until in zip(ends, [*ends[1:], None], strict=True):
+            closed = [f.counted_response for f in ablation_follow_ups if f.window_end <= end and f.counted_response]
+            evaluable = [r for r in closed if a.baseline_nrs > 0]
+            events = [
+                r.completed_at for r in evaluable if (a.baseline_nrs - r.pain_average) * 100 < percent * a.baseline_nrs
+            ]
+            censored = [
+                r.completed_at for r in evaluable if (a.baseline_nrs - r.pain_average) * 100 >= percent * a.baseline_nrs
+            ]
+            if events or censored:
+                first = min(f.pk for f in ablation_follow_ups if f.window_end == end)
+                marker = min(events) if events else max(censored)
+                steps[first] = (
+                    a.pk,
+                    end,
+                    until,
+                    marker,
+                    bool(events),
+                    a.physician_id,
+                    a.nerve_id,
+                    a.side,
+                    a.performed_on,
+                )
+    return steps
+
+
+def derived_steps() -> dict[int, tuple]:
+    return {
+        s.follow_up_id: (
+            s.ablation_id, s.closed_after, s.until, s.marker_completed_at, s.event, s.physician_id, s.nerve_id,
+            s.side, s.performed_on,
+        )
+        for s in DurabilityStep.objects.all()
+    }  # fmt: skip
+
+
 def assert_derived_rows_follow_the_source() -> int:
     source = source_rows()
     assert derived_rows() == source
+    assert derived_steps() == source_steps()
     return len(source)
 
 
@@ -143,6 +196,7 @@ def test_the_demo_seeds_copy_and_bulk_refresh_keep_them():
     assert assert_derived_rows_follow_the_source() == FollowUp.objects.count() > 0
     assert Cryoablation.objects.exists()
     assert FollowUpFact.objects.filter(counted_response_id__isnull=False).exists()
+    assert DurabilityStep.objects.filter(event=True).exists() and DurabilityStep.objects.filter(event=False).exists()
 
 
 def test_an_ablation_corrected_in_every_copied_column_is_reflected_in_its_rows():
@@ -218,4 +272,19 @@ def test_naming_and_removing_a_qualifying_block_is_reflected_in_the_rows():
     assert_derived_rows_follow_the_source()
     Cryoablation.objects.filter(pk=ablation.pk).update(qualifying_block=None, qualifying_source="")
     assert not FollowUpFact.objects.filter(qualifying_block_id__isnull=False).exists()
+    assert_derived_rows_follow_the_source()
+
+
+def test_the_steps_follow_the_protocol_s_responder_percent():
+    # given an ablation whose 3-month answer is 60% below baseline: a responder at the protocol's 50%
+    ablation = make_ablation(patient=PatientFactory(), performed_on=ABLATED_ON, baseline_nrs=10)
+    answer(ablation, day=90, pain=4)
+    assert not DurabilityStep.objects.filter(event=True).exists()
+    # when the clinic asks for 70%
+    protocol = protocol_get()
+    protocol.responder_percent = 70
+    protocol.save()
+    # then it has lost its response from the 3-month window end on
+    assert DurabilityStep.objects.filter(ablation_id=ablation.pk).count() == 3  # 3, 6 and 12 months
+    assert not DurabilityStep.objects.filter(event=False).exists()
     assert_derived_rows_follow_the_source()

@@ -11,9 +11,12 @@ import pytest
 from django.core.management import call_command
 
 from apps.reports.outcomes import (
+    _durability,
     ablation_ids_for,
     block_ids_for,
+    durability_ablation_ids_for,
     outcomes_compute,
+    outcomes_filters,
     response_rate_3m_overall,
     wilson_interval,
 )
@@ -340,6 +343,36 @@ def test_kaplan_meier_durability_and_median():
     assert [(s.day, s.at_risk, s.events) for s in durability.curve] == [(14, 4, 0), (90, 3, 1), (182, 2, 1)]
     assert durability.curve[-1].survival == pytest.approx(1 / 3)
     assert durability.median_days == 182
+
+
+def test_durability_counts_only_the_time_points_closed_at_as_of():
+    # given an ablation that responds at 3 months and has lost its response at 6 months
+    ablation = make_ablation(patient=PatientFactory(), performed_on=ABLATED_ON, baseline_nrs=10)
+    answer(ablation, day=90, pain=2)
+    answer(ablation, day=182, pain=8)
+    closes = {f.time_point: f.window_end for f in ablation.follow_ups.all()}
+    # when the 3-month window has closed but not the 6-month one: censored at day 90
+    filters = outcomes_filters(as_of=closes["6m"])
+    durability = outcomes_compute(as_of=closes["6m"]).durability
+    assert [(s.day, s.events, s.censored) for s in durability.curve] == [(90, 0, 1)]
+    assert durability_ablation_ids_for(filters=filters, measure="censored") == [ablation.pk]
+    # when the 6-month one has closed too: the event at day 182
+    filters = outcomes_filters(as_of=closes["6m"] + dt.timedelta(days=1))
+    durability = outcomes_compute(as_of=filters.as_of).durability
+    assert [(s.day, s.events, s.censored) for s in durability.curve] == [(182, 1, 0)]
+    assert durability_ablation_ids_for(filters=filters, measure="events") == [ablation.pk]
+    # before any window has closed, it is not in the estimate
+    assert outcomes_compute(as_of=closes["3m"]).durability.ablations == 0
+
+
+def test_the_median_s_interval_runs_from_the_band_s_lower_to_its_upper_limit():
+    # 100 ablations at risk: 10 lose their response on each of days 10, 20, ..., 100
+    days = [{"day": day, "events": 10, "censored": 0} for day in range(10, 101, 10)]
+    durability = _durability(days)
+    low, high = durability.median_ci
+    assert durability.median_days == 50
+    assert low is not None and high is not None and low <= 50 <= high
+    assert low < high
 
 
 def test_durability_median_is_none_when_the_estimate_stays_above_half():
