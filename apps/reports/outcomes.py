@@ -240,14 +240,11 @@ class OutcomesReport:
 
 # Sent with each statement, in the same round trip (one query as Django counts them). For these statements only: JIT
 # off (aggregates over the whole registry look costly enough to the planner to be compiled, and compiling them,
-# ~0.5 s each, takes longer than it saves) and room for their hash aggregates in memory (the 4 MB default spills a
-# 100,000-ablation aggregate to disk). Parallel workers (the server's number): the sections' scans (one table each, a
-# plain GROUP BY) split across them, 0.8-0.9 s -> 0.6-0.7 s for the whole clinic on 2 cores; and a parallel_tuple_cost
-# that lets the durability's aggregate by ablation run in them too: the planner expects each worker to hand over a
-# partial row for every ablation, but an ablation's follow-ups are written together (one statement, adjacent rows of
-# reports_followupfact), so the workers' partial rows are about one per ablation in all (~50 ms less). LOCAL: a string
-# of several statements runs as one transaction, so the settings end with it (or, inside a transaction, with that
-# transaction).
+# ~0.5 s each, takes longer than it saves) and room for their hash aggregates in memory (the 4 MB default spills large
+# ones to disk). Parallel workers (the server's number): the sections' scans (one table each, a plain GROUP BY) split
+# across them, 0.8-0.9 s -> 0.6-0.7 s for the whole clinic on 2 cores, with a parallel_tuple_cost that does not price
+# the workers' few partial rows out of it. LOCAL: a string of several statements runs as one transaction, so the
+# settings end with it (or, inside a transaction, with that transaction).
 STATEMENT_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL parallel_tuple_cost = 0.01; "
 
 

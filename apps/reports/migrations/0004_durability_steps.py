@@ -110,39 +110,38 @@ DROP FUNCTION reports_durability_steps_refresh(bigint[]);
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cryoablations', '0004_cryoablation_external_id'),
-        ('reports', '0003_follow_up_fact_ablation_columns'),
-        ('clinic', '0003_protocol_reminder_cadence'),
+        ("cryoablations", "0004_cryoablation_external_id"),
+        ("reports", "0003_follow_up_fact_ablation_columns"),
+        ("clinic", "0003_protocol_reminder_cadence"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DurabilityStep',
+            name="DurabilityStep",
             fields=[
-                ('follow_up_id', models.BigIntegerField(editable=False, primary_key=True, serialize=False)),
-                ('ablation_id', models.BigIntegerField(editable=False)),
-                ('closed_after', models.DateField(editable=False)),
-                ('until', models.DateField(editable=False, null=True)),
-                ('marker_completed_at', models.DateTimeField(editable=False)),
-                ('event', models.BooleanField(editable=False)),
-                ('physician_id', models.BigIntegerField(editable=False)),
-                ('nerve_id', models.BigIntegerField(editable=False)),
-                ('side', models.CharField(editable=False, max_length=9)),
-                ('performed_on', models.DateField(editable=False)),
+                ("follow_up_id", models.BigIntegerField(editable=False, primary_key=True, serialize=False)),
+                ("ablation_id", models.BigIntegerField(editable=False)),
+                ("closed_after", models.DateField(editable=False)),
+                ("until", models.DateField(editable=False, null=True)),
+                ("marker_completed_at", models.DateTimeField(editable=False)),
+                ("event", models.BooleanField(editable=False)),
+                ("physician_id", models.BigIntegerField(editable=False)),
+                ("nerve_id", models.BigIntegerField(editable=False)),
+                ("side", models.CharField(editable=False, max_length=9)),
+                ("performed_on", models.DateField(editable=False)),
             ],
             options={
-                'db_table': 'reports_durabilitystep',
+                "db_table": "reports_durabilitystep",
             },
         ),
         migrations.AddIndex(
-            model_name='followupfact',
-            index=models.Index(fields=['ablation_id'], name='follow_up_fact_ablation'),
+            model_name="followupfact",
+            index=models.Index(fields=["ablation_id"], name="follow_up_fact_ablation"),
         ),
         migrations.AddIndex(
-            model_name='durabilitystep',
-            index=models.Index(fields=['ablation_id'], name='durability_step_ablation'),
+            model_name="durabilitystep",
+            index=models.Index(fields=["ablation_id"], name="durability_step_ablation"),
         ),
         migrations.RunSQL(FUNCTIONS, DROP_FUNCTIONS),
         # The ablations already recorded.
