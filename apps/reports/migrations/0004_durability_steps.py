@@ -56,19 +56,14 @@ BEGIN
         -- The rows whose columns read by the steps changed, by a set difference (see reports_peak_relief_changed),
         -- both ways: a follow-up moved to another ablation changes the steps of both.
         PERFORM reports_durability_steps_refresh(ARRAY(
-            SELECT DISTINCT ablation_id FROM (
-                (SELECT follow_up_id, ablation_id, window_end, counted_response_id, pain_average, completed_at,
-                        baseline_nrs, physician_id, nerve_id, side, performed_on FROM new_rows
-                 EXCEPT
-                 SELECT follow_up_id, ablation_id, window_end, counted_response_id, pain_average, completed_at,
-                        baseline_nrs, physician_id, nerve_id, side, performed_on FROM old_rows)
-                UNION ALL
-                (SELECT follow_up_id, ablation_id, window_end, counted_response_id, pain_average, completed_at,
-                        baseline_nrs, physician_id, nerve_id, side, performed_on FROM old_rows
-                 EXCEPT
-                 SELECT follow_up_id, ablation_id, window_end, counted_response_id, pain_average, completed_at,
-                        baseline_nrs, physician_id, nerve_id, side, performed_on FROM new_rows)
-            ) d
+            WITH n AS (
+                SELECT follow_up_id, ablation_id, window_end, counted_response_id, pain_average, completed_at,
+                       baseline_nrs, physician_id, nerve_id, side, performed_on FROM new_rows
+            ), o AS (
+                SELECT follow_up_id, ablation_id, window_end, counted_response_id, pain_average, completed_at,
+                       baseline_nrs, physician_id, nerve_id, side, performed_on FROM old_rows
+            )
+            SELECT DISTINCT ablation_id FROM ((TABLE n EXCEPT TABLE o) UNION ALL (TABLE o EXCEPT TABLE n)) d
         ));
     END IF;
     RETURN NULL;
