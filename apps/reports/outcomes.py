@@ -386,7 +386,7 @@ def _compute(*, filters: OutcomesFilters, pain: bool) -> tuple[OutcomesReport, l
     report_response = [
         response.get((g.key, tp)) or ResponseRow(group=g.key, time_point=tp) for g in groups for tp in known_points
     ]
-    bands = {row["band"]: row for row in figures["bands"]}
+    bands = {BANDS[row["band"] - 1]: row for row in figures["bands"]}
     threshold_bands = [
         BandRow(band=b, evaluable_3m=int(bands.get(b, {}).get("evaluable_3m", 0)),
                 responders_3m=int(bands.get(b, {}).get("responders_3m", 0)))
@@ -626,7 +626,7 @@ def band_ablation_ids_for(*, filters: OutcomesFilters, band: str, measure: str) 
     if band not in BANDS:
         raise KeyError(band)
     query = sql.BAND_DRILL.format(measure=sql.BAND_MEASURES[measure])
-    return [row["id"] for row in _fetch(query, filters.params(band=band))]
+    return [row["id"] for row in _fetch(query, filters.params(band=BANDS.index(band) + 1))]
 
 
 def durability_ablation_ids_for(*, filters: OutcomesFilters, measure: str) -> list[int]:
