@@ -1,9 +1,11 @@
 """The SQL of the outcomes engine: every figure of outcome-definitions.md is aggregated here, in PostgreSQL.
 
-One module on purpose: the rules (peak relief, positive block, closed time point, evaluable, responder) are written
-once as SQL fragments below and every query is built from them, so the report, the dashboards and their drill-downs
-cannot disagree. Named parameters (psycopg's %(name)s) carry every value; only fragments of this module are ever
-formatted into the text.
+One module on purpose: the rules (positive block, closed time point, evaluable, responder) are written once as SQL
+fragments below and every query is built from them, so the report, the dashboards and their drill-downs cannot
+disagree. Two rules are applied where their derived rows are kept, by the database: the peak relief (blocks migrations
+0003-0004) and where an ablation stands in the durability estimate (reports migration 0004; tests hold both to the
+rules as written here and in Python). Named parameters (psycopg's %(name)s) carry every value; only fragments of
+this module are ever formatted into the text.
 
 Parameters shared by the queries: tz (the clinic's time zone), window (evaluation window, minutes), threshold
 (positive-block threshold, percent), responder_hundredths (responder reduction, in hundredths of a percent: integer
