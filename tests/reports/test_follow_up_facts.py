@@ -8,9 +8,12 @@ columns changed, follow-ups deleted, bulk inserts, and a new responder percent."
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Role
@@ -287,4 +290,41 @@ def test_the_steps_follow_the_protocol_s_responder_percent():
     # then it has lost its response from the 3-month window end on
     assert DurabilityStep.objects.filter(ablation_id=ablation.pk).count() == 3  # 3, 6 and 12 months
     assert not DurabilityStep.objects.filter(event=False).exists()
+    assert_derived_rows_follow_the_source()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_answers_of_one_ablation_recorded_at_once_both_reach_the_steps():
+    # given an ablation with its 3-month and 6-month windows closed
+    ablation = make_ablation(patient=PatientFactory(), performed_on=ABLATED_ON, baseline_nrs=10)
+    first_written = threading.Event()
+    errors = []
+
+    def record(day: int, pain: int, hold: bool):
+        try:
+            with transaction.atomic():
+                answer(ablation, day=day, pain=pain)
+                if hold:  # the first stays open while the second records its answer
+                    first_written.set()
+                    time.sleep(0.5)
+                else:
+                    first_written.wait(timeout=10)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when a responding 3-month answer and a non-responding 6-month one are recorded at the same time
+    first = threading.Thread(target=record, args=(90, 2, True))
+    second = threading.Thread(target=lambda: (first_written.wait(timeout=10), record(182, 8, False)))
+    first.start()
+    second.start()
+    first.join()
+    second.join()
+    # then both are saved, and the steps hold both: censored at 3 months, the event at 6
+    assert errors == []
+    assert [(s.closed_after, s.event) for s in DurabilityStep.objects.order_by("closed_after")] == [
+        (f.window_end, f.time_point != "3m")
+        for f in ablation.follow_ups.filter(time_point__in=["3m", "6m", "12m"]).order_by("window_end")
+    ]
     assert_derived_rows_follow_the_source()

@@ -4,7 +4,10 @@ reports_durability_steps_refresh(ablation_ids) writes the given ablations' rows 
 distinct window end of an ablation's follow-ups (in window-end order, equal ends together), the first counted answer
 by completion time that is not a responder among the follow-ups with that window end or an earlier one, or else the
 last that is; evaluable and responder as in apps.reports.sql.FOLLOW_UP_FLAGS, with the protocol's responder percent
-(numeric, exact). It is called per statement, with the ablations of the transition tables:
+(numeric, exact). It first locks the ablations' rows (FOR NO KEY UPDATE, as blocks_peak_relief_refresh locks the
+blocks'), so a second refresh of the same ablation waits for the first to commit and then, its statements taking fresh
+snapshots, reads the facts as both transactions wrote them (two answers of one ablation recorded at the same time).
+It is called per statement, with the ablations of the transition tables:
 - on inserts and deletes of follow-up facts (a deleted follow-up's cascade included);
 - on updates of facts that change a column the steps read;
 and for every ablation when the protocol's responder percent changes.
@@ -15,6 +18,7 @@ from django.db import migrations, models
 FUNCTIONS = """
 CREATE FUNCTION reports_durability_steps_refresh(ablation_ids bigint[]) RETURNS void
 LANGUAGE sql AS $$
+    SELECT 1 FROM cryoablations_cryoablation WHERE id = ANY(ablation_ids) ORDER BY id FOR NO KEY UPDATE;
     DELETE FROM reports_durabilitystep WHERE ablation_id = ANY(ablation_ids);
     INSERT INTO reports_durabilitystep (
         follow_up_id, ablation_id, closed_after, until, marker_completed_at, event,
