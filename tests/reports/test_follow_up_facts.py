@@ -75,13 +75,11 @@ def source_steps() -> dict[int, tuple]:
         ends = sorted({f.window_end for f in ablation_follow_ups})
         for end, until in zip(ends, [*ends[1:], None], strict=True):
             closed = [f.counted_response for f in ablation_follow_ups if f.window_end <= end and f.counted_response]
-            evaluable = [r for r in closed if a.baseline_nrs > 0]
-            events = [
-                r.completed_at for r in evaluable if (a.baseline_nrs - r.pain_average) * 100 < percent * a.baseline_nrs
-            ]
-            censored = [
-                r.completed_at for r in evaluable if (a.baseline_nrs - r.pain_average) * 100 >= percent * a.baseline_nrs
-            ]
+            events, censored = [], []
+            for r in closed:
+                if a.baseline_nrs > 0:
+                    responder = (a.baseline_nrs - r.pain_average) * 100 >= percent * a.baseline_nrs
+                    (censored if responder else events).append(r.completed_at)
             if events or censored:
                 first = min(f.pk for f in ablation_follow_ups if f.window_end == end)
                 marker = min(events) if events else max(censored)

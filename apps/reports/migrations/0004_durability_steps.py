@@ -77,7 +77,6 @@ $$;
 CREATE FUNCTION reports_responder_percent_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM reports_durabilitystep;
     PERFORM reports_durability_steps_refresh(ARRAY(SELECT DISTINCT ablation_id FROM reports_followupfact));
     RETURN NULL;
 END
