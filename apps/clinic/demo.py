@@ -12,7 +12,7 @@ The rows are built in Python, following the rules the services apply one record 
   the same patient, nerve and side whose clinic-local date is 0..qualifying_block_days before the ablation);
 - an ablation gets one follow-up per time point of the protocol, dated by `follow_up_dates`;
 - a survey response's follow-up is the one whose window holds its clinic-local completion date (else none).
-Primary keys of referenced rows are taken from the tables' sequences, so the database and the rows agree.
+Primary keys are taken from the tables' sequences, so the database and the rows agree.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
+from apps.audit.services import history_in_bulk, history_record_created
 from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance, Side
 from apps.clinic.models import Nerve, Protocol, TimePoint
 from apps.clinic.rules import percent_reduction
@@ -246,7 +247,7 @@ COPY_COLUMNS = {
         "trigger_point_cm_from_midline", "trigger_point_mm_caudal_to_psis", "tinel_sign", "worse_with_posture",
         "compression_symptoms", "notes", "external_id", "created_at", "updated_at",
     ]),
-    "diary": (DiaryEntry, ["block_id", "minutes_after", "nrs", "source", "recorded_at"]),
+    "diary": (DiaryEntry, ["id", "block_id", "minutes_after", "nrs", "source", "recorded_at"]),
     "ablations": (Cryoablation, [
         "id", "public_id", "patient_id", "performed_on", "physician_id", "nerve_id", "side", "device", "probe",
         "cycles", "freeze_seconds", "guidance", "baseline_nrs", "complications", "qualifying_block_id",
@@ -256,13 +257,10 @@ COPY_COLUMNS = {
         "id", "public_id", "ablation_id", "time_point", "label", "target_date", "window_start", "window_end",
     ]),
     "responses": (SurveyResponse, [
-        "public_id", "ablation_id", "follow_up_id", "completed_at", "pain_average", "pain_current", "pain_worst",
+        "id", "public_id", "ablation_id", "follow_up_id", "completed_at", "pain_average", "pain_current", "pain_worst",
         "percent_relief", "pgic", "collected_via", "recorded_by_id", "recorded_at",
     ]),
 }  # fmt: skip
-
-
-REFERENCED = ["patients", "blocks", "ablations", "follow_ups"]
 
 
 class _IdPool:
@@ -460,7 +458,7 @@ class DemoGenerator:
         for minute, score in zip(minutes, scores, strict=True):
             source = DiaryEntry.Source.PATIENT if minute > 60 and rng.random() < 0.4 else DiaryEntry.Source.STAFF
             recorded = performed_at + timedelta(minutes=minute + rng.randint(0, 10))
-            batch.diary.append((block_id, minute, score, source, recorded))
+            batch.diary.append((self.pools["diary"].take(), block_id, minute, score, source, recorded))
 
         # The result under the protocol, exactly as DiagnosticBlock.assess judges it.
         counted = [s for m, s in zip(minutes, scores, strict=True) if 0 <= m <= self.window_minutes]
@@ -558,7 +556,7 @@ class DemoGenerator:
             completed = self._local(day, minute)
             batch.responses.append(
                 (
-                    _uuid(rng), ablation_id, follow_up_id, completed, pain,
+                    self.pools["responses"].take(), _uuid(rng), ablation_id, follow_up_id, completed, pain,
                     min(10, max(0, pain + rng.choice((-1, 0, 0, 1)))), min(10, pain + rng.randint(0, 3)),
                     relief, pgic, via, self.staff_id, completed + timedelta(minutes=rng.randint(1, 20)),
                 )
@@ -626,8 +624,7 @@ def seed_demo(
     total = patients + (1 if long_history else 0)
     connection.ensure_connection()
     raw = connection.connection  # the psycopg connection, for COPY
-    # Diary entries and responses are referenced by nothing: the database numbers them as they are copied.
-    pools = {key: _IdPool(raw, COPY_COLUMNS[key][0]._meta.db_table) for key in REFERENCED}
+    pools = {key: _IdPool(raw, model._meta.db_table) for key, (model, _) in COPY_COLUMNS.items()}
     generator = DemoGenerator(
         seed=seed,
         today=today,
@@ -646,13 +643,21 @@ def seed_demo(
                 generator.patient(n, batch, blocks=40, ablations=15)
             else:
                 generator.patient(n, batch)
-        with transaction.atomic(), raw.cursor() as cursor:
+        # The change history of the batch's rows is written set-based once they hold their final values (the
+        # registry import's way: apps.audit.services.history_in_bulk), not by a trigger per row.
+        models = [model for model, _ in COPY_COLUMNS.values()]
+        with transaction.atomic(), history_in_bulk(*models, updates=True), raw.cursor() as cursor:
+            # Through Django's execute wrappers: they set the history's ignore list and context for the
+            # transaction, so for the COPYs of the raw cursor too.
+            connection.cursor().execute("SELECT 1")
             for key in COPY_COLUMNS:
                 rows = getattr(batch, key)
                 _copy(cursor, key, rows)
                 result.counts[key] += len(rows)
-            answered = {row[2] for row in batch.responses if row[2] is not None}
+            answered = {row[3] for row in batch.responses if row[3] is not None}
             counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk__in=answered))
+            for key, (model, _) in COPY_COLUMNS.items():
+                history_record_created(model=model, ids=[row[0] for row in getattr(batch, key)])
         number = end
         if progress:
             progress(number - first, total)
