@@ -3,11 +3,11 @@
     result = registry_import(folder=Path("export/"), dry_run=False, user=None)
     result.problems   # every problem as file:line: column: message; nothing written when there is one
 
-Rows are written in bulk (an import of 100,000 answers takes seconds), through the same rules as the services that
-write one row at a time: cells are checked by the model fields (apps/registry/parsing.py), follow-ups are dated by
-`follow_up_dates`, answers land on the follow-up whose window holds their clinic-local date and each follow-up's
-counted answer is set by `counted_responses_refresh`'s rule; the qualifying-block rule runs in SQL
-(apps/reports/sql.py). Rows are written with COPY (_copy_create), each table's in one.
+Rows are written in bulk (100,000 answers in under a minute: benchmarks/bench_import.py), through the same rules as
+the services that write one row at a time: cells are checked by the model fields (apps/registry/parsing.py),
+follow-ups are dated by `follow_up_dates`, answers land on the follow-up whose window holds their clinic-local date
+and each follow-up's counted answer is set by `counted_responses_refresh`'s rule; the qualifying-block rule runs in
+SQL (apps/reports/sql.py). Rows are written with COPY (_copy_create), each table's in one.
 
 Change history: every row the import creates has its "insert" event, with the import's context (the command or
 the admin page and its user, and the import run), written set-based per table once the row holds its final values

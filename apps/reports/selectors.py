@@ -34,7 +34,7 @@ DRILL_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def dashboard_get(*, filters: outcomes.OutcomesFilters) -> outcomes.Dashboard:
     """The engine's dashboard for these filters, from the cache while no figure's data has changed: computing it
-    over a whole clinic takes seconds, reading it back takes a millisecond."""
+    over a whole clinic takes a few hundred milliseconds, reading it back a few."""
     key_source = repr((sorted(asdict(filters).items()), outcomes.data_version()))
     key = "reports:dashboard:" + hashlib.sha256(key_source.encode()).hexdigest()
     cached = cache.get(key)
