@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+
+from apps.clinic.rules import display_percent
 
 WIDTH = 640
 ROW_HEIGHT = 28
@@ -65,10 +68,17 @@ def _text(x: float, y: float, text: str, *, anchor: str = "start", fill: str = I
     )
 
 
-def _format(value: float | None, percent: bool) -> str:
+def percent(fraction: float | None) -> str:
+    """A fraction (0.5) shown as a percentage (50.0%), half-up to one decimal as everywhere; "—" for none."""
+    if fraction is None:
+        return "—"
+    return display_percent(Decimal(repr(fraction)) * 100)
+
+
+def _format(value: float | None, as_percent: bool) -> str:
     if value is None:
         return "—"
-    return f"{value * 100:.1f}%" if percent else f"{value:g}"
+    return percent(value) if as_percent else f"{value:g}"
 
 
 def bar_chart(

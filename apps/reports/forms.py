@@ -29,6 +29,7 @@ class _Filters(forms.Form):
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     physician = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     nerve = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    side = forms.ChoiceField(choices=[("", "Both sides and bilateral"), *Side.choices], required=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -48,11 +49,11 @@ class _Filters(forms.Form):
 class OutcomesFilterForm(_Filters):
     """The dashboard's filters (and a drill-down's, which carries as_of so it re-runs exactly the same figures)."""
 
-    side = forms.ChoiceField(choices=[("", "Both sides and bilateral"), *Side.choices], required=False)
     as_of = forms.DateField(required=False, widget=forms.HiddenInput)
 
     def filters(self) -> outcomes.OutcomesFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        """The filters; only for a valid form (a filter left out would widen the figures to more than asked)."""
+        data = self.cleaned_data
         return outcomes.outcomes_filters(
             as_of=data.get("as_of") or timezone.localdate(),
             date_from=data.get("date_from"),
@@ -82,4 +83,5 @@ class ReportRequestForm(_Filters):
             "date_to": data.get("date_to"),
             "physician": User.objects.get(pk=data["physician"]) if data.get("physician") else None,
             "nerve": Nerve.objects.get(pk=data["nerve"]) if data.get("nerve") else None,
+            "side": data.get("side") or "",
         }

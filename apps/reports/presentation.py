@@ -5,22 +5,14 @@ where the denominator is 0; every count links to the procedures behind it unless
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from apps.clinic.rules import display_percent
-
 from . import charts, outcomes
-
-
-def percent(fraction: float | None) -> str:
-    """A fraction (0.5) shown as a percentage (50.0%), half-up to one decimal; "—" for none."""
-    if fraction is None:
-        return "—"
-    return display_percent(Decimal(repr(fraction)) * 100)
+from .charts import percent
 
 
 def interval(ci: tuple[float | None, float | None]) -> str:
@@ -33,7 +25,7 @@ def interval(ci: tuple[float | None, float | None]) -> str:
 def number(value: float | None, suffix: str = "") -> str:
     if value is None:
         return "—"
-    shown = Decimal(repr(value)).quantize(Decimal("0.1"))
+    shown = Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return f"{shown}{suffix}"
 
 

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # A run left "running" this long was lost with its worker (acks_late hands it to another one): build it again.
 STALE_AFTER = dt.timedelta(minutes=10)
+MONTHLY_MONTHS = 12  # a monthly report covers the procedures of the last 12 months up to the end of last month
 
 
 def report_files_root() -> Path:
@@ -36,19 +37,23 @@ def report_run_request(
     date_to: dt.date | None = None,
     physician: User | None = None,
     nerve: Nerve | None = None,
+    side: str = "",
+    as_of: dt.date | None = None,
     kind: str = ReportRun.Kind.REQUESTED,
 ) -> ReportRun:
-    """A queued run; its build is enqueued once the row is committed (the worker must find it)."""
+    """A queued run (as of today unless `as_of` says otherwise); its build is enqueued once the row is committed
+    (the worker must find it)."""
     from .tasks import report_run_build
 
     run = ReportRun.objects.create(
         requested_by=requested_by,
         kind=kind,
-        as_of=timezone.localdate(),
+        as_of=as_of or timezone.localdate(),
         date_from=date_from,
         date_to=date_to,
         physician=physician,
         nerve=nerve,
+        side=side,
     )
     transaction.on_commit(lambda: report_run_build.delay(run.pk))
     logger.info("report run %s queued", run.pk)
@@ -121,17 +126,22 @@ def report_title(run: ReportRun) -> str:
         parts.append(run.physician.display_name)
     if run.nerve:
         parts.append(run.nerve.name)
+    if run.side:
+        parts.append(f"{run.get_side_display()} side")
     if run.date_from or run.date_to:
         parts.append(f"{run.date_from or '…'} to {run.date_to or '…'}")
     return " · ".join(parts)
 
 
 def report_runs_monthly(*, today: dt.date | None = None) -> list[int]:
-    """Last month's report for every active physician (ids of the runs queued). Safe to call twice: one run per
-    physician and month (a unique constraint)."""
+    """The monthly report of every active physician (ids of the runs queued): their procedures of the
+    MONTHLY_MONTHS months up to the end of last month, as of today, so that it holds the time points closed by
+    then (last month's procedures alone have none). Safe to call twice: one run per physician and month (a unique
+    constraint)."""
     today = today or timezone.localdate()
     last_day = today.replace(day=1) - dt.timedelta(days=1)
-    first_day = last_day.replace(day=1)
+    months_back = last_day.year * 12 + last_day.month - MONTHLY_MONTHS  # months since year 0 of the first month
+    first_day = dt.date(months_back // 12, months_back % 12 + 1, 1)
     queued = []
     for physician in User.objects.filter(groups__name=Role.PHYSICIAN, is_active=True).order_by("pk"):
         try:
@@ -141,6 +151,7 @@ def report_runs_monthly(*, today: dt.date | None = None) -> list[int]:
                     physician=physician,
                     date_from=first_day,
                     date_to=last_day,
+                    as_of=today,
                     kind=ReportRun.Kind.MONTHLY,
                 )
         except IntegrityError:
@@ -160,7 +171,7 @@ def report_run_announce(*, run_id: int) -> bool:
     if not run.physician or not run.physician.email:
         return False
     link = settings.SITE_URL + reverse("reports:run", args=[run.public_id])
-    month = run.date_from.strftime("%B %Y") if run.date_from else ""
+    month = run.date_to.strftime("%B %Y") if run.date_to else ""
     body = (
         f"Your monthly outcomes report for {month} is ready in the {settings.CLINIC_NAME} registry:\n\n{link}\n\n"
         "Sign in to open it."

@@ -28,12 +28,11 @@ DRILL_LIMIT = 1000  # procedures listed on one drill-down page; the count above 
 @audit_access(Action.VIEW, Category.REPORT, object_type="dashboard")
 def dashboard(request):
     form = dashboard_form(request)
-    filters = form.filters()
     request.audit.subject(None, filters=request.GET.urlencode()[:500])
-    context = {
-        "form": form,
-        **dashboard_context(dashboard_get(filters=filters)),
-    }
+    context = {"form": form}
+    # Bad filters show no figures: figures without the filter asked for would be read as its figures.
+    if form.is_valid():
+        context.update(dashboard_context(dashboard_get(filters=form.filters())))
     return render(request, "reports/dashboard.html", context)
 
 

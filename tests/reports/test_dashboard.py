@@ -235,3 +235,53 @@ def test_pain_quartiles_are_postgresqls_percentile_cont(sample):
         }
         assert got == expected, nerve_id
         assert len(got) > 1
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"date_from": "2026-06-01", "date_to": "2026-01-01"}, "The start date is after the end date."),
+        ({"date_from": "notadate"}, "From: Enter a valid date."),
+        ({"nerve": "999"}, "Nerve: Select a valid choice."),
+        ({"side": "up"}, "Side: Select a valid choice."),
+    ],
+)
+def test_bad_filters_are_named_and_show_no_figures(sample, admin_client, query, message):
+    # when the filters cannot be applied as asked
+    response = admin_client.get(reverse("reports:dashboard"), query)
+
+    # then the page names the problem and shows no figure (figures of the whole clinic would pass for the filter's)
+    html = response.content.decode()
+    assert message in html
+    assert 'id="response-table"' not in html and 'id="funnel"' not in html
+    # and keeps what was typed
+    assert all(f'value="{value}"' in html for value in query.values() if value != "999" and value != "up")
+
+
+def test_a_report_asked_for_from_the_dashboard_keeps_its_side(db, client, django_capture_on_commit_callbacks):
+    # given a physician on the dashboard filtered to the left side
+    from apps.reports.models import ReportRun
+    from apps.reports.services import report_title
+
+    physician = UserFactory(role=Role.PHYSICIAN)
+    client.force_login(physician)
+    assert 'name="side"' in client.get(reverse("reports:dashboard"), {"side": "left"}).content.decode()
+
+    # when they ask for a report of the left side
+    response = client.post(reverse("reports:run_new"), {"physician": physician.pk, "side": "left"})
+
+    # then the run is of the left side only, and its title says so
+    run = ReportRun.objects.get()
+    assert response.status_code == 302
+    assert run.side == "left"
+    assert report_title(run).endswith("Left side")
+
+
+def test_charts_round_percentages_half_up_like_the_tables():
+    # given 10 of 32 (31.25%), which a float's :.1f shows as 31.2
+    from apps.reports import charts
+
+    # then
+    assert percent(10 / 32) == charts.percent(10 / 32) == "31.3%"
+    svg = str(charts.bar_chart([charts.Bar("3 months", 10 / 32)], title="Rate"))
+    assert "31.3%" in svg and "31.2%" not in svg

@@ -109,11 +109,14 @@ def test_monthly_runs_one_per_physician_and_month_and_an_email_with_a_link_only(
     with django_capture_on_commit_callbacks(execute=True):
         second = services.report_runs_monthly(today=dt.date(2026, 7, 1))
 
-    # then one June run per active physician, built and announced once, the email holding a link and no figures
+    # then one run per active physician for June: the procedures of the 12 months up to June, as of 1 July (so
+    # with the time points closed by then), built and announced once, the email holding a link and no figures
     runs = ReportRun.objects.filter(kind=ReportRun.Kind.MONTHLY)
     assert len(first) == 2 and second == []
     assert sorted(runs.values_list("physician_id", flat=True)) == sorted(d.pk for d in doctors)
-    assert set(runs.values_list("date_from", "date_to")) == {(dt.date(2026, 6, 1), dt.date(2026, 6, 30))}
+    assert set(runs.values_list("date_from", "date_to", "as_of")) == {
+        (dt.date(2025, 7, 1), dt.date(2026, 6, 30), dt.date(2026, 7, 1))
+    }
     assert all(r.status == ReportRun.Status.DONE and r.emailed_at for r in runs)
     assert sorted(m.to[0] for m in mail.outbox) == sorted(d.email for d in doctors)
     for message in mail.outbox:
