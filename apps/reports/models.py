@@ -34,7 +34,7 @@ class ReportRun(models.Model):
     status = models.CharField(max_length=7, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
     step = models.CharField(max_length=60, blank=True)
-    # The filters: those of the dashboard, minus the side (the report asks for date range, physician, nerve).
+    # The filters: those of the dashboard.
     as_of = models.DateField()
     date_from = models.DateField(null=True, blank=True)
     date_to = models.DateField(null=True, blank=True)
