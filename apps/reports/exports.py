@@ -74,6 +74,7 @@ def report_pdf(dashboard: outcomes.Dashboard, *, title: str, context: dict[str, 
 
     html = render_to_string(
         "reports/report_pdf.html",
-        {**dashboard_context(dashboard, links=False), **context, "title": title},
+        # Built by a worker, without a request, so without the pages' context processors: the clinic's name here.
+        {**dashboard_context(dashboard, links=False), **context, "title": title, "clinic_name": settings.CLINIC_NAME},
     )
     return HTML(string=html, base_url=settings.SITE_URL).write_pdf(stylesheets=[WeasyCSS(filename=str(CSS))])

@@ -123,3 +123,27 @@ def test_monthly_runs_one_per_physician_and_month_and_an_email_with_a_link_only(
         run = runs.get(physician__email=message.to[0])
         assert f"https://registry.example.org{reverse('reports:run', args=[run.public_id])}" in message.body
         assert "%" not in message.body and "MRN" not in message.body
+
+
+def test_the_pdf_names_the_clinic_though_a_worker_builds_it_without_a_request(db, settings, monkeypatch):
+    # given the clinic's name, and the HTML the PDF is made from captured
+    import weasyprint
+
+    from apps.reports import outcomes
+    from apps.reports.exports import report_pdf
+
+    settings.CLINIC_NAME = "Riverside Pain Clinic"
+    rendered = []
+    real_html = weasyprint.HTML
+    monkeypatch.setattr(
+        weasyprint, "HTML", lambda string, **kw: rendered.append(string) or real_html(string=string, **kw)
+    )
+
+    # when
+    pdf = report_pdf(
+        outcomes.dashboard_compute(filters=outcomes.outcomes_filters()), title="Outcomes report", context={}
+    )
+
+    # then
+    assert pdf.startswith(b"%PDF")
+    assert "Riverside Pain Clinic · time points closed before" in rendered[0]
