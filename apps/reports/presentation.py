@@ -87,7 +87,7 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
     overall_funnel = report.funnel[0]
     funnel_chart = charts.bar_chart(
         [
-            charts.Bar(label, value, note=str(value))
+            charts.Bar(label, value)
             for label, value in [
                 ("Blocks", overall_funnel.blocks),
                 ("Evaluable", overall_funnel.evaluable),
@@ -98,7 +98,7 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
             ]
         ],
         title="Block-to-ablation funnel",
-        description="Number of procedures at each step, all nerves",
+        description="Number of procedures at each step, under the filters",
         percent=False,
     )
 

@@ -41,3 +41,15 @@ def test_step_chart_holds_each_estimate_until_the_next_time():
     svg = step_chart([(0, 1.0), (50, 0.5)], title="Durability")
     # (0,1) → (50,1) → (50,0.5): a horizontal then a vertical segment
     assert 'points="40.0,40.0 600.0,40.0 600.0,150.0"' in svg
+
+
+def test_the_funnel_chart_prints_each_count_once(db):
+    # given a funnel whose first step counts 0 blocks (an empty registry)
+    from apps.reports import outcomes
+    from apps.reports.presentation import dashboard_context
+
+    # when
+    svg = str(dashboard_context(outcomes.dashboard_compute(filters=outcomes.outcomes_filters()))["funnel_chart"])
+
+    # then each bar's label is its count alone, not the count twice
+    assert ">0  0<" not in svg and ">0<" in svg
