@@ -45,6 +45,7 @@ from apps.reports.presentation import percent
 from apps.surveys.models import CollectedVia, SurveyResponse
 from apps.surveys.services import counted_responses_refresh, response_record
 from tests.factories import BlockFactory, PatientFactory, make_ablation
+from tests.registry.test_import import ABLATIONS, BLOCKS, PATIENTS, RESPONSES  # the files' header rows
 
 pytestmark = pytest.mark.django_db
 
@@ -496,17 +497,6 @@ def test_the_median_is_the_first_time_the_estimate_reaches_one_half():
 # ---------------------------------------------------------------------------------------------------------------
 # Import
 
-
-PATIENTS = "mrn,first_name,last_name,date_of_birth,sex,email,mobile_phone,preferred_channel,timezone"
-BLOCKS = (
-    "block_id,mrn,performed_at,physician,nerve,side,guidance,drug,concentration_percent,volume_ml,needle_gauge,"
-    "baseline_nrs,diary"
-)
-ABLATIONS = (
-    "ablation_id,mrn,performed_on,physician,nerve,side,baseline_nrs,device,probe,cycles,freeze_seconds,"
-    "qualifying_block_id"
-)
-RESPONSES = "mrn,ablation_id,completed_at,pain_average,pain_current,pain_worst,percent_relief,pgic"
 
 FILES = {
     "patients.csv": [PATIENTS, "R1,Ana,Diaz,1970-01-02,F,ana@example.org,,email,"],
