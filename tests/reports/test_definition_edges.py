@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,7 +44,7 @@ from apps.reports.presentation import percent
 from apps.surveys.models import CollectedVia, SurveyResponse
 from apps.surveys.services import counted_responses_refresh, response_record
 from tests.factories import BlockFactory, PatientFactory, make_ablation
-from tests.registry.test_import import ABLATIONS, BLOCKS, PATIENTS, RESPONSES  # the files' header rows
+from tests.registry.test_import import ABLATIONS, BLOCKS, PATIENTS, RESPONSES, write  # header rows, folder writer
 
 pytestmark = pytest.mark.django_db
 
@@ -508,13 +507,6 @@ FILES = {
     "ablations.csv": [ABLATIONS, "X1,R1,2025-03-10,dr_new,superior_cluneal,left,8,cryo,27G,2,120,"],
     "survey_responses.csv": [RESPONSES, "R1,X1,2025-06-10T10:00,2,,,,1", "R1,X1,2025-06-20T10:00,7,,,,"],
 }
-
-
-def write(folder: Path, files: dict[str, list[str]]) -> Path:
-    folder.mkdir(exist_ok=True)
-    for name, lines in files.items():
-        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
 
 
 def with_rows(**extra: list[str]) -> dict[str, list[str]]:
