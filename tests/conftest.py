@@ -95,12 +95,13 @@ def force_login_unverified(client, user) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _forget_sign_in_failures():
-    """Failed sign-ins are counted in Redis for 15 minutes: without this, one test's failures would lock out the
-    next test's user (or address)."""
+def _forget_counts_kept_in_redis():
+    """Failed sign-ins are counted in Redis for 15 minutes, API requests per token for a minute: without this, one
+    test's (or an interrupted run's) counts would lock out the next test's user, address or token, whose ids a fresh
+    test database gives again."""
     from django.core.cache import cache
 
     client = cache._cache.get_client(write=True)
-    for pattern in ("*signin:*", "*mfa:failures:*"):
+    for pattern in ("*signin:*", "*mfa:failures:*", "*api:throttle:*"):
         for key in client.scan_iter(match=pattern):
             client.delete(key)
