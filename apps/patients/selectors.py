@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -12,9 +11,6 @@ from apps.clinic.models import Protocol
 from apps.clinic.rules import clinic_day_start
 
 from .models import Patient, search_key
-
-MRN_LIKE = re.compile(r"^[A-Za-z]*\d[\w-]*$")
-
 
 # ordering -> the columns it sorts by. Only orders an index answers over the whole registry (patient_name_order,
 # the MRN's unique index): a page of 100,000 patients sorted on another column is a full sort on each request.
@@ -31,20 +27,22 @@ class _Unindexed(Func):
 def patient_search(*, query: str = "", ordering: str = "last_name") -> QuerySet[Patient]:
     """Patients whose MRN starts with the query, or whose names hold words starting with each of its terms,
     ignoring case and accents ("jose gar" finds José García), in `ordering` (a key of PATIENT_ORDERINGS, `-` for
-    descending), the primary key last.
+    descending), the primary key last. The page and the API both search here.
 
-    With a search term, the sort is over the matching rows (found through the trigram index), not a walk of the
+    Every query is tried as both: an MRN may hold letters, hyphens, dots or spaces (`WLK-0001`), so no pattern can
+    tell an MRN from a name. The MRN is stored upper case (PatientForm.clean_mrn), so its prefix is too; the MRN's
+    varchar_pattern_ops index answers the prefix and the trigram index the names, the two OR-ed in one bitmap scan.
+
+    With a search term, the sort is over the matching rows (found through those indexes), not a walk of the
     name index until a page of matches turns up: the planner prefers that walk for a LIMIT, and it reads most of
     the registry when the term is rare."""
     patients = Patient.objects.all()
     query = query.strip()
-    if MRN_LIKE.match(query):
-        patients = patients.filter(mrn__startswith=query.upper())
-    elif query:
-        condition = Q()
+    if query:
+        names = Q()
         for term in search_key(query).split():
-            condition &= Q(search_name__contains=" " + term)
-        patients = patients.filter(condition)
+            names &= Q(search_name__contains=" " + term)
+        patients = patients.filter(Q(mrn__startswith=query.upper()) | names)
     descending = ordering.startswith("-")
     keys = [_Unindexed(F(c)) if query else F(c) for c in PATIENT_ORDERINGS[ordering.lstrip("-")]] + [F("pk")]
     return patients.order_by(*(key.desc() if descending else key.asc() for key in keys))

@@ -44,6 +44,17 @@ def test_patients_are_ordered_and_paginated(staff_user):
     assert [p["mrn"] for p in by_mrn_desc["results"]] == ["M0000003", "M0000002", "M0000001"]
 
 
+@pytest.mark.parametrize("query", ["WLK-0001", "wlk-0001", "WLK"])
+def test_the_api_search_finds_an_mrn_with_hyphens_as_the_page_does(staff_user, query):
+    # given
+    patient = PatientFactory(mrn="WLK-0001")
+    PatientFactory(mrn="WLX-0001")
+    # when
+    response = bearer(staff_user).get(reverse("api:patient_list"), {"q": query})
+    # then
+    assert _ids(response) == [str(patient.public_id)]
+
+
 def test_search_results_are_in_name_order_too(staff_user):
     # given
     PatientFactory(last_name="Garcia", first_name="Zoe")

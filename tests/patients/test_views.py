@@ -87,6 +87,46 @@ def test_search_by_mrn_prefix(staff_client):
     assert sorted(p.mrn for p in page.context["page"]) == ["X7001", "X7002"]
 
 
+@pytest.mark.parametrize("query", ["WLK-0001", "wlk-0001", "WLK", "wlk-", " wlk-00 "])
+def test_search_finds_an_mrn_with_hyphens_or_letters_first_by_any_prefix_in_any_case(staff_client, query):
+    # given an MRN as staff type it on the form (stored upper case)
+    staff_client.post(reverse("patients:new"), VALID | {"mrn": "wlk-0001"})
+    PatientFactory(mrn="WLX-0001")
+    # when
+    page = staff_client.get(reverse("patients:list"), {"q": query})
+    # then
+    assert [p.mrn for p in page.context["page"]] == ["WLK-0001"]
+    assert "No patient matches" not in page.text
+
+
+@pytest.mark.parametrize(("mrn", "query"), [("AB.12.34", "ab.12"), ("AB 1234", "ab 12"), ("12_34%", "12_34")])
+def test_search_finds_mrns_with_dots_spaces_and_like_wildcards_literally(staff_client, mrn, query):
+    PatientFactory(mrn=mrn)
+    PatientFactory(mrn="ABX1234")
+    PatientFactory(mrn="12X345")
+    page = staff_client.get(reverse("patients:list"), {"q": query})
+    assert [p.mrn for p in page.context["page"]] == [mrn]
+
+
+def test_the_search_can_be_answered_by_the_indexes_alone(db):
+    # given the planner told that reading the whole table is the last resort (the test's table is small; at 100,000
+    # patients it picks the same bitmap scan by itself)
+    from django.db import connection
+
+    from apps.patients.selectors import patient_search
+
+    PatientFactory(mrn="WLK-0001")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    # when
+    plans = [patient_search(query=q).explain() for q in ("m00012-", "wlk", "b12 a")]
+    # then both the MRN prefix and the name words are found through their indexes, not a read of every row
+    for plan in plans:
+        assert "Seq Scan" not in plan
+        assert "patient_mrn_prefix" in plan
+        assert "patient_search_name" in plan
+
+
 def test_patient_urls_carry_a_random_id_not_the_mrn_or_pk(staff_client):
     patient = PatientFactory()
     url = reverse("patients:detail", args=[patient.public_id])
