@@ -17,9 +17,13 @@ PAGE_SIZE = 100
 AUDIT_PERMISSION = CONFIGURE  # admins only
 
 
+# Past any log's end, and below PostgreSQL's bigint OFFSET limit however large the number typed.
+MAX_PAGE = 1_000_000
+
+
 def _page_number(request) -> int:
     value = request.GET.get("page", "1")
-    return max(1, int(value)) if value.isdigit() else 1
+    return min(max(1, int(value)), MAX_PAGE) if value.isdecimal() else 1
 
 
 @role_required(AUDIT_PERMISSION)

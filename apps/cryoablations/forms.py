@@ -109,3 +109,17 @@ class FollowUpAnswersForm(forms.ModelForm):
                 f"({follow_up.window_start:%Y-%m-%d} to {follow_up.window_end:%Y-%m-%d})."
             )
         return completed_at
+
+
+class WorklistFilterForm(forms.Form):
+    """The worklist's time point filter: one of the protocol's time points, or all of them."""
+
+    time_point = forms.ChoiceField(
+        label="Time point",
+        required=False,
+        error_messages={"invalid_choice": "Choose a time point from the list."},
+    )
+
+    def __init__(self, *args, time_points, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_point"].choices = [("", "All time points")] + [(tp.code, tp.label) for tp in time_points]

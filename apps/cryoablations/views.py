@@ -19,7 +19,7 @@ from apps.reminders.selectors import (
 )
 from apps.surveys.services import response_record
 
-from .forms import CryoablationForm, FollowUpAnswersForm
+from .forms import CryoablationForm, FollowUpAnswersForm, WorklistFilterForm
 from .models import Status
 from .selectors import ablation_get, follow_up_get, follow_up_rows, qualifying_block_notes, worklist
 from .services import ablation_create, ablation_update
@@ -80,10 +80,15 @@ def ablation_detail(request, public_id):
 def worklist_view(request):
     status = request.GET.get("status", "")
     status = status if status in Status.values else ""
-    time_point = request.GET.get("time_point", "")
+    time_points = protocol_get().time_points.all()
+    filter_form = WorklistFilterForm(request.GET, time_points=time_points)
+    time_point = filter_form.cleaned_data["time_point"] if filter_form.is_valid() else ""
     physician_id = request.GET.get("physician", "")
-    physician_id = int(physician_id) if physician_id.isdigit() else None
+    physician_id = int(physician_id) if physician_id.isdecimal() else None
     follow_ups = worklist(today=timezone.localdate(), status=status, physician_id=physician_id, time_point=time_point)
+    if not filter_form.is_valid():
+        # The whole worklist under a filter naming a time point would be read as that time point's follow-ups.
+        follow_ups = follow_ups.none()
     page = Paginator(follow_ups, PAGE_SIZE).get_page(request.GET.get("page"))
     request.audit.subject(None, listed=[f.ablation.patient_id for f in page])
     context = {
@@ -93,7 +98,8 @@ def worklist_view(request):
         "time_point": time_point,
         "physician_id": physician_id,
         "physicians": physician_list(),
-        "time_points": protocol_get().time_points.all(),
+        "time_points": time_points,
+        "time_point_errors": filter_form.errors.get("time_point", []),
         "statuses": [
             ("", "Due and overdue"),
             (Status.DUE, "Due"),

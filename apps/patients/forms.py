@@ -68,3 +68,10 @@ class PatientForm(forms.ModelForm):
 
     def validate_unique(self) -> None:
         """The MRN, the one unique field, is checked in clean_mrn with a message naming its patient."""
+
+
+class PatientSearchForm(forms.Form):
+    """The patient list's search box: any text a form stores may be searched, a NUL byte (which PostgreSQL cannot
+    hold in text) is named at the field."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200)

@@ -11,7 +11,8 @@ from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
 from apps.reminders.selectors import messages_for_patient, unreachable_reason
 
-from .forms import PatientForm
+from .forms import PatientForm, PatientSearchForm
+from .models import Patient
 from .selectors import patient_get_or_404, patient_search, patient_timeline
 from .services import patient_create, patient_update
 
@@ -21,11 +22,16 @@ PAGE_SIZE = 25
 @role_required("patients.view_patient")
 @audit_access(Action.LIST, Category.DEMOGRAPHICS, object_type="patient_list")
 def patient_list(request):
-    query = request.GET.get("q", "")
-    page = Paginator(patient_search(query=query), PAGE_SIZE).get_page(request.GET.get("page"))
+    form = PatientSearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    # A search that cannot be run lists nobody: every patient under a search box showing a term would read as its
+    # matches.
+    patients = patient_search(query=query) if form.is_valid() else Patient.objects.none()
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     action = Action.SEARCH if query else Action.LIST
     request.audit.subject(None, action=action, query=query, listed=[p.pk for p in page])
-    return render(request, "patients/patient_list.html", {"page": page, "query": query})
+    context = {"page": page, "query": query, "search_errors": form.errors.get("q", [])}
+    return render(request, "patients/patient_list.html", context)
 
 
 @role_required("patients.add_patient")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -13,6 +13,7 @@ from apps.accounts.roles import OUTCOMES
 from apps.accounts.sessions import passive_request
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
+from apps.clinic.selectors import protocol_get
 
 from .forms import OutcomesFilterForm, ReportRequestForm, dashboard_form
 from .models import ReportRun
@@ -46,6 +47,8 @@ def drill(request):
     # Without a figure: every ablation at 3 months (the funnel's time point) of the filters.
     figure, measure = request.GET.get("figure", "response"), request.GET.get("measure", "ablations")
     time_point, band = request.GET.get("time_point", FUNNEL_TIME_POINT), request.GET.get("band", "")
+    if time_point not in set(protocol_get().time_points.values_list("code", flat=True)):
+        return HttpResponseBadRequest("time_point: no such time point in the protocol.", content_type="text/plain")
     kind, ids = drill_ids(filters=filters, figure=figure, measure=measure, time_point=time_point, band=band)
     procedures = list(drill_procedures(kind=kind, ids=ids)[:DRILL_LIMIT])
     request.audit.subject(None, listed=sorted({p.patient_id for p in procedures}), figure=figure, measure=measure)
