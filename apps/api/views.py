@@ -4,6 +4,7 @@ every read of patient data."""
 
 from __future__ import annotations
 
+from django import forms
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -98,10 +99,40 @@ def form_errors(form) -> dict[str, list[str]]:
     return errors
 
 
-def validated_form(form_class, data, **kwargs):
+def _json_type_problem(field: forms.Field, value) -> str | None:
+    """Why a JSON value cannot be a field's, or None. A page's form reads every value as text, so without this a
+    list would be stored as its Python text (`["x"]` as "['X']") and a number as a date would fail with a 500."""
+    if value is None:
+        return None
+    if isinstance(value, list | dict):
+        return f"Send a single value, not {'a list' if isinstance(value, list) else 'an object'}."
+    if isinstance(field, forms.BooleanField):
+        ok = isinstance(value, bool | str)
+        expected = "true or false"
+    elif isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField | forms.TypedChoiceField):
+        # A typed choice (a 0-10 score) takes its number; a choice of text refuses a number as no choice.
+        ok = isinstance(value, int | float | str) and not isinstance(value, bool)
+        expected = "a number"
+    else:
+        ok = isinstance(value, str)
+        expected = "text (a JSON string)"
+    return None if ok else f"Send {expected}."
+
+
+def validated_form(form_class, data, *, current: dict | None = None, **kwargs):
+    """The page's form, bound to the JSON object sent (laid over `current`, the record's values, for an update);
+    400 naming each field whose value is of the wrong JSON type or that the form refuses."""
     if not isinstance(data, dict):
         raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
-    form = form_class(data, **kwargs)
+    fields = form_class.base_fields
+    problems = {
+        name: [problem]
+        for name, value in data.items()
+        if name in fields and (problem := _json_type_problem(fields[name], value))
+    }
+    if problems:
+        raise exceptions.ValidationError(problems)
+    form = form_class({**(current or {}), **data}, **kwargs)
     if not form.is_valid():
         raise exceptions.ValidationError(form_errors(form))
     return form
@@ -172,8 +203,8 @@ class PatientDetailView(APIView):
             unknown = sorted(set(request.data) - set(PatientForm.Meta.fields))
             if unknown:
                 raise exceptions.ValidationError({name: ["This field cannot be changed."] for name in unknown})
-            data = {**model_to_dict(patient, fields=PatientForm.Meta.fields), **request.data}
-            form = validated_form(PatientForm, data, instance=patient)
+            current = model_to_dict(patient, fields=PatientForm.Meta.fields)
+            form = validated_form(PatientForm, request.data, current=current, instance=patient)
             patient_update(patient=patient, **form.cleaned_data)
         request.audit.subject(patient)
         return with_etag(PatientSerializer(patient).data)
@@ -227,11 +258,7 @@ class FollowUpAnswersView(APIView):
     )
     def post(self, request, public_id):
         follow_up = follow_up_get(public_id=public_id)
-        if not isinstance(request.data, dict):
-            raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
-        form = FollowUpAnswersForm(request.data, follow_up=follow_up)
-        if not form.is_valid():
-            raise exceptions.ValidationError(form_errors(form))
+        form = validated_form(FollowUpAnswersForm, request.data, follow_up=follow_up)
         response = response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
         return Response(SurveyAnswerSerializer(response).data, status=status.HTTP_201_CREATED)
 
