@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.accounts.caching.NoStoreForSignedInMiddleware",  # after WhiteNoise: static files stay cacheable
     # Django's, except that background polling does not renew the session (apps.accounts.sessions)
     "apps.accounts.sessions.PassiveAwareSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
