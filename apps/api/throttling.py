@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
 from .models import ApiToken
 
 
 class TokenRateThrottle(SimpleRateThrottle):
+    """A fixed window per caller: one Redis INCR per request on a key created with the window's expiry (as the
+    sign-in and survey limits count). DRF's own throttle reads a list of timestamps, appends and writes it back, so
+    concurrent requests overwrite each other's counts and more than the limit get through."""
+
     scope = "api"
 
     def get_rate(self) -> str:
@@ -23,3 +31,26 @@ class TokenRateThrottle(SimpleRateThrottle):
         else:
             ident = f"address:{self.get_ident(request)}"
         return f"api:throttle:{ident}"
+
+    def allow_request(self, request, view) -> bool:
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        ident = self.get_cache_key(request, view)
+        if ident is None:
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        self.window_ends_at = (window + 1) * self.duration
+        self.now = now
+        key = f"{ident}:{window}"
+        cache.add(key, 0, timeout=self.duration + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr: the window is over, this request opens the next
+            cache.add(key, 1, timeout=self.duration + 1)
+            count = 1
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        """Seconds until the window ends (Retry-After), at least one."""
+        return max(1, math.ceil(self.window_ends_at - self.now))
