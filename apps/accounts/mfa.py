@@ -12,7 +12,9 @@ import secrets
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
 from django.urls import reverse
 from django_otp import devices_for_user, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -58,6 +60,20 @@ MFA_OPTIONAL_FOR = "mfa_optional_for"
 EXEMPT_URL_NAMES = ("accounts:logout", "accounts:mfa_setup", "accounts:mfa_verify", "accounts:login")
 
 
+# A program calling these (a script reusing a browser's session) is told why, never sent to a page to type a code.
+API_PREFIX = "/api/"
+FHIR_PREFIX = "/fhir/"
+API_SECOND_FACTOR_MISSING = (
+    "This session has not passed the second factor: enter your code on the site first, or send an API token."
+)
+
+
+def _api_second_factor_missing() -> JsonResponse:
+    response = JsonResponse({"detail": API_SECOND_FACTOR_MISSING}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
 class MFARequiredMiddleware:
     """After django_otp's OTPMiddleware: sends a signed-in but unverified user to the second factor."""
 
@@ -74,13 +90,21 @@ class MFARequiredMiddleware:
             and not self._exempt(request)
             and request.session.get(MFA_OPTIONAL_FOR) != user.pk
         ):
-            next_url = request.get_full_path()
             if user_has_device(user, confirmed=True):
-                return redirect_to_login(next_url, reverse("accounts:mfa_verify"))
+                return self._second_factor_first(request, "accounts:mfa_verify")
             if mfa_required(user):
-                return redirect_to_login(next_url, reverse("accounts:mfa_setup"))
+                return self._second_factor_first(request, "accounts:mfa_setup")
             request.session[MFA_OPTIONAL_FOR] = user.pk
         return self.get_response(request)
+
+    def _second_factor_first(self, request, page: str):
+        if request.path.startswith(API_PREFIX):
+            return _api_second_factor_missing()
+        if request.path.startswith(FHIR_PREFIX):
+            # Answered as a call without credentials: the FHIR views' own 401, an OperationOutcome.
+            request.user = AnonymousUser()
+            return self.get_response(request)
+        return redirect_to_login(request.get_full_path(), reverse(page))
 
     @staticmethod
     def _exempt(request) -> bool:

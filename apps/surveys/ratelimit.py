@@ -29,3 +29,9 @@ def rate_limited(request, *, scope: str) -> bool:
         cache.add(key, 1, timeout=window)
         count = 1
     return count > settings.SURVEY_RATE_LIMIT
+
+
+def retry_after_seconds() -> int:
+    """Seconds until the current window ends, when every address's counts start again (a 429's Retry-After)."""
+    window = settings.SURVEY_RATE_WINDOW_SECONDS
+    return window - int(time.time()) % window

@@ -19,7 +19,7 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 
 from .forms import DiarySurveyForm, FollowUpSurveyForm
-from .ratelimit import rate_limited
+from .ratelimit import rate_limited, retry_after_seconds
 from .selectors import link_by_public_id, link_by_token, link_is_open
 from .services import LinkNotUsable, link_answer, link_mark_opened, patient_opt_out
 
@@ -64,7 +64,9 @@ def neutral(request):
 
 
 def too_many(request):
-    return render(request, "surveys/too_many.html", status=429)
+    response = render(request, "surveys/too_many.html", status=429)
+    response["Retry-After"] = str(retry_after_seconds())
+    return response
 
 
 def _session_link(request, key: str):
