@@ -40,6 +40,9 @@ class PatientWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Patient
         fields = PatientForm.Meta.fields
+        # Required as the form requires them (a model default does not make the form's field optional): the
+        # schema then tells clients what a create must send.
+        extra_kwargs = {name: {"required": field.required} for name, field in PatientForm.base_fields.items()}
 
 
 class DiaryRowSerializer(serializers.Serializer):

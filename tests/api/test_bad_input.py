@@ -100,3 +100,17 @@ def test_a_nul_in_a_query_parameter_is_a_400_naming_it(staff_user, name, params,
 def test_a_page_past_the_end_is_a_404_not_a_500(staff_user, name):
     response = bearer(staff_user).get(reverse(name), {"page": "99999999999999999999"})
     assert response.status_code == 404
+
+
+def test_the_schema_declares_what_a_create_must_send_and_the_if_match_an_update_needs(staff_user):
+    # given
+    from apps.patients.forms import PatientForm
+
+    schema = bearer(staff_user).get(reverse("api:schema"), HTTP_ACCEPT="application/json").json()
+    # then the create's required fields are the form's
+    required = {name for name, field in PatientForm.base_fields.items() if field.required}
+    assert set(schema["components"]["schemas"]["PatientWriteRequest"]["required"]) == required
+    assert {"sex", "preferred_channel", "language", "timezone"} <= required
+    # and the update declares its If-Match header as required
+    patch = schema["paths"]["/api/v1/patients/{public_id}/"]["patch"]
+    assert {(p["name"], p["in"], p.get("required")) for p in patch["parameters"]} >= {("If-Match", "header", True)}
