@@ -23,6 +23,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.cryoablations.models import Cryoablation
 from apps.patients.models import Patient
@@ -261,7 +262,14 @@ def _special(column: str, raw: str) -> Any:
         model = DiagnosticBlock if column == "performed_at" else SurveyResponse
         model._meta.get_field(column).run_validators(value)
         return value
-    return raw  # physician, nerve: resolved against the users and the catalog once every file is read
+    if column == "physician":
+        # The user form's rule (Django's UsernameField and the username field's validator and length): a username
+        # that does not exist becomes an account, so one the user form would refuse is refused here too.
+        value, errors = _clean_cell(User, "username", User.normalize_username(raw))
+        if errors:
+            raise ValidationError(list(errors))
+        return value  # resolved against the users once every file is read
+    return raw  # nerve: resolved against the catalog once every file is read
 
 
 def _check_patient(values: dict[str, Any], line: int, parsed: Parsed) -> bool:

@@ -204,6 +204,10 @@ BAD_ROWS = [
     ("survey_responses", "R1,X1,2025-06-15T10:00,2,,,-1,", "percent_relief: "),
     ("survey_responses", "R1,X1,2025-06-16T10:00,2,,,,0", "pgic: "),
     ("survey_responses", "R9,X1,2025-06-17T10:00,2,,,,", "mrn: "),
+    # Physicians' usernames as the user form checks them: no account named like a spreadsheet formula.
+    ("blocks", "K6,R1,2025-01-01T10:00,=cmd|' /C calc'!A0,superior_cluneal,left,,,,,,7,", "physician: Enter a valid"),
+    ("ablations", "X4,R1,2025-03-10,dr new,superior_cluneal,left,8,,,2,120,", "physician: Enter a valid username"),
+    ("ablations", f"X4,R1,2025-03-10,{'d' * 151},superior_cluneal,left,8,,,2,120,", "physician: Ensure this value"),
 ]
 
 
