@@ -90,6 +90,10 @@ COLUMNS: dict[str, dict[str, tuple[type[models.Model], str, bool]]] = {
 SPECIAL = {"physician", "nerve", "diary", "performed_at", "completed_at", "mrn"}
 
 
+# The line of a problem about a file as a whole (it is missing): shown as its message alone, which names the file.
+WHOLE_FILE = 0
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     file: str
@@ -98,11 +102,16 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if self.line == WHOLE_FILE:
+            return self.message
         return f"{self.file}:{self.line}: {self.column}: {self.message}"
 
     @property
     def location(self) -> str:
-        """Where, without what: safe to keep in the import's record (a message may quote a cell)."""
+        """Where, without what: safe to keep in the import's record (a message may quote a cell; one about a
+        whole file names only the file)."""
+        if self.line == WHOLE_FILE:
+            return self.message
         return f"{self.file}:{self.line}: {self.column}"
 
 
@@ -180,7 +189,7 @@ def _read(folder: Path, name: str, parsed: Parsed):
     """The rows of one file as (line, {column: stripped text}); header problems are recorded."""
     path = folder / name
     if not path.is_file():
-        parsed.problem(name, 0, "-", f"The file is missing from {folder.name or folder}.")
+        parsed.problem(name, WHOLE_FILE, "-", f"{name} is missing.")
         return
     known = COLUMNS[name]
     with path.open(newline="", encoding="utf-8-sig") as handle:

@@ -257,8 +257,9 @@ def test_a_missing_file_and_a_missing_column_are_problems(tmp_path):
     result = registry_import(folder=write(tmp_path / "export", files))
     messages = [str(p) for p in result.problems]
     assert "patients.csv:1: last_name: Missing column: it is required." in messages
-    assert any(m.startswith("ablations.csv:0: -: The file is missing") for m in messages)
+    assert "ablations.csv is missing." in messages
     assert not Patient.objects.exists()
+    assert "ablations.csv is missing." in ImportRun.objects.get().problems
 
 
 def test_an_empty_timezone_is_the_clinics_and_an_existing_patient_is_matched_by_mrn(tmp_path):

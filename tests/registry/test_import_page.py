@@ -138,3 +138,17 @@ def test_a_file_in_a_zip_over_the_size_limit_is_refused(client, admin_user, monk
     # then
     assert "patients.csv is larger than the limit of 9.8\xa0KB" in response.content.decode()
     assert not ImportRun.objects.exists() and _uploads_left() == before
+
+
+def test_a_missing_file_is_named_and_nothing_else(client, admin_user):
+    # given an upload without ablations.csv
+    client.force_login(admin_user)
+    files = [f for f in _sample_files() if f.name != "ablations.csv"]
+
+    # when
+    response = client.post(reverse("registry:import"), {"files": files})
+
+    # then the page says which file is missing, without a line 0 or the upload's folder
+    html = response.content.decode()
+    assert "<li>ablations.csv is missing.</li>" in html
+    assert "ablations.csv:0" not in html and "missing from" not in html
