@@ -56,7 +56,7 @@ def import_confirm(request):
     result = registry_import(folder=folder, dry_run=False, user=request.user)
     upload_discard(token)
     if result.ok:
-        messages.success(request, f"Imported (import run {result.run.pk}).")
+        messages.success(request, " ".join(["Imported:", *result.run.counts_in_words]))
     else:
         messages.error(request, f"{len(result.problems)} problem(s): nothing was imported. Upload the files again.")
     return redirect("registry:import")

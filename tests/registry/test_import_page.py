@@ -152,3 +152,20 @@ def test_a_missing_file_is_named_and_nothing_else(client, admin_user):
     html = response.content.decode()
     assert "<li>ablations.csv is missing.</li>" in html
     assert "ablations.csv:0" not in html and "missing from" not in html
+
+
+def test_the_dry_run_and_the_result_give_the_counts_in_words(client, admin_user):
+    # given
+    client.force_login(admin_user)
+
+    # when the sample is checked, then imported
+    preview = client.post(reverse("registry:import"), {"files": _sample_files()}).content.decode()
+    result = client.post(reverse("registry:import_confirm"), follow=True).content.decode()
+
+    # then both say what the counts mean, in words, without the import's internal keys
+    for html in (preview, result):
+        assert "60 new patients; 0 patients already in the registry" in html
+        assert "of them whose window had closed before the import" in html
+        assert "Qualifying block named in the file for" in html
+        for code in ("window_closed_at_import", "qualifying_by_rule", "follow_ups", "diary_entries"):
+            assert code not in html
