@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -15,11 +17,14 @@ class ImportRun(models.Model):
         DRY_RUN = "dry_run", "Checked (dry run), nothing written"
         REFUSED = "refused", "Refused, nothing written"
 
+    # The run's page is reached by this, never by the sequential id.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The folder the command read, or the names of the files uploaded (never the upload's internal folder).
     source = models.CharField(max_length=255, help_text="The folder or upload the files came from.")
     dry_run = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=Status.choices)

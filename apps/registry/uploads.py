@@ -54,6 +54,11 @@ def upload_store(files) -> str:
     return token
 
 
+def upload_names(files) -> str:
+    """The names of the files uploaded, as the import run records its source (not the folder they are kept in)."""
+    return ", ".join(PurePosixPath(upload.name).name for upload in files)
+
+
 def _limit(size: int) -> str:
     return filesizeformat(size)
 
