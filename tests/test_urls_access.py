@@ -23,6 +23,7 @@ from django.urls.converters import UUIDConverter
 from django.urls.resolvers import RoutePattern
 
 from apps.audit.models import AccessEvent
+from apps.registry.models import ImportRun
 from tests.factories import BlockFactory, UserFactory, make_ablation, make_report_run
 
 # The sign-in page: open to everyone; a signed-in user is sent on to LOGIN_REDIRECT_URL.
@@ -39,6 +40,8 @@ CONFIGURE = {"clinic:protocol"}
 CONFIGURE |= {"audit:access_log", "audit:access_log_csv", "audit:change_history", "audit:change_history_csv"}
 # The registry import page (admins only); its confirmation only accepts POST.
 CONFIGURE |= {"registry:import"}
+# The import runs: their list and a page per run (admins only).
+CONFIGURE |= {"registry:runs", "registry:run"}
 CONFIGURE_POST_ONLY = {"registry:import_confirm"}
 # Outcome dashboards, drill-downs and report runs: physicians and admins (permission reports.view_outcomes).
 OUTCOMES = {"reports:dashboard", "reports:drill", "reports:run", "reports:run_status"}
@@ -136,6 +139,7 @@ def objects(db):
     ablation = make_ablation(patient=block.patient)
     return {
         "report run": make_report_run(),
+        "import run": ImportRun.objects.create(status=ImportRun.Status.REFUSED, source="patients.csv"),
         "patient": block.patient,
         "block": block,
         "ablation": ablation,
@@ -320,6 +324,8 @@ NO_PATIENT_DATA |= CLINICAL_POST_ONLY | PATIENT_PUBLIC
 # A report run's progress (polled JSON) and the import form before an upload show no patient data; the dry run
 # (POST) does, and is logged: tests/registry/test_import_page.py.
 NO_PATIENT_DATA |= {"reports:run_status", "registry:import"} | OUTCOMES_POST_ONLY | CONFIGURE_POST_ONLY
+# An import run's pages hold ids, counts and where problems were (file, line, column), never a cell's value.
+NO_PATIENT_DATA |= {"registry:runs", "registry:run"}
 # The API's schema describes the API, no patient.
 NO_PATIENT_DATA |= API_SIGNED_IN | API_POST_ONLY
 # The API's import answers only a POST (its uploads and the access event: tests/api/test_reports_and_import.py).

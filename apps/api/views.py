@@ -31,7 +31,7 @@ from apps.patients.services import patient_create, patient_update
 from apps.patients.views import PAGE_SIZE
 from apps.registry.forms import RegistryUploadForm
 from apps.registry.services import registry_import
-from apps.registry.uploads import UploadError, upload_discard, upload_folder, upload_store
+from apps.registry.uploads import UploadError, upload_discard, upload_folder, upload_names, upload_store
 from apps.reports.outcomes import outcomes_compute
 from apps.surveys.services import response_record
 
@@ -356,7 +356,10 @@ class RegistryImportView(APIView):
             raise exceptions.ValidationError({"files": [str(error)]}) from error
         try:
             result = registry_import(
-                folder=upload_folder(token), dry_run=options.validated_data["dry_run"], user=request.user
+                folder=upload_folder(token),
+                dry_run=options.validated_data["dry_run"],
+                user=request.user,
+                source=upload_names(form.cleaned_data["files"]),
             )
         finally:
             upload_discard(token)

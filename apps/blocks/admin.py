@@ -1,18 +1,18 @@
 from django.contrib import admin
 
+from apps.clinic.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import DiagnosticBlock, DiaryEntry
 
 
-class DiaryEntryInline(admin.TabularInline):
+class DiaryEntryInline(ReadOnlyInline):
     model = DiaryEntry
-    extra = 0
 
 
+# Read-only (apps.clinic.admin.ReadOnlyAdmin): a block's result and the ablations it qualifies follow its diary.
 @admin.register(DiagnosticBlock)
-class DiagnosticBlockAdmin(admin.ModelAdmin):
+class DiagnosticBlockAdmin(ReadOnlyAdmin):
     list_display = ["performed_at", "patient", "nerve", "side", "physician"]
     list_filter = ["nerve", "side", "guidance"]
     list_select_related = ["patient", "nerve", "physician"]
-    raw_id_fields = ["patient"]
-    readonly_fields = ["public_id"]
     inlines = [DiaryEntryInline]

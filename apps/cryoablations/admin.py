@@ -1,27 +1,25 @@
 from django.contrib import admin
 
+from apps.clinic.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import Cryoablation, FollowUp
 
 
-class FollowUpInline(admin.TabularInline):
+class FollowUpInline(ReadOnlyInline):
     model = FollowUp
-    extra = 0
-    readonly_fields = ["time_point", "label", "target_date", "window_start", "window_end"]
 
 
+# Read-only: an ablation saved here would get no follow-ups and no qualifying block (ablation_create's work).
 @admin.register(Cryoablation)
-class CryoablationAdmin(admin.ModelAdmin):
+class CryoablationAdmin(ReadOnlyAdmin):
     list_display = ["performed_on", "patient", "nerve", "side", "physician", "qualifying_block"]
     list_filter = ["nerve", "side"]
     list_select_related = ["patient", "nerve", "physician", "qualifying_block__nerve"]
-    raw_id_fields = ["patient", "qualifying_block"]
-    readonly_fields = ["public_id"]
     inlines = [FollowUpInline]
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
+class FollowUpAdmin(ReadOnlyAdmin):
     list_display = ["ablation", "label", "target_date", "window_start", "window_end"]
     list_filter = ["time_point"]
     list_select_related = ["ablation__nerve"]
-    raw_id_fields = ["ablation"]

@@ -1,11 +1,14 @@
 from django.contrib import admin
 
+from apps.clinic.admin import ReadOnlyAdmin
+
 from .models import Patient
 
 
+# Read-only (apps.clinic.admin.ReadOnlyAdmin): patient_update's rules (a corrected address tried again) and the
+# patient form's checks (MRN and phone normalised) apply on the patient pages and the API only.
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(ReadOnlyAdmin):
     list_display = ["mrn", "last_name", "first_name", "preferred_channel", "is_active"]
     search_fields = ["mrn"]
     list_filter = ["is_active", "preferred_channel", "language"]
-    readonly_fields = ["public_id", "created_at", "updated_at"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -15,11 +17,14 @@ class ImportRun(models.Model):
         DRY_RUN = "dry_run", "Checked (dry run), nothing written"
         REFUSED = "refused", "Refused, nothing written"
 
+    # The run's page is reached by this, never by the sequential id.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The folder the command read, or the names of the files uploaded (never the upload's internal folder).
     source = models.CharField(max_length=255, help_text="The folder or upload the files came from.")
     dry_run = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=Status.choices)
@@ -34,3 +39,54 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"Registry import of {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+    @property
+    def counts_in_words(self) -> list[str]:
+        """The counts as sentences, one per kind of record: what the pages show (the keys are the import's own)."""
+        return counts_in_words(self.counts)
+
+
+def _n(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def counts_in_words(counts: dict[str, dict[str, int]]) -> list[str]:
+    """Sentences for ImportRun.counts (apps.registry.services._rows_write): a run refused has none."""
+    lines = []
+    if "patients.csv" in counts:
+        c = counts["patients.csv"]
+        lines.append(
+            f"{_n(c.get('created', 0), 'new patient', 'new patients')}; "
+            f"{_n(c.get('matched', 0), 'patient', 'patients')} already in the registry, left as they were."
+        )
+    if "blocks.csv" in counts:
+        c = counts["blocks.csv"]
+        lines.append(
+            f"{_n(c.get('created', 0), 'new diagnostic block', 'new diagnostic blocks')} with "
+            f"{_n(c.get('diary_entries', 0), 'pain diary entry', 'pain diary entries')}; "
+            f"{_n(c.get('matched', 0), 'block', 'blocks')} already in the registry."
+        )
+    if "ablations.csv" in counts:
+        c = counts["ablations.csv"]
+        created, named, by_rule = c.get("created", 0), c.get("qualifying_named", 0), c.get("qualifying_by_rule", 0)
+        lines.append(
+            f"{_n(created, 'new cryoablation', 'new cryoablations')}; "
+            f"{_n(c.get('matched', 0), 'cryoablation', 'cryoablations')} already in the registry. "
+            f"Qualifying block named in the file for {named}, picked by the protocol's rule for {by_rule}, "
+            f"none found for {max(created - named - by_rule, 0)}."
+        )
+    if "follow_ups" in counts:
+        c = counts["follow_ups"]
+        lines.append(
+            f"{_n(c.get('created', 0), 'follow-up', 'follow-ups')} scheduled, "
+            f"{c.get('window_closed_at_import', 0)} of them whose window had closed before the import "
+            "(no reminder is sent for those)."
+        )
+    if "survey_responses.csv" in counts:
+        c = counts["survey_responses.csv"]
+        lines.append(
+            f"{_n(c.get('created', 0), 'new survey answer', 'new survey answers')}, "
+            f"{c.get('unscheduled', 0)} of them outside every follow-up window; "
+            f"{_n(c.get('matched', 0), 'answer', 'answers')} already in the registry."
+        )
+    return lines

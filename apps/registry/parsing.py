@@ -23,6 +23,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.cryoablations.models import Cryoablation
 from apps.patients.models import Patient
@@ -89,6 +90,10 @@ COLUMNS: dict[str, dict[str, tuple[type[models.Model], str, bool]]] = {
 SPECIAL = {"physician", "nerve", "diary", "performed_at", "completed_at", "mrn"}
 
 
+# The line of a problem about a file as a whole (it is missing): shown as its message alone, which names the file.
+WHOLE_FILE = 0
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     file: str
@@ -97,11 +102,16 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if self.line == WHOLE_FILE:
+            return self.message
         return f"{self.file}:{self.line}: {self.column}: {self.message}"
 
     @property
     def location(self) -> str:
-        """Where, without what: safe to keep in the import's record (a message may quote a cell)."""
+        """Where, without what: safe to keep in the import's record (a message may quote a cell; one about a
+        whole file names only the file)."""
+        if self.line == WHOLE_FILE:
+            return self.message
         return f"{self.file}:{self.line}: {self.column}"
 
 
@@ -179,7 +189,7 @@ def _read(folder: Path, name: str, parsed: Parsed):
     """The rows of one file as (line, {column: stripped text}); header problems are recorded."""
     path = folder / name
     if not path.is_file():
-        parsed.problem(name, 0, "-", f"The file is missing from {folder.name or folder}.")
+        parsed.problem(name, WHOLE_FILE, "-", f"{name} is missing.")
         return
     known = COLUMNS[name]
     with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -261,7 +271,14 @@ def _special(column: str, raw: str) -> Any:
         model = DiagnosticBlock if column == "performed_at" else SurveyResponse
         model._meta.get_field(column).run_validators(value)
         return value
-    return raw  # physician, nerve: resolved against the users and the catalog once every file is read
+    if column == "physician":
+        # The user form's rule (Django's UsernameField and the username field's validator and length): a username
+        # that does not exist becomes an account, so one the user form would refuse is refused here too.
+        value, errors = _clean_cell(User, "username", User.normalize_username(raw))
+        if errors:
+            raise ValidationError(list(errors))
+        return value  # resolved against the users once every file is read
+    return raw  # nerve: resolved against the catalog once every file is read
 
 
 def _check_patient(values: dict[str, Any], line: int, parsed: Parsed) -> bool:

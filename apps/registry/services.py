@@ -179,21 +179,23 @@ def _resolve(parsed: Parsed) -> _Resolved:
     return res
 
 
-def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = None) -> ImportResult:
+def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = None, source: str = "") -> ImportResult:
     """Check every row of the four files, then write them all in one transaction, or nothing when any row has a
-    problem (or on a dry run, whose writes are rolled back so that its counts are those a real run would give)."""
+    problem (or on a dry run, whose writes are rolled back so that its counts are those a real run would give).
+    `source` says where the files came from (the names of the files uploaded); by default, the folder."""
+    source = source or str(folder)
     started = timezone.now()
     parsed = registry_parse(Path(folder))
     resolved = _resolve(parsed) if not any(p.line <= 1 for p in parsed.problems) else None
     result = ImportResult(dry_run=dry_run)
     if parsed.problems or resolved is None:
         result.problems = sorted(parsed.problems)
-        result.run = _record(result, folder, user, started, ImportRun.Status.REFUSED)
+        result.run = _record(result, source, user, started, ImportRun.Status.REFUSED)
         return result
     try:
         with transaction.atomic():
             # A real run is recorded first, so that every row it creates names it in its history.
-            run = None if dry_run else _record(result, folder, user, started, ImportRun.Status.IMPORTED)
+            run = None if dry_run else _record(result, source, user, started, ImportRun.Status.IMPORTED)
             with pghistory.context(import_run=run.pk if run else None):
                 _write(parsed, resolved, result, user)
             if dry_run:
@@ -201,14 +203,14 @@ def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = 
             _record_finished(run, result)
             result.run = run
     except _DryRun:
-        result.run = _record(result, folder, user, started, ImportRun.Status.DRY_RUN)
+        result.run = _record(result, source, user, started, ImportRun.Status.DRY_RUN)
     return result
 
 
-def _record(result: ImportResult, folder, user, started, status: str) -> ImportRun:
+def _record(result: ImportResult, source: str, user, started, status: str) -> ImportRun:
     run = ImportRun.objects.create(
         user=user,
-        source=str(folder)[-255:],
+        source=source[-255:],
         dry_run=result.dry_run,
         status=status,
         counts=result.counts,

@@ -1,10 +1,12 @@
 """The registry import as an admin page: upload, see the dry run with every problem, confirm. The checking and
-writing are apps.registry.services.registry_import's, exactly as for `manage.py import_registry`."""
+writing are apps.registry.services.registry_import's, exactly as for `manage.py import_registry`. Past runs have a
+list and a page each (ids and counts only, no patient data: see ImportRun)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import role_required
@@ -13,11 +15,14 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 
 from .forms import RegistryUploadForm
-from .models import ImportRun
+from .selectors import import_run_list
 from .services import registry_import
-from .uploads import UploadError, upload_discard, upload_folder, upload_store
+from .uploads import UploadError, upload_discard, upload_folder, upload_names, upload_store
 
 SESSION_KEY = "registry_upload"
+SOURCE_SESSION_KEY = "registry_upload_source"
+RUNS_PAGE_SIZE = 50
+RECENT_RUNS = 5
 
 
 @role_required(CONFIGURE)
@@ -33,15 +38,17 @@ def import_upload(request):
         except UploadError as error:
             form.add_error("files", str(error))
         else:
-            result = registry_import(folder=upload_folder(token), dry_run=True, user=request.user)
+            source = upload_names(form.cleaned_data["files"])
+            result = registry_import(folder=upload_folder(token), dry_run=True, user=request.user, source=source)
             request.audit.subject(result.run)
             if result.ok:
                 request.session[SESSION_KEY] = token
+                request.session[SOURCE_SESSION_KEY] = source
             else:
                 upload_discard(token)
     if result is None:
         request.audit.not_shown()
-    context = {"form": form, "result": result, "runs": ImportRun.objects.select_related("user")[:10]}
+    context = {"form": form, "result": result, "runs": import_run_list()[:RECENT_RUNS]}
     return render(request, "registry/import.html", context)
 
 
@@ -49,14 +56,27 @@ def import_upload(request):
 @require_POST
 def import_confirm(request):
     token = request.session.pop(SESSION_KEY, "")
+    source = request.session.pop(SOURCE_SESSION_KEY, "")
     folder = upload_folder(token)
     if folder is None:
         messages.error(request, "Nothing to import: upload the files again.")
         return redirect("registry:import")
-    result = registry_import(folder=folder, dry_run=False, user=request.user)
+    result = registry_import(folder=folder, dry_run=False, user=request.user, source=source)
     upload_discard(token)
     if result.ok:
-        messages.success(request, f"Imported (import run {result.run.pk}).")
-    else:
-        messages.error(request, f"{len(result.problems)} problem(s): nothing was imported. Upload the files again.")
+        messages.success(request, "Imported.")
+        return redirect("registry:run", public_id=result.run.public_id)
+    messages.error(request, f"{len(result.problems)} problem(s): nothing was imported. Upload the files again.")
     return redirect("registry:import")
+
+
+@role_required(CONFIGURE)
+def import_runs(request):
+    page = Paginator(import_run_list(), RUNS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "registry/runs.html", {"page": page})
+
+
+@role_required(CONFIGURE)
+def import_run(request, public_id):
+    run = get_object_or_404(import_run_list(), public_id=public_id)
+    return render(request, "registry/run.html", {"run": run})

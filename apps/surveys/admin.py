@@ -1,11 +1,14 @@
 from django.contrib import admin
 
+from apps.clinic.admin import ReadOnlyAdmin
+
 from .models import SurveyResponse
 
 
+# Read-only (apps.clinic.admin.ReadOnlyAdmin): an answer lands on its follow-up and sets its counted answer only
+# through response_record.
 @admin.register(SurveyResponse)
-class SurveyResponseAdmin(admin.ModelAdmin):
+class SurveyResponseAdmin(ReadOnlyAdmin):
     list_display = ["completed_at", "ablation", "follow_up", "pain_average", "collected_via"]
     list_filter = ["collected_via"]
     list_select_related = ["ablation__nerve", "follow_up"]
-    raw_id_fields = ["ablation", "follow_up", "recorded_by"]

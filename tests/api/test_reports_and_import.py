@@ -248,3 +248,22 @@ def test_a_read_only_admin_token_cannot_import(admin_user):
     # then
     assert response.status_code == 403
     assert not ImportRun.objects.exists()
+
+
+def test_an_upload_over_the_size_limit_is_refused_and_a_run_names_the_files_uploaded(admin_user, monkeypatch):
+    from apps.registry import uploads
+
+    # given a (lowered) limit per file
+    client = bearer(admin_user)
+    monkeypatch.setattr(uploads, "MAX_FILE_BYTES", 10_000)
+
+    # when a patients.csv over it is sent, then the sample as a zip (under it: the zip's files are checked)
+    big = _post_import(client, _csvs(**{"patients.csv": b"\n" * 10_001}), dry_run=True)
+    monkeypatch.setattr(uploads, "MAX_FILE_BYTES", 10_000_000)
+    response = _post_import(client, [_zip()], dry_run=True)
+
+    # then the first is refused naming the file and the limit, with no run; the second's run names the zip
+    assert big.status_code == 400
+    assert big.json()["files"] == ["patients.csv is larger than the limit of 9.8\xa0KB."]
+    assert response.status_code == 200
+    assert ImportRun.objects.get().source == "registry.zip"

@@ -1,0 +1,85 @@
+"""The registry import in a real browser: an admin imports the sample registry, then finds the run among the past
+import runs and opens its page, on a clinic desktop and on a phone's width."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+
+from apps.accounts.models import Role
+from apps.patients.models import Patient
+from apps.registry.models import ImportRun
+from apps.registry.parsing import FILES
+from tests.browser.conftest import PASSWORD, field
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.browser
+
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
+
+
+def _one_time_code(device: TOTPDevice) -> str:
+    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def _no_sideways_scrolling(page) -> bool:
+    """The page's own content fits the width (the navigation's fit is the navigation's tests' business)."""
+    return page.evaluate(
+        "Array.from(document.querySelectorAll('main *')).every("
+        "e => e.getBoundingClientRect().right <= document.documentElement.clientWidth)"
+    )
+
+
+def test_admin_imports_the_sample_then_opens_the_run_from_the_list(page):
+    # given an admin with an authenticator
+    admin = UserFactory(role=Role.ADMIN, is_staff=True, username="ada.admin", first_name="Ada", last_name="Admin")
+    device = TOTPDevice.objects.create(user=admin, name="authenticator", confirmed=True)
+    page.goto("/")
+    field(page, "Username").fill(admin.username)
+    field(page, "Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    field(page, "Code").fill(_one_time_code(device))
+    page.get_by_role("button", name="Verify").click()
+
+    # when: they upload the sample on the import page, check it and confirm
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Import", exact=True).click()
+    page.locator("input[type=file][name=files]").set_input_files([str(SAMPLE / name) for name in FILES])
+    page.get_by_role("button", name="Check (dry run)").click()
+    expect(page.locator("#counts")).to_contain_text("60 new patients")
+    page.get_by_role("button", name="Confirm the import").click()
+
+    # then the run's page says what was imported, in words
+    run = ImportRun.objects.get(status=ImportRun.Status.IMPORTED)
+    expect(page.get_by_role("heading", name="What was imported")).to_be_visible()
+    assert page.url.endswith(f"/registry/imports/{run.public_id}/")
+    assert Patient.objects.count() == 60
+
+    # when: they open the list of import runs from the navigation, and the run from the list
+    nav.get_by_role("link", name="Import runs").click()
+    expect(page.get_by_role("heading", name="Import runs")).to_be_visible()
+    runs = page.locator("#runs > li")
+    expect(runs).to_have_count(2)  # the dry run and the import
+    expect(runs.first).to_contain_text("Imported")
+    expect(runs.first).to_contain_text("by Ada Admin")
+    expect(runs.first).to_contain_text("Files: patients.csv, blocks.csv, ablations.csv, survey_responses.csv")
+    for width, height in [(1366, 900), (390, 844)]:
+        page.set_viewport_size({"width": width, "height": height})
+        assert _no_sideways_scrolling(page), f"the list scrolls sideways at {width} px"
+    runs.first.get_by_role("link").click()
+
+    # then its page: status, who, files and the counts, in words, without internal codes
+    main = page.locator("main")
+    expect(main).to_contain_text("Imported")
+    expect(main).to_contain_text("Ada Admin")
+    expect(main).to_contain_text("of them whose window had closed before the import")
+    expect(main).not_to_contain_text("window_closed_at_import")
+    for width, height in [(390, 844), (1366, 900)]:
+        page.set_viewport_size({"width": width, "height": height})
+        assert _no_sideways_scrolling(page), f"the run's page scrolls sideways at {width} px"
+    assert page.bad_responses == []
