@@ -43,7 +43,6 @@ PYTHON = sys.executable
 DB_NAME = "painreg"
 PG_PORT = int(os.environ.get("PAINREG_PG_PORT", "54329"))
 REDIS_PORT = int(os.environ.get("PAINREG_REDIS_PORT", "63799"))
-WEB_PORT = os.environ.get("WEB_PORT", "8000")  # the Procfile reads it too
 DEMO_USERS = ("staff", "physician", "admin")
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the published demo password, printed on purpose
 
@@ -292,12 +291,22 @@ def manage(env: dict[str, str], *args: str) -> None:
         raise SystemExit(status)
 
 
+def run_environment(env: dict[str, str]) -> dict[str, str]:
+    """The environment of web, worker and beat (honcho gives all three the same): the port web serves on
+    (the Procfile reads WEB_PORT) and, unless SITE_URL is set, survey and report links pointing at that port."""
+    env = {**env, "WEB_PORT": env.get("WEB_PORT") or "8000"}
+    if not env.get("SITE_URL"):
+        env["SITE_URL"] = f"http://127.0.0.1:{env['WEB_PORT']}"
+    return env
+
+
 def cmd_run(env: dict[str, str], args: argparse.Namespace) -> int:
+    env = run_environment(env)
     ensure_database(env["DATABASE_URL"])
     manage(env, "migrate", "--noinput")
     manage(env, "seed_demo", "--patients", "300")  # does nothing once there are patients
     banner = (
-        f"\n  Pain registry: http://127.0.0.1:{WEB_PORT}/\n"
+        f"\n  Pain registry: http://127.0.0.1:{env['WEB_PORT']}/\n"
         f"  Demo logins: {', '.join(DEMO_USERS)} (password: {DEMO_PASSWORD})\n"
         "  Ctrl-C stops everything.\n"
     )
