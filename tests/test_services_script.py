@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -46,3 +51,92 @@ def test_make_run_serves_on_8000_by_default_and_keeps_a_site_url_that_is_set(ser
     assert services.run_environment(base)["SITE_URL"] == "http://127.0.0.1:8000"
     env = services.run_environment({**base, "WEB_PORT": "8020", "SITE_URL": "https://pain.example.org"})
     assert site_url_under(env) == "https://pain.example.org"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def data_dir(services, tmp_path, monkeypatch):
+    """.data/ of this test alone: the checkout's own may hold the servers of a `make run`."""
+    monkeypatch.setattr(services, "ROOT", tmp_path)
+    for name, path in {"DATA": "", "STATE": "servers.json", "PG_DATA": "pg", "VALKEY_DATA": "valkey"}.items():
+        monkeypatch.setattr(services, name, tmp_path / ".data" / path)
+    (tmp_path / ".data").mkdir()
+    return tmp_path / ".data"
+
+
+@pytest.fixture
+def valkey(services, data_dir, monkeypatch):
+    """A real embedded Valkey, started as `make run` starts it, on a port of its own."""
+    monkeypatch.setattr(services, "REDIS_PORT", free_port())
+    servers = []
+    services.start_valkey(servers)
+    yield servers[0]
+    servers[0].stop()
+
+
+@pytest.fixture
+def run_in_another_terminal(services, valkey):
+    """The `services.py run` that started the Valkey, still running."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "scripts/services.py", "run"])  # noqa: S603
+    while "services.py" not in services.process_command(process.pid):  # until it has started
+        time.sleep(0.05)
+    state = json.loads(services.STATE.read_text())
+    state[valkey.key]["owner"] = process.pid
+    services.STATE.write_text(json.dumps(state))
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_stop_leaves_the_servers_of_a_run_still_going_and_says_so(
+    services, valkey, run_in_another_terminal, monkeypatch, capsys
+):
+    # given: that run used other ports than the ones `make stop` is run with
+    monkeypatch.setattr(services, "REDIS_PORT", free_port())
+    # when
+    status = services.stop_leftovers()
+    # then
+    assert status == 1
+    assert valkey.proc.poll() is None
+    out = capsys.readouterr().out
+    assert f"Valkey on 127.0.0.1:{valkey.port} is still running (pid {run_in_another_terminal.pid})" in out
+    assert "nothing stopped: press Ctrl-C in its terminal" in out
+
+
+def test_stop_stops_what_a_killed_run_started_on_the_ports_it_used(services, valkey, monkeypatch, capsys):
+    # given: the run that started Valkey was killed (its recorded owner is no `services.py` process); `make stop`
+    # is run without that run's PAINREG_REDIS_PORT
+    monkeypatch.setattr(services, "REDIS_PORT", free_port())
+    # when
+    status = services.stop_leftovers()
+    # then
+    assert status == 0
+    assert valkey.proc.wait(timeout=5) is not None
+    assert f"stopped Valkey on 127.0.0.1:{valkey.port}" in capsys.readouterr().out
+    assert not services.STATE.exists()
+
+
+def test_stop_says_which_recorded_server_was_gone_already(services, data_dir, capsys):
+    # given: a record of a PostgreSQL whose process has gone (the machine restarted, say)
+    gone = subprocess.Popen(["true"])  # noqa: S607
+    gone.wait()
+    services.STATE.write_text(json.dumps({"PostgreSQL on 127.0.0.1:54439": {"pid": gone.pid, "owner": 1, "signal": 2}}))
+    # when
+    status = services.stop_leftovers()
+    # then
+    assert status == 0
+    assert f"PostgreSQL on 127.0.0.1:54439 (pid {gone.pid}) was no longer running" in capsys.readouterr().out
+    assert not services.STATE.exists()
+
+
+def test_a_run_records_the_servers_it_started_and_forgets_them_once_stopped(services, valkey):
+    assert json.loads(services.STATE.read_text()) == {
+        valkey.key: {"pid": valkey.proc.pid, "owner": os.getpid(), "signal": signal.SIGTERM}
+    }
+    valkey.stop()
+    assert not services.STATE.exists()
