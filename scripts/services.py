@@ -273,16 +273,20 @@ def start_services(servers: list[Server]) -> dict[str, str]:
     return env
 
 
+def libpq_conninfo(url: str) -> str:
+    parts = urlsplit(url)
+    # django-environ also accepts psql:// and pgsql://; libpq knows only postgresql://.
+    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+
+
 def ensure_database(url: str) -> None:
     """Create the database DATABASE_URL names when it does not exist yet: migrate cannot do that."""
     import psycopg
     from psycopg import sql
 
-    parts = urlsplit(url)
-    if not parts.scheme.startswith(("postgres", "psql", "pgsql")):
+    if not urlsplit(url).scheme.startswith(("postgres", "psql", "pgsql")):
         return
-    # django-environ also accepts psql:// and pgsql://; libpq knows only postgresql://.
-    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+    conninfo = libpq_conninfo(url)
     name = psycopg.conninfo.conninfo_to_dict(conninfo).get("dbname")
     try:
         with psycopg.connect(conninfo, dbname="postgres", autocommit=True, connect_timeout=10) as conn:
@@ -374,28 +378,69 @@ def run_environment(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def web_answers(port: str) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def announce_when_up(port: str, message: str, stop: threading.Event) -> bool:
+    """Print message once the web server takes connections (not before: the address would not open yet)."""
+    while not stop.is_set():
+        if web_answers(port):
+            print(message, flush=True)
+            return True
+        stop.wait(0.5)
+    return False
+
+
+def demo_data_loaded(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(libpq_conninfo(url), connect_timeout=10) as conn:
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM patients_patient)").fetchone()[0]
+
+
 def cmd_run(env: dict[str, str], args: argparse.Namespace) -> int:
     env = run_environment(env)
+    # Ctrl-C is how one leaves `run`. The terminal sends it to every process in the foreground: honcho and what it
+    # runs end by themselves, we wait for them and then exit 0 (a status of 130 makes `make` print an error).
+    interrupted = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
+
+    def step(command: list[str], step_env: dict[str, str] = env) -> int:
+        status = run_child(command, step_env)
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        if status != 0:
+            raise SystemExit(status)
+        return status
+
     ensure_database(env["DATABASE_URL"])
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo", "--patients", "300")  # does nothing once there are patients
+    # pgtrigger reinstalls every trigger on each migrate, logging a line per trigger: quiet that (migrate itself
+    # still lists the migrations it applies).
+    step([PYTHON, "manage.py", "migrate", "--noinput"], {**env, "LOG_LEVEL": "WARNING"})
+    if demo_data_loaded(env["DATABASE_URL"]):
+        say("demo data already loaded")
+    else:
+        step([PYTHON, "manage.py", "seed_demo", "--patients", "300"])
     banner = (
-        f"\n  Pain registry: http://127.0.0.1:{env['WEB_PORT']}/\n"
+        f"\n  Open http://127.0.0.1:{env['WEB_PORT']}/\n"
         f"  Demo logins: {', '.join(DEMO_USERS)} (password: {DEMO_PASSWORD})\n"
         "  Ctrl-C stops everything.\n"
     )
-    print(banner, flush=True)
-    # Again once the processes' start-up output has scrolled the first one away.
-    reminder = threading.Timer(10, print, [banner], {"flush": True})
-    reminder.daemon = True
-    reminder.start()
+    started = threading.Event()
+    announcer = threading.Thread(target=announce_when_up, args=(env["WEB_PORT"], banner, started), daemon=True)
+    announcer.start()
     try:
         # --env /dev/null: honcho would otherwise load .env, whose settings are for Docker Compose
         # (DATABASE_URL pointing at host "db") and would override the servers chosen above.
         honcho = [str(VENV_BIN / "honcho"), "start", "--env", os.devnull, "--procfile", "Procfile"]
-        return run_child(honcho, env)
+        return step(honcho)
     finally:
-        reminder.cancel()
+        started.set()
 
 
 def cmd_test(env: dict[str, str], args: argparse.Namespace) -> int:
