@@ -9,10 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from django.db import connection
+
+from tests.factories import PatientFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 # Not for the database: the conftest's autouse clinic catalog wants the test database all the same.
@@ -140,3 +144,27 @@ def test_a_run_records_the_servers_it_started_and_forgets_them_once_stopped(serv
     }
     valkey.stop()
     assert not services.STATE.exists()
+
+
+def test_make_run_prints_the_address_once_the_server_answers(services, capsys):
+    # given: web still starting on its port
+    port, done = str(free_port()), threading.Event()
+    announcer = threading.Thread(target=services.announce_when_up, args=(port, "Open http://127.0.0.1/", done))
+    announcer.start()
+    time.sleep(1.5)
+    assert "Open" not in capsys.readouterr().out
+    # when: it listens
+    with socket.create_server(("127.0.0.1", int(port))):
+        announcer.join(timeout=5)
+    done.set()
+    # then
+    assert capsys.readouterr().out == "Open http://127.0.0.1/\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_run_seeds_only_an_empty_database(services):
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    assert services.demo_data_loaded(url) is False
+    PatientFactory()
+    assert services.demo_data_loaded(url) is True
