@@ -19,7 +19,7 @@ help:
 	@echo "make format   apply ruff's fixes and formatting"
 	@echo "make bench    run every benchmarks/bench_*.py"
 	@echo "make drills   reminder reliability drills: kill -9 mid-send, two beats, Redis flushed (about 4 minutes)"
-	@echo "make stop     stop embedded servers left running by an interrupted run"
+	@echo "make stop     stop the embedded servers a killed run left running (on whatever ports it used)"
 
 install:
 	@# Bootstrap uv with pip when missing: for the user; for the user on distributions that mark their

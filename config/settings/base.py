@@ -257,12 +257,41 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Request lines (runserver's django.server, gunicorn's access log) lose their query string: ?q= holds names.
-    "filters": {"no_query_strings": {"()": "apps.audit.logging.StripQueryStrings"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["no_query_strings"]}},
+    # Request lines (runserver's django.server, gunicorn's access log, django.request's "Not Found: <path>") lose
+    # their query string (?q= holds names) and a survey link's token. On the loggers that write them, so that every
+    # handler (Django's own, pytest's) gets the cleaned record; on the handler for any other logger's.
+    "filters": {
+        "no_query_strings": {"()": "apps.audit.logging.StripQueryStrings"},
+        "no_survey_tokens": {"()": "apps.audit.logging.RedactSurveyTokens"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_query_strings", "no_survey_tokens"],
+        }
+    },
     "loggers": {
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["no_query_strings", "no_survey_tokens"],
+        },
+        "django.request": {"filters": ["no_query_strings", "no_survey_tokens"]},
+        "gunicorn.access": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["no_query_strings", "no_survey_tokens"],
+        },
+        # "Error handling request <path>"; gunicorn sets it not to propagate, so it needs its handler here.
+        "gunicorn.error": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["no_query_strings", "no_survey_tokens"],
+        },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

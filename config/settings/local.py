@@ -9,3 +9,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# `make run` runs web, worker and beat under honcho, which starts each line with the time: the processes' own
+# lines leave theirs out, so the console shows one clock (Django's and Celery's would be in the clinic's zone).
+LOGGING = {**LOGGING, "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}}}  # noqa: F405
+CELERY_WORKER_LOG_FORMAT = "%(levelname)s/%(processName)s %(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = "%(levelname)s/%(processName)s %(task_name)s[%(task_id)s] %(message)s"
