@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.reminders.models import Kind, Message, MessageStatus
 from apps.surveys.models import SurveyLink
-from apps.surveys.services import response_record
+from apps.surveys.services import link_answer, response_record
 from tests.factories import make_ablation, make_reachable_patient, make_survey_link
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +119,47 @@ def test_staff_mark_an_in_doubt_message_as_delivered(staff_client):
     # then
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
+
+
+def queued_reminder():
+    """A patient whose 2-week follow-up is open, with the invitation sent and a reminder still queued."""
+    patient, follow_up, invitation = sent_invitation()
+    reminder = Message.objects.create(
+        patient=patient,
+        follow_up=follow_up,
+        kind=Kind.REMINDER,
+        sequence=1,
+        due_at=timezone.now() + dt.timedelta(days=2),
+    )
+    return patient, follow_up, invitation, reminder
+
+
+def test_answers_staff_record_stop_the_queued_reminders_at_once(staff_client):
+    # given
+    patient, follow_up, _, reminder = queued_reminder()
+
+    # when
+    staff_client.post(
+        reverse("cryoablations:follow_up_answers", args=[follow_up.public_id]),
+        {"completed_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "collected_via": "phone", "pain_average": 3},
+    )
+
+    # then: no sweep has run, and the page already says the reminder will not go
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.detail) == (MessageStatus.CANCELLED, "survey completed")
+    table = staff_client.get(reverse("patients:detail", args=[patient.public_id])).text.split('id="messages"')[1]
+    assert "Queued" not in table and "Not sent" in table and "survey completed" in table
+
+
+def test_answers_through_the_link_stop_the_queued_reminders_at_once():
+    # given
+    _, follow_up, invitation, reminder = queued_reminder()
+
+    # when
+    link_answer(link=invitation.link, answers={"pain_average": 2})
+
+    # then
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.detail) == (MessageStatus.CANCELLED, "survey completed")
+    invitation.refresh_from_db()
+    assert invitation.status == MessageStatus.SENT  # what was sent stays sent
