@@ -125,5 +125,13 @@ def follow_up_answers(request, public_id):
         response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
         messages.success(request, f"{follow_up.label} answers recorded.")
         return redirect("cryoablations:detail", follow_up.ablation.public_id)
-    context = {"form": form, "follow_up": follow_up, "patient": follow_up.ablation.patient}
+    patient = follow_up.ablation.patient
+    status = follow_up.status(timezone.localdate(), completed=follow_up.counted_response_id is not None)
+    context = {
+        "form": form,
+        "follow_up": follow_up,
+        "patient": patient,
+        # "Send now" / "Copy link" (apps.reminders) while the window is open and nothing is counted yet.
+        "link_actions": patient.is_active and status in (Status.DUE, Status.OVERDUE),
+    }
     return render(request, "cryoablations/follow_up_answers.html", context)
