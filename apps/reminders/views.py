@@ -3,11 +3,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import role_required
+from apps.accounts.redirects import safe_next
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.cryoablations.selectors import follow_up_get
@@ -24,14 +24,6 @@ from .services import (
 )
 
 PERMISSION = "patients.change_patient"
-
-
-def safe_next(request) -> str:
-    """The page a form came from (`next`, a path on this site), or "" if it is missing or points elsewhere."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return ""
 
 
 def _back(request, patient):
