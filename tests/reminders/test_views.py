@@ -221,7 +221,7 @@ def test_copy_link_shows_a_new_link_once_and_records_who_took_it(staff_client, s
 
     # then: the link is on the page, not kept anywhere but as a hash, and it opens the survey
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
-    url = re.search(r'id="survey-link" type="text" value="([^"]+)"', response.text).group(1)
+    url = re.search(r'id="survey-link" rows="3" readonly>([^<]+)</textarea>', response.text).group(1)
     token = url.removeprefix(settings.SITE_URL + "/s/").strip("/")
     link = SurveyLink.objects.get(token_hash=token_hash(token))
     assert (link.follow_up, link.used_at) == (follow_up, None)
