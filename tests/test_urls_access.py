@@ -58,6 +58,8 @@ PATIENT_PUBLIC = {"surveys:open", "surveys:open_stop", "surveys:answer", "survey
 PATIENT_NEUTRAL_STATUS = 404
 # Staff actions that only accept POST: sign-in and role first, then 405 for a GET.
 CLINICAL_POST_ONLY = {"reminders:resend", "reminders:delivered", "reminders:revoke_link"}
+# A follow-up's survey link sent now, or made and shown for a phone call (a new token each time: never on a GET).
+CLINICAL_POST_ONLY |= {"reminders:send_now", "reminders:link_for_call"}
 
 # The REST API (apps.api): roles as in the pages, but a caller without credentials gets 401, never a redirect.
 API = {"api:patient_list", "api:patient_detail", "api:block_detail", "api:ablation_detail"}

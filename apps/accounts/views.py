@@ -8,7 +8,6 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django_otp import login as otp_login
 from django_otp import match_token
@@ -19,6 +18,7 @@ from apps.audit.services import access_record
 
 from . import mfa
 from .forms import OneTimeCodeForm
+from .redirects import safe_next
 from .roles import CLINICAL, CONFIGURE
 
 
@@ -32,10 +32,7 @@ def home(request):
 
 
 def _next_url(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return safe_next(request) or resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def _mfa_rate_key(user) -> str:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 
 from apps.accounts.selectors import physician_list
 from apps.clinic.rules import NRS_MAX, NRS_MIN
-from apps.clinic.selectors import nerve_list
+from apps.clinic.selectors import nerve_list, protocol_get
 
 from .models import DiagnosticBlock
 
@@ -49,6 +50,9 @@ class DiagnosticBlockForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["nerve"].queryset = nerve_list()
+        if not self.is_bound and self.instance.pk is None:
+            # A block is mostly logged as it is done: now, in the clinic's time zone, to the minute.
+            self.initial.setdefault("performed_at", timezone.localtime().replace(second=0, microsecond=0))
 
 
 class DiaryRowForm(forms.Form):
@@ -60,7 +64,8 @@ class DiaryRowForm(forms.Form):
         minutes, nrs = data.get("minutes_after"), data.get("nrs")
         if minutes is None and nrs is not None and "minutes_after" not in self.errors:
             self.add_error("minutes_after", "Enter the minutes after injection for this score.")
-        if nrs is None and minutes is not None and "nrs" not in self.errors:
+        # A time prefilled from the protocol (diary_formset) and left without a score is an unused row.
+        if nrs is None and minutes is not None and "nrs" not in self.errors and self.has_changed():
             self.add_error("nrs", "Enter the pain score for this time.")
         return data
 
@@ -72,7 +77,7 @@ class BaseDiaryFormSet(forms.BaseFormSet):
         seen = set()
         for form in self.forms:
             minutes = form.cleaned_data.get("minutes_after")
-            if minutes is None:
+            if minutes is None or form.cleaned_data.get("nrs") is None:
                 continue
             if minutes in seen:
                 form.add_error("minutes_after", f"There is already a score at {minutes} minutes.")
@@ -81,16 +86,17 @@ class BaseDiaryFormSet(forms.BaseFormSet):
     @property
     def diary(self) -> list[tuple[int, int]]:
         rows = [(f.cleaned_data.get("minutes_after"), f.cleaned_data.get("nrs")) for f in self.forms]
-        return sorted((m, n) for m, n in rows if m is not None)
+        return sorted((m, n) for m, n in rows if m is not None and n is not None)
 
 
 DiaryFormSet = forms.formset_factory(DiaryRowForm, formset=BaseDiaryFormSet, extra=0)
 
 
 def diary_formset(block: DiagnosticBlock | None = None, data=None) -> BaseDiaryFormSet:
-    initial = []
     if block is not None:
         initial = [{"minutes_after": e.minutes_after, "nrs": e.nrs} for e in block.diary_entries.all()]
+    else:  # a new block: a row for each of the protocol's diary times, the score left to type
+        initial = [{"minutes_after": minutes} for minutes in sorted(protocol_get().diary_minutes)]
     # Blank rows to type into, after the existing entries.
     initial += [{}] * max(DIARY_ROWS - len(initial), 2)
     return DiaryFormSet(data=data, initial=initial, prefix="diary")

@@ -209,6 +209,7 @@ class SeedResult:
     counts: dict[str, int] = field(default_factory=dict)
     first_mrn: str = ""
     last_mrn: str = ""
+    survey_open_mrn: str = ""  # the patient whose first follow-up is due on `today` (DemoGenerator.patient)
     seconds: float = 0.0
 
 
@@ -359,8 +360,19 @@ class DemoGenerator:
     def _local(self, day: date, minutes_of_day: int) -> datetime:
         return datetime(day.year, day.month, day.day, minutes_of_day // 60, minutes_of_day % 60, tzinfo=self.zone)
 
-    def patient(self, number: int, batch: _Batch, *, blocks: int | None = None, ablations: int | None = None):
-        """Append the rows of patient `number`. `blocks`/`ablations` force a history length (benchmarks)."""
+    def patient(
+        self,
+        number: int,
+        batch: _Batch,
+        *,
+        blocks: int | None = None,
+        ablations: int | None = None,
+        survey_open: bool = False,
+    ):
+        """Append the rows of patient `number`. `blocks`/`ablations` force a history length (benchmarks).
+        `survey_open`: a patient reached by email whose first follow-up is due today, unanswered, after a
+        positive block (the demo's patient for "Send now" and "Copy link", and for the invitation `make run`'s
+        worker prints)."""
         rng = random.Random(f"painreg-demo/{self.seed}/{number}")
         patient_id = self.pools["patients"].take()
         sex = _weighted(rng, {Sex.FEMALE: 55, Sex.MALE: 43, Sex.OTHER: 1, Sex.UNKNOWN: 1})
@@ -376,17 +388,22 @@ class DemoGenerator:
         if mobile:
             channels[Channel.SMS] = 45
         channel = _weighted(rng, channels)
+        if survey_open:
+            email, channel = email or f"patient{number}@example.org", Channel.EMAIL
         age_days = rng.randint(25 * 365 + 7, 85 * 365 + 20)
         patient_physician = rng.choice(self.physicians)
 
         block_count = blocks or _weighted(rng, BLOCK_COUNTS)
         first_day = self.today - timedelta(days=2)  # blocks up to the day before yesterday: never in the future
+        ablation_day = self.today - timedelta(days=self.time_points[0].target_day)
+        if survey_open:  # the last block a week before the ablation, so that it qualifies
+            first_day = ablation_day - timedelta(days=7)
         gaps = [rng.randint(7, 120) for _ in range(block_count - 1)]
         span = sum(gaps)
         if span > HISTORY_DAYS - 10:
             gaps = [max(1, g * (HISTORY_DAYS - 10) // span) for g in gaps]
             span = sum(gaps)
-        day = first_day - timedelta(days=span + rng.randint(0, HISTORY_DAYS - 2 - span))
+        day = first_day - timedelta(days=span + (0 if survey_open else rng.randint(0, HISTORY_DAYS - 2 - span)))
         procedures = [(self._nerve(rng), None)]
         if rng.random() < 0.25 or block_count > 10:
             procedures += [(self._nerve(rng), None) for _ in range(2 if block_count > 10 else 1)]
@@ -406,23 +423,34 @@ class DemoGenerator:
             previous = performed_at
             baseline = min(9, max(5, pain_level[procedure] + rng.choice((-1, 0, 0, 0, 1))))
             physician = patient_physician if rng.random() < 0.8 else rng.choice(self.physicians)
-            patient_blocks.append(self._block(rng, batch, patient_id, procedure, performed_at, baseline, physician))
+            positive = survey_open and index == block_count - 1
+            patient_blocks.append(
+                self._block(rng, batch, patient_id, procedure, performed_at, baseline, physician, positive=positive)
+            )
 
         registered = min(registered, patient_blocks[0].performed_at - timedelta(hours=1))
         batch.patients.append(
             (
                 patient_id, _uuid(rng), f"{MRN_PREFIX}{number:0{MRN_DIGITS}d}", first_name, last_name,
                 self.today - timedelta(days=age_days), sex, email, mobile, channel, language,
-                settings.TIME_ZONE, rng.random() < 0.8, rng.random() < 0.97, None, None, None,
+                settings.TIME_ZONE, rng.random() < 0.8 or survey_open, rng.random() < 0.97 or survey_open,
+                None, None, None,
                 patient_search_name(first_name, last_name), registered, registered,
             )
         )  # fmt: skip
-        self._ablations(rng, batch, patient_id, patient_blocks, patient_physician, ablations)
+        if survey_open:
+            anchor = patient_blocks[-1]
+            self._ablation(
+                rng, batch, patient_id, patient_blocks, patient_physician, ablation_day, anchor.nerve, anchor.side,
+                anchor.baseline, unanswered_on=self.today,
+            )  # fmt: skip
+        else:
+            self._ablations(rng, batch, patient_id, patient_blocks, patient_physician, ablations)
 
     def _nerve(self, rng: random.Random) -> str:
         return _weighted(rng, self.nerve_weights)
 
-    def _block(self, rng, batch, patient_id, procedure, performed_at, baseline, physician) -> _Block:
+    def _block(self, rng, batch, patient_id, procedure, performed_at, baseline, physician, positive=False) -> _Block:
         nerve, side = procedure
         profile = NERVE_PROFILES[nerve]
         block_id = self.pools["blocks"].take()
@@ -440,7 +468,7 @@ class DemoGenerator:
             tinel = rng.random() < 0.7
 
         minutes = sorted(rng.sample(DIARY_MINUTES, rng.randint(3, 5)))
-        positive = rng.random() < POSITIVE_SHARE and self.pos_max[baseline] >= 0
+        positive = (positive or rng.random() < POSITIVE_SHARE) and self.pos_max[baseline] >= 0
         if positive:
             low = max(0, self.pos_max[baseline] - 3)
             peak_score = rng.randint(low, self.pos_max[baseline])
@@ -510,7 +538,10 @@ class DemoGenerator:
         for performed_on, nerve, side, block_baseline in sorted(planned):
             self._ablation(rng, batch, patient_id, blocks, physician, performed_on, nerve, side, block_baseline)
 
-    def _ablation(self, rng, batch, patient_id, blocks, physician, performed_on, nerve, side, block_baseline):
+    def _ablation(
+        self, rng, batch, patient_id, blocks, physician, performed_on, nerve, side, block_baseline, unanswered_on=None
+    ):
+        """`unanswered_on`: the follow-ups whose window holds that day get no answer."""
         ablation_id = self.pools["ablations"].take()
         qualifying = self._qualifying_block(blocks, nerve, side, performed_on)
         baseline = min(10, max(1, block_baseline + rng.choice((-1, 0, 0, 0, 1))))
@@ -570,7 +601,8 @@ class DemoGenerator:
                 (follow_up_id, _uuid(rng), ablation_id, time_point.code, time_point.label, target, start, end)
             )
             share = RESPONSE_SHARE[min(index, len(RESPONSE_SHARE) - 1)]
-            if start < self.today and rng.random() < share:
+            open_then = unanswered_on is not None and start <= unanswered_on <= end
+            if start < self.today and not open_then and rng.random() < share:
                 # Most answers come near the target date; none after yesterday.
                 room = (min(end, last_day) - start).days
                 offset = round(rng.triangular(0, room, min(room, (target - start).days))) if room else 0
@@ -642,7 +674,7 @@ def seed_demo(
             if long_history and n == first + total - 1:
                 generator.patient(n, batch, blocks=40, ablations=15)
             else:
-                generator.patient(n, batch)
+                generator.patient(n, batch, survey_open=n == first)
         # The change history of the batch's rows is written set-based once they hold their final values (the
         # registry import's way: apps.audit.services.history_in_bulk), not by a trigger per row.
         models = [model for model, _ in COPY_COLUMNS.values()]
@@ -670,5 +702,6 @@ def seed_demo(
     if total:
         result.first_mrn = f"{MRN_PREFIX}{first:0{MRN_DIGITS}d}"
         result.last_mrn = f"{MRN_PREFIX}{first + total - 1:0{MRN_DIGITS}d}"
+        result.survey_open_mrn = result.first_mrn
     result.seconds = time.perf_counter() - started
     return result

@@ -3,9 +3,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.decorators import role_required
+from apps.accounts.redirects import safe_next
 from apps.accounts.selectors import physician_list
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
@@ -127,9 +129,20 @@ def follow_up_answers(request, public_id):
     follow_up = follow_up_get(public_id=public_id)
     request.audit.subject(follow_up, patient=follow_up.ablation.patient)
     form = FollowUpAnswersForm(request.POST or None, follow_up=follow_up)
+    # Where staff came from (the worklist with its tab, filters and page), if it is a page of this site.
+    back = safe_next(request)
     if form.is_valid():
         response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
         messages.success(request, f"{follow_up.label} answers recorded.")
-        return redirect("cryoablations:detail", follow_up.ablation.public_id)
-    context = {"form": form, "follow_up": follow_up, "patient": follow_up.ablation.patient}
+        return redirect(back or reverse("cryoablations:detail", args=[follow_up.ablation.public_id]))
+    patient = follow_up.ablation.patient
+    status = follow_up.status(timezone.localdate(), completed=follow_up.counted_response_id is not None)
+    context = {
+        "form": form,
+        "follow_up": follow_up,
+        "patient": patient,
+        "back": back,
+        # "Send now" / "Copy link" (apps.reminders) while the window is open and nothing is counted yet.
+        "link_actions": patient.is_active and status in (Status.DUE, Status.OVERDUE),
+    }
     return render(request, "cryoablations/follow_up_answers.html", context)

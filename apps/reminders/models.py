@@ -13,7 +13,7 @@ class Kind(models.TextChoices):
     INVITATION = "invitation", "Invitation"
     REMINDER = "reminder", "Reminder"
     DIARY = "diary", "Pain diary link"
-    RESEND = "resend", "Sent again by staff"
+    RESEND = "resend", "Sent by staff"
 
 
 class MessageStatus(models.TextChoices):
@@ -29,6 +29,8 @@ class MessageStatus(models.TextChoices):
 class MessageChannel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
+    # A link staff took to read out on a call (follow_up_link_for_call): nothing went through a provider.
+    PHONE = "phone", "Phone call"
 
 
 class Message(models.Model):

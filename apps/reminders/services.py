@@ -29,7 +29,13 @@ from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import FollowUp, window_range
 from apps.patients.models import Channel, Patient
 from apps.surveys.models import SurveyLink
-from apps.surveys.services import TOKEN_BYTES, diary_slot_closes_at, follow_up_closes_at, token_hash
+from apps.surveys.services import (
+    TOKEN_BYTES,
+    diary_slot_closes_at,
+    follow_up_closes_at,
+    link_create,
+    token_hash,
+)
 
 from . import transports
 from .models import Kind, Message, MessageChannel, MessageStatus
@@ -261,11 +267,7 @@ def stop_reason(*, message: Message, now: datetime, protocol: Protocol | None = 
     if patient.opted_out_at:
         return "opted out"
     if message.follow_up_id:
-        follow_up = message.follow_up
-        if follow_up.counted_response_id:
-            return "survey completed"
-        if now >= follow_up_closes_at(follow_up):
-            return "window closed"
+        return follow_up_stop_reason(follow_up=message.follow_up, now=now)
     else:
         if message.block.diary_entries.filter(minutes_after=message.diary_minutes).exists():
             return "diary slot already answered"
@@ -273,6 +275,15 @@ def stop_reason(*, message: Message, now: datetime, protocol: Protocol | None = 
             block=message.block, minutes=message.diary_minutes, slots=(protocol or protocol_get()).diary_minutes
         ):
             return "diary slot passed"
+    return ""
+
+
+def follow_up_stop_reason(*, follow_up: FollowUp, now: datetime) -> str:
+    """Why no survey link of `follow_up` may go out now, or ""."""
+    if follow_up.counted_response_id:
+        return "survey completed"
+    if now >= follow_up_closes_at(follow_up):
+        return "window closed"
     return ""
 
 
@@ -321,7 +332,8 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
                 _queued_update(message, MessageStatus.CANCELLED, **stop, detail=reason)
                 outcomes[message.pk] = "cancelled"
                 continue
-            later = quiet_hours_end(now, patient_zone(patient), protocol)
+            # Quiet hours hold back the automatic messages; one staff asked for goes now (they know the hour).
+            later = now if message.requested_by_id else quiet_hours_end(now, patient_zone(patient), protocol)
             if later != now:
                 _queued_update(
                     message, MessageStatus.QUEUED, **stop, due_at=later, enqueued_at=None, detail="quiet hours"
@@ -445,9 +457,13 @@ def _contact_mark_unusable(*, patient: Patient, channel: str, now: datetime) -> 
     Patient.objects.filter(pk=patient.pk, **{f"{field}__isnull": True}).update(**{field: now})
 
 
+def survey_link_url(token: str) -> str:
+    return settings.SITE_URL + reverse("surveys:open", args=[token])
+
+
 def message_compose(*, message: Message, token: str, to: str) -> transports.Outgoing:
     """The clinic's name and the links: no name, no procedure, nothing else about the patient."""
-    link = settings.SITE_URL + reverse("surveys:open", args=[token])
+    link = survey_link_url(token)
     stop = settings.SITE_URL + reverse("surveys:open_stop", args=[token])
     values = {"clinic": settings.CLINIC_NAME, "link": link, "stop": stop}
     with translation.override(message.patient.language):
@@ -465,7 +481,7 @@ def message_compose(*, message: Message, token: str, to: str) -> transports.Outg
 # Staff actions
 
 
-class CannotResend(Exception):
+class CannotSend(Exception):
     pass
 
 
@@ -474,35 +490,97 @@ def message_resend(*, message: Message, user, now: datetime | None = None) -> Me
     was, so the history shows both."""
     now = now or timezone.now()
     with transaction.atomic():
-        patient = Patient.objects.select_for_update().get(pk=message.patient_id)
-        target = (
-            {"follow_up_id": message.follow_up_id}
-            if message.follow_up_id
-            else {"block_id": message.block_id, "diary_minutes": message.diary_minutes}
-        )
-        probe = Message(
-            patient=patient, follow_up=message.follow_up, block=message.block, diary_minutes=message.diary_minutes
-        )
-        reason = stop_reason(message=probe, now=now)
-        if reason:
-            raise CannotResend(reason)
-        if not patient.reminder_address:
-            raise CannotResend("no usable contact")
-        last = Message.objects.filter(kind=Kind.RESEND, **target).aggregate(m=Max("sequence"))["m"]
-        try:
-            resend = Message.objects.create(
-                patient=patient, kind=Kind.RESEND, sequence=(last or 0) + 1, due_at=now, requested_by=user, **target
-            )
-        except IntegrityError as error:  # pragma: no cover - two staff members at the same second
-            raise CannotResend("already being resent") from error
+        if message.follow_up_id:
+            target = {"follow_up": message.follow_up}
+        else:
+            target = {"block": message.block, "diary_minutes": message.diary_minutes}
+        resend = _staff_send(patient_id=message.patient_id, target=target, user=user, now=now)
         if message.status == MessageStatus.IN_DOUBT:
             Message.objects.filter(pk=message.pk, status=MessageStatus.IN_DOUBT).update(
                 status=MessageStatus.FAILED, detail="resolved by staff: sent again"
             )
-        from .tasks import message_send
-
-        transaction.on_commit(lambda: message_send.delay(resend.pk))
     return resend
+
+
+def follow_up_send_now(*, follow_up: FollowUp, user, now: datetime | None = None) -> Message:
+    """Staff's "Send now": the follow-up's survey link goes to the patient by their channel within a minute,
+    whatever the hour, as a message of its own (who asked is kept on it)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        return _staff_send(
+            patient_id=follow_up.ablation.patient_id, target={"follow_up": follow_up}, user=user, now=now
+        )
+
+
+def _staff_send(*, patient_id: int, target: dict, user, now: datetime) -> Message:
+    """A staff-requested message, due now, sent by the worker once committed (inside the caller's transaction)."""
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    reason = stop_reason(message=Message(patient=patient, **target), now=now)
+    if not reason and "follow_up" in target:
+        reason = _not_open_yet(target["follow_up"], now)
+    if reason:
+        raise CannotSend(reason)
+    if not patient.reminder_address:
+        raise CannotSend("no usable contact")
+    message = _staff_message_create(patient=patient, target=target, user=user, now=now)
+    from .tasks import message_send
+
+    transaction.on_commit(lambda: message_send.delay(message.pk))
+    return message
+
+
+def _not_open_yet(follow_up: FollowUp, now: datetime) -> str:
+    return "window not open yet" if timezone.localdate(now) < follow_up.window_start else ""
+
+
+def _staff_message_create(*, patient: Patient, target: dict, user, now: datetime, **fields) -> Message:
+    """The next of the slot's staff messages (kind "resend", numbered in order)."""
+    last = Message.objects.filter(kind=Kind.RESEND, **target).aggregate(m=Max("sequence"))["m"]
+    try:
+        with transaction.atomic():
+            return Message.objects.create(
+                patient=patient,
+                kind=Kind.RESEND,
+                sequence=(last or 0) + 1,
+                due_at=now,
+                requested_by=user,
+                **target,
+                **fields,
+            )
+    except IntegrityError as error:  # pragma: no cover - two staff members at the same second
+        raise CannotSend("already being sent") from error
+
+
+@dataclass(frozen=True)
+class LinkForCall:
+    message: Message
+    url: str  # holds the token: shown once to the staff member who asked, never stored or logged
+
+
+def follow_up_link_for_call(*, follow_up: FollowUp, user, now: datetime | None = None) -> LinkForCall:
+    """Staff's "Copy link": a new survey link to read out or paste on a phone call. Only its hash is stored, so
+    each request makes a new one; the history keeps a row saying who took it (channel "phone call"). Consent to
+    messages does not apply: the patient is on the line (it is how staff reach those no message reaches)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().get(pk=follow_up.ablation.patient_id)
+        reason = "patient inactive" if not patient.is_active else ""
+        reason = reason or follow_up_stop_reason(follow_up=follow_up, now=now) or _not_open_yet(follow_up, now)
+        if reason:
+            raise CannotSend(reason)
+        link, token = link_create(patient=patient, follow_up=follow_up, expires_at=follow_up_closes_at(follow_up))
+        message = _staff_message_create(
+            patient=patient,
+            target={"follow_up": follow_up},
+            user=user,
+            now=now,
+            link=link,
+            channel=MessageChannel.PHONE,
+            status=MessageStatus.SENT,
+            sent_at=now,
+            detail="link given on a phone call",
+        )
+    return LinkForCall(message=message, url=survey_link_url(token))
 
 
 def message_resolve_delivered(*, message: Message) -> bool:

@@ -1,15 +1,27 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import role_required
+from apps.accounts.redirects import safe_next
+from apps.audit.decorators import audit_access
+from apps.audit.models import Action, Category
+from apps.cryoablations.selectors import follow_up_get
 from apps.surveys.models import SurveyLink
 from apps.surveys.services import link_revoke
 
 from .selectors import message_get
-from .services import CannotResend, message_resend, message_resolve_delivered
+from .services import (
+    CannotSend,
+    follow_up_link_for_call,
+    follow_up_send_now,
+    message_resend,
+    message_resolve_delivered,
+)
 
 PERMISSION = "patients.change_patient"
 
@@ -18,7 +30,7 @@ def _back(request, patient):
     target = request.POST.get("next", "")
     if target == "worklist":
         return redirect("cryoablations:worklist")
-    return redirect("patients:detail", patient.public_id)
+    return redirect(safe_next(request) or reverse("patients:detail", args=[patient.public_id]))
 
 
 @role_required(PERMISSION)
@@ -27,11 +39,44 @@ def resend(request, public_id):
     message = message_get(public_id=public_id)
     try:
         message_resend(message=message, user=request.user)
-    except CannotResend as error:
+    except CannotSend as error:
         messages.error(request, f"Not sent again: {error}.")
     else:
-        messages.success(request, "The message will be sent again within a minute (outside quiet hours).")
+        messages.success(request, "The message will be sent again within a minute.")
     return _back(request, message.patient)
+
+
+@role_required(PERMISSION)
+@require_POST
+def send_now(request, public_id):
+    follow_up = follow_up_get(public_id=public_id)
+    patient = follow_up.ablation.patient
+    try:
+        follow_up_send_now(follow_up=follow_up, user=request.user)
+    except CannotSend as error:
+        messages.error(request, f"Survey link not sent: {error}.")
+    else:
+        how = "by email" if patient.preferred_channel == "email" else "by text message"
+        messages.success(request, f"The {follow_up.label} survey link will go to the patient {how} within a minute.")
+    return _back(request, patient)
+
+
+@role_required(PERMISSION)
+@require_POST
+@never_cache
+@audit_access(Action.VIEW, Category.SURVEY)
+def link_for_call(request, public_id):
+    """POST only: each request makes a new link (only its hash is kept), shown on this page once."""
+    follow_up = follow_up_get(public_id=public_id)
+    patient = follow_up.ablation.patient
+    request.audit.subject(follow_up, patient=patient)
+    try:
+        given = follow_up_link_for_call(follow_up=follow_up, user=request.user)
+    except CannotSend as error:
+        messages.error(request, f"No link made: {error}.")
+        return _back(request, patient)
+    context = {"follow_up": follow_up, "patient": patient, "url": given.url, "back": safe_next(request)}
+    return render(request, "reminders/link_for_call.html", context)
 
 
 @role_required(PERMISSION)

@@ -1,10 +1,13 @@
 import datetime as dt
+import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.blocks.models import DiagnosticBlock
+from apps.clinic.models import Protocol
 from tests.factories import PatientFactory, nerve
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +71,36 @@ def test_bad_block_input_is_refused_naming_the_field(staff_client, physician, ov
     for value in overrides.values():
         assert f'value="{value}"' in response.content.decode()
     assert not DiagnosticBlock.objects.exists()
+
+
+def test_the_new_block_form_starts_with_now_and_the_protocols_diary_times(staff_client):
+    # given: the clinic has its own diary times
+    Protocol.objects.update(diary_minutes=[20, 45, 90])
+    patient = PatientFactory()
+
+    # when
+    with time_machine.travel(dt.datetime(2026, 3, 10, 15, 7, 33, tzinfo=dt.UTC), tick=False):
+        page = staff_client.get(reverse("blocks:new", args=[patient.public_id])).text
+
+    # then: the clinic's local time, to the minute, and one diary row per protocol time, then blank rows
+    expected = timezone.localtime(dt.datetime(2026, 3, 10, 15, 7, tzinfo=dt.UTC)).strftime("%Y-%m-%dT%H:%M")
+    assert f'name="performed_at" value="{expected}"' in page
+    minutes = re.findall(r'name="diary-\d+-minutes_after" id="[^"]+" value="(\d*)"', page)
+    assert minutes[:4] == ["20", "45", "90", ""]
+
+
+def test_prefilled_diary_times_left_without_a_score_are_not_saved(staff_client, physician):
+    # given: the form as it came, a score typed at two of the protocol's times
+    patient = PatientFactory()
+    rows = {"diary-TOTAL_FORMS": "5", "diary-INITIAL_FORMS": "5"}
+    for index, minutes in enumerate([30, 60, 120, 240, 360]):
+        rows |= {f"diary-{index}-minutes_after": str(minutes), f"diary-{index}-nrs": ""}
+    rows |= {"diary-0-nrs": "2", "diary-1-nrs": "3"}
+
+    # when
+    response = staff_client.post(reverse("blocks:new", args=[patient.public_id]), block_form(physician, **rows))
+
+    # then
+    block = DiagnosticBlock.objects.get()
+    assert response.status_code == 302
+    assert list(block.diary_entries.values_list("minutes_after", "nrs")) == [(30, 2), (60, 3)]

@@ -102,6 +102,10 @@ def test_staff_records_block_ablation_and_two_week_follow_up(page):
     field(page, "Impression of change (PGIC)").select_option(label="Much improved")
     page.get_by_role("button", name="Save answers").click()
     expect(page.get_by_role("status")).to_contain_text("2 weeks answers recorded.")
+    # Back on the worklist, where the answered follow-up has left; its ablation's page shows the answer.
+    expect(page.get_by_role("heading", name="Follow-up worklist")).to_be_visible()
+    expect(row).to_have_count(0)
+    page.goto(reverse("cryoablations:detail", args=[Cryoablation.objects.get().public_id]))
     two_weeks = follow_ups.filter(has_text="2 weeks")
     expect(two_weeks.locator("td").nth(3)).to_have_text("Completed")
     expect(two_weeks.locator("td").nth(4)).to_have_text("3")

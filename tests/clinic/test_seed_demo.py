@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import phonenumbers
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -291,3 +293,22 @@ def test_copy_columns_cover_every_column_of_the_models():
         derived = {"counted_response_id"} if key == "follow_ups" else set()
         expected = {f.column for f in model._meta.concrete_fields} - derived
         assert set(columns) == expected, key
+
+
+@pytest.mark.django_db
+def test_the_first_patient_has_a_survey_open_today_that_staff_can_send(client):
+    # when
+    output = _seed("--patients", "5", "--seed", "7")
+
+    # then: named on the console, reachable by email, its first follow-up due today and unanswered, after a
+    # qualifying block
+    assert "A survey open today: patient D0000001." in output
+    patient = Patient.objects.get(mrn="D0000001")
+    assert (patient.preferred_channel, patient.reminder_consent, patient.is_active) == ("email", True, True)
+    assert patient.email.endswith("@example.org")
+    follow_up = FollowUp.objects.get(ablation__patient=patient, target_date=TODAY)
+    assert follow_up.counted_response_id is None and follow_up.ablation.qualifying_block is not None
+    with time_machine.travel(datetime(2026, 6, 30, 15, 0, tzinfo=UTC), tick=False):
+        client.force_login(User.objects.get(username="staff"))
+        page = client.get(reverse("patients:detail", args=[patient.public_id])).text
+    assert "Send now" in page and "Copy link" in page

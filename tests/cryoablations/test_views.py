@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -125,3 +126,41 @@ def test_bad_follow_up_answers_are_refused(staff_client, overrides, expected):
     assert response.status_code == 200
     assert expected in response.text
     assert not SurveyResponse.objects.exists()
+
+
+def test_answers_recorded_from_the_worklist_return_to_the_same_worklist_view(staff_client):
+    # given: staff on page 1 of the overdue 2-week follow-ups follow a row's "Record answers"
+    make_ablation(patient=PatientFactory(last_name="Keepme"), performed_on=TODAY - dt.timedelta(days=20))
+    ablation = make_ablation(patient=PatientFactory(), performed_on=TODAY - dt.timedelta(days=20))
+    follow_up = ablation.follow_ups.get(time_point="2w")
+    worklist = reverse("cryoablations:worklist") + "?status=overdue&time_point=2w&page=1"
+    page = staff_client.get(worklist).text
+    answers = reverse("cryoablations:follow_up_answers", args=[follow_up.public_id])
+    link = re.search(rf'href="({re.escape(answers)}[^"]*)"', page).group(1).replace("&amp;", "&")
+    form = staff_client.get(link).text
+    assert 'name="next" value="' + worklist.replace("&", "&amp;") + '"' in form
+
+    # when
+    data = {"completed_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "collected_via": "phone"}
+    response = staff_client.post(link, data | {"pain_average": "3", "next": worklist})
+
+    # then
+    assert response.status_code == 302 and response["Location"] == worklist
+    assert "Keepme" in staff_client.get(response["Location"]).text
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"])
+def test_answers_never_return_to_another_site(staff_client, target):
+    # given
+    ablation = make_ablation(patient=PatientFactory(), performed_on=TODAY - dt.timedelta(days=14))
+    follow_up = ablation.follow_ups.get(time_point="2w")
+    data = {"completed_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "collected_via": "phone"}
+
+    # when
+    response = staff_client.post(
+        reverse("cryoablations:follow_up_answers", args=[follow_up.public_id]),
+        data | {"pain_average": "3", "next": target},
+    )
+
+    # then: the ablation's page, as without a `next`
+    assert response["Location"] == reverse("cryoablations:detail", args=[ablation.public_id])

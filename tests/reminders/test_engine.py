@@ -242,9 +242,13 @@ def test_a_claimed_message_is_rechecked_at_send_time():
     with time_machine.travel(dt.datetime(2026, 3, 6, 15, 0, tzinfo=UTC), tick=False):
         outcome = services.message_send(message_id=invitation.pk)
 
-    # then
+    # then: the answer stopped it already (in its own transaction), so the worker finds nothing to send
     invitation.refresh_from_db()
-    assert (outcome, invitation.status, invitation.detail) == ("cancelled", MessageStatus.CANCELLED, "survey completed")
+    assert (outcome, invitation.status, invitation.detail) == (
+        "not claimed",
+        MessageStatus.CANCELLED,
+        "survey completed",
+    )
     assert mail.outbox == []
 
 

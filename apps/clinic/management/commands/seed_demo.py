@@ -68,3 +68,8 @@ class Command(BaseCommand):
             f"\n  survey responses  {counts['responses']:>10,}"
             f"\n  users created     {counts['users created']:>10,} (password {DEMO_PASSWORD})"
         )
+        if result.survey_open_mrn:
+            self.stdout.write(
+                f"A survey open today: patient {result.survey_open_mrn}. Its invitation e-mail, link included, "
+                "is printed by the worker; or on the patient's page press Send now, or Copy link for a new link."
+            )
