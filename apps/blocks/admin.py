@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from apps.audit.admin import AccessLoggedAdmin
+
 from .models import DiagnosticBlock, DiaryEntry
 
 
@@ -9,7 +11,7 @@ class DiaryEntryInline(admin.TabularInline):
 
 
 @admin.register(DiagnosticBlock)
-class DiagnosticBlockAdmin(admin.ModelAdmin):
+class DiagnosticBlockAdmin(AccessLoggedAdmin, admin.ModelAdmin):
     list_display = ["performed_at", "patient", "nerve", "side", "physician"]
     list_filter = ["nerve", "side", "guidance"]
     list_select_related = ["patient", "nerve", "physician"]

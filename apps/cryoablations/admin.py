@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from apps.audit.admin import AccessLoggedAdmin
+
 from .models import Cryoablation, FollowUp
 
 
@@ -10,7 +12,7 @@ class FollowUpInline(admin.TabularInline):
 
 
 @admin.register(Cryoablation)
-class CryoablationAdmin(admin.ModelAdmin):
+class CryoablationAdmin(AccessLoggedAdmin, admin.ModelAdmin):
     list_display = ["performed_on", "patient", "nerve", "side", "physician", "qualifying_block"]
     list_filter = ["nerve", "side"]
     list_select_related = ["patient", "nerve", "physician", "qualifying_block__nerve"]
@@ -20,7 +22,7 @@ class CryoablationAdmin(admin.ModelAdmin):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
+class FollowUpAdmin(AccessLoggedAdmin, admin.ModelAdmin):
     list_display = ["ablation", "label", "target_date", "window_start", "window_end"]
     list_filter = ["time_point"]
     list_select_related = ["ablation__nerve"]

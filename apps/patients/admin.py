@@ -1,10 +1,14 @@
 from django.contrib import admin
 
+from apps.audit.admin import AccessLoggedAdmin
+from apps.audit.models import Category
+
 from .models import Patient
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(AccessLoggedAdmin, admin.ModelAdmin):
+    audit_category = Category.DEMOGRAPHICS
     list_display = ["mrn", "last_name", "first_name", "preferred_channel", "is_active"]
     search_fields = ["mrn"]
     list_filter = ["is_active", "preferred_channel", "language"]
