@@ -106,29 +106,36 @@ def patient_viewers(*, patient: Patient, limit: int = 20) -> list[AccessEvent]:
 
 # Change history -------------------------------------------------------------------------------------------------
 
-CHANGE_MODELS = [
-    models.PatientEvent,
-    models.DiagnosticBlockEvent,
-    models.DiaryEntryEvent,
-    models.CryoablationEvent,
-    models.FollowUpEvent,
-    models.SurveyResponseEvent,
-    models.ProtocolEvent,
-    models.TimePointEvent,
-    models.NerveEvent,
-    models.UserEvent,
-    models.UserGroupEvent,
-]
+
+def _change_models() -> list:
+    """Every change-history table: a model tracked later is in the history without a second list to keep."""
+    from django.apps import apps
+
+    return [m for m in apps.get_app_config("audit").get_models() if issubclass(m, models.ChangeEvent)]
+
+
 CHANGE_COLUMNS = ["changed_at", "object_type", "object_id", "action", "username", "context", "before", "after"]
 _PGH = ("pgh_id", "pgh_created_at", "pgh_label", "pgh_obj", "pgh_context", "pgh_context_id", "chain_seq", "row_hash")
 
 
-def _patient_column(model) -> str | None:
+def _patient_condition(model, event_models: dict) -> str | None:
+    """SQL naming the events of `model` that are about one patient (its id the one parameter), or None when the
+    model's rows belong to no patient. A record without a patient column of its own (survey answers and follow-ups
+    of an ablation, diary entries of a block) belongs to the patient of the record it points to, as that record's
+    own history says: the answer stays found after the ablation is changed or deleted."""
     tracked = model.pgh_tracked_model
     if tracked is Patient:
-        return "pgh_obj_id"
-    if any(f.name == "patient" for f in model._meta.fields):
-        return "patient_id"
+        return "t.pgh_obj_id = %s"
+    names = {f.name for f in model._meta.fields}
+    if "patient" in names:
+        return "t.patient_id = %s"
+    for field in model._meta.fields:
+        parent = event_models.get(field.related_model) if field.is_relation and field.name != "pgh_obj" else None
+        if parent is not None and any(f.name == "patient" for f in parent._meta.fields):
+            table = connection.ops.quote_name(parent._meta.db_table)
+            return (
+                f"t.{connection.ops.quote_name(field.column)} IN (SELECT pgh_obj_id FROM {table} WHERE patient_id = %s)"  # noqa: S608
+            )
     return None
 
 
@@ -138,12 +145,14 @@ def change_rows(
     """Every change event matching the filters, newest first, with the row before (the previous snapshot of the
     same object) and after it, as JSON."""
     parts, params = [], []
-    for model in CHANGE_MODELS:
+    change_models = _change_models()
+    event_models = {model.pgh_tracked_model: model for model in change_models}
+    for model in change_models:
         name = model.pgh_tracked_model._meta.model_name
         if object_type and object_type != name:
             continue
-        patient_column = _patient_column(model)
-        if patient is not None and patient_column is None:
+        patient_condition = _patient_condition(model, event_models)
+        if patient is not None and patient_condition is None:
             continue
         table = connection.ops.quote_name(model._meta.db_table)
         has_obj = any(f.name == "pgh_obj" for f in model._meta.fields)
@@ -154,7 +163,7 @@ def change_rows(
             where.append("t.pgh_context->>'username' = %s")
             local.append(user)
         if patient is not None:
-            where.append(f"t.{patient_column} = %s")
+            where.append(patient_condition)
             local.append(patient.pk)
         if date_from:
             where.append("t.pgh_created_at >= %s")
