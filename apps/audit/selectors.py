@@ -99,6 +99,11 @@ def access_rows(*, filters: AuditFilter, chunk_size: int = EXPORT_CHUNK_ROWS) ->
         yield from queryset.iterator(chunk_size=chunk_size)
 
 
+def patient_mrns(*, ids: set[int]) -> dict[int, str]:
+    """{patient id: MRN} of the patients an audit page names: people read an MRN, not an id."""
+    return dict(Patient.objects.filter(pk__in=ids).values_list("pk", "mrn")) if ids else {}
+
+
 def patient_viewers(*, patient: Patient, limit: int = 20) -> list[AccessEvent]:
     """Who looked at this patient, newest first."""
     return list(AccessEvent.objects.filter(patient_id=patient.pk).order_by("-occurred_at")[:limit])
@@ -115,6 +120,56 @@ def _change_models() -> list:
 
 
 CHANGE_COLUMNS = ["changed_at", "object_type", "object_id", "action", "username", "context", "before", "after"]
+
+# The change history's actions (pghistory's event labels, apps/audit/models.py), in words.
+CHANGE_ACTIONS = {
+    "insert": "Added",
+    "update": "Changed",
+    "delete": "Deleted",
+    "role.grant": "Role granted",
+    "role.withdraw": "Role withdrawn",
+}
+# The link table of users and groups is where roles are held.
+_RECORD_NAMES = {"user_groups": "Role membership"}
+# Management commands whose changes an admin knows by another name.
+_COMMAND_NAMES = {"seed_demo": "Demo data", "import_registry": "Registry import"}
+
+
+def change_object_types() -> list[tuple[str, str]]:
+    """(object type, its name in words) of every record the change history holds."""
+    types = []
+    for model in _change_models():
+        meta = model.pgh_tracked_model._meta
+        types.append((meta.model_name, _RECORD_NAMES.get(meta.model_name) or str(meta.verbose_name).capitalize()))
+    return sorted(types, key=lambda pair: pair[1])
+
+
+def change_actor(username: str | None, context: dict | None) -> str:
+    """Who or what made a change, in words, from the event's context (apps/audit/context.py)."""
+    from django.urls import Resolver404, resolve
+
+    if username:
+        return username
+    context = context or {}
+    if context.get("import_run"):
+        return "Registry import"
+    if command := context.get("command"):
+        return _COMMAND_NAMES.get(command, f"Command {command}")
+    if context.get("task"):
+        return "Background task"
+    if url := context.get("url"):
+        try:
+            match = resolve(url)
+        except Resolver404:
+            return "Unsigned request"
+        if match.namespace == "surveys":
+            return "Patient (survey link)"
+        if match.url_name == "login":
+            return "Sign-in"
+        return "Unsigned request"
+    return "Outside the application (database)"
+
+
 _PGH = ("pgh_id", "pgh_created_at", "pgh_label", "pgh_obj", "pgh_context", "pgh_context_id", "chain_seq", "row_hash")
 
 
@@ -140,7 +195,13 @@ def _patient_condition(model, event_models: dict) -> str | None:
 
 
 def change_rows(
-    *, user: str = "", patient: Patient | None = None, object_type: str = "", date_from=None, date_to=None
+    *,
+    user: str = "",
+    patient: Patient | None = None,
+    action: str = "",
+    object_type: str = "",
+    date_from=None,
+    date_to=None,
 ) -> Iterator[tuple]:
     """Every change event matching the filters, newest first, with the row before (the previous snapshot of the
     same object) and after it, as JSON."""
@@ -162,6 +223,9 @@ def change_rows(
         if user:
             where.append("t.pgh_context->>'username' = %s")
             local.append(user)
+        if action:
+            where.append("t.pgh_label = %s")
+            local.append(action)
         if patient is not None:
             where.append(patient_condition)
             local.append(patient.pk)
