@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from django.db import connection
@@ -72,11 +73,37 @@ ACCESS_COLUMNS = [
 EXPORT_CHUNK_ROWS = 10_000
 
 
-class _UtcText(Func):
-    """A timestamp as UTC text, "2026-01-05 09:30:00.000000+00:00": fixed width, so it sorts as text too."""
+# The exports' times: in the clinic's time zone, as the pages show them, with the offset from UTC, so a reader
+# (or a program) gets the instant: "2026-12-05 10:04:00-05:00". The session's TimeZone is the clinic's for the
+# export's transaction (_clinic_time_zone).
+CLINIC_TIME_SQL = "to_char({}, 'YYYY-MM-DD HH24:MI:SSTZH:TZM')"
 
-    template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US\"+00:00\"')"
+
+class _ClinicTimeText(Func):
+    template = CLINIC_TIME_SQL.format("%(expressions)s")
     output_field = TextField()
+
+
+@contextmanager
+def _clinic_time_zone() -> Iterator[None]:
+    """Inside, PostgreSQL spells times in the clinic's time zone. The setting is put back after, for the rest of
+    an enclosing transaction reads times as Django expects them (in UTC); after an error the rollback does it."""
+    from django.utils import timezone
+
+    def set_time_zone(name: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('TimeZone', %s, true)", [name])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone')")
+        previous = cursor.fetchone()[0]
+    set_time_zone(timezone.get_current_timezone_name())
+    try:
+        yield
+    except GeneratorExit:  # the download closed early: the transaction itself is fine
+        set_time_zone(previous)
+        raise
+    set_time_zone(previous)
 
 
 def access_rows(*, filters: AuditFilter, chunk_size: int = EXPORT_CHUNK_ROWS) -> Iterator[tuple]:
@@ -92,10 +119,10 @@ def access_rows(*, filters: AuditFilter, chunk_size: int = EXPORT_CHUNK_ROWS) ->
     columns = [renamed.get(c, c) for c in ACCESS_COLUMNS]
     queryset = (
         access_events(filters=filters)
-        .annotate(occurred_at_text=_UtcText("occurred_at"), detail_json=Cast("detail", TextField()))
+        .annotate(occurred_at_text=_ClinicTimeText("occurred_at"), detail_json=Cast("detail", TextField()))
         .values_list(*columns)
     )
-    with transaction.atomic():
+    with transaction.atomic(), _clinic_time_zone():
         yield from queryset.iterator(chunk_size=chunk_size)
 
 
@@ -202,9 +229,10 @@ def change_rows(
     object_type: str = "",
     date_from=None,
     date_to=None,
+    times_as_text: bool = False,
 ) -> Iterator[tuple]:
     """Every change event matching the filters, newest first, with the row before (the previous snapshot of the
-    same object) and after it, as JSON."""
+    same object) and after it, as JSON. With times_as_text, the time as the exports write it (CLINIC_TIME_SQL)."""
     parts, params = [], []
     change_models = _change_models()
     event_models = {model.pgh_tracked_model: model for model in change_models}
@@ -237,7 +265,7 @@ def change_rows(
             local.append(clinic_day_start(date_to + dt.timedelta(days=1)))
         # Table and column names come from the models; values are parameters.
         parts.append(
-            f"SELECT t.pgh_created_at, %s::text, {obj}, t.pgh_label, t.pgh_context->>'username', "  # noqa: S608
+            f"SELECT t.pgh_created_at AS changed_at, %s::text, {obj}, t.pgh_label, t.pgh_context->>'username', "  # noqa: S608
             f"t.pgh_context - 'username', lag({data}) OVER (PARTITION BY {obj} ORDER BY t.pgh_id), {data} "
             f"FROM {table} t" + (" WHERE " + " AND ".join(where) if where else "")
         )
@@ -245,14 +273,20 @@ def change_rows(
     if not parts:
         return iter(())
     sql = " UNION ALL ".join(parts) + " ORDER BY 1 DESC"
-    return _stream(sql, params)
+    if times_as_text:
+        sql = f"SELECT {CLINIC_TIME_SQL.format('c.changed_at')}, c.* FROM ({sql}) c ORDER BY c.changed_at DESC"  # noqa: S608
+    return _stream(sql, params, clinic_time=times_as_text)
 
 
-def _stream(sql: str, params: list) -> Iterator[tuple]:
+def _stream(sql: str, params: list, *, clinic_time: bool = False) -> Iterator[tuple]:
     # A named (server-side) cursor inside a transaction: rows arrive in batches, never all at once.
     from django.db import transaction
 
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
+    with (
+        transaction.atomic(),
+        _clinic_time_zone() if clinic_time else nullcontext(),
+        connection.chunked_cursor() as cursor,
+    ):
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(2000):
-            yield from batch
+            yield from (row[:1] + row[2:] for row in batch) if clinic_time else batch

@@ -160,4 +160,6 @@ def change_history_csv(request):
         return _refused_csv(form)
     filters = form.filters()
     request.audit.subject(None, patient=filters.patient, filters=request.GET.urlencode()[:500])
-    return _csv_response("change-history", csv_stream(CHANGE_COLUMNS, change_rows(**_change_filters(filters))))
+    return _csv_response(
+        "change-history", csv_stream(CHANGE_COLUMNS, change_rows(**_change_filters(filters), times_as_text=True))
+    )

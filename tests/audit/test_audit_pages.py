@@ -3,11 +3,17 @@ patients and times as people read them."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+import re
+
 import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
+from django.utils import timezone
 
-from apps.audit.models import AccessEvent, Action
+from apps.audit.models import AccessEvent, Action, PatientEvent
 from apps.audit.services import access_record
 from tests.factories import PatientFactory
 
@@ -66,3 +72,31 @@ def test_the_access_log_names_the_patient_by_mrn(client, admin_user):
     assert "<td>MRN-424242</td>" in page.text
     assert f"<td>{patient.pk}</td>" not in page.text
     assert "<td>Clinical</td>" in page.text
+
+
+CLINIC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
+
+
+def _csv(client, name: str, **filters) -> list[list[str]]:
+    response = client.get(reverse(name), filters)
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_the_audit_csvs_give_times_in_the_clinic_time_zone_with_the_offset(client, admin_user):
+    # given an access event at 15:04 UTC, 10:04 in the clinic (New York, in December)
+    AccessEvent.objects.create(
+        actor_label="nurse",
+        action=Action.VIEW,
+        category="clinical",
+        occurred_at=dt.datetime(2026, 12, 5, 15, 4, tzinfo=dt.UTC),
+    )
+    patient = PatientFactory()
+    client.force_login(admin_user)
+    # when
+    access = _csv(client, "audit:access_log_csv", user="nurse")
+    changes = _csv(client, "audit:change_history_csv", patient=patient.mrn)
+    # then
+    assert access[1][0] == "2026-12-05 10:04:00-05:00"
+    changed_at = PatientEvent.objects.get(pgh_obj=patient).pgh_created_at
+    assert changes[1][0] == timezone.localtime(changed_at).isoformat(sep=" ", timespec="seconds")
+    assert CLINIC_TIME.match(changes[1][0]) and changes[1][1] == "patient"
