@@ -19,6 +19,23 @@ def _clinic_catalog(django_db_blocker):
             seed_clinic_catalog()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_with_the_audit_triggers_off():
+    """A transactional test ends with Django's flush, a TRUNCATE of every table, which the audit tables refuse
+    (apps/audit/db.py): the test run empties them as only a superuser can, with triggers off for that flush."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        return ["SET LOCAL session_replication_role = replica", *statements] if statements else statements
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture
 def live_worker(transactional_db):
     """A real Celery worker on the test Redis, in threads of this process, so it sees the test database."""

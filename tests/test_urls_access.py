@@ -21,6 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import UUIDConverter
 from django.urls.resolvers import RoutePattern
+from django.utils import timezone
 
 from apps.audit.models import AccessEvent
 from apps.registry.models import ImportRun
@@ -356,3 +357,77 @@ def test_each_page_with_patient_data_writes_one_access_event(name, objects, user
     # A report run is about no one patient: its pages name the run.
     if any(conv == UUIDConverter.__name__ for _, conv in route.params) and name not in OUTCOMES:
         assert event.patient_id == objects["patient"].pk, f"{name}: the event does not name the patient"
+
+
+# The Django admin logs as the registry's pages do: every admin page of a model holding patient data (its list and
+# search, change form, history and delete confirmation) writes exactly one access event. Its add form shows no
+# record. Every model registered in the admin is listed in one of the two sets, so a model added later is decided.
+ADMIN_PATIENT_DATA = {"patients.patient", "blocks.diagnosticblock", "cryoablations.cryoablation"}
+ADMIN_PATIENT_DATA |= {"cryoablations.followup", "surveys.surveyresponse", "reminders.message"}
+ADMIN_NO_PATIENT_DATA = {"auth.group", "accounts.user", "clinic.nerve", "clinic.protocol", "api.apitoken"}
+ADMIN_NO_PATIENT_DATA |= {"otp_totp.totpdevice", "otp_static.staticdevice"}
+ADMIN_VIEWS_WITH_DATA = ("changelist", "change", "history", "delete")
+# (route name, query string): each view, and each list searched.
+ADMIN_CASES = [
+    (f"admin:{label.replace('.', '_')}_{view}", "")
+    for label in sorted(ADMIN_PATIENT_DATA)
+    for view in ADMIN_VIEWS_WITH_DATA
+] + [(f"admin:{label.replace('.', '_')}_changelist", "q=1") for label in sorted(ADMIN_PATIENT_DATA)]
+
+
+def test_every_model_in_the_admin_is_decided_patient_data_or_not():
+    from django.contrib import admin
+
+    registered = {model._meta.label_lower for model in admin.site._registry}
+    assert registered == ADMIN_PATIENT_DATA | ADMIN_NO_PATIENT_DATA, (
+        f"new: {registered - ADMIN_PATIENT_DATA - ADMIN_NO_PATIENT_DATA}, gone: "
+        f"{(ADMIN_PATIENT_DATA | ADMIN_NO_PATIENT_DATA) - registered}"
+    )
+    assert {name for name, _ in ADMIN_CASES} <= set(ADMIN_ROUTES)
+
+
+@pytest.fixture
+def admin_objects(objects):
+    """One row of each admin model holding patient data, all of the same patient."""
+    from apps.reminders.models import Kind, Message
+    from apps.surveys.services import response_record
+
+    ablation = objects["ablation"]
+    follow_up = objects["follow-up"]
+    answered = response_record(ablation=ablation, completed_at=timezone.now(), pain_average=3, collected_via="phone")
+    message = Message.objects.create(
+        patient=objects["patient"], follow_up=follow_up, kind=Kind.INVITATION, due_at=timezone.now(), channel="email"
+    )
+    return {
+        "patients.patient": objects["patient"],
+        "blocks.diagnosticblock": objects["block"],
+        "cryoablations.cryoablation": ablation,
+        "cryoablations.followup": follow_up,
+        "surveys.surveyresponse": answered,
+        "reminders.message": message,
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "query"), ADMIN_CASES)
+def test_each_admin_page_with_patient_data_writes_one_access_event(name, query, objects, admin_objects, users):
+    # given
+    route = ADMIN_ROUTES[name]
+    label = next(label for label in ADMIN_PATIENT_DATA if name.startswith(f"admin:{label.replace('.', '_')}_"))
+    record = admin_objects[label]
+    kwargs = {"object_id": record.pk} if any(arg == "object_id" for arg, _ in route.params) else {}
+    url = reverse(name, kwargs=kwargs)
+    client = Client()
+    client.force_login(users["admin"])
+    last = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    # when
+    response = client.get(f"{url}?{query}" if query else url)
+    # then
+    assert response.status_code == 200, f"GET {url} ({name})"
+    events = list(AccessEvent.objects.filter(id__gt=last))
+    assert len(events) == 1, f"GET {url}?{query} ({name}) wrote {len(events)} access events, not 1"
+    event = events[0]
+    assert (event.actor_id, event.path) == (users["admin"].pk, url)
+    if kwargs:
+        assert event.patient_id == objects["patient"].pk, f"{name}: the event does not name the patient"
+    assert event.action == ("search" if query else "list" if not kwargs else "view")

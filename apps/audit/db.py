@@ -1,10 +1,12 @@
 """Database-side guarantees of the audit tables: append-only, hash-chained.
 
 Triggers, not permissions, because the application may connect as the database owner (it does in the tests and
-in many small installations): the BEFORE UPDATE/DELETE trigger refuses whoever asks. Someone who can switch
-triggers off (a superuser: ALTER TABLE ... DISABLE TRIGGER, session_replication_role = replica) can still alter
-rows, and the hash chain is what makes that visible: each row stores sha256(previous row's hash || the row's
-canonical text), and `manage.py audit_verify` recomputes the chain.
+in many small installations): the BEFORE UPDATE/DELETE and BEFORE TRUNCATE triggers refuse whoever asks. Someone
+who can switch triggers off (a superuser: ALTER TABLE ... DISABLE TRIGGER, session_replication_role = replica) can
+still alter rows, and the hash chain is what makes that visible: each row stores sha256(previous row's hash || the
+row's canonical text), and `manage.py audit_verify` recomputes the chain. Rows removed from the end of a chain (or
+all of them) leave no break inside the table, so each table's head (last position and hash) is also kept outside
+it, in audit_chainhead, whose rows only move forward; audit_verify compares the table's end with it.
 
 The canonical text of a row (audit_row_body below) is the row as jsonb without its own hash and without the keys
 whose value is null, at every level (jsonb_strip_nulls: one call in C). Leaving out nulls is what lets the schema
@@ -48,6 +50,16 @@ CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsq
 BEGIN
     RAISE EXCEPTION 'audit table % is append-only: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
+END $$;
+
+-- The chain heads (audit_chainhead) only move forward: a head deleted or moved back would hide rows lost at the
+-- end of its chain.
+CREATE OR REPLACE FUNCTION audit_chain_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.table_name = OLD.table_name AND NEW.last_seq >= OLD.last_seq THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'audit chain heads only move forward: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
 END $$;
 
 -- The bytes that are hashed (the module's docstring says why nulls are left out), as the current session spells
@@ -106,15 +118,55 @@ BEGIN
     PERFORM set_config(head_key, xact || ':' || NEW.chain_seq || ':' || encode(NEW.row_hash, 'hex'), true);
     RETURN NEW;
 END $$;
+
+-- After each INSERT statement, the table's head (last position and hash) is kept in audit_chainhead, outside the
+-- table it guards: rows lost at the end of a chain, or all of them, leave no break inside the table, only a table
+-- that falls short of its head. Once per statement, from the transaction's setting above; rows written with the
+-- chain trigger off (the benchmark's seeding hashes in bulk itself) are read back from the table's end.
+CREATE OR REPLACE FUNCTION audit_chain_head_store() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    head text := current_setting('painreg.audit_chain_head_' || TG_RELID, true);
+    last_seq bigint;
+    last_hash bytea;
+BEGIN
+    IF split_part(head, ':', 1) = pg_current_xact_id()::text THEN
+        last_seq := split_part(head, ':', 2)::bigint;
+        last_hash := decode(split_part(head, ':', 3), 'hex');
+    ELSE
+        EXECUTE format(
+            'SELECT chain_seq, row_hash FROM %I WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1',
+            TG_TABLE_NAME
+        ) INTO last_seq, last_hash;
+        IF last_seq IS NULL THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    INSERT INTO audit_chainhead (table_name, last_seq, last_hash) VALUES (TG_TABLE_NAME, last_seq, last_hash)
+        ON CONFLICT (table_name) DO UPDATE SET last_seq = EXCLUDED.last_seq, last_hash = EXCLUDED.last_hash;
+    RETURN NULL;
+END $$;
 """
 
 TABLE_TRIGGERS_SQL = """
 CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON {table}
     FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
 CREATE OR REPLACE TRIGGER zz_audit_chain BEFORE INSERT ON {table}
     FOR EACH ROW EXECUTE FUNCTION audit_chain_append('{chain}');
+CREATE OR REPLACE TRIGGER zz_audit_chain_head AFTER INSERT ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_chain_head_store();
 """
-TRIGGER_NAMES = ("audit_append_only", "zz_audit_chain")
+TRIGGER_NAMES = ("audit_append_only", "audit_no_truncate", "zz_audit_chain", "zz_audit_chain_head")
+
+HEAD_TABLE = "audit_chainhead"
+HEAD_TRIGGERS_SQL = f"""
+CREATE OR REPLACE TRIGGER audit_chain_head_guard BEFORE UPDATE OR DELETE ON {HEAD_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION audit_chain_head_guard();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {HEAD_TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+"""
+HEAD_TRIGGER_NAMES = ("audit_chain_head_guard", "audit_no_truncate")
 
 
 def audit_tables() -> dict[str, str]:
@@ -183,6 +235,8 @@ def install_audit_triggers(using: str = "default", **kwargs) -> None:
         for table, chain in audit_tables().items():
             if table in existing:
                 cursor.execute(TABLE_TRIGGERS_SQL.format(table=connection.ops.quote_name(table), chain=chain))
+        if HEAD_TABLE in existing:
+            cursor.execute(HEAD_TRIGGERS_SQL)
 
 
 @dataclass(frozen=True)
@@ -225,14 +279,14 @@ def _first_break(cursor, table: str, quoted: str, pk: str) -> Break | None:
     return Break(table, seq, pk_value, reason)
 
 
-def _trigger_problems(cursor, table: str) -> list[Break]:
+def _trigger_problems(cursor, table: str, names: tuple[str, ...] = TRIGGER_NAMES) -> list[Break]:
     cursor.execute(
         "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = ANY(%s)",
-        [table, list(TRIGGER_NAMES)],
+        [table, list(names)],
     )
     found = dict(cursor.fetchall())
     problems = []
-    for name in TRIGGER_NAMES:
+    for name in names:
         if name not in found:
             problems.append(Break(table, None, "-", f"trigger {name} is missing"))
         elif found[name] != "O":
@@ -240,12 +294,33 @@ def _trigger_problems(cursor, table: str) -> list[Break]:
     return problems
 
 
+def _head_problem(table: str, last: tuple[int, str], kept: tuple[int, str] | None) -> Break | None:
+    """The end of a table's chain against the head kept for it in audit_chainhead."""
+    rows, last_hash = last
+    kept_rows, kept_hash = kept or (0, "")
+    if rows < kept_rows:
+        reason = f"the table ends at chain position {rows} but its chain head, kept apart, is at {kept_rows}: "
+        reason += "rows at the end were deleted, or the table was emptied"
+    elif rows > kept_rows:
+        reason = f"rows after chain position {kept_rows}, where its chain head is kept, were written with the "
+        reason += "triggers off"
+    elif last_hash != kept_hash:
+        reason = "the last row's hash differs from the chain head kept apart: rows at the end were replaced"
+    else:
+        return None
+    return Break(table, rows, "-", reason)
+
+
 def verify_chains(using: str = "default") -> tuple[list[Break], dict[str, tuple[int, str]]]:
-    """(problems, {table: (rows, last hash hex)}). One problem at most per table: its first broken row."""
+    """(problems, {table: (rows, last hash hex)}). One problem at most per table: its first broken row, or else
+    an end that does not meet the head kept for it."""
     connection = connections[using]
     problems: list[Break] = []
     heads: dict[str, tuple[int, str]] = {}
     with connection.cursor() as cursor:
+        problems += _trigger_problems(cursor, HEAD_TABLE, HEAD_TRIGGER_NAMES)
+        cursor.execute(f"SELECT table_name, last_seq, encode(last_hash, 'hex') FROM {HEAD_TABLE}")  # noqa: S608
+        kept = {table: (seq, hash_hex) for table, seq, hash_hex in cursor.fetchall()}
         for table in audit_tables():
             model = next(m for m in apps.get_app_config("audit").get_models() if m._meta.db_table == table)
             pk = connection.ops.quote_name(model._meta.pk.column)
@@ -257,4 +332,6 @@ def verify_chains(using: str = "default") -> tuple[list[Break], dict[str, tuple[
             cursor.execute(f"SELECT chain_seq, encode(row_hash, 'hex') FROM {quoted} ORDER BY chain_seq DESC LIMIT 1")  # noqa: S608
             last = cursor.fetchone()
             heads[table] = (last[0], last[1]) if last else (0, "")
+            if not broken and (head_broken := _head_problem(table, heads[table], kept.get(table))):
+                problems.append(head_broken)
     return problems, heads

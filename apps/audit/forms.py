@@ -5,18 +5,17 @@ from django import forms
 from apps.patients.models import Patient
 
 from .models import Action
-from .selectors import SORTS, AuditFilter
+from .selectors import CHANGE_ACTIONS, SORTS, AuditFilter, change_object_types
 
 
-class AuditFilterForm(forms.Form):
-    user = forms.CharField(required=False, label="User (username)")
-    patient = forms.CharField(required=False, label="Patient MRN")
-    action = forms.ChoiceField(required=False, choices=[("", "Any")] + list(Action.choices))
-    object_type = forms.CharField(required=False, label="Object type")
-    object_id = forms.CharField(required=False, label="Object id")
+class _TrailFilterForm(forms.Form):
+    """The filters both audit pages share. An invalid filter is an error at its field and the page lists nothing
+    (views.py): never everything, and never a guess."""
+
+    user = forms.CharField(required=False, max_length=150, label="User (username)")
+    patient = forms.CharField(required=False, max_length=64, label="Patient MRN")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    sort = forms.ChoiceField(required=False, choices=[(k, k.title()) for k in SORTS])
 
     def clean_patient(self) -> Patient | None:
         mrn = self.cleaned_data["patient"].strip()
@@ -28,7 +27,32 @@ class AuditFilterForm(forms.Form):
         return patient
 
     def filters(self) -> AuditFilter:
+        """The filters of a valid form (the views answer 400 for an invalid one before reading anything)."""
         if not self.is_valid():
-            return AuditFilter(object_id="\0none")  # an invalid filter shows nothing rather than everything
+            raise ValueError(f"invalid audit filters: {sorted(self.errors)}")
         data = {k: v for k, v in self.cleaned_data.items() if v not in ("", None)}
         return AuditFilter(**data)
+
+
+class AuditFilterForm(_TrailFilterForm):
+    """The access log's filters."""
+
+    action = forms.ChoiceField(required=False, choices=[("", "Any"), *Action.choices])
+    object_type = forms.CharField(required=False, max_length=64, label="Object type")
+    object_id = forms.CharField(required=False, max_length=64, label="Object id")
+    sort = forms.ChoiceField(required=False, choices=[(k, k.title()) for k in SORTS])
+
+    field_order = ["user", "patient", "action", "object_type", "object_id", "date_from", "date_to", "sort"]
+
+
+class ChangeHistoryFilterForm(_TrailFilterForm):
+    """The change history's filters: its actions are the changes (added, changed, deleted), not reads."""
+
+    action = forms.ChoiceField(required=False, choices=[("", "Any"), *CHANGE_ACTIONS.items()])
+    object_type = forms.ChoiceField(required=False, label="Record")
+
+    field_order = ["user", "patient", "action", "object_type", "date_from", "date_to"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["object_type"].choices = [("", "Any"), *change_object_types()]

@@ -61,6 +61,20 @@ class ChainedRow(models.Model):
         abstract = True
 
 
+class ChainHead(models.Model):
+    """The last position and hash of each audit table's chain, kept apart from the table (apps/audit/db.py): a
+    table emptied, or cut short at its end, no longer meets its head. Written by a trigger after every INSERT on
+    an audit table; its rows only move forward."""
+
+    table_name = models.CharField(max_length=63, primary_key=True)
+    # Not named chain_seq/row_hash: this table is not itself a chain (migration 0003 finds chains by those names).
+    last_seq = models.BigIntegerField()
+    last_hash = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"{self.table_name}: {self.last_seq}"
+
+
 class AccessEvent(ChainedRow):
     id = models.BigAutoField(primary_key=True)
     occurred_at = models.DateTimeField(default=timezone.now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from django.db import connection
@@ -72,11 +73,37 @@ ACCESS_COLUMNS = [
 EXPORT_CHUNK_ROWS = 10_000
 
 
-class _UtcText(Func):
-    """A timestamp as UTC text, "2026-01-05 09:30:00.000000+00:00": fixed width, so it sorts as text too."""
+# The exports' times: in the clinic's time zone, as the pages show them, with the offset from UTC, so a reader
+# (or a program) gets the instant: "2026-12-05 10:04:00-05:00". The session's TimeZone is the clinic's for the
+# export's transaction (_clinic_time_zone).
+CLINIC_TIME_SQL = "to_char({}, 'YYYY-MM-DD HH24:MI:SSTZH:TZM')"
 
-    template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US\"+00:00\"')"
+
+class _ClinicTimeText(Func):
+    template = CLINIC_TIME_SQL.format("%(expressions)s")
     output_field = TextField()
+
+
+@contextmanager
+def _clinic_time_zone() -> Iterator[None]:
+    """Inside, PostgreSQL spells times in the clinic's time zone. The setting is put back after, for the rest of
+    an enclosing transaction reads times as Django expects them (in UTC); after an error the rollback does it."""
+    from django.utils import timezone
+
+    def set_time_zone(name: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('TimeZone', %s, true)", [name])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone')")
+        previous = cursor.fetchone()[0]
+    set_time_zone(timezone.get_current_timezone_name())
+    try:
+        yield
+    except GeneratorExit:  # the download closed early: the transaction itself is fine
+        set_time_zone(previous)
+        raise
+    set_time_zone(previous)
 
 
 def access_rows(*, filters: AuditFilter, chunk_size: int = EXPORT_CHUNK_ROWS) -> Iterator[tuple]:
@@ -92,11 +119,16 @@ def access_rows(*, filters: AuditFilter, chunk_size: int = EXPORT_CHUNK_ROWS) ->
     columns = [renamed.get(c, c) for c in ACCESS_COLUMNS]
     queryset = (
         access_events(filters=filters)
-        .annotate(occurred_at_text=_UtcText("occurred_at"), detail_json=Cast("detail", TextField()))
+        .annotate(occurred_at_text=_ClinicTimeText("occurred_at"), detail_json=Cast("detail", TextField()))
         .values_list(*columns)
     )
-    with transaction.atomic():
+    with transaction.atomic(), _clinic_time_zone():
         yield from queryset.iterator(chunk_size=chunk_size)
+
+
+def patient_mrns(*, ids: set[int]) -> dict[int, str]:
+    """{patient id: MRN} of the patients an audit page names: people read an MRN, not an id."""
+    return dict(Patient.objects.filter(pk__in=ids).values_list("pk", "mrn")) if ids else {}
 
 
 def patient_viewers(*, patient: Patient, limit: int = 20) -> list[AccessEvent]:
@@ -106,44 +138,110 @@ def patient_viewers(*, patient: Patient, limit: int = 20) -> list[AccessEvent]:
 
 # Change history -------------------------------------------------------------------------------------------------
 
-CHANGE_MODELS = [
-    models.PatientEvent,
-    models.DiagnosticBlockEvent,
-    models.DiaryEntryEvent,
-    models.CryoablationEvent,
-    models.FollowUpEvent,
-    models.SurveyResponseEvent,
-    models.ProtocolEvent,
-    models.TimePointEvent,
-    models.NerveEvent,
-    models.UserEvent,
-    models.UserGroupEvent,
-]
+
+def _change_models() -> list:
+    """Every change-history table: a model tracked later is in the history without a second list to keep."""
+    from django.apps import apps
+
+    return [m for m in apps.get_app_config("audit").get_models() if issubclass(m, models.ChangeEvent)]
+
+
 CHANGE_COLUMNS = ["changed_at", "object_type", "object_id", "action", "username", "context", "before", "after"]
+
+# The change history's actions (pghistory's event labels, apps/audit/models.py), in words.
+CHANGE_ACTIONS = {
+    "insert": "Added",
+    "update": "Changed",
+    "delete": "Deleted",
+    "role.grant": "Role granted",
+    "role.withdraw": "Role withdrawn",
+}
+# The link table of users and groups is where roles are held.
+_RECORD_NAMES = {"user_groups": "Role membership"}
+# Management commands whose changes an admin knows by another name.
+_COMMAND_NAMES = {"seed_demo": "Demo data", "import_registry": "Registry import"}
+
+
+def change_object_types() -> list[tuple[str, str]]:
+    """(object type, its name in words) of every record the change history holds."""
+    types = []
+    for model in _change_models():
+        meta = model.pgh_tracked_model._meta
+        types.append((meta.model_name, _RECORD_NAMES.get(meta.model_name) or str(meta.verbose_name).capitalize()))
+    return sorted(types, key=lambda pair: pair[1])
+
+
+def change_actor(username: str | None, context: dict | None) -> str:
+    """Who or what made a change, in words, from the event's context (apps/audit/context.py)."""
+    from django.urls import Resolver404, resolve
+
+    if username:
+        return username
+    context = context or {}
+    if context.get("import_run"):
+        return "Registry import"
+    if command := context.get("command"):
+        return _COMMAND_NAMES.get(command, f"Command {command}")
+    if context.get("task"):
+        return "Background task"
+    if url := context.get("url"):
+        try:
+            match = resolve(url)
+        except Resolver404:
+            return "Unsigned request"
+        if match.namespace == "surveys":
+            return "Patient (survey link)"
+        if match.url_name == "login":
+            return "Sign-in"
+        return "Unsigned request"
+    return "Outside the application (database)"
+
+
 _PGH = ("pgh_id", "pgh_created_at", "pgh_label", "pgh_obj", "pgh_context", "pgh_context_id", "chain_seq", "row_hash")
 
 
-def _patient_column(model) -> str | None:
+def _patient_condition(model, event_models: dict) -> str | None:
+    """SQL naming the events of `model` that are about one patient (its id the one parameter), or None when the
+    model's rows belong to no patient. A record without a patient column of its own (survey answers and follow-ups
+    of an ablation, diary entries of a block) belongs to the patient of the record it points to, as that record's
+    own history says: the answer stays found after the ablation is changed or deleted."""
     tracked = model.pgh_tracked_model
     if tracked is Patient:
-        return "pgh_obj_id"
-    if any(f.name == "patient" for f in model._meta.fields):
-        return "patient_id"
+        return "t.pgh_obj_id = %s"
+    names = {f.name for f in model._meta.fields}
+    if "patient" in names:
+        return "t.patient_id = %s"
+    for field in model._meta.fields:
+        parent = event_models.get(field.related_model) if field.is_relation and field.name != "pgh_obj" else None
+        if parent is not None and any(f.name == "patient" for f in parent._meta.fields):
+            table = connection.ops.quote_name(parent._meta.db_table)
+            return (
+                f"t.{connection.ops.quote_name(field.column)} IN (SELECT pgh_obj_id FROM {table} WHERE patient_id = %s)"  # noqa: S608
+            )
     return None
 
 
 def change_rows(
-    *, user: str = "", patient: Patient | None = None, object_type: str = "", date_from=None, date_to=None
+    *,
+    user: str = "",
+    patient: Patient | None = None,
+    action: str = "",
+    object_type: str = "",
+    date_from=None,
+    date_to=None,
+    times_as_text: bool = False,
 ) -> Iterator[tuple]:
     """Every change event matching the filters, newest first, with the row before (the previous snapshot of the
-    same object) and after it, as JSON."""
+    same object) and after it, as JSON. With times_as_text, the time as the exports write it (CLINIC_TIME_SQL)."""
     parts, params = [], []
-    for model in CHANGE_MODELS:
+    change_models = _change_models()
+    event_models = {model.pgh_tracked_model: model for model in change_models}
+    for model in change_models:
         name = model.pgh_tracked_model._meta.model_name
         if object_type and object_type != name:
             continue
-        patient_column = _patient_column(model)
-        if patient is not None and patient_column is None:
+        patient_condition = _patient_condition(model, event_models)
+        if patient is not None and patient_condition is None:
             continue
         table = connection.ops.quote_name(model._meta.db_table)
         has_obj = any(f.name == "pgh_obj" for f in model._meta.fields)
@@ -153,8 +251,11 @@ def change_rows(
         if user:
             where.append("t.pgh_context->>'username' = %s")
             local.append(user)
+        if action:
+            where.append("t.pgh_label = %s")
+            local.append(action)
         if patient is not None:
-            where.append(f"t.{patient_column} = %s")
+            where.append(patient_condition)
             local.append(patient.pk)
         if date_from:
             where.append("t.pgh_created_at >= %s")
@@ -164,7 +265,7 @@ def change_rows(
             local.append(clinic_day_start(date_to + dt.timedelta(days=1)))
         # Table and column names come from the models; values are parameters.
         parts.append(
-            f"SELECT t.pgh_created_at, %s::text, {obj}, t.pgh_label, t.pgh_context->>'username', "  # noqa: S608
+            f"SELECT t.pgh_created_at AS changed_at, %s::text, {obj}, t.pgh_label, t.pgh_context->>'username', "  # noqa: S608
             f"t.pgh_context - 'username', lag({data}) OVER (PARTITION BY {obj} ORDER BY t.pgh_id), {data} "
             f"FROM {table} t" + (" WHERE " + " AND ".join(where) if where else "")
         )
@@ -172,14 +273,20 @@ def change_rows(
     if not parts:
         return iter(())
     sql = " UNION ALL ".join(parts) + " ORDER BY 1 DESC"
-    return _stream(sql, params)
+    if times_as_text:
+        sql = f"SELECT {CLINIC_TIME_SQL.format('c.changed_at')}, c.* FROM ({sql}) c ORDER BY c.changed_at DESC"  # noqa: S608
+    return _stream(sql, params, clinic_time=times_as_text)
 
 
-def _stream(sql: str, params: list) -> Iterator[tuple]:
+def _stream(sql: str, params: list, *, clinic_time: bool = False) -> Iterator[tuple]:
     # A named (server-side) cursor inside a transaction: rows arrive in batches, never all at once.
     from django.db import transaction
 
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
+    with (
+        transaction.atomic(),
+        _clinic_time_zone() if clinic_time else nullcontext(),
+        connection.chunked_cursor() as cursor,
+    ):
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(2000):
-            yield from batch
+            yield from (row[:1] + row[2:] for row in batch) if clinic_time else batch

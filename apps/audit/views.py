@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
+import json
+
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -9,9 +11,19 @@ from apps.accounts.roles import CONFIGURE
 
 from .csvsafe import csv_stream
 from .decorators import audit_access
-from .forms import AuditFilterForm
+from .forms import AuditFilterForm, ChangeHistoryFilterForm
 from .models import Action, Category
-from .selectors import ACCESS_COLUMNS, CHANGE_COLUMNS, access_events, access_rows, change_rows
+from .selectors import (
+    ACCESS_COLUMNS,
+    CHANGE_ACTIONS,
+    CHANGE_COLUMNS,
+    access_events,
+    access_rows,
+    change_actor,
+    change_object_types,
+    change_rows,
+    patient_mrns,
+)
 
 PAGE_SIZE = 100
 AUDIT_PERMISSION = CONFIGURE  # admins only
@@ -26,20 +38,38 @@ def _page_number(request) -> int:
     return min(max(1, int(value)), MAX_PAGE) if value.isdecimal() else 1
 
 
+def _refused(request, template: str, form) -> HttpResponse:
+    """An invalid filter: the form with its field errors and no rows, status 400. Nothing is read, so no access
+    event is written (the decorator records answers with data)."""
+    return render(request, template, {"form": form, "invalid": True}, status=400)
+
+
+def _refused_csv(form) -> HttpResponse:
+    # Before any row is streamed: a download cut off mid-file would look complete.
+    problems = "; ".join(f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items())
+    return HttpResponse(f"Invalid filter. {problems}\n", status=400, content_type="text/plain; charset=utf-8")
+
+
 @role_required(AUDIT_PERMISSION)
 @audit_access(Action.LIST, Category.AUDIT, object_type="access_log")
 def access_log(request):
-    form = AuditFilterForm(request.GET or None)
-    filters = form.filters() if request.GET else AuditFilterForm({}).filters()
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return _refused(request, "audit/access_log.html", form)
+    filters = form.filters()
     page = _page_number(request)
     # No COUNT(*) over millions of rows: one row more than a page says whether there is a next page.
     rows = list(access_events(filters=filters)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
     request.audit.subject(None, patient=filters.patient, filters=request.GET.urlencode()[:500])
     query = request.GET.copy()
     query.pop("page", None)
+    events = rows[:PAGE_SIZE]
+    mrns = patient_mrns(ids={e.patient_id for e in events if e.patient_id})
+    for event in events:
+        event.patient_mrn = mrns.get(event.patient_id, "")
     context = {
         "form": form,
-        "events": rows[:PAGE_SIZE],
+        "events": events,
         "page": page,
         "has_next": len(rows) > PAGE_SIZE,
         "query": query.urlencode(),
@@ -58,7 +88,10 @@ def _csv_response(name: str, lines) -> StreamingHttpResponse:
 @role_required(AUDIT_PERMISSION)
 @audit_access(Action.EXPORT, Category.AUDIT, object_type="access_log")
 def access_log_csv(request):
-    filters = AuditFilterForm(request.GET).filters()
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return _refused_csv(form)
+    filters = form.filters()
     request.audit.subject(None, patient=filters.patient, filters=request.GET.urlencode()[:500])
     return _csv_response("access-log", csv_stream(ACCESS_COLUMNS, access_rows(filters=filters)))
 
@@ -66,21 +99,57 @@ def access_log_csv(request):
 @role_required(AUDIT_PERMISSION)
 @audit_access(Action.LIST, Category.AUDIT, object_type="change_history")
 def change_history(request):
-    form = AuditFilterForm(request.GET or None)
-    filters = form.filters() if request.GET else AuditFilterForm({}).filters()
+    form = ChangeHistoryFilterForm(request.GET)
+    if not form.is_valid():
+        return _refused(request, "audit/change_history.html", form)
+    filters = form.filters()
+    record_names = dict(change_object_types())
     rows = []
-    for row in change_rows(**_change_filters(filters)):
-        rows.append(row)
+    for when, object_type, object_id, action, username, context, before, after in change_rows(
+        **_change_filters(filters)
+    ):
+        rows.append(
+            {
+                "when": when,
+                "record": f"{record_names.get(object_type, object_type)} {object_id}",
+                "action": CHANGE_ACTIONS.get(action, action),
+                "by": change_actor(username, _json(context)),
+                "values": _values_text(action, _json(before), _json(after)),
+            }
+        )
         if len(rows) >= PAGE_SIZE:
             break
     request.audit.subject(None, patient=filters.patient, filters=request.GET.urlencode()[:500])
     return render(request, "audit/change_history.html", {"form": form, "rows": rows, "query": request.GET.urlencode()})
 
 
+def _values_text(action: str, before: dict | None, after: dict | None) -> str:
+    """The values of a change as "field: value" text, not JSON: for an update only what changed."""
+    after = after or {}
+    if action == "update" and before:
+        changed = {k: v for k, v in after.items() if before.get(k) != v}
+        return "; ".join(f"{k}: {_value_text(before.get(k))} → {_value_text(v)}" for k, v in changed.items())
+    return "; ".join(f"{k}: {_value_text(v)}" for k, v in after.items() if v not in (None, ""))
+
+
+def _json(value):
+    # jsonb columns read through a raw cursor arrive as text (Django decodes JSON itself, in its fields).
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _value_text(value) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def _change_filters(filters) -> dict:
     return {
         "user": filters.user,
         "patient": filters.patient,
+        "action": filters.action,
         "object_type": filters.object_type,
         "date_from": filters.date_from,
         "date_to": filters.date_to,
@@ -90,6 +159,11 @@ def _change_filters(filters) -> dict:
 @role_required(AUDIT_PERMISSION)
 @audit_access(Action.EXPORT, Category.AUDIT, object_type="change_history")
 def change_history_csv(request):
-    filters = AuditFilterForm(request.GET).filters()
+    form = ChangeHistoryFilterForm(request.GET)
+    if not form.is_valid():
+        return _refused_csv(form)
+    filters = form.filters()
     request.audit.subject(None, patient=filters.patient, filters=request.GET.urlencode()[:500])
-    return _csv_response("change-history", csv_stream(CHANGE_COLUMNS, change_rows(**_change_filters(filters))))
+    return _csv_response(
+        "change-history", csv_stream(CHANGE_COLUMNS, change_rows(**_change_filters(filters), times_as_text=True))
+    )

@@ -159,6 +159,55 @@ def test_a_row_deleted_by_the_database_owner_is_caught():
     assert "audit_patientevent" in output and "deleted or inserted" in output
 
 
+def test_truncating_an_audit_table_or_the_chain_heads_is_refused():
+    # given
+    PatientFactory()
+    access_record(action=Action.VIEW, category="clinical", actor_label="system:test")
+    for table in ["audit_accessevent", "audit_patientevent", "audit_chainhead"]:
+        # when / then: refused even though the tests connect as a superuser
+        with pytest.raises(DatabaseError, match="TRUNCATE refused"), transaction.atomic(), connection.cursor() as c:
+            c.execute(f"TRUNCATE {table}")
+    assert AccessEvent.objects.count() == 1
+    assert verify()[0] == 0
+
+
+def test_an_audit_table_emptied_with_the_triggers_off_is_caught():
+    # given
+    for i in range(3):
+        access_record(action=Action.VIEW, category="clinical", actor_label=f"u{i}")
+    # when the owner empties the table with triggers off
+    _as_owner_with_triggers_off("TRUNCATE audit_accessevent")
+    # then
+    code, output = verify()
+    assert code == 1
+    assert "audit_accessevent" in output and "the table was emptied" in output
+
+
+def test_the_last_rows_deleted_with_the_triggers_off_are_caught():
+    # given
+    events = [access_record(action=Action.VIEW, category="clinical", actor_label=f"u{i}") for i in range(3)]
+    # when the owner removes the newest event, which leaves no gap inside the chain
+    _as_owner_with_triggers_off("DELETE FROM audit_accessevent WHERE id = %s", [events[-1].pk])
+    # then
+    code, output = verify()
+    assert code == 1
+    assert "audit_accessevent" in output and "rows at the end were deleted" in output
+
+
+def test_a_chain_head_cannot_be_deleted_or_moved_back():
+    # given
+    for i in range(2):
+        access_record(action=Action.VIEW, category="clinical", actor_label=f"u{i}")
+    for statement in [
+        "DELETE FROM audit_chainhead WHERE table_name = 'audit_accessevent'",
+        "UPDATE audit_chainhead SET last_seq = 1 WHERE table_name = 'audit_accessevent'",
+    ]:
+        # when / then
+        with pytest.raises(DatabaseError, match="only move forward"), transaction.atomic(), connection.cursor() as c:
+            c.execute(statement)
+    assert verify()[0] == 0
+
+
 def test_a_disabled_trigger_is_reported():
     # given
     with connection.cursor() as cursor:
