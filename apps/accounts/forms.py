@@ -19,7 +19,9 @@ class RateLimitedSignIn:
     password is refused until the window passes. Failures are counted by the user_login_failed receiver."""
 
     def clean(self):
-        username = self.data.get("username", "")
+        # The name as the form cleaned it (stripped, Unicode-normalised), the one authenticate() receives and the
+        # user_login_failed receiver counts: the raw input would let " dr_moreno" past dr_moreno's lockout.
+        username = self.cleaned_data.get("username") or ""
         if ratelimit.sign_in_blocked(username=username, address=client_address(self.request)):
             access_record(
                 request=self.request,
