@@ -1,7 +1,5 @@
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from apps.accounts.views import home
 
@@ -21,8 +19,6 @@ urlpatterns = [
     path("api/", include("apps.api.urls")),
     path("fhir/", include("apps.api.fhir_urls")),
     path("admin/", admin.site.urls),
-    # Pages without a <link rel="icon"> (the Django admin's) make browsers ask for this one.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]
 
 # Django's 404 page, except under /fhir/: an OperationOutcome there (apps.api.fhir_views).
