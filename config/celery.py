@@ -3,7 +3,10 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# `celery -A config` starts a deployment's worker and beat: like gunicorn (config.wsgi), it runs production
+# unless told otherwise. config/__init__.py imports this module first, so this default is also the one
+# config.wsgi and config.asgi get; only manage.py and `make run` (Procfile) choose the development settings.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("painreg")
 app.config_from_object("django.conf:settings", namespace="CELERY")

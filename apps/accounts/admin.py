@@ -1,5 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django_otp.plugins.otp_static import admin as otp_static_admin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp import admin as otp_totp_admin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from apps.audit.models import Action, Category
+from apps.audit.services import access_record
 
 from .forms import AdminSignInForm
 from .models import User
@@ -29,3 +36,61 @@ class UserAdmin(BaseUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+
+class TOTPDeviceAdmin(otp_totp_admin.TOTPDeviceAdmin):
+    """Authenticators: seen and deleted (a lost phone), never their secret. Whoever holds the key can make the
+    codes, so no page shows it, nor its QR code (OTP_ADMIN_HIDE_SENSITIVE_DATA closes django-otp's config and QR
+    views). Added only by their owner at enrolment, never here: an admin who chose a key could sign in as anyone."""
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in ("key", "qrcode_link")]})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def delete_model(self, request, obj) -> None:
+        user = obj.user
+        super().delete_model(request, obj)
+        _record_removed(request, user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        users = [device.user for device in queryset]
+        super().delete_queryset(request, queryset)
+        for user in users:
+            _record_removed(request, user)
+
+
+def _record_removed(request, user) -> None:
+    access_record(
+        request=request,
+        action=Action.MFA_REMOVED,
+        category=Category.AUTHENTICATION,
+        object_type="user",
+        object_id=str(user.pk),
+        detail={"reason": "removed_by_admin", "username": user.get_username()},
+    )
+
+
+class StaticDeviceAdmin(otp_static_admin.StaticDeviceAdmin):
+    """Recovery codes: which users have them, never the codes themselves (each signs in once, like a password)."""
+
+    inlines = []
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+for model, model_admin in ((TOTPDevice, TOTPDeviceAdmin), (StaticDevice, StaticDeviceAdmin)):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, model_admin)

@@ -19,7 +19,9 @@ class RateLimitedSignIn:
     password is refused until the window passes. Failures are counted by the user_login_failed receiver."""
 
     def clean(self):
-        username = self.data.get("username", "")
+        # The name as the form cleaned it (stripped, Unicode-normalised), the one authenticate() receives and the
+        # user_login_failed receiver counts: the raw input would let " dr_moreno" past dr_moreno's lockout.
+        username = self.cleaned_data.get("username") or ""
         if ratelimit.sign_in_blocked(username=username, address=client_address(self.request)):
             access_record(
                 request=self.request,
@@ -53,3 +55,29 @@ class OneTimeCodeForm(forms.Form):
 
     def clean_code(self) -> str:
         return "".join(self.cleaned_data["code"].split()).lower()
+
+
+class ReplaceAuthenticatorForm(OneTimeCodeForm):
+    """Replacing the authenticator: a signed-in session is not enough, the person proves who they are again
+    with the password and the current second factor (a code from the old authenticator, or a recovery code)."""
+
+    password = forms.CharField(
+        label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    current_code = forms.CharField(
+        label="Code from your current authenticator",
+        max_length=16,
+        help_text="The 6 digits your current app shows, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}),
+    )
+    field_order = ["password", "current_code", "code"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].label = "Code from the new authenticator"
+        self.fields["code"].help_text = "The 6 digits the app you just set up shows."
+        self.fields["code"].widget.attrs.pop("autofocus", None)
+        self.fields["password"].widget.attrs["autofocus"] = True
+
+    def clean_current_code(self) -> str:
+        return "".join(self.cleaned_data["current_code"].split()).lower()

@@ -14,11 +14,15 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.http import JsonResponse
 from django.urls import reverse
 from django_otp import devices_for_user, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from apps.audit.models import Action, Category
+from apps.audit.services import access_record
 
 RECOVERY_CODE_COUNT = 10
 DEVICE_NAME = "authenticator"
@@ -54,6 +58,43 @@ def recovery_codes_issue(user) -> list[str]:
 
 def confirmed_devices(user) -> list:
     return list(devices_for_user(user, confirmed=True))
+
+
+# Refused codes, on the verify page and at enrolment alike: counted per user in the shared cache, logged.
+WRONG_CODE = "That code is not right: check the time on your phone and try the newest code."
+# django-otp refuses every code for a few seconds after a wrong one (1, 2, 4... s): the right code can be refused.
+THROTTLED = "Too soon after a wrong code: wait a few seconds and try the next code."
+TOO_MANY_CODES = "Too many wrong codes. Wait, then try again."
+
+
+def _failures_key(user) -> str:
+    return f"mfa:failures:{user.pk}"
+
+
+def code_attempts_blocked(user) -> bool:
+    return (cache.get(_failures_key(user)) or 0) >= settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT
+
+
+def throttled(devices) -> bool:
+    """Whether django-otp would refuse any code from these devices right now, right or wrong. Ask before trying
+    a code: trying one (wrong) starts the wait."""
+    return any(not device.verify_is_allowed()[0] for device in devices)
+
+
+def code_refused(request, *, step: str) -> None:
+    """A wrong code (or password, when replacing an authenticator) in a sign-in step: logged and counted toward the
+    same lockout as the verify page's."""
+    key = _failures_key(request.user)
+    cache.add(key, 0, timeout=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
+    access_record(request=request, action=Action.MFA_FAILED, category=Category.AUTHENTICATION, detail={"step": step})
+
+
+def code_accepted(user) -> None:
+    cache.delete(_failures_key(user))
 
 
 MFA_OPTIONAL_FOR = "mfa_optional_for"

@@ -13,13 +13,14 @@ from django.dispatch import receiver
 
 def _key(kind: str, value: str) -> str:
     # Hashed: a username typed by a stranger (possibly a patient's name pasted by mistake) never reaches Redis.
-    return f"signin:{kind}:{hashlib.sha256(value.lower().encode()).hexdigest()[:32]}"
+    # Case kept: the username is the one authenticate() looks up, and Django's backend matches it exactly.
+    return f"signin:{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
 
 
 def _keys(*, username: str, address: str | None) -> list[tuple[str, int]]:
     keys = [(_key("account", username), settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT)] if username else []
     if address:
-        keys.append((_key("address", address), settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS))
+        keys.append((_key("address", address.lower()), settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS))  # IPv6 hex
     return keys
 
 

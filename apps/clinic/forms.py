@@ -26,6 +26,16 @@ class TimePointForm(forms.ModelForm):
     class Meta:
         model = TimePoint
         fields = ["code", "label", "target_day", "window_start_day", "window_end_day"]
+        labels = {"window_start_day": "Window from day", "window_end_day": "Window to day"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One row of a table whose header carries the labels: each control is named by its column's words.
+        for field in self.fields.values():
+            css = (
+                "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control form-control-sm"
+            )
+            field.widget.attrs.update({"aria-label": field.label, "class": css})
 
     def clean(self):
         data = super().clean()
@@ -35,4 +45,13 @@ class TimePointForm(forms.ModelForm):
         return data
 
 
-TimePointFormSet = forms.inlineformset_factory(Protocol, TimePoint, form=TimePointForm, extra=1, can_delete=True)
+class BaseTimePointFormSet(forms.BaseInlineFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields["DELETE"].label = "Remove"
+        form.fields["DELETE"].widget.attrs.update({"aria-label": "Remove", "class": "form-check-input"})
+
+
+TimePointFormSet = forms.inlineformset_factory(
+    Protocol, TimePoint, form=TimePointForm, formset=BaseTimePointFormSet, extra=1, can_delete=True
+)

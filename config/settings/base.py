@@ -181,6 +181,8 @@ AUDIT_TRUSTED_PROXIES = env.int("AUDIT_TRUSTED_PROXIES", default=0)
 # Roles that must use a second factor (TOTP or a recovery code); Django-admin users (is_staff) always must.
 MFA_REQUIRED_ROLES = env.list("MFA_REQUIRED_ROLES", default=["physician", "admin"])
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default=f"{CLINIC_NAME} registry")
+# The django-otp admin never shows an authenticator's key or QR code (apps/accounts/admin.py hides the rest).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Failed sign-ins allowed per account and per client address in each window, the Django admin's included.
 SIGN_IN_MAX_FAILURES_PER_ACCOUNT = env.int("SIGN_IN_MAX_FAILURES_PER_ACCOUNT", default=5)
 SIGN_IN_MAX_FAILURES_PER_ADDRESS = env.int("SIGN_IN_MAX_FAILURES_PER_ADDRESS", default=30)

@@ -70,3 +70,31 @@ def test_production_settings_pass_the_deploy_check():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("typed", [" dr_moreno", "dr_moreno ", "\tdr_moreno"])
+def test_the_account_lockout_holds_for_the_name_typed_with_spaces(client, typed):
+    # given: five wrong passwords for the account
+    UserFactory(username="dr_moreno", role=Role.STAFF)
+    for _ in range(5):
+        client.post(reverse("accounts:login"), {"username": "dr_moreno", "password": "wrong"})
+
+    # when: the right password, the name typed with a space the form strips
+    response = client.post(reverse("accounts:login"), {"username": typed, "password": "correct-horse-battery"})
+
+    # then
+    assert "Too many failed sign-in attempts" in response.text
+    assert "_auth_user_id" not in client.session
+
+
+def test_wrong_passwords_typed_with_spaces_count_toward_the_account_lockout(client):
+    # given
+    UserFactory(username="dr_moreno", role=Role.STAFF)
+    for n in range(5):
+        client.post(reverse("accounts:login"), {"username": " " * n + "dr_moreno ", "password": "wrong"})
+
+    # when
+    response = client.post(reverse("accounts:login"), {"username": "dr_moreno", "password": "correct-horse-battery"})
+
+    # then
+    assert "Too many failed sign-in attempts" in response.text

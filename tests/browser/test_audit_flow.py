@@ -69,6 +69,7 @@ def test_admin_finds_who_opened_a_patient_last_week_and_downloads_the_csv(page):
     page.get_by_role("button", name="Verify").click()
 
     # and filters the access log by the patient and last week
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Administration").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit").click()
     expect(page.get_by_role("heading", name="Access log")).to_be_visible()
     field(page, "Patient MRN").fill(patient.mrn)

@@ -96,3 +96,21 @@ def test_the_dual_block_rule_asks_for_a_second_concordant_positive_block():
     second = BlockFactory(patient=first.patient, diary=[(30, 2)])
     status = dual_block_status(block=second, protocol=protocol)
     assert status.required and status.confirmed_by == first
+
+
+def test_the_time_point_table_names_each_column_once_in_the_same_words(client, admin_user):
+    # given
+    client.force_login(admin_user)
+
+    # when
+    page = client.get(reverse("clinic:protocol")).text
+
+    # then: the header names the columns; each row's controls carry the same words, not a label of their own
+    table = page[page.index('id="time-points"') :]
+    header = table[: table.index("</thead>")]
+    for words in ("Code", "Label", "Target day", "Window from day", "Window to day", "Remove"):
+        assert f">{words}</th>" in header
+        assert table.count(f">{words}<") == 1
+        assert f'aria-label="{words}"' in table
+    assert "Window start day" not in page
+    assert "Delete" not in table
