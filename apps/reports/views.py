@@ -17,7 +17,7 @@ from apps.audit.models import Action, Category
 from .forms import OutcomesFilterForm, ReportRequestForm, dashboard_form
 from .models import ReportRun
 from .outcomes import FUNNEL_TIME_POINT
-from .presentation import dashboard_context
+from .presentation import dashboard_context, drill_title
 from .selectors import dashboard_get, drill_ids, drill_procedures, report_run_get
 from .services import report_files_root, report_run_request, report_title
 
@@ -54,10 +54,8 @@ def drill(request):
         "kind": kind,
         "count": len(ids),
         "procedures": procedures,
-        "figure": figure,
-        "measure": measure.replace("_", " "),
-        "time_point": time_point,
-        "band": band,
+        "title": drill_title(filters=filters, figure=figure, measure=measure, time_point=time_point, band=band),
+        "filters": filters,
         "back": back,
     }
     return render(request, "reports/drill.html", context)
