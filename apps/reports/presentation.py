@@ -53,23 +53,42 @@ def setting_percent(value) -> str:
     return f"{Decimal(value).normalize():f}%"
 
 
-def filters_in_words(filters: outcomes.OutcomesFilters) -> list[str]:
-    """The filters a figure was computed with, as a person names them (nerve, physician, side, dates)."""
-    words = []
-    if filters.nerve_id:
-        words.append(Nerve.objects.filter(pk=filters.nerve_id).values_list("name", flat=True).first() or "")
-    if filters.physician_id:
-        physician = User.objects.filter(pk=filters.physician_id).first()
-        words.append(physician.display_name if physician else "")
-    if filters.side:
-        words.append(f"{Side(filters.side).label.lower()} side")
-    if filters.date_from and filters.date_to:
-        words.append(f"procedures from {in_words(filters.date_from)} to {in_words(filters.date_to)}")
-    elif filters.date_from:
-        words.append(f"procedures from {in_words(filters.date_from)}")
-    elif filters.date_to:
-        words.append(f"procedures up to {in_words(filters.date_to)}")
+def filter_words(*, nerve: str = "", physician: str = "", side: str = "", date_from=None, date_to=None) -> list[str]:
+    """Filters as a person names them: the nerve, the physician, the side, the procedures' dates."""
+    words = [nerve, physician]
+    if side:
+        words.append(f"{Side(side).label.lower()} side")
+    if date_from and date_to:
+        words.append(f"procedures from {in_words(date_from)} to {in_words(date_to)}")
+    elif date_from:
+        words.append(f"procedures from {in_words(date_from)}")
+    elif date_to:
+        words.append(f"procedures up to {in_words(date_to)}")
     return [w for w in words if w]
+
+
+def filters_in_words(filters: outcomes.OutcomesFilters) -> list[str]:
+    nerve = Nerve.objects.filter(pk=filters.nerve_id).values_list("name", flat=True).first() if filters.nerve_id else ""
+    physician = User.objects.filter(pk=filters.physician_id).first() if filters.physician_id else None
+    return filter_words(
+        nerve=nerve or "",
+        physician=physician.display_name if physician else "",
+        side=filters.side or "",
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+
+
+def report_run_filters_in_words(run) -> str:
+    """A report run's filters (its nerve and physician already loaded), or "the whole clinic"."""
+    words = filter_words(
+        nerve=run.nerve.name if run.nerve else "",
+        physician=run.physician.display_name if run.physician else "",
+        side=run.side,
+        date_from=run.date_from,
+        date_to=run.date_to,
+    )
+    return " · ".join(words) or "All procedures"
 
 
 def drill_title(*, filters: outcomes.OutcomesFilters, figure: str, measure: str, time_point: str, band: str) -> str:
