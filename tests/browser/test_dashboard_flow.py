@@ -18,7 +18,7 @@ from apps.clinic.models import Nerve
 from apps.reports.outcomes import ablation_ids_for, outcomes_compute, outcomes_filters
 from apps.reports.presentation import percent
 from tests.browser.conftest import PASSWORD, field
-from tests.factories import UserFactory
+from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation
 
 pytestmark = pytest.mark.browser
 
@@ -152,3 +152,20 @@ def test_chart_text_is_readable_and_count_links_are_big_enough_to_tap(page):
         assert text_sizes and min(text_sizes) >= 11, (size, min(text_sizes))
         links = page.evaluate(COUNT_LINKS)
         assert links and min(min(w, h) for w, h in links) >= 24, (size, min(min(w, h) for w, h in links))
+
+
+def test_a_patients_print_summary_fits_a_phone(page):
+    # given a patient with a long name and MRN, a block and an ablation, and a physician signed in
+    doctor = _physician_signed_in(page)
+    patient = PatientFactory(mrn="M" * 32, first_name="Maria-Antonietta", last_name="Schwarzenberg-Wolkenstein" * 3)
+    block = BlockFactory(patient=patient, physician=doctor, diary=[(30, 2), (60, 1)])
+    make_ablation(patient=patient, physician=doctor, qualifying_block=block)
+
+    for size in (DESKTOP, PHONE):
+        # when they open the patient's print summary
+        page.set_viewport_size(size)
+        page.goto(f"/patients/{patient.public_id}/print/")
+
+        # then it does not scroll sideways
+        expect(page.get_by_role("button", name="Print")).to_be_visible()
+        assert page.evaluate(SIDEWAYS) == 0, size
