@@ -129,6 +129,11 @@ def test_the_dashboard_fits_a_desktop_and_a_phone_without_sideways_scrolling(pag
     page.reload()
     assert page.evaluate(SIDEWAYS) == 0
 
+    # nor does the list of procedures behind a count
+    page.locator('#response-table tr[data-time-point="3m"] td.responders a').click()
+    expect(page.locator("#drill-procedures")).to_be_visible()
+    assert page.evaluate(SIDEWAYS) == 0
+
 
 # The rendered size of each chart text (its font size times the chart's scale on screen), in CSS pixels.
 CHART_TEXT_SIZES = """[...document.querySelectorAll('svg.chart text')].map(t =>

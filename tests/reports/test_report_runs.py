@@ -182,7 +182,7 @@ def test_past_report_runs_are_listed_with_who_asked_their_filters_in_words_statu
     assert "Ready" in text[str(ready.public_id)]
     for name in ("run_pdf", "run_csv", "run_xlsx"):
         assert reverse(f"reports:{name}", args=[ready.public_id]) in rows[str(ready.public_id)]
-    assert "Monthly" in text[str(queued.public_id)] and "Ana Hale" in text[str(queued.public_id)]
+    assert "monthly schedule" in text[str(queued.public_id)] and "Ana Hale" in text[str(queued.public_id)]
     assert "Queued" in text[str(queued.public_id)]
     assert "report.pdf" not in rows[str(queued.public_id)]
 
