@@ -5,6 +5,7 @@ where the denominator is 0; every count links to the procedures behind it unless
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +19,7 @@ from apps.clinic.models import Nerve, TimePoint
 
 from . import charts, outcomes
 from .charts import percent
+from .models import ReportRun
 
 # What each drill-down lists, in words ({time_point}: its label, {band}: a threshold band); the keys are those of
 # selectors.DRILL_FIGURES.
@@ -44,16 +46,18 @@ DRILL_TITLES = {
 }
 
 
-def in_words(day) -> str:
+def in_words(day: date) -> str:
     return format_date(day, "j F Y")
 
 
-def setting_percent(value) -> str:
+def setting_percent(value: Decimal | int | float) -> str:
     """A percentage the clinic set (50.00 → "50%", 37.50 → "37.5%")."""
     return f"{Decimal(value).normalize():f}%"
 
 
-def filter_words(*, nerve: str = "", physician: str = "", side: str = "", date_from=None, date_to=None) -> list[str]:
+def filter_words(
+    *, nerve: str = "", physician: str = "", side: str = "", date_from: date | None = None, date_to: date | None = None
+) -> list[str]:
     """Filters as a person names them: the nerve, the physician, the side, the procedures' dates."""
     words = [nerve, physician]
     if side:
@@ -79,7 +83,7 @@ def filters_in_words(filters: outcomes.OutcomesFilters) -> list[str]:
     )
 
 
-def report_run_filters_in_words(run) -> str:
+def report_run_filters_in_words(run: ReportRun) -> str:
     """A report run's filters (its nerve and physician already loaded), or "the whole clinic"."""
     words = filter_words(
         nerve=run.nerve.name if run.nerve else "",
