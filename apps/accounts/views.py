@@ -16,12 +16,8 @@ from apps.audit.models import Action, Category
 from apps.audit.services import access_record
 
 from . import mfa
-<<<<<<< HEAD
-from .forms import OneTimeCodeForm
-from .redirects import safe_next
-=======
 from .forms import OneTimeCodeForm, ReplaceAuthenticatorForm
->>>>>>> h1
+from .redirects import safe_next
 from .roles import CLINICAL, CONFIGURE
 
 

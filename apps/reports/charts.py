@@ -16,11 +16,15 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apps.clinic.rules import display_percent
 
-WIDTH = 640
-ROW_HEIGHT = 28
-LABEL_WIDTH = 170
-PLOT_HEIGHT = 220
-MARGIN = 40
+# Narrow drawings with large text: a chart is scaled to its column, and on a phone (about 340 px) 14-unit text on a
+# 420-unit drawing still renders above 11 px; on a desktop the column is wider, so it only grows.
+WIDTH = 420
+FONT_SIZE = 14
+ROW_HEIGHT = 44  # a bar's label on a line of its own above the bar, so the bar gets the whole width
+BAR_HEIGHT = 14
+VALUE_WIDTH = 110  # right of the bars: the rate and its counts ("100.0%  17/17")
+PLOT_HEIGHT = 200
+MARGIN = 48  # left of the plots: the axis labels ("100%"); also below them for the time-point labels
 INK = "#212529"
 MUTED = "#6c757d"
 BAR = "#0d6efd"
@@ -56,7 +60,7 @@ def _svg(width: int, height: int, title: str, description: str, body: str) -> Sa
     )
 
 
-def _text(x: float, y: float, text: str, *, anchor: str = "start", fill: str = INK, size: int = 12) -> str:
+def _text(x: float, y: float, text: str, *, anchor: str = "start", fill: str = INK, size: int = FONT_SIZE) -> str:
     return format_html(
         '<text x="{}" y="{}" text-anchor="{}" fill="{}" font-size="{}" font-family="sans-serif">{}</text>',
         round(x, 1),
@@ -87,39 +91,43 @@ def bar_chart(
     """Horizontal bars, one per row, with an optional interval whisker. Rates are fractions (0..1) when
     `percent`; otherwise `maximum` (default the largest value) sets the scale."""
     top = maximum if maximum is not None else (1.0 if percent else max((b.value or 0 for b in bars), default=0) or 1)
-    plot = WIDTH - LABEL_WIDTH - 110
-    height = ROW_HEIGHT * len(bars) + 10
+    plot = WIDTH - VALUE_WIDTH - 8
+    height = ROW_HEIGHT * len(bars) + 6
     parts = []
     for row, bar in enumerate(bars):
-        y = 5 + row * ROW_HEIGHT
-        parts.append(_text(LABEL_WIDTH - 8, y + 17, bar.label, anchor="end"))
+        y = row * ROW_HEIGHT
+        bar_top = y + FONT_SIZE + 8
+        parts.append(_text(0, y + FONT_SIZE + 2, bar.label))
         if bar.value is not None:
             length = max(0.0, min(1.0, bar.value / top)) * plot
             parts.append(
                 format_html(
                     '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>',
-                    LABEL_WIDTH,
-                    y + 5,
+                    0,
+                    bar_top,
                     round(length, 1),
-                    16,
+                    BAR_HEIGHT,
                     BAR,
                 )
             )
             if bar.low is not None and bar.high is not None:
-                x1 = LABEL_WIDTH + max(0.0, min(1.0, bar.low / top)) * plot
-                x2 = LABEL_WIDTH + max(0.0, min(1.0, bar.high / top)) * plot
+                x1 = max(0.0, min(1.0, bar.low / top)) * plot
+                x2 = max(0.0, min(1.0, bar.high / top)) * plot
+                middle = bar_top + BAR_HEIGHT / 2
                 parts.append(
                     format_html(
                         '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="1.5"/>',
                         round(x1, 1),
                         round(x2, 1),
-                        y + 13,
-                        y + 13,
+                        middle,
+                        middle,
                         INK,
                     )
                 )
         label = _format(bar.value, percent) + (f"  {bar.note}" if bar.note else "")
-        parts.append(_text(LABEL_WIDTH + plot + 8, y + 17, label, fill=MUTED if bar.value is None else INK))
+        parts.append(
+            _text(WIDTH, bar_top + BAR_HEIGHT - 1, label, anchor="end", fill=MUTED if bar.value is None else INK)
+        )
     return _svg(WIDTH, height, title, description or title, "".join(parts))
 
 
@@ -157,7 +165,9 @@ def line_chart(
         )
     segment: list[str] = []
     for i, point in enumerate(points):
-        parts.append(_text(x(i), MARGIN + PLOT_HEIGHT + 18, point.label, anchor="middle", fill=MUTED))
+        # Every other label a line lower: six time points' names side by side would overlap on a narrow drawing.
+        below = MARGIN + PLOT_HEIGHT + FONT_SIZE + 6 + (FONT_SIZE + 4) * (i % 2)
+        parts.append(_text(x(i), below, point.label, anchor="middle", fill=MUTED))
         if point.value is None:
             if len(segment) > 1:
                 parts.append(
@@ -183,7 +193,7 @@ def step_chart(
     steps: Sequence[tuple[float, float]], *, title: str, description: str = "", x_label: str = "days"
 ) -> SafeString:
     """A Kaplan–Meier survival curve: `steps` are (time, estimate) pairs, starting at (0, 1.0); the estimate
-    holds until the next time. A dotted line marks 0.5, where the median is read."""
+    holds until the next time. A dotted line marks 50%, where the median is read."""
     height = PLOT_HEIGHT + 2 * MARGIN
     plot_width = WIDTH - 2 * MARGIN
     last = max((t for t, _ in steps), default=0) or 1
@@ -209,11 +219,14 @@ def step_chart(
             round(y(0.5), 1),
             MUTED,
         ),
-        _text(MARGIN - 6, y(1) + 4, "1.0", anchor="end", fill=MUTED),
-        _text(MARGIN - 6, y(0.5) + 4, "0.5", anchor="end", fill=MUTED),
-        _text(MARGIN - 6, y(0) + 4, "0", anchor="end", fill=MUTED),
-        _text(MARGIN, MARGIN + PLOT_HEIGHT + 18, "0", anchor="middle", fill=MUTED),
-        _text(MARGIN + plot_width, MARGIN + PLOT_HEIGHT + 18, f"{last:g} {x_label}", anchor="end", fill=MUTED),
+        # In percent, like the table of the estimates beside it.
+        _text(MARGIN - 6, y(1) + 5, "100%", anchor="end", fill=MUTED),
+        _text(MARGIN - 6, y(0.5) + 5, "50%", anchor="end", fill=MUTED),
+        _text(MARGIN - 6, y(0) + 5, "0%", anchor="end", fill=MUTED),
+        _text(MARGIN, MARGIN + PLOT_HEIGHT + FONT_SIZE + 6, "0", anchor="middle", fill=MUTED),
+        _text(
+            MARGIN + plot_width, MARGIN + PLOT_HEIGHT + FONT_SIZE + 6, f"{last:g} {x_label}", anchor="end", fill=MUTED
+        ),
     ]
     if path:
         parts.append(

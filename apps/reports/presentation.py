@@ -5,14 +5,101 @@ where the denominator is 0; every count links to the procedures behind it unless
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.dateformat import format as format_date
+
+from apps.accounts.models import User
+from apps.blocks.models import Side
+from apps.clinic.models import Nerve, TimePoint
 
 from . import charts, outcomes
 from .charts import percent
+from .models import ReportRun
+
+# What each drill-down lists, in words ({time_point}: its label, {band}: a threshold band); the keys are those of
+# selectors.DRILL_FIGURES.
+DRILL_TITLES = {
+    ("funnel", "blocks"): "Blocks",
+    ("funnel", "evaluable"): "Evaluable blocks",
+    ("funnel", "positive"): "Positive blocks",
+    ("funnel", "ablated"): "Positive blocks followed by an ablation",
+    ("funnel_3m", "evaluable_3m"): "Evaluable at 3 months of the funnel's ablations",
+    ("funnel_3m", "responders_3m"): "Responders at 3 months of the funnel's ablations",
+    ("response", "ablations"): "Ablations followed to {time_point}",
+    ("response", "closed"): "Closed at {time_point}",
+    ("response", "evaluable"): "Evaluable at {time_point}",
+    ("response", "responders"): "Responders at {time_point}",
+    ("response", "responders_30"): "Responders with ≥30% less pain at {time_point}",
+    ("response", "pgic_improved"): "Much or very much improved (PGIC) at {time_point}",
+    ("response", "missing"): "Missing surveys at {time_point}",
+    ("response", "completed"): "Completed surveys at {time_point}",
+    ("band", "evaluable_3m"): "Evaluable at 3 months after a block of {band}% relief",
+    ("band", "responders_3m"): "Responders at 3 months after a block of {band}% relief",
+    ("durability", "ablations"): "Ablations followed for durability",
+    ("durability", "events"): "Losses of response",
+    ("durability", "censored"): "Still responding at the last survey",
+}
+
+
+def in_words(day: date) -> str:
+    return format_date(day, "j F Y")
+
+
+def setting_percent(value: Decimal | int | float) -> str:
+    """A percentage the clinic set (50.00 → "50%", 37.50 → "37.5%")."""
+    return f"{Decimal(value).normalize():f}%"
+
+
+def filter_words(
+    *, nerve: str = "", physician: str = "", side: str = "", date_from: date | None = None, date_to: date | None = None
+) -> list[str]:
+    """Filters as a person names them: the nerve, the physician, the side, the procedures' dates."""
+    words = [nerve, physician]
+    if side:
+        words.append(f"{Side(side).label.lower()} side")
+    if date_from and date_to:
+        words.append(f"procedures from {in_words(date_from)} to {in_words(date_to)}")
+    elif date_from:
+        words.append(f"procedures from {in_words(date_from)}")
+    elif date_to:
+        words.append(f"procedures up to {in_words(date_to)}")
+    return [w for w in words if w]
+
+
+def filters_in_words(filters: outcomes.OutcomesFilters) -> list[str]:
+    nerve = Nerve.objects.filter(pk=filters.nerve_id).values_list("name", flat=True).first() if filters.nerve_id else ""
+    physician = User.objects.filter(pk=filters.physician_id).first() if filters.physician_id else None
+    return filter_words(
+        nerve=nerve or "",
+        physician=physician.display_name if physician else "",
+        side=filters.side or "",
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+
+
+def report_run_filters_in_words(run: ReportRun) -> str:
+    """A report run's filters (its nerve and physician already loaded), or "the whole clinic"."""
+    words = filter_words(
+        nerve=run.nerve.name if run.nerve else "",
+        physician=run.physician.display_name if run.physician else "",
+        side=run.side,
+        date_from=run.date_from,
+        date_to=run.date_to,
+    )
+    return " · ".join(words) or "All procedures"
+
+
+def drill_title(*, filters: outcomes.OutcomesFilters, figure: str, measure: str, time_point: str, band: str) -> str:
+    """ "Responders at 3 months · Superior cluneal · Dr Hale": the figure and its filters in words."""
+    label = TimePoint.objects.filter(protocol_id=outcomes.PROTOCOL_PK, code=time_point).values_list("label", flat=True)
+    what = DRILL_TITLES[(figure, measure)].format(time_point=label.first() or time_point, band=band.replace("-", "–"))
+    return " · ".join([what, *filters_in_words(filters)])
 
 
 def interval(ci: tuple[float | None, float | None]) -> str:
@@ -64,6 +151,8 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
     report = dashboard.report
     filters = report.filters
     link = _Linker(filters, links)
+    # The protocol's responder percent the figures were computed with, for the labels that name it.
+    responder = setting_percent(filters.responder if filters.responder is not None else filters.params()["responder"])
     # Labels come with the (cached) figures: a dashboard read from the cache costs no query here.
     labels = {**report.time_point_labels, outcomes.PAIN_BASELINE: "Baseline"}
     nerves = report.nerve_names
@@ -129,7 +218,7 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         response_bars.append(charts.Bar(f"{name} ITT", row.itt_rate, *row.itt_ci, note=itt_note))
     response_chart = charts.bar_chart(
         response_bars,
-        title="Response rates (≥50% less pain) by time point",
+        title=f"Response rates (≥{responder} less pain) by time point",
         description="Completers and intention-to-treat rates with Wilson 95% intervals",
     )
 
@@ -217,6 +306,7 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
     )
     return {
         "filters": filters,
+        "responder_percent": responder,
         "funnel_rows": funnel_rows,
         "funnel_chart": funnel_chart,
         "response_rows": response_rows,

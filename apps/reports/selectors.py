@@ -75,5 +75,6 @@ def report_run_get(*, public_id) -> ReportRun:
     return get_object_or_404(runs, public_id=public_id)
 
 
-def report_runs_recent(*, limit: int = 20):
-    return ReportRun.objects.select_related("nerve", "physician", "requested_by")[:limit]
+def report_run_list():
+    """Every report run, newest first, with what its row shows (who asked, the filters' names)."""
+    return ReportRun.objects.select_related("nerve", "physician", "requested_by")

@@ -7,6 +7,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("procedures/", views.drill, name="drill"),
+    path("runs/", views.run_list, name="runs"),
     path("runs/new/", views.run_new, name="run_new"),
     path("runs/<uuid:public_id>/", views.run_detail, name="run"),
     path("runs/<uuid:public_id>/status/", views.run_status, name="run_status"),

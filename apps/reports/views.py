@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,11 +19,12 @@ from apps.clinic.selectors import protocol_get
 from .forms import OutcomesFilterForm, ReportRequestForm, dashboard_form
 from .models import ReportRun
 from .outcomes import FUNNEL_TIME_POINT
-from .presentation import dashboard_context
-from .selectors import dashboard_get, drill_ids, drill_procedures, report_run_get
+from .presentation import dashboard_context, drill_title, report_run_filters_in_words
+from .selectors import dashboard_get, drill_ids, drill_procedures, report_run_get, report_run_list
 from .services import report_files_root, report_run_request, report_title
 
 DRILL_LIMIT = 1000  # procedures listed on one drill-down page; the count above says how many there are
+RUNS_PER_PAGE = 25
 
 
 @role_required(OUTCOMES)
@@ -57,10 +59,8 @@ def drill(request):
         "kind": kind,
         "count": len(ids),
         "procedures": procedures,
-        "figure": figure,
-        "measure": measure.replace("_", " "),
-        "time_point": time_point,
-        "band": band,
+        "title": drill_title(filters=filters, figure=figure, measure=measure, time_point=time_point, band=band),
+        "filters": filters,
         "back": back,
     }
     return render(request, "reports/drill.html", context)
@@ -76,6 +76,16 @@ def run_new(request):
         return redirect("reports:dashboard")
     run = report_run_request(requested_by=request.user, **form.cleaned_filters())
     return redirect("reports:run", run.public_id)
+
+
+@role_required(OUTCOMES)
+@audit_access(Action.LIST, Category.REPORT, object_type="report_run")
+def run_list(request):
+    """The report runs asked for so far (by anyone, and the monthly ones): a way back to a report's files. Logged
+    like a run's own page, though it shows no patient."""
+    page = Paginator(report_run_list(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    runs = [(run, report_run_filters_in_words(run)) for run in page]
+    return render(request, "reports/runs.html", {"page": page, "runs": runs})
 
 
 @role_required(OUTCOMES)

@@ -16,7 +16,8 @@
         document.getElementById("report-status").textContent = run.status_label;
         document.getElementById("report-bar").value = run.progress;
         var step = document.getElementById("report-step");
-        if (step) { step.textContent = run.step; }
+        // Once finished the status says it all ("Ready"): the last step would only repeat it.
+        if (step) { step.textContent = run.finished || !run.step ? "" : " · " + run.step; }
         if (run.finished) {
           if (run.status === "done") { document.getElementById("report-downloads").hidden = false; }
           return;

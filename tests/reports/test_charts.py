@@ -40,7 +40,7 @@ def test_line_chart_breaks_at_missing_points_and_shades_the_range():
 def test_step_chart_holds_each_estimate_until_the_next_time():
     svg = step_chart([(0, 1.0), (50, 0.5)], title="Durability")
     # (0,1) → (50,1) → (50,0.5): a horizontal then a vertical segment
-    assert 'points="40.0,40.0 600.0,40.0 600.0,150.0"' in svg
+    assert 'points="48.0,48.0 372.0,48.0 372.0,148.0"' in svg
 
 
 def test_the_funnel_chart_prints_each_count_once(db):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,55 @@ def test_charts_round_percentages_half_up_like_the_tables():
     assert percent(10 / 32) == charts.percent(10 / 32) == "31.3%"
     svg = str(charts.bar_chart([charts.Bar("3 months", 10 / 32)], title="Rate"))
     assert "31.3%" in svg and "31.2%" not in svg
+
+
+def test_a_drill_down_is_titled_in_words_with_its_filters(sample, admin_client):
+    # given the 3-month responders of superior cluneal ablations by dr_okafor, on the left, in a date range
+    from apps.accounts.models import User
+
+    nerve = Nerve.objects.get(code="superior_cluneal")
+    physician = User.objects.get(username="dr_okafor")
+    query = {"as_of": AS_OF, "nerve": nerve.pk, "physician": physician.pk, "side": "left"}
+    query |= {"date_from": "2025-01-01", "date_to": "2025-12-31", "figure": "response", "measure": "responders"}
+
+    # when
+    response = admin_client.get(reverse("reports:drill"), {**query, "time_point": "3m"})
+
+    # then the title says which figure and which filters, in words, and no internal code is on the page
+    html = response.content.decode()
+    title = re.sub(r"\s+", " ", re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S).group(1)).strip()
+    assert title == (
+        f"Responders at 3 months · {nerve.name} · {physician.display_name} · left side"
+        " · procedures from 1 January 2025 to 31 December 2025"
+    )
+    assert "time points closed before 30 June 2026" in html
+    text = re.sub(r"<[^>]+>", " ", html)
+    for code in ("responders_3m", "funnel_3m", "response · responders", "superior_cluneal", " 3m "):
+        assert code not in text
+
+
+def test_a_funnel_drill_down_names_its_step_in_words(sample, admin_client):
+    # when
+    response = admin_client.get(
+        reverse("reports:drill"), {"as_of": AS_OF, "physician": "", "figure": "funnel_3m", "measure": "responders_3m"}
+    )
+
+    # then
+    text = unescape(re.sub(r"<[^>]+>", " ", response.content.decode()))
+    assert "Responders at 3 months of the funnel's ablations" in text
+    assert "funnel_3m" not in text
+
+
+def test_the_response_labels_read_the_protocols_responder_percent(sample, admin_client):
+    # given a clinic that counts a 30% reduction as a response
+    from apps.clinic.models import Protocol
+
+    Protocol.objects.filter(pk=1).update(responder_percent=30)
+
+    # when
+    html = admin_client.get(reverse("reports:dashboard"), {"as_of": AS_OF, "physician": ""}).content.decode()
+
+    # then the headings and the chart say 30%, not 50%
+    assert "Response rates by time point (≥30% less average pain)" in html
+    assert "Response rates (≥30% less pain) by time point" in html
+    assert "≥50%" not in html

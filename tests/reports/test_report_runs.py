@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 from django.core import mail
@@ -147,3 +148,63 @@ def test_the_pdf_names_the_clinic_though_a_worker_builds_it_without_a_request(db
     # then
     assert pdf.startswith(b"%PDF")
     assert "Riverside Pain Clinic · time points closed before" in rendered[0]
+
+
+def test_past_report_runs_are_listed_with_who_asked_their_filters_in_words_status_and_files(db, client):
+    # given a physician's finished run of one nerve and side in a date range, and a monthly run still queued
+    from apps.clinic.models import Nerve
+
+    doctor = UserFactory(role=Role.PHYSICIAN, first_name="Ana", last_name="Hale")
+    nerve = Nerve.objects.get(code="superior_cluneal")
+    ready = services.report_run_request(
+        requested_by=doctor, nerve=nerve, side="left", date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 12, 31)
+    )
+    ReportRun.objects.filter(pk=ready.pk).update(
+        status=ReportRun.Status.DONE, pdf_file="x/report.pdf", csv_file="x/report.csv", xlsx_file="x/report.xlsx"
+    )
+    queued = services.report_run_request(requested_by=None, physician=doctor, kind=ReportRun.Kind.MONTHLY)
+    client.force_login(doctor)
+
+    # when they open the list of report runs, which the dashboard links to
+    dashboard = client.get(reverse("reports:dashboard")).content.decode()
+    response = client.get(reverse("reports:runs"))
+
+    # then each run says who asked, its filters in words, its status, and the finished one's files
+    assert reverse("reports:runs") in dashboard
+    html = response.content.decode()
+    rows = dict(re.findall(r'<tr data-run="([^"]+)">(.*?)</tr>', html, re.S))
+    text = {run: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)) for run, row in rows.items()}
+    assert "Ana Hale" in text[str(ready.public_id)]
+    assert (
+        "Superior cluneal · left side · procedures from 1 January 2025 to 31 December 2025"
+        in text[str(ready.public_id)]
+    )
+    assert "Ready" in text[str(ready.public_id)]
+    for name in ("run_pdf", "run_csv", "run_xlsx"):
+        assert reverse(f"reports:{name}", args=[ready.public_id]) in rows[str(ready.public_id)]
+    assert "monthly schedule" in text[str(queued.public_id)] and "Ana Hale" in text[str(queued.public_id)]
+    assert "Queued" in text[str(queued.public_id)]
+    assert "report.pdf" not in rows[str(queued.public_id)]
+
+
+def test_the_list_of_report_runs_is_paginated(db, client):
+    # given more runs than a page holds
+    doctor = UserFactory(role=Role.PHYSICIAN)
+    for _ in range(30):
+        services.report_run_request(requested_by=doctor)
+    client.force_login(doctor)
+
+    # when
+    first = client.get(reverse("reports:runs")).content.decode()
+    second = client.get(reverse("reports:runs"), {"page": "2"}).content.decode()
+    bad = client.get(reverse("reports:runs"), {"page": "x\x00"})
+
+    # then 25 on the first page, the other 5 on the second, and a page number that is no number shows the first
+    assert first.count("<tr data-run=") == 25 and "?page=2" in first
+    assert second.count("<tr data-run=") == 5
+    assert bad.status_code == 200 and bad.content.decode().count("<tr data-run=") == 25
+
+
+def test_staff_cannot_list_report_runs(db, client):
+    client.force_login(UserFactory(role=Role.STAFF))
+    assert client.get(reverse("reports:runs")).status_code == 403
