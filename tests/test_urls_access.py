@@ -423,6 +423,9 @@ def test_each_admin_page_with_patient_data_writes_one_access_event(name, query, 
     # when
     response = client.get(f"{url}?{query}" if query else url)
     # then
+    if name.endswith("_delete") and response.status_code == 403:  # read-only in the admin: nothing shown
+        assert not AccessEvent.objects.filter(id__gt=last).exists()
+        return
     assert response.status_code == 200, f"GET {url} ({name})"
     events = list(AccessEvent.objects.filter(id__gt=last))
     assert len(events) == 1, f"GET {url}?{query} ({name}) wrote {len(events)} access events, not 1"

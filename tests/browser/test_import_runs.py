@@ -48,6 +48,7 @@ def test_admin_imports_the_sample_then_opens_the_run_from_the_list(page):
 
     # when: they upload the sample on the import page, check it and confirm
     nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("button", name="Administration").click()
     nav.get_by_role("link", name="Import", exact=True).click()
     page.locator("input[type=file][name=files]").set_input_files([str(SAMPLE / name) for name in FILES])
     page.get_by_role("button", name="Check (dry run)").click()
@@ -61,6 +62,7 @@ def test_admin_imports_the_sample_then_opens_the_run_from_the_list(page):
     assert Patient.objects.count() == 60
 
     # when: they open the list of import runs from the navigation, and the run from the list
+    nav.get_by_role("button", name="Administration").click()
     nav.get_by_role("link", name="Import runs").click()
     expect(page.get_by_role("heading", name="Import runs")).to_be_visible()
     runs = page.locator("#runs > li")
