@@ -24,6 +24,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from apps.audit.models import Action, Category
 from apps.audit.services import access_record
 
+from . import ratelimit
+
 RECOVERY_CODE_COUNT = 10
 DEVICE_NAME = "authenticator"
 
@@ -84,12 +86,7 @@ def throttled(devices) -> bool:
 def code_refused(request, *, step: str) -> None:
     """A wrong code (or password, when replacing an authenticator) in a sign-in step: logged and counted toward the
     same lockout as the verify page's."""
-    key = _failures_key(request.user)
-    cache.add(key, 0, timeout=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
+    ratelimit.count(_failures_key(request.user), timeout=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
     access_record(request=request, action=Action.MFA_FAILED, category=Category.AUTHENTICATION, detail={"step": step})
 
 

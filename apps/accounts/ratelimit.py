@@ -24,17 +24,24 @@ def _keys(*, username: str, address: str | None) -> list[tuple[str, int]]:
     return keys
 
 
+def count(key: str, *, timeout: int) -> int:
+    """Add one to the counter `key` (created with `timeout`) and return it: one atomic INCR in Redis, so requests
+    at the same moment each get their own number. Every limit of the registry counts with this."""
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: this is the first of a new window
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
 def sign_in_blocked(*, username: str, address: str | None) -> bool:
     return any((cache.get(key) or 0) >= limit for key, limit in _keys(username=username, address=address))
 
 
 def sign_in_failed(*, username: str, address: str | None) -> None:
     for key, _limit in _keys(username=username, address=address):
-        cache.add(key, 0, timeout=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
+        count(key, timeout=settings.SIGN_IN_FAILURE_WINDOW_SECONDS)
 
 
 def sign_in_succeeded(*, username: str) -> None:

@@ -6,8 +6,9 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
+
+from apps.accounts import ratelimit
 
 from .models import ApiToken
 
@@ -42,14 +43,7 @@ class TokenRateThrottle(SimpleRateThrottle):
         window = int(now // self.duration)
         self.window_ends_at = (window + 1) * self.duration
         self.now = now
-        key = f"{ident}:{window}"
-        cache.add(key, 0, timeout=self.duration + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr: the window is over, this request opens the next
-            cache.add(key, 1, timeout=self.duration + 1)
-            count = 1
-        return count <= self.num_requests
+        return ratelimit.count(f"{ident}:{window}", timeout=self.duration + 1) <= self.num_requests
 
     def wait(self) -> float:
         """Seconds until the window ends (Retry-After), at least one."""

@@ -17,11 +17,7 @@ class AccessLoggedAdmin:
     audit_category: str = Category.CLINICAL
 
     def audit_patient(self, obj):
-        """The patient a record belongs to: the record itself, its patient, or its ablation's patient."""
-        from apps.patients.models import Patient
-
-        if isinstance(obj, Patient):
-            return obj
+        """The patient a record belongs to: its patient, or its ablation's (the patients' admin: the record)."""
         if (patient := getattr(obj, "patient", None)) is not None:
             return patient
         ablation = getattr(obj, "ablation", None)

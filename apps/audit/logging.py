@@ -13,19 +13,10 @@ _QUERY = re.compile(r"(\s/[^\s?]*)\?\S*")
 _SURVEY_TOKEN = re.compile(r"""((?:^|[\s"'(]|[a-z]+://[^/\s"']+)/s/)(?!(?:thanks|stop)(?:[/\s?#"']|$))[^/\s?#"']+""")
 
 
-def _rewrite(record: logging.LogRecord, pattern: re.Pattern, replacement: str) -> bool:
-    message = record.getMessage()
-    rewritten = pattern.sub(replacement, message)
-    if rewritten != message:
-        record.msg, record.args = rewritten, ()
-    return True
-
-
-class StripQueryStrings(logging.Filter):
+class CleanRequestLines(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return _rewrite(record, _QUERY, r"\1")
-
-
-class RedactSurveyTokens(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return _rewrite(record, _SURVEY_TOKEN, r"\1[token]")
+        message = record.getMessage()
+        cleaned = _SURVEY_TOKEN.sub(r"\1[token]", _QUERY.sub(r"\1", message))
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True

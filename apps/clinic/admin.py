@@ -25,7 +25,7 @@ class ProtocolAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class _ReadOnly:
     """Shown in the admin, never added, changed or deleted there: for clinical records, whose services give them
     derived data (an ablation's follow-ups and qualifying block, a block's diary, a follow-up's counted answer) that
     a save in the admin would skip. They are made on the pages, through the API or by the import."""
@@ -40,16 +40,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
-    """An inline of ReadOnlyAdmin's kind: its rows shown, never edited."""
+class ReadOnlyAdmin(_ReadOnly, admin.ModelAdmin):
+    pass
 
+
+class ReadOnlyInline(_ReadOnly, admin.TabularInline):
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

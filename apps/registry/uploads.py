@@ -59,12 +59,12 @@ def upload_names(files) -> str:
     return ", ".join(PurePosixPath(upload.name).name for upload in files)
 
 
-def _limit(size: int) -> str:
-    return filesizeformat(size)
-
-
 def _too_large(name: str, limit: int) -> UploadError:
-    return UploadError(f"{name} is larger than the limit of {_limit(limit)}.")
+    return UploadError(f"{name} is larger than the limit of {filesizeformat(limit)}.")
+
+
+def _together_too_large() -> UploadError:
+    return UploadError(f"The files together are larger than the limit of {filesizeformat(MAX_TOTAL_BYTES)}.")
 
 
 def _sizes_check(files) -> None:
@@ -77,7 +77,7 @@ def _sizes_check(files) -> None:
         if upload.size is None or upload.size > limit:
             raise _too_large(name, limit)
     if sum(upload.size for upload in files) > MAX_TOTAL_BYTES:
-        raise UploadError(f"The files together are larger than the limit of {_limit(MAX_TOTAL_BYTES)}.")
+        raise _together_too_large()
 
 
 class _Budget:
@@ -93,7 +93,7 @@ class _Budget:
         if self.per_file[name] > MAX_FILE_BYTES:
             raise _too_large(name, MAX_FILE_BYTES)
         if self.total > MAX_TOTAL_BYTES:
-            raise UploadError(f"The files together are larger than the limit of {_limit(MAX_TOTAL_BYTES)}.")
+            raise _together_too_large()
 
 
 def _unzip(upload, folder: Path, budget: _Budget) -> None:

@@ -11,6 +11,7 @@ from apps.accounts.redirects import safe_next
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.cryoablations.selectors import follow_up_get
+from apps.patients.models import Channel
 from apps.surveys.models import SurveyLink
 from apps.surveys.services import link_revoke
 
@@ -56,7 +57,7 @@ def send_now(request, public_id):
     except CannotSend as error:
         messages.error(request, f"Survey link not sent: {error}.")
     else:
-        how = "by email" if patient.preferred_channel == "email" else "by text message"
+        how = "by email" if patient.preferred_channel == Channel.EMAIL else "by text message"
         messages.success(request, f"The {follow_up.label} survey link will go to the patient {how} within a minute.")
     return _back(request, patient)
 

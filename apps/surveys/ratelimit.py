@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+
+from apps.accounts.ratelimit import count
 
 
 def client_address(request) -> str:
@@ -22,13 +23,7 @@ def rate_limited(request, *, scope: str) -> bool:
     """Count this request; True once the address has made more than SURVEY_RATE_LIMIT in the window."""
     window = settings.SURVEY_RATE_WINDOW_SECONDS
     key = f"survey-rate:{scope}:{client_address(request)}:{int(time.time() // window)}"
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window)
-        count = 1
-    return count > settings.SURVEY_RATE_LIMIT
+    return count(key, timeout=window) > settings.SURVEY_RATE_LIMIT
 
 
 def retry_after_seconds() -> int:

@@ -262,37 +262,16 @@ LOGGING = {
     # Request lines (runserver's django.server, gunicorn's access log, django.request's "Not Found: <path>") lose
     # their query string (?q= holds names) and a survey link's token. On the loggers that write them, so that every
     # handler (Django's own, pytest's) gets the cleaned record; on the handler for any other logger's.
-    "filters": {
-        "no_query_strings": {"()": "apps.audit.logging.StripQueryStrings"},
-        "no_survey_tokens": {"()": "apps.audit.logging.RedactSurveyTokens"},
-    },
+    "filters": {"clean_request_lines": {"()": "apps.audit.logging.CleanRequestLines"}},
     "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["no_query_strings", "no_survey_tokens"],
-        }
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["clean_request_lines"]}
     },
     "loggers": {
-        "django.server": {
-            "handlers": ["console"],
-            "level": "INFO",
-            "propagate": False,
-            "filters": ["no_query_strings", "no_survey_tokens"],
-        },
-        "django.request": {"filters": ["no_query_strings", "no_survey_tokens"]},
-        "gunicorn.access": {
-            "handlers": ["console"],
-            "level": "INFO",
-            "propagate": False,
-            "filters": ["no_query_strings", "no_survey_tokens"],
-        },
-        # "Error handling request <path>"; gunicorn sets it not to propagate, so it needs its handler here.
-        "gunicorn.error": {
-            "handlers": ["console"],
-            "level": "INFO",
-            "propagate": False,
-            "filters": ["no_query_strings", "no_survey_tokens"],
+        "django.request": {"filters": ["clean_request_lines"]},
+        # gunicorn.error ("Error handling request <path>") is set by gunicorn not to propagate: it needs its handler.
+        **{
+            name: {"handlers": ["console"], "level": "INFO", "propagate": False, "filters": ["clean_request_lines"]}
+            for name in ("django.server", "gunicorn.access", "gunicorn.error")
         },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 
 from apps.accounts.models import Role
-from apps.audit.logging import StripQueryStrings
+from apps.audit.logging import CleanRequestLines
 from apps.audit.models import AccessEvent, Action
 from tests.conftest import force_login_unverified, verified_device
 from tests.factories import BlockFactory, PatientFactory, UserFactory
@@ -111,7 +111,7 @@ def test_request_lines_lose_their_query_string():
     record = logging.LogRecord(
         "django.server", logging.INFO, "", 0, '"%s" %s %s', ("GET /patients/?q=Garcia HTTP/1.1", 200, 5), None
     )
-    StripQueryStrings().filter(record)
+    CleanRequestLines().filter(record)
     assert record.getMessage() == '"GET /patients/ HTTP/1.1" 200 5'
 
 

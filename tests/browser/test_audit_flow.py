@@ -12,25 +12,18 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from apps.accounts.models import Role
 from apps.audit.db import verify_chains
 from apps.audit.models import AccessEvent, Action, Category
-from tests.browser.conftest import PASSWORD, field
+from tests.browser.conftest import PASSWORD, field, one_time_code
 from tests.factories import PatientFactory, UserFactory
 
 pytestmark = pytest.mark.browser
 
 ABORTED = "net::ERR_ABORTED"
-
-
-def _one_time_code(device: TOTPDevice) -> str:
-    """What the admin's authenticator app shows now."""
-    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
-    return f"{totp.token():0{device.digits}d}"
 
 
 def _open_patient_page(user, patient, when: dt.datetime) -> None:
@@ -65,7 +58,7 @@ def test_admin_finds_who_opened_a_patient_last_week_and_downloads_the_csv(page):
     field(page, "Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Enter your sign-in code")).to_be_visible()
-    field(page, "Code").fill(_one_time_code(device))
+    field(page, "Code").fill(one_time_code(device))
     page.get_by_role("button", name="Verify").click()
 
     # and filters the access log by the patient and last week

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
@@ -17,17 +16,12 @@ from apps.audit.models import AccessEvent, Action
 from apps.clinic.models import Nerve
 from apps.reports.outcomes import ablation_ids_for, outcomes_compute, outcomes_filters
 from apps.reports.presentation import percent
-from tests.browser.conftest import PASSWORD, field
+from tests.browser.conftest import PASSWORD, field, one_time_code, sign_in_with_code
 from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation
 
 pytestmark = pytest.mark.browser
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
-
-
-def _one_time_code(device: TOTPDevice) -> str:
-    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
-    return f"{totp.token():0{device.digits}d}"
 
 
 def test_physician_reads_a_rate_drills_down_and_downloads_a_report(page, live_worker):
@@ -47,7 +41,7 @@ def test_physician_reads_a_rate_drills_down_and_downloads_a_report(page, live_wo
     field(page, "Username").fill(doctor.username)
     field(page, "Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    field(page, "Code").fill(_one_time_code(device))
+    field(page, "Code").fill(one_time_code(device))
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", name="Outcomes dashboard")).to_be_visible()
@@ -96,14 +90,7 @@ def _physician_signed_in(page) -> object:
     """The sample registry and a physician signed in with password and one-time code, as in the flow above."""
     call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
     doctor = UserFactory(role=Role.PHYSICIAN, username="paz.physician", first_name="Paz", last_name="Physician")
-    device = TOTPDevice.objects.create(user=doctor, name="authenticator", confirmed=True)
-    page.goto("/")
-    field(page, "Username").fill(doctor.username)
-    field(page, "Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    field(page, "Code").fill(_one_time_code(device))
-    page.get_by_role("button", name="Verify").click()
-    page.get_by_role("button", name="Sign out").wait_for()
+    sign_in_with_code(page, doctor)
     return doctor
 
 

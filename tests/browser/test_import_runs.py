@@ -6,25 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from apps.accounts.models import Role
 from apps.patients.models import Patient
 from apps.registry.models import ImportRun
 from apps.registry.parsing import FILES
-from tests.browser.conftest import PASSWORD, field
+from tests.browser.conftest import sign_in_with_code
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
-
-
-def _one_time_code(device: TOTPDevice) -> str:
-    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
-    return f"{totp.token():0{device.digits}d}"
 
 
 def _no_sideways_scrolling(page) -> bool:
@@ -38,13 +31,7 @@ def _no_sideways_scrolling(page) -> bool:
 def test_admin_imports_the_sample_then_opens_the_run_from_the_list(page):
     # given an admin with an authenticator
     admin = UserFactory(role=Role.ADMIN, is_staff=True, username="ada.admin", first_name="Ada", last_name="Admin")
-    device = TOTPDevice.objects.create(user=admin, name="authenticator", confirmed=True)
-    page.goto("/")
-    field(page, "Username").fill(admin.username)
-    field(page, "Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    field(page, "Code").fill(_one_time_code(device))
-    page.get_by_role("button", name="Verify").click()
+    sign_in_with_code(page, admin)
 
     # when: they upload the sample on the import page, check it and confirm
     nav = page.get_by_role("navigation", name="Main")

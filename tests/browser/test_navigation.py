@@ -5,12 +5,10 @@ favicon included)."""
 from __future__ import annotations
 
 import pytest
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from apps.accounts.models import Role
-from tests.browser.conftest import PASSWORD, field
+from tests.browser.conftest import sign_in_with_code
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -21,15 +19,7 @@ SCROLLS_SIDEWAYS = "document.documentElement.scrollWidth > document.documentElem
 
 def _sign_in_as_admin(page) -> None:
     admin = UserFactory(role=Role.ADMIN, is_staff=True, username="ada.admin", first_name="Ada", last_name="Adminova")
-    device = TOTPDevice.objects.create(user=admin, name="authenticator", confirmed=True)
-    page.goto("/")
-    field(page, "Username").fill(admin.username)
-    field(page, "Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
-    field(page, "Code").fill(f"{totp.token():06d}")
-    page.get_by_role("button", name="Verify").click()
-    page.get_by_role("button", name="Sign out").wait_for()
+    sign_in_with_code(page, admin)
 
 
 def test_the_admin_navigation_is_one_line_at_1366_px(page):
