@@ -2,13 +2,20 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts.views import home
+from apps.cryoablations import urls as cryoablation_urls
+from apps.pages import urls as pages_urls
+from apps.patients import urls as patient_urls
 
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("apps.accounts.urls")),
-    path("patients/", include("apps.patients.urls")),
+    # The pages made of several apps' data are apps.pages' (it sits above the apps it reads), under the prefix and
+    # namespace of the app they belong to: the patient's page, the follow-up worklist, the answers form.
+    path("patients/", include((patient_urls.urlpatterns + pages_urls.patient_patterns, "patients"))),
     path("blocks/", include("apps.blocks.urls")),
-    path("cryoablations/", include("apps.cryoablations.urls")),
+    path(
+        "cryoablations/", include((cryoablation_urls.urlpatterns + pages_urls.cryoablation_patterns, "cryoablations"))
+    ),
     path("clinic/", include("apps.clinic.urls")),
     path("reminders/", include("apps.reminders.urls")),
     # Patients' survey pages: public, reached by a secure link (short: it goes in an SMS).

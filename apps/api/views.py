@@ -22,7 +22,6 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.blocks.selectors import block_get
 from apps.clinic.selectors import protocol_get
-from apps.cryoablations.forms import FollowUpAnswersForm
 from apps.cryoablations.selectors import ablation_get, follow_up_get, follow_up_rows
 from apps.patients.forms import PatientForm
 from apps.patients.models import Patient
@@ -33,6 +32,7 @@ from apps.registry.forms import RegistryUploadForm
 from apps.registry.services import registry_import
 from apps.registry.uploads import UploadError, upload_discard, upload_folder, upload_names, upload_store
 from apps.reports.outcomes import outcomes_compute
+from apps.surveys.forms import FollowUpAnswersForm
 from apps.surveys.services import response_record
 
 from .etags import etag_of, if_match_check

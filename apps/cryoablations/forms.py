@@ -8,9 +8,8 @@ from apps.blocks.forms import PhysicianChoiceField
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.selectors import nerve_list, protocol_get
 from apps.patients.models import Patient
-from apps.surveys.models import SurveyResponse
 
-from .models import Cryoablation, FollowUp
+from .models import Cryoablation
 
 
 class QualifyingBlockField(forms.ModelChoiceField):
@@ -62,53 +61,6 @@ class CryoablationForm(forms.ModelForm):
         if self.instance.pk and self.instance.qualifying_source != "staff":
             # An ablation whose block the rule chose stays with the rule unless staff name another.
             self.initial["qualifying_block"] = None
-
-
-class FollowUpAnswersForm(forms.ModelForm):
-    """Answers that staff take down by phone or at a visit."""
-
-    collected_via = forms.ChoiceField(
-        label="Collected by",
-        choices=[("phone", "Phone call"), ("clinic", "Clinic visit")],
-        widget=forms.RadioSelect,
-        initial="phone",
-    )
-
-    class Meta:
-        model = SurveyResponse
-        fields = [
-            "completed_at",
-            "collected_via",
-            "pain_average",
-            "pain_current",
-            "pain_worst",
-            "percent_relief",
-            "pgic",
-        ]
-        widgets = {
-            "completed_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        }
-
-    def __init__(self, *args, follow_up: FollowUp, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.follow_up = follow_up
-        self.instance.ablation = follow_up.ablation
-        if not self.is_bound:
-            self.initial["completed_at"] = timezone.localtime().replace(second=0, microsecond=0)
-
-    def clean_completed_at(self):
-        completed_at = self.cleaned_data["completed_at"]
-        try:
-            day = timezone.localdate(completed_at)
-        except OverflowError:  # year 1 typed as UTC: no local date in the clinic's time zone
-            raise forms.ValidationError("Enter a real date and time of the answers.") from None
-        follow_up = self.follow_up
-        if not follow_up.window_start <= day <= follow_up.window_end:
-            raise forms.ValidationError(
-                f"{day:%Y-%m-%d} is outside the {follow_up.label} window "
-                f"({follow_up.window_start:%Y-%m-%d} to {follow_up.window_end:%Y-%m-%d})."
-            )
-        return completed_at
 
 
 class WorklistFilterForm(forms.Form):

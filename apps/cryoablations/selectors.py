@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -9,9 +10,11 @@ from django.utils import timezone
 
 from apps.clinic.models import Protocol
 from apps.clinic.rules import percent_reduction
-from apps.surveys.models import SurveyResponse
 
 from .models import Cryoablation, FollowUp, QualifyingSource, Status, window_range
+
+if TYPE_CHECKING:  # a name for the type only: surveys sits above cryoablations
+    from apps.surveys.models import SurveyResponse
 
 WORKLIST_STATUSES = [Status.DUE, Status.OVERDUE, Status.MISSED]
 

@@ -8,6 +8,7 @@ from apps.blocks.models import DiagnosticBlock
 from apps.blocks.selectors import qualifying_block_pick
 from apps.clinic.models import Protocol, TimePoint
 from apps.clinic.selectors import protocol_get
+from apps.surveys.services import responses_assign
 
 from .models import Cryoablation, FollowUp, QualifyingSource
 
@@ -61,8 +62,6 @@ def _set_qualifying_block(ablation: Cryoablation, named: DiagnosticBlock | None,
 def follow_ups_schedule(*, ablation: Cryoablation, protocol: Protocol) -> list[FollowUp]:
     """One follow-up per time point of the protocol, dated from the ablation; existing ones are re-dated
     (the ablation's date may have been corrected) and the ablation's answers re-assigned to their windows."""
-    from apps.surveys.services import responses_assign
-
     existing = {f.time_point: f for f in ablation.follow_ups.all()}
     follow_ups = []
     for time_point in protocol.time_points.all():

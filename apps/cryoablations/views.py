@@ -1,32 +1,18 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.decorators import role_required
-from apps.accounts.redirects import safe_next
-from apps.accounts.selectors import physician_list
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
 from apps.patients.selectors import patient_get_or_404
-from apps.reminders.selectors import (
-    WORKLIST_SECTION_LIMIT,
-    messages_needing_staff,
-    unreachable_follow_ups,
-    unreachable_reason,
-)
-from apps.surveys.services import response_record
 
-from .forms import CryoablationForm, FollowUpAnswersForm, WorklistFilterForm
-from .models import Status
-from .selectors import ablation_get, follow_up_get, follow_up_rows, qualifying_block_notes, worklist
+from .forms import CryoablationForm
+from .selectors import ablation_get, follow_up_rows, qualifying_block_notes
 from .services import ablation_create, ablation_update
-
-PAGE_SIZE = 50
 
 
 @role_required("cryoablations.add_cryoablation")
@@ -75,74 +61,3 @@ def ablation_detail(request, public_id):
         "unscheduled": ablation.survey_responses.filter(follow_up__isnull=True),
     }
     return render(request, "cryoablations/ablation_detail.html", context)
-
-
-@role_required("cryoablations.view_followup")
-@audit_access(Action.LIST, Category.CLINICAL, object_type="worklist")
-def worklist_view(request):
-    status = request.GET.get("status", "")
-    status = status if status in Status.values else ""
-    time_points = protocol_get().time_points.all()
-    filter_form = WorklistFilterForm(request.GET, time_points=time_points)
-    time_point = filter_form.cleaned_data["time_point"] if filter_form.is_valid() else ""
-    physician_id = request.GET.get("physician", "")
-    physician_id = int(physician_id) if physician_id.isdecimal() else None
-    follow_ups = worklist(today=timezone.localdate(), status=status, physician_id=physician_id, time_point=time_point)
-    if not filter_form.is_valid():
-        # The whole worklist under a filter naming a time point would be read as that time point's follow-ups.
-        follow_ups = follow_ups.none()
-    page = Paginator(follow_ups, PAGE_SIZE).get_page(request.GET.get("page"))
-    request.audit.subject(None, listed=[f.ablation.patient_id for f in page])
-    context = {
-        "page": page,
-        "today": timezone.localdate(),
-        "status": status,
-        "time_point": time_point,
-        "physician_id": physician_id,
-        "physicians": physician_list(),
-        "time_points": time_points,
-        "time_point_errors": filter_form.errors.get("time_point", []),
-        "statuses": [
-            ("", "Due and overdue"),
-            (Status.DUE, "Due"),
-            (Status.OVERDUE, "Overdue"),
-            (Status.MISSED, "Missed"),
-        ],
-    }
-    # The "To call" tab: patients no message reaches, and messages staff must check (apps.reminders).
-    context["reach_tab"] = request.GET.get("view") == "reach"
-    if context["reach_tab"]:
-        unreachable = unreachable_follow_ups(today=timezone.localdate())
-        context["unreachable_count"] = unreachable.count()
-        context["unreachable"] = [
-            (f, unreachable_reason(f.ablation.patient)) for f in unreachable[:WORKLIST_SECTION_LIMIT]
-        ]
-        needing_staff = messages_needing_staff()
-        context["needing_staff_count"] = needing_staff.count()
-        context["needing_staff"] = needing_staff[:WORKLIST_SECTION_LIMIT]
-    return render(request, "cryoablations/worklist.html", context)
-
-
-@role_required("surveys.add_surveyresponse")
-@audit_access(Action.EDIT_FORM, Category.SURVEY)
-def follow_up_answers(request, public_id):
-    follow_up = follow_up_get(public_id=public_id)
-    request.audit.subject(follow_up, patient=follow_up.ablation.patient)
-    form = FollowUpAnswersForm(request.POST or None, follow_up=follow_up)
-    # Where staff came from (the worklist with its tab, filters and page), if it is a page of this site.
-    back = safe_next(request)
-    if form.is_valid():
-        response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
-        messages.success(request, f"{follow_up.label} answers recorded.")
-        return redirect(back or reverse("cryoablations:detail", args=[follow_up.ablation.public_id]))
-    patient = follow_up.ablation.patient
-    status = follow_up.status(timezone.localdate(), completed=follow_up.counted_response_id is not None)
-    context = {
-        "form": form,
-        "follow_up": follow_up,
-        "patient": patient,
-        "back": back,
-        # "Send now" / "Copy link" (apps.reminders) while the window is open and nothing is counted yet.
-        "link_actions": patient.is_active and status in (Status.DUE, Status.OVERDUE),
-    }
-    return render(request, "cryoablations/follow_up_answers.html", context)

@@ -3,17 +3,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from apps.accounts.decorators import role_required
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
-from apps.clinic.selectors import protocol_get
-from apps.reminders.selectors import messages_for_patient, unreachable_reason
 
 from .forms import PatientForm, PatientSearchForm
 from .models import Patient
-from .selectors import patient_get_or_404, patient_search, patient_timeline
+from .selectors import patient_get_or_404, patient_search
 from .services import patient_create, patient_update
 
 PAGE_SIZE = 25
@@ -55,29 +52,3 @@ def patient_edit(request, public_id):
         messages.success(request, "Patient details saved.")
         return redirect("patients:detail", patient.public_id)
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
-
-
-@role_required("patients.view_patient")
-@audit_access(Action.VIEW, Category.CLINICAL)
-def patient_detail(request, public_id):
-    patient = patient_get_or_404(public_id=public_id)
-    request.audit.subject(patient)
-    timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
-    context = {
-        "patient": patient,
-        "timeline": timeline,
-        "reminder_messages": messages_for_patient(patient=patient),
-        "unreachable_reason": unreachable_reason(patient),
-    }
-    return render(request, "patients/patient_detail.html", context)
-
-
-@role_required("patients.view_patient")
-@audit_access(Action.PRINT, Category.CLINICAL)
-def patient_print(request, public_id):
-    """A printable summary of the timeline: printing is a read of PHI of its own, recorded as such."""
-    patient = patient_get_or_404(public_id=public_id)
-    request.audit.subject(patient)
-    timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
-    context = {"patient": patient, "timeline": timeline, "printed_at": timezone.localtime()}
-    return render(request, "patients/patient_print.html", context)

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from apps.cryoablations.models import FollowUp
+
+from .models import SurveyResponse
 
 NRS_CHOICES = [(n, str(n)) for n in range(11)]
 PGIC_CHOICES = [
@@ -54,3 +59,50 @@ class FollowUpSurveyForm(forms.Form):
 
 class DiarySurveyForm(forms.Form):
     pain_current = nrs_field(_("Your pain right now"), required=True)
+
+
+class FollowUpAnswersForm(forms.ModelForm):
+    """Answers that staff take down by phone or at a visit."""
+
+    collected_via = forms.ChoiceField(
+        label="Collected by",
+        choices=[("phone", "Phone call"), ("clinic", "Clinic visit")],
+        widget=forms.RadioSelect,
+        initial="phone",
+    )
+
+    class Meta:
+        model = SurveyResponse
+        fields = [
+            "completed_at",
+            "collected_via",
+            "pain_average",
+            "pain_current",
+            "pain_worst",
+            "percent_relief",
+            "pgic",
+        ]
+        widgets = {
+            "completed_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+
+    def __init__(self, *args, follow_up: FollowUp, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.follow_up = follow_up
+        self.instance.ablation = follow_up.ablation
+        if not self.is_bound:
+            self.initial["completed_at"] = timezone.localtime().replace(second=0, microsecond=0)
+
+    def clean_completed_at(self):
+        completed_at = self.cleaned_data["completed_at"]
+        try:
+            day = timezone.localdate(completed_at)
+        except OverflowError:  # year 1 typed as UTC: no local date in the clinic's time zone
+            raise forms.ValidationError("Enter a real date and time of the answers.") from None
+        follow_up = self.follow_up
+        if not follow_up.window_start <= day <= follow_up.window_end:
+            raise forms.ValidationError(
+                f"{day:%Y-%m-%d} is outside the {follow_up.label} window "
+                f"({follow_up.window_start:%Y-%m-%d} to {follow_up.window_end:%Y-%m-%d})."
+            )
+        return completed_at
