@@ -153,9 +153,8 @@ def patient_diary_entry_record(*, block_id: int, minutes: int, nrs: int) -> Diar
 
 
 def patient_opt_out(*, patient: Patient, now: datetime | None = None) -> None:
-    """The patient's opt-out link: no further message of any kind. Queued ones stop now, not at send time."""
-    from apps.reminders.services import messages_cancel_for_patient
-
+    """The patient's opt-out link: no further message of any kind. A queued message is cancelled ("opted out") by
+    the send-time re-check (reminders.services.stop_reason), as for a patient made inactive or whose consent is
+    withdrawn: the survey app sits below reminders and does not call it."""
     now = now or timezone.now()
     Patient.objects.filter(pk=patient.pk, opted_out_at__isnull=True).update(opted_out_at=now)
-    messages_cancel_for_patient(patient_id=patient.pk, reason="opted out")
