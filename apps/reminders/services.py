@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
@@ -213,11 +214,15 @@ def sweep(*, now: datetime) -> SweepResult:
     return SweepResult(planned, enqueued, in_doubt, cancelled)
 
 
+def _enqueue(task: str, *args: object) -> None:
+    """Enqueue one of tasks.py's tasks by its registered name: the tasks call these services, so importing tasks.py
+    here would close an import cycle (pyproject.toml's import-linter contracts refuse one)."""
+    current_app.send_task(f"apps.reminders.tasks.{task}", args=args)
+
+
 def messages_claim_due(*, now: datetime, limit: int = CLAIM_BATCH_SIZE) -> list[int]:
     """Claim up to `limit` due rows (rows another sweep holds are skipped, not waited for) and enqueue their ids
     once the claim is committed, so a worker never looks for a row it cannot see yet."""
-    from .tasks import messages_send
-
     with transaction.atomic(durable=True):
         ids = list(
             Message.objects.select_for_update(skip_locked=True)
@@ -229,7 +234,7 @@ def messages_claim_due(*, now: datetime, limit: int = CLAIM_BATCH_SIZE) -> list[
         if ids:
             Message.objects.filter(pk__in=ids).update(enqueued_at=now)
             chunks = [ids[i : i + SEND_BATCH_SIZE] for i in range(0, len(ids), SEND_BATCH_SIZE)]
-            transaction.on_commit(lambda: [messages_send.delay(chunk) for chunk in chunks])
+            transaction.on_commit(lambda: [_enqueue("messages_send", chunk) for chunk in chunks])
     return ids
 
 
@@ -245,12 +250,6 @@ def messages_cancel_stopped(*, now: datetime) -> int:
         | Q(patient__opted_out_at__isnull=False)
     )
     return stopped.update(status=MessageStatus.CANCELLED, detail="stopped before sending")
-
-
-def messages_cancel_for_patient(*, patient_id: int, reason: str) -> int:
-    return Message.objects.filter(patient_id=patient_id, status=MessageStatus.QUEUED).update(
-        status=MessageStatus.CANCELLED, detail=reason
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -523,9 +522,7 @@ def _staff_send(*, patient_id: int, target: dict, user, now: datetime) -> Messag
     if not patient.reminder_address:
         raise CannotSend("no usable contact")
     message = _staff_message_create(patient=patient, target=target, user=user, now=now)
-    from .tasks import message_send
-
-    transaction.on_commit(lambda: message_send.delay(message.pk))
+    transaction.on_commit(lambda: _enqueue("message_send", message.pk))
     return message
 
 

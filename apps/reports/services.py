@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
@@ -43,8 +44,6 @@ def report_run_request(
 ) -> ReportRun:
     """A queued run (as of today unless `as_of` says otherwise); its build is enqueued once the row is committed
     (the worker must find it)."""
-    from .tasks import report_run_build
-
     run = ReportRun.objects.create(
         requested_by=requested_by,
         kind=kind,
@@ -55,7 +54,8 @@ def report_run_request(
         nerve=nerve,
         side=side,
     )
-    transaction.on_commit(lambda: report_run_build.delay(run.pk))
+    # By the task's registered name: tasks.py calls this module, so importing it here would close an import cycle.
+    transaction.on_commit(lambda: current_app.send_task("apps.reports.tasks.report_run_build", args=[run.pk]))
     logger.info("report run %s queued", run.pk)
     return run
 

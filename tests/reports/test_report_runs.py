@@ -97,10 +97,15 @@ def test_monthly_runs_one_per_physician_and_month_and_an_email_with_a_link_only(
     db, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     # given two active physicians and an inactive one; the build runs in this process (the worker is tested above)
-    from apps.reports import tasks
+    from celery import current_app
 
     settings.SITE_URL = "https://registry.example.org"
-    monkeypatch.setattr(tasks.report_run_build, "delay", lambda run_id: services.report_run_build(run_id=run_id))
+
+    def build_here(name, args):
+        assert name == "apps.reports.tasks.report_run_build"
+        services.report_run_build(run_id=args[0])
+
+    monkeypatch.setattr(current_app, "send_task", build_here)
     doctors = [UserFactory(role=Role.PHYSICIAN, email=f"dr{n}@example.org") for n in range(2)]
     UserFactory(role=Role.PHYSICIAN, is_active=False)
 
