@@ -414,8 +414,8 @@ def _copy_time(params: dict) -> tuple[int, float]:
     """(rows, seconds) of PostgreSQL's own COPY (SELECT ...) TO STDOUT WITH CSV of the rows the export writes."""
     from django.db import connection
 
-    from apps.audit.forms import AuditFilterForm
-    from apps.audit.selectors import ACCESS_COLUMNS, access_events
+    from apps.pages.audit.forms import AuditFilterForm
+    from apps.pages.audit.selectors import ACCESS_COLUMNS, access_events
 
     form = AuditFilterForm({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in params.items()})
     queryset = access_events(filters=form.filters()).values_list(*ACCESS_COLUMNS)

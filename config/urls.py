@@ -20,7 +20,7 @@ urlpatterns = [
     path("reminders/", include("apps.reminders.urls")),
     # Patients' survey pages: public, reached by a secure link (short: it goes in an SMS).
     path("s/", include("apps.surveys.urls")),
-    path("audit/", include("apps.audit.urls")),
+    path("audit/", include("apps.pages.audit.urls")),
     path("reports/", include("apps.reports.urls")),
     path("registry/", include("apps.registry.urls")),
     path("api/", include("apps.api.urls")),

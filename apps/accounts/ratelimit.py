@@ -10,6 +10,8 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 
+from apps.audit.request import client_address
+
 
 def _key(kind: str, value: str) -> str:
     # Hashed: a username typed by a stranger (possibly a patient's name pasted by mistake) never reaches Redis.
@@ -50,7 +52,5 @@ def sign_in_succeeded(*, username: str) -> None:
 
 @receiver(user_login_failed, dispatch_uid="accounts.count_sign_in_failure")
 def _count_failure(sender, credentials, request=None, **kwargs) -> None:
-    from apps.audit.request import client_address
-
     address = client_address(request) if request is not None else None
     sign_in_failed(username=str(credentials.get("username", "")), address=address)

@@ -33,13 +33,12 @@ class AuditSubject:
 
     def subject(self, obj, *, patient=None, action: str | None = None, category: str | None = None, **detail) -> None:
         """Name the record shown. `patient` defaults to obj.patient, or obj itself when it is a patient."""
-        from apps.patients.models import Patient
-
         if obj is not None:
             self.object_type = obj._meta.model_name
             self.object_id = str(getattr(obj, "public_id", None) or obj.pk)
             if patient is None:
-                patient = obj if isinstance(obj, Patient) else getattr(obj, "patient", None)
+                # Named by its label, not imported: the audit machinery sits below the clinical apps.
+                patient = obj if obj._meta.label == "patients.Patient" else getattr(obj, "patient", None)
         if patient is not None:
             self.patient_id = patient.pk
         if action:

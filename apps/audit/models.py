@@ -7,19 +7,13 @@ Every table here is append-only and hash-chained by triggers (see db.py); `manag
 from __future__ import annotations
 
 import pghistory
+from django.apps import apps as django_apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils import timezone
 from pghistory.models import Event
-
-from apps.accounts.models import User
-from apps.api.models import ApiToken
-from apps.blocks.models import DiagnosticBlock, DiaryEntry
-from apps.clinic.models import Nerve, Protocol, TimePoint
-from apps.cryoablations.models import Cryoablation, FollowUp
-from apps.patients.models import Patient
-from apps.registry.models import ImportRun
-from apps.surveys.models import SurveyLink, SurveyResponse
 
 
 class Action(models.TextChoices):
@@ -90,7 +84,10 @@ class AccessEvent(ChainedRow):
     category = models.CharField(max_length=32, choices=Category.choices)
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
-    patient = models.ForeignKey(Patient, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # Named, not imported: the audit machinery sits below the clinical apps (pyproject.toml's import-linter contracts).
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     path = models.CharField(max_length=300, blank=True)  # never the query string: it may hold a name
     detail = models.JSONField(default=dict, blank=True)
 
@@ -126,37 +123,6 @@ def _trackers() -> tuple:
 CONTEXT = {"context_field": pghistory.ContextJSONField(), "base_model": ChangeEvent, "app_label": "audit"}
 
 
-# The columns snapshotted per model, named rather than "all": a field another app adds then gets its history with
-# an audit migration of its own, instead of a trigger writing to a column the event table does not have yet.
-TRACKED_FIELDS = {
-    Patient: "id public_id mrn first_name last_name date_of_birth sex email mobile_phone preferred_channel language "
-    "timezone reminder_consent is_active search_name opted_out_at email_undeliverable_at phone_invalid_at created_at "
-    "updated_at",
-    DiagnosticBlock: "id public_id patient performed_at physician nerve side guidance needle drug "
-    "concentration_percent volume_ml baseline_nrs suspected_diagnosis trigger_point_cm_from_midline "
-    "trigger_point_mm_caudal_to_psis tinel_sign worse_with_posture compression_symptoms notes needle_gauge external_id "
-    "created_at updated_at",
-    DiaryEntry: "id block minutes_after nrs source recorded_at",
-    Cryoablation: "id public_id patient performed_on physician nerve side device probe cycles freeze_seconds guidance "
-    "baseline_nrs complications qualifying_block qualifying_source external_id created_at updated_at",
-    FollowUp: "id public_id ablation time_point label target_date window_start window_end counted_response",
-    SurveyResponse: "id public_id ablation follow_up completed_at pain_average pain_current pain_worst percent_relief "
-    "pgic collected_via recorded_by recorded_at",
-    Protocol: "id block_threshold_percent evaluation_window_minutes require_dual_blocks qualifying_block_days "
-    "responder_percent invitation_hour reminder_days quiet_start_hour quiet_end_hour diary_minutes",
-    TimePoint: "id protocol code label target_day window_start_day window_end_day",
-    Nerve: "id code name is_active sort_order",
-    # Never the token's hash: with it, the history would hold what a link is checked against.
-    SurveyLink: "id public_id patient follow_up block diary_minutes expires_at created_at opened_at used_at revoked_at",
-    # Imports are recorded with who ran them and their counts (data-exchange.md).
-    ImportRun: "id started_at finished_at user source dry_run status counts problem_count created_physicians",
-    # Never the key's hash: with it, the history would hold what an API request is checked against.
-    ApiToken: "id user name key_prefix read_only expires_at revoked_at last_used_at created_by created_at",
-    # Never the password hash: the history would become a store of old hashes to crack.
-    User: "id last_login is_superuser username first_name last_name email is_staff is_active date_joined",
-}
-
-
 def _snapshot_columns_recorded_as_given(event_base, tracked_model):
     """Every snapshot column nullable and without a default, whatever the tracked field says: a column added to
     the event table later then reads null in the older rows, which keeps their hashes (apps/audit/db.py). The
@@ -170,8 +136,7 @@ def _snapshot_columns_recorded_as_given(event_base, tracked_model):
     return event_base
 
 
-def _event_model(model, name: str):
-    fields = TRACKED_FIELDS[model].split()
+def _event_model(model, name: str, fields: list[str]):
     return _snapshot_columns_recorded_as_given(
         pghistory.create_event_model(
             model,
@@ -185,70 +150,42 @@ def _event_model(model, name: str):
     )
 
 
-class PatientEvent(_event_model(Patient, "PatientEvent")):
-    pass
+def _audited_models() -> dict:
+    """{model: its snapshot columns, space-separated} as the apps declare them: each app names the columns of its
+    own models in its AppConfig.audited_fields, so this module imports none of them (it sits below them all). The
+    columns are named rather than "all": a field another app adds then gets its history with an audit migration of
+    its own, instead of a trigger writing to a column the event table does not have yet."""
+    tracked = {}
+    for app_config in django_apps.get_app_configs():
+        declared = getattr(app_config, "audited_fields", {})
+        if declared and app_config.models is None:
+            raise ImproperlyConfigured(f"apps.audit must come after {app_config.name} in INSTALLED_APPS")
+        for model_name, columns in declared.items():
+            tracked[app_config.get_model(model_name, require_ready=False)] = columns
+    return tracked
 
 
-class DiagnosticBlockEvent(_event_model(DiagnosticBlock, "DiagnosticBlockEvent")):
-    pass
+TRACKED_FIELDS = _audited_models()
 
-
-class DiaryEntryEvent(_event_model(DiaryEntry, "DiaryEntryEvent")):
-    pass
-
-
-class CryoablationEvent(_event_model(Cryoablation, "CryoablationEvent")):
-    pass
-
-
-class FollowUpEvent(_event_model(FollowUp, "FollowUpEvent")):
-    pass
-
-
-class SurveyResponseEvent(_event_model(SurveyResponse, "SurveyResponseEvent")):
-    pass
-
-
-class ProtocolEvent(_event_model(Protocol, "ProtocolEvent")):
-    pass
-
-
-class TimePointEvent(_event_model(TimePoint, "TimePointEvent")):
-    pass
-
-
-class NerveEvent(_event_model(Nerve, "NerveEvent")):
-    pass
-
-
-class UserEvent(_event_model(User, "UserEvent")):
-    pass
-
-
-class SurveyLinkEvent(_event_model(SurveyLink, "SurveyLinkEvent")):
-    pass
-
-
-class ImportRunEvent(_event_model(ImportRun, "ImportRunEvent")):
-    pass
-
-
-class ApiTokenEvent(_event_model(ApiToken, "ApiTokenEvent")):
-    pass
+# One change-history table per declared model, named after it (PatientEvent, FollowUpEvent, ...), made as a class
+# statement in this module would make it.
+for _model, _columns in TRACKED_FIELDS.items():
+    _name = f"{_model.__name__}Event"
+    globals()[_name] = type(_name, (_event_model(_model, _name, _columns.split()),), {"__module__": __name__})
 
 
 # Role changes: rows of the user-group link table (a role granted is an insert, withdrawn a delete).
 class UserGroupEvent(
     _snapshot_columns_recorded_as_given(
         pghistory.create_event_model(
-            User.groups.through,
+            get_user_model().groups.through,
             pghistory.InsertEvent("role.grant"),
             pghistory.DeleteEvent("role.withdraw"),
             model_name="UserGroupEvent",
             obj_field=None,
             **CONTEXT,
         ),
-        User.groups.through,
+        get_user_model().groups.through,
     )
 ):
     pass

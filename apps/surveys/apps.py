@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class SurveysConfig(AppConfig):
     name = "apps.surveys"
+    # The columns the audit trail snapshots on every change of these models (apps/audit/models.py makes their
+    # event tables), named rather than "all": a field added later gets its history with an audit migration.
+    audited_fields = {
+        "SurveyResponse": "id public_id ablation follow_up completed_at pain_average pain_current pain_worst "
+        "percent_relief pgic collected_via recorded_by recorded_at",
+        # Never the token's hash: with it, the history would hold what a link is checked against.
+        "SurveyLink": "id public_id patient follow_up block diary_minutes expires_at created_at opened_at used_at "
+        "revoked_at",
+    }

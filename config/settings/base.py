@@ -43,7 +43,6 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    "apps.audit",
     "apps.registry",
     "apps.reports",
     "apps.reminders",
@@ -51,6 +50,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "apps.api",
+    # After every app whose models it records: their AppConfig.audited_fields name the columns (apps/audit/models.py).
+    "apps.audit",
+    # Pages made of several apps' data (apps/pages/__init__.py).
+    "apps.pages",
 ]
 
 MIDDLEWARE = [

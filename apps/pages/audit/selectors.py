@@ -11,11 +11,10 @@ from django.db import connection
 from django.db.models import Func, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from apps.audit import models
+from apps.audit.models import AccessEvent
 from apps.clinic.rules import clinic_day_start, clinic_days_q
 from apps.patients.models import Patient
-
-from . import models
-from .models import AccessEvent
 
 SORTS = {
     "newest": ["-occurred_at", "-id"],

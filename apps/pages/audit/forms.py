@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.audit.models import Action
 from apps.patients.models import Patient
 
-from .models import Action
 from .selectors import CHANGE_ACTIONS, SORTS, AuditFilter, change_object_types
 
 

@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from apps.accounts.decorators import role_required
 from apps.accounts.roles import CONFIGURE
+from apps.audit.csvsafe import csv_stream
+from apps.audit.decorators import audit_access
+from apps.audit.models import Action, Category
 
-from .csvsafe import csv_stream
-from .decorators import audit_access
 from .forms import AuditFilterForm, ChangeHistoryFilterForm
-from .models import Action, Category
 from .selectors import (
     ACCESS_COLUMNS,
     CHANGE_ACTIONS,

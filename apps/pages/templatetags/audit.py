@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 
 from apps.accounts.roles import CONFIGURE
-from apps.audit.selectors import patient_viewers
+from apps.pages.audit.selectors import patient_viewers
 
 register = template.Library()
 
