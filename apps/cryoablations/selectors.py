@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -12,9 +11,6 @@ from apps.clinic.models import Protocol
 from apps.clinic.rules import percent_reduction
 
 from .models import Cryoablation, FollowUp, QualifyingSource, Status, window_range
-
-if TYPE_CHECKING:  # a name for the type only: surveys sits above cryoablations
-    from apps.surveys.models import SurveyResponse
 
 WORKLIST_STATUSES = [Status.DUE, Status.OVERDUE, Status.MISSED]
 
@@ -37,7 +33,8 @@ def follow_up_get(*, public_id) -> FollowUp:
 class FollowUpRow:
     follow_up: FollowUp
     status: Status
-    response: SurveyResponse | None
+    # The counted answer (FollowUp.counted_response, a surveys.SurveyResponse: that app sits above this one).
+    response: Model | None
 
     @property
     def reduction_percent(self):

@@ -8,7 +8,6 @@ from apps.blocks.models import DiagnosticBlock
 from apps.blocks.selectors import qualifying_block_pick
 from apps.clinic.models import Protocol, TimePoint
 from apps.clinic.selectors import protocol_get
-from apps.surveys.services import responses_assign
 
 from .models import Cryoablation, FollowUp, QualifyingSource
 
@@ -25,15 +24,15 @@ def follow_up_dates(performed_on: date, time_point: TimePoint) -> tuple[date, da
 def ablation_create(*, qualifying_block: DiagnosticBlock | None = None, **fields) -> Cryoablation:
     """Record an ablation, its qualifying block (the rule's pick unless staff name one) and its follow-ups,
     all in one transaction."""
-    return ablation_update(ablation=Cryoablation(), qualifying_block=qualifying_block, **fields)
+    return ablation_save(ablation=Cryoablation(), qualifying_block=qualifying_block, **fields)
 
 
 @transaction.atomic
-def ablation_update(
-    *, ablation: Cryoablation, qualifying_block: DiagnosticBlock | None = None, **fields
-) -> Cryoablation:
+def ablation_save(*, ablation: Cryoablation, qualifying_block: DiagnosticBlock | None = None, **fields) -> Cryoablation:
     """Save an ablation's fields; the qualifying block is chosen again (by the rule unless staff name one) and
-    the follow-ups re-dated, since the date, nerve or side may have changed."""
+    the follow-ups re-dated, since the date, nerve or side may have changed. The answers already recorded are the
+    survey app's, above this one: an ablation that may have some is edited with surveys.services.ablation_update,
+    which calls this and then re-assigns them to the follow-ups' new windows."""
     protocol = protocol_get()
     for name, value in fields.items():
         setattr(ablation, name, value)
@@ -61,7 +60,7 @@ def _set_qualifying_block(ablation: Cryoablation, named: DiagnosticBlock | None,
 
 def follow_ups_schedule(*, ablation: Cryoablation, protocol: Protocol) -> list[FollowUp]:
     """One follow-up per time point of the protocol, dated from the ablation; existing ones are re-dated
-    (the ablation's date may have been corrected) and the ablation's answers re-assigned to their windows."""
+    (the ablation's date may have been corrected; surveys.services.ablation_update then re-assigns its answers)."""
     existing = {f.time_point: f for f in ablation.follow_ups.all()}
     follow_ups = []
     for time_point in protocol.time_points.all():
@@ -75,6 +74,4 @@ def follow_ups_schedule(*, ablation: Cryoablation, protocol: Protocol) -> list[F
         )
         follow_up.save()
         follow_ups.append(follow_up)
-    if existing:
-        responses_assign(ablation=ablation)
     return follow_ups

@@ -7,5 +7,4 @@ app_name = "cryoablations"
 urlpatterns = [
     path("new/<uuid:patient_id>/", views.ablation_new, name="new"),
     path("<uuid:public_id>/", views.ablation_detail, name="detail"),
-    path("<uuid:public_id>/edit/", views.ablation_edit, name="edit"),
 ]

@@ -12,7 +12,7 @@ from apps.patients.selectors import patient_get_or_404
 
 from .forms import CryoablationForm
 from .selectors import ablation_get, follow_up_rows, qualifying_block_notes
-from .services import ablation_create, ablation_update
+from .services import ablation_create
 
 
 @role_required("cryoablations.add_cryoablation")
@@ -26,20 +26,6 @@ def ablation_new(request, patient_id):
         messages.success(request, f"Cryoablation saved; {ablation.follow_ups.count()} follow-ups scheduled.")
         return redirect("cryoablations:detail", ablation.public_id)
     return render(request, "cryoablations/ablation_form.html", {"form": form, "patient": patient})
-
-
-@role_required("cryoablations.change_cryoablation")
-@audit_access(Action.EDIT_FORM, Category.CLINICAL)
-def ablation_edit(request, public_id):
-    ablation = ablation_get(public_id=public_id)
-    request.audit.subject(ablation)
-    form = CryoablationForm(request.POST or None, instance=ablation, patient=ablation.patient)
-    if form.is_valid():
-        ablation_update(ablation=ablation, **form.cleaned_data)
-        messages.success(request, "Cryoablation saved.")
-        return redirect("cryoablations:detail", ablation.public_id)
-    context = {"form": form, "patient": ablation.patient, "ablation": ablation}
-    return render(request, "cryoablations/ablation_form.html", context)
 
 
 @role_required("cryoablations.view_cryoablation")

@@ -9,6 +9,7 @@ patient_patterns = [
     path("<uuid:public_id>/print/", views.patient_print, name="print"),
 ]
 cryoablation_patterns = [
+    path("<uuid:public_id>/edit/", views.ablation_edit, name="edit"),
     path("worklist/", views.worklist_view, name="worklist"),
     path("follow-ups/<uuid:public_id>/answers/", views.follow_up_answers, name="follow_up_answers"),
 ]

@@ -12,9 +12,9 @@ from apps.accounts.selectors import physician_list
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
-from apps.cryoablations.forms import WorklistFilterForm
+from apps.cryoablations.forms import CryoablationForm, WorklistFilterForm
 from apps.cryoablations.models import Status
-from apps.cryoablations.selectors import follow_up_get, worklist
+from apps.cryoablations.selectors import ablation_get, follow_up_get, worklist
 from apps.patients.selectors import patient_get_or_404
 from apps.reminders.selectors import (
     WORKLIST_SECTION_LIMIT,
@@ -24,7 +24,7 @@ from apps.reminders.selectors import (
     unreachable_reason,
 )
 from apps.surveys.forms import FollowUpAnswersForm
-from apps.surveys.services import response_record
+from apps.surveys.services import ablation_update, response_record
 
 from .selectors import patient_timeline
 
@@ -126,3 +126,17 @@ def follow_up_answers(request, public_id):
         "link_actions": patient.is_active and status in (Status.DUE, Status.OVERDUE),
     }
     return render(request, "cryoablations/follow_up_answers.html", context)
+
+
+@role_required("cryoablations.change_cryoablation")
+@audit_access(Action.EDIT_FORM, Category.CLINICAL)
+def ablation_edit(request, public_id):
+    ablation = ablation_get(public_id=public_id)
+    request.audit.subject(ablation)
+    form = CryoablationForm(request.POST or None, instance=ablation, patient=ablation.patient)
+    if form.is_valid():
+        ablation_update(ablation=ablation, **form.cleaned_data)
+        messages.success(request, "Cryoablation saved.")
+        return redirect("cryoablations:detail", ablation.public_id)
+    context = {"form": form, "patient": ablation.patient, "ablation": ablation}
+    return render(request, "cryoablations/ablation_form.html", context)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.cryoablations.models import Cryoablation, FollowUp
+from apps.cryoablations.services import ablation_save
 from apps.patients.models import Patient
 
 from .models import CollectedVia, SurveyLink, SurveyResponse
@@ -35,6 +36,18 @@ def response_record(*, ablation: Cryoablation, completed_at: datetime, **answers
     if response.follow_up_id:
         counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk=response.follow_up_id))
     return response
+
+
+@transaction.atomic
+def ablation_update(
+    *, ablation: Cryoablation, qualifying_block: DiagnosticBlock | None = None, **fields
+) -> Cryoablation:
+    """Staff correct an ablation: its fields, qualifying block and re-dated follow-ups
+    (cryoablations.services.ablation_save), then its answers re-assigned to the follow-ups' new windows. Here,
+    because the answers are this app's and the ablation app, below it, knows nothing of them."""
+    ablation_save(ablation=ablation, qualifying_block=qualifying_block, **fields)
+    responses_assign(ablation=ablation)
+    return ablation
 
 
 def responses_assign(*, ablation: Cryoablation) -> None:

@@ -5,8 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.cryoablations.models import Cryoablation, QualifyingSource
-from apps.cryoablations.services import ablation_update
-from apps.surveys.services import response_record
+from apps.surveys.services import ablation_update, response_record
 from tests.factories import BlockFactory, PatientFactory, make_ablation, nerve
 
 pytestmark = pytest.mark.django_db

@@ -23,10 +23,9 @@ from apps.clinic.demo import seed_demo
 from apps.clinic.models import Nerve
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp
-from apps.cryoablations.services import ablation_update
 from apps.reports.models import DurabilityStep, FollowUpFact
 from apps.surveys.models import CollectedVia, SurveyResponse
-from apps.surveys.services import counted_responses_refresh, response_record
+from apps.surveys.services import ablation_update, counted_responses_refresh, response_record
 from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation
 
 pytestmark = pytest.mark.django_db
