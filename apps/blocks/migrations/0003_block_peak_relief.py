@@ -15,6 +15,8 @@ The refresh first locks the blocks' rows (FOR NO KEY UPDATE: diary inserts of ot
 FOR KEY SHARE on the block for their foreign key, are not blocked, only a second refresh of the same block, which
 then reads the diary as the first one committed it), so two transactions writing one block's diary at the same time
 cannot leave a value computed from a diary neither of them saw.
+
+Writes blocks_blockpeakrelief (this app's); watches blocks_diaryentry, blocks_diagnosticblock and clinic_protocol.
 """
 
 import django.db.models.deletion

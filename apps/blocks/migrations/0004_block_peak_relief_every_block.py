@@ -11,6 +11,9 @@ block as its qualifying block.
 - blocks_ablated_refresh(ids) sets `ablated` of the given blocks; called per statement on ablation inserts and
   deletes and on updates of the qualifying block, with the old and new blocks.
 A deleted block takes its row with it (ON DELETE CASCADE, 0003).
+
+Writes blocks_blockpeakrelief (this app's); watches blocks_diagnosticblock and cryoablations_cryoablation, a table of
+an app above this one (README.md, "Triggers that watch other apps' tables").
 """
 
 from django.db import migrations, models

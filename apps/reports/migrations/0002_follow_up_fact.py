@@ -8,6 +8,8 @@ per statement, with the rows of the transition tables:
 - on survey answer updates that change the scores or the time of an answer some follow-up counts.
 A deleted follow-up takes its row with it (ON DELETE CASCADE); an answer cannot be deleted while a follow-up still
 counts it (the follow-up's foreign key), so the follow-up's own update recomputes its row first.
+
+Writes reports_followupfact (this app's); watches cryoablations_followup and surveys_surveyresponse.
 """
 
 import django.db.models.deletion

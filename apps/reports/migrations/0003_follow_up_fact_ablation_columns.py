@@ -9,6 +9,8 @@ statement, with the follow-ups of
 - ablations naming a block whose peak relief row is inserted or deleted, or updated in a copied column (the diary,
   the block's baseline, date or physician, or the protocol's evaluation window changed; not `ablated` alone, which
   every ablation insert sets for its block).
+
+Writes reports_followupfact (this app's); watches cryoablations_cryoablation and blocks_blockpeakrelief.
 """
 
 from django.db import migrations, models

@@ -11,6 +11,8 @@ It is called per statement, with the ablations of the transition tables:
 - on inserts and deletes of follow-up facts (a deleted follow-up's cascade included);
 - on updates of facts that change a column the steps read;
 and for every ablation when the protocol's responder percent changes.
+
+Writes reports_durabilitystep (this app's); watches reports_followupfact and clinic_protocol.
 """
 
 from django.db import migrations, models
