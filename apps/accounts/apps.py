@@ -4,8 +4,7 @@ from django.db.models.signals import post_migrate
 
 class AccountsConfig(AppConfig):
     name = "apps.accounts"
-    # The columns the audit trail snapshots on every change of these models (apps/audit/models.py makes their
-    # event tables), named rather than "all": a field added later gets its history with an audit migration.
+    # The columns the audit trail snapshots on every change (why named, not "all": apps/audit/models.py).
     audited_fields = {
         # Never the password hash: the history would become a store of old hashes to crack.
         "User": "id last_login is_superuser username first_name last_name email is_staff is_active date_joined",

@@ -5,8 +5,7 @@ class ApiConfig(AppConfig):
     name = "apps.api"
     label = "api"
     verbose_name = "REST API"
-    # The columns the audit trail snapshots on every change of these models (apps/audit/models.py makes their
-    # event tables), named rather than "all": a field added later gets its history with an audit migration.
+    # The columns the audit trail snapshots on every change (why named, not "all": apps/audit/models.py).
     audited_fields = {
         # Never the key's hash: with it, the history would hold what an API request is checked against.
         "ApiToken": "id user name key_prefix read_only expires_at revoked_at last_used_at created_by created_at",

@@ -3,8 +3,7 @@ from django.apps import AppConfig
 
 class BlocksConfig(AppConfig):
     name = "apps.blocks"
-    # The columns the audit trail snapshots on every change of these models (apps/audit/models.py makes their
-    # event tables), named rather than "all": a field added later gets its history with an audit migration.
+    # The columns the audit trail snapshots on every change (why named, not "all": apps/audit/models.py).
     audited_fields = {
         "DiagnosticBlock": "id public_id patient performed_at physician nerve side guidance needle drug "
         "concentration_percent volume_ml baseline_nrs suspected_diagnosis trigger_point_cm_from_midline "

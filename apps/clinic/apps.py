@@ -3,8 +3,7 @@ from django.apps import AppConfig
 
 class ClinicConfig(AppConfig):
     name = "apps.clinic"
-    # The columns the audit trail snapshots on every change of these models (apps/audit/models.py makes their
-    # event tables), named rather than "all": a field added later gets its history with an audit migration.
+    # The columns the audit trail snapshots on every change (why named, not "all": apps/audit/models.py).
     audited_fields = {
         "Protocol": "id block_threshold_percent evaluation_window_minutes require_dual_blocks qualifying_block_days "
         "responder_percent invitation_hour reminder_days quiet_start_hour quiet_end_hour diary_minutes",

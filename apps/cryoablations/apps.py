@@ -3,8 +3,7 @@ from django.apps import AppConfig
 
 class CryoablationsConfig(AppConfig):
     name = "apps.cryoablations"
-    # The columns the audit trail snapshots on every change of these models (apps/audit/models.py makes their
-    # event tables), named rather than "all": a field added later gets its history with an audit migration.
+    # The columns the audit trail snapshots on every change (why named, not "all": apps/audit/models.py).
     audited_fields = {
         "Cryoablation": "id public_id patient performed_on physician nerve side device probe cycles freeze_seconds "
         "guidance baseline_nrs complications qualifying_block qualifying_source external_id created_at updated_at",

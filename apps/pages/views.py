@@ -31,12 +31,17 @@ from .selectors import patient_timeline
 WORKLIST_PAGE_SIZE = 50
 
 
+def _patient_and_timeline(request, public_id):
+    """The patient a page shows (recorded as the access's subject) and their timeline."""
+    patient = patient_get_or_404(public_id=public_id)
+    request.audit.subject(patient)
+    return patient, patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
+
+
 @role_required("patients.view_patient")
 @audit_access(Action.VIEW, Category.CLINICAL)
 def patient_detail(request, public_id):
-    patient = patient_get_or_404(public_id=public_id)
-    request.audit.subject(patient)
-    timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
+    patient, timeline = _patient_and_timeline(request, public_id)
     context = {
         "patient": patient,
         "timeline": timeline,
@@ -50,9 +55,7 @@ def patient_detail(request, public_id):
 @audit_access(Action.PRINT, Category.CLINICAL)
 def patient_print(request, public_id):
     """A printable summary of the timeline: printing is a read of PHI of its own, recorded as such."""
-    patient = patient_get_or_404(public_id=public_id)
-    request.audit.subject(patient)
-    timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
+    patient, timeline = _patient_and_timeline(request, public_id)
     context = {"patient": patient, "timeline": timeline, "printed_at": timezone.localtime()}
     return render(request, "patients/patient_print.html", context)
 

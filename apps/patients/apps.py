@@ -3,8 +3,7 @@ from django.apps import AppConfig
 
 class PatientsConfig(AppConfig):
     name = "apps.patients"
-    # The columns the audit trail snapshots on every change of these models (apps/audit/models.py makes their
-    # event tables), named rather than "all": a field added later gets its history with an audit migration.
+    # The columns the audit trail snapshots on every change (why named, not "all": apps/audit/models.py).
     audited_fields = {
         "Patient": "id public_id mrn first_name last_name date_of_birth sex email mobile_phone preferred_channel "
         "language timezone reminder_consent is_active search_name opted_out_at email_undeliverable_at "

@@ -3,8 +3,7 @@ from django.apps import AppConfig
 
 class SurveysConfig(AppConfig):
     name = "apps.surveys"
-    # The columns the audit trail snapshots on every change of these models (apps/audit/models.py makes their
-    # event tables), named rather than "all": a field added later gets its history with an audit migration.
+    # The columns the audit trail snapshots on every change (why named, not "all": apps/audit/models.py).
     audited_fields = {
         "SurveyResponse": "id public_id ablation follow_up completed_at pain_average pain_current pain_worst "
         "percent_relief pgic collected_via recorded_by recorded_at",

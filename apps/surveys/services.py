@@ -166,8 +166,8 @@ def patient_diary_entry_record(*, block_id: int, minutes: int, nrs: int) -> Diar
 
 
 def patient_opt_out(*, patient: Patient, now: datetime | None = None) -> None:
-    """The patient's opt-out link: no further message of any kind. A queued message is cancelled ("opted out") by
-    the send-time re-check (reminders.services.stop_reason), as for a patient made inactive or whose consent is
-    withdrawn: the survey app sits below reminders and does not call it."""
+    """The patient's opt-out link: no further message of any kind. Queued ones are cancelled ("opted out") in this
+    transaction by the reminders app's trigger on the patient row (reminders migration 0006): this app sits below
+    reminders and does not call it."""
     now = now or timezone.now()
     Patient.objects.filter(pk=patient.pk, opted_out_at__isnull=True).update(opted_out_at=now)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.reminders.models import Kind, Message, MessageStatus
 from apps.reminders.services import message_send
 from apps.surveys.models import SurveyLink
-from apps.surveys.services import link_answer, response_record, token_hash
+from apps.surveys.services import link_answer, patient_opt_out, response_record, token_hash
 from tests.factories import make_ablation, make_reachable_patient, make_survey_link
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +154,22 @@ def test_answers_staff_record_stop_the_queued_reminders_at_once(staff_client):
     assert (reminder.status, reminder.detail) == (MessageStatus.CANCELLED, "survey completed")
     table = staff_client.get(reverse("patients:detail", args=[patient.public_id])).text.split('id="messages"')[1]
     assert "Queued" not in table and "Not sent" in table and "survey completed" in table
+
+
+def test_the_patients_opt_out_stops_the_queued_reminders_at_once(staff_client):
+    # given
+    patient, _, invitation, reminder = queued_reminder()
+
+    # when
+    patient_opt_out(patient=patient)
+
+    # then: no sweep has run, and the page already says the reminder will not go
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.detail) == (MessageStatus.CANCELLED, "opted out")
+    invitation.refresh_from_db()
+    assert invitation.status == MessageStatus.SENT  # what was sent stays sent
+    table = staff_client.get(reverse("patients:detail", args=[patient.public_id])).text.split('id="messages"')[1]
+    assert "Queued" not in table and "opted out" in table
 
 
 def test_answers_through_the_link_stop_the_queued_reminders_at_once():
