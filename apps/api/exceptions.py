@@ -12,6 +12,9 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
+    if isinstance(exc, exceptions.ParseError):
+        # A body that cannot be read is a 400 like any other: {field: [messages]}, as the schema declares it.
+        exc = exceptions.ValidationError({"non_field_errors": [str(exc.detail)]})
     return drf_exception_handler(exc, context)
 
 

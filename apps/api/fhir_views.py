@@ -23,6 +23,8 @@ from .fhir import operation_outcome, patient_everything_json
 
 FHIR_JSON = "application/fhir+json"
 FHIR_PREFIX = "/fhir/"
+API_PREFIX = "/api/"
+NO_SUCH_ADDRESS = "Not found: no such address or record (an id is a record's public id, a UUID)."
 NO_SUCH_OPERATION = "No FHIR operation at this address. This server offers GET /fhir/Patient/{id}/$everything."
 SERVER_ERROR = "The server failed to answer this request; the error is logged for the clinic's IT team."
 
@@ -84,10 +86,13 @@ patient_everything_view = audit_access(Action.EXPORT, Category.CLINICAL, methods
 
 def page_not_found(request, exception):
     """The site's 404 (config.urls.handler404): Django's page, except under /fhir/, where an address that names no
-    operation (or a malformed id) gets an OperationOutcome, as a FHIR client expects."""
+    operation (or a malformed id) gets an OperationOutcome, as a FHIR client expects, and under /api/, where it gets
+    the API's JSON error body, as the schema declares (a malformed id included)."""
     if request.path.startswith(FHIR_PREFIX):
         body = operation_outcome(status=404, diagnostics=NO_SUCH_OPERATION)
         return HttpResponse(json.dumps(body), status=404, content_type=FHIR_JSON)
+    if request.path.startswith(API_PREFIX):
+        return HttpResponse(json.dumps({"detail": NO_SUCH_ADDRESS}), status=404, content_type="application/json")
     return django_page_not_found(request, exception)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import User
@@ -15,6 +16,29 @@ from apps.clinic.models import Nerve
 from apps.cryoablations.selectors import WORKLIST_STATUSES
 from apps.patients.selectors import PATIENT_ORDERINGS
 from apps.reports.outcomes import THRESHOLD_OUT_OF_RANGE, threshold_in_range
+
+# Text a query parameter may carry: anything but a NUL byte, which PostgreSQL cannot hold (DRF's CharField refuses
+# it, naming the parameter); the schema says so, so that clients and schemathesis know it too.
+NO_NUL = "^[^\\u0000]*$"
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "pattern": NO_NUL})
+class QueryText(serializers.CharField):
+    """A text query parameter: no NUL byte; not empty unless allow_blank (the schema then adds `or empty`)."""
+
+
+@extend_schema_field({"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 100})
+class ThresholdPercent(serializers.DecimalField):
+    """A percent above 0 and at most 100, as a number (not text): reports.outcomes.threshold_in_range checks it."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_digits=None, decimal_places=None, **kwargs)
+
+    def to_internal_value(self, data) -> Decimal:
+        value = super().to_internal_value(data)
+        if not threshold_in_range(value):
+            raise serializers.ValidationError(THRESHOLD_OUT_OF_RANGE)
+        return value
 
 
 class _Query(serializers.Serializer):
@@ -49,10 +73,8 @@ class DateRangeQuery(_Query):
 
 
 class ProcedureQuery(DateRangeQuery):
-    physician = serializers.CharField(source="physician_id", required=False, help_text="The physician's username.")
-    nerve = serializers.CharField(
-        source="nerve_id", required=False, help_text="The nerve's code, e.g. superior_cluneal."
-    )
+    physician = QueryText(source="physician_id", required=False, help_text="The physician's username.")
+    nerve = QueryText(source="nerve_id", required=False, help_text="The nerve's code, e.g. superior_cluneal.")
     side = serializers.ChoiceField(choices=Side.choices, required=False)
 
     def validate_physician(self, username: str) -> int:
@@ -75,7 +97,7 @@ class FollowUpQuery(ProcedureQuery):
         help_text="Unanswered follow-ups of active patients, as on the worklist: due, overdue, missed, or open "
         "(due and overdue). Without it: every follow-up.",
     )
-    time_point = serializers.CharField(required=False, help_text="The protocol's time point code, e.g. 3m.")
+    time_point = QueryText(required=False, help_text="The protocol's time point code, e.g. 3m.")
 
 
 class OutcomesQuery(ProcedureQuery):
@@ -84,17 +106,10 @@ class OutcomesQuery(ProcedureQuery):
     from_ = serializers.DateField(source="date_from", required=False, help_text="First block/ablation date.")
     to = serializers.DateField(source="date_to", required=False, help_text="Last block/ablation date, included.")
     as_of = serializers.DateField(required=False, help_text="Windows closed before this date (default: today).")
-    threshold = serializers.DecimalField(
-        max_digits=None,
-        decimal_places=None,
+    threshold = ThresholdPercent(
         required=False,
         help_text="Positive-block threshold, percent, above 0 and at most 100 (default: the protocol's).",
     )
-
-    def validate_threshold(self, value: Decimal) -> Decimal:
-        if not threshold_in_range(value):
-            raise serializers.ValidationError(THRESHOLD_OUT_OF_RANGE)
-        return value
 
 
 def ordering_param(fields: list[str], default: str) -> serializers.ChoiceField:
@@ -106,9 +121,7 @@ def ordering_param(fields: list[str], default: str) -> serializers.ChoiceField:
 
 
 class PatientQuery(_Query):
-    q = serializers.CharField(
-        required=False, allow_blank=True, help_text="MRN prefix, or words starting the names (any accents)."
-    )
+    q = QueryText(required=False, allow_blank=True, help_text="MRN prefix, or words starting the names (any accents).")
     # last_name: by last name, then first name (the patient list's order).
     ordering = ordering_param(list(PATIENT_ORDERINGS), "last_name")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.patients.forms import PatientForm
+from apps.patients.forms import PatientForm, timezone_choices
 from apps.patients.models import Patient
 
 
@@ -35,6 +35,12 @@ class PatientWriteSerializer(serializers.ModelSerializer):
 
     mobile_phone = serializers.CharField(
         max_length=32, required=False, allow_blank=True, help_text="Any form; stored in E.164."
+    )
+    # The zones the form offers, as an enum: the schema refuses what the server refuses.
+    timezone = serializers.ChoiceField(
+        choices=timezone_choices(),
+        required=PatientForm.base_fields["timezone"].required,
+        help_text="An IANA time zone.",
     )
 
     class Meta:
@@ -226,6 +232,16 @@ class ImportResultSerializer(serializers.Serializer):
     )
 
 
+class FormBooleanField(serializers.BooleanField):
+    """A boolean of a multipart form, as its schema's `boolean` is sent: `true` or `false`, and nothing else (DRF's
+    own also takes yes, on, 1... which the schema does not say)."""
+
+    TRUE_VALUES = {"true", True}
+    FALSE_VALUES = {"false", False}
+    NULL_VALUES: set = set()
+    default_error_messages = {"invalid": "Send true or false."}
+
+
 class ImportRequestSerializer(serializers.Serializer):
     """multipart/form-data (schema only: the admin page's RegistryUploadForm and upload_store check it)."""
 
@@ -233,4 +249,4 @@ class ImportRequestSerializer(serializers.Serializer):
         child=serializers.FileField(),
         help_text="patients.csv, blocks.csv, ablations.csv and survey_responses.csv, or one .zip holding them.",
     )
-    dry_run = serializers.BooleanField(required=False, default=False, help_text="Check and count, write nothing.")
+    dry_run = FormBooleanField(required=False, default=False, help_text="Check and count, write nothing.")

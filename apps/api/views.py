@@ -35,7 +35,7 @@ from apps.reports.outcomes import outcomes_compute
 from apps.surveys.forms import FollowUpAnswersForm
 from apps.surveys.services import response_record
 
-from .etags import etag_of, if_match_check
+from .etags import ETAG_PATTERN, IF_MATCH_PATTERN, etag_of, if_match_check
 from .filters import AblationQuery, BlockQuery, FollowUpListQuery, OutcomesQuery, PatientQuery, query_of
 from .selectors import ablation_list, block_list, follow_up_list
 from .serializers import (
@@ -53,9 +53,30 @@ from .serializers import (
     SurveyAnswerSerializer,
 )
 
-ETAG_HEADER = OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True)
+ETAG_HEADER = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    pattern=ETAG_PATTERN,
+    response=[200, 201],
+    description="Send it back in If-Match to update the record.",
+)
 IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, description="The ETag of your last read."
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    pattern=IF_MATCH_PATTERN,
+    description="The ETag of your last read.",
+)
+LOCATION_HEADER = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    required=True,
+    response=[201],
+    description="The new record's address.",
 )
 VALIDATION_ERROR = OpenApiResponse(description="Invalid fields: {field: [messages]}")
 NOT_FOUND = OpenApiResponse(description="No such record")
@@ -99,16 +120,17 @@ def form_errors(form) -> dict[str, list[str]]:
     return errors
 
 
-def _json_type_problem(field: forms.Field, value) -> str | None:
+def _json_type_problem(field: forms.Field, value, *, nullable: bool) -> str | None:
     """Why a JSON value cannot be a field's, or None. A page's form reads every value as text, so without this a
-    list would be stored as its Python text (`["x"]` as "['X']") and a number as a date would fail with a 500."""
+    list would be stored as its Python text (`["x"]` as "['X']"), a number as a date would fail with a 500, and any
+    text but "false" would be a yes. What each field takes is what the request body's schema says (`nullable`)."""
     if value is None:
-        return None
+        return None if nullable else "This field may not be null."
     if isinstance(value, list | dict):
         return f"Send a single value, not {'a list' if isinstance(value, list) else 'an object'}."
     if isinstance(field, forms.BooleanField):
-        ok = isinstance(value, bool | str)
-        expected = "true or false"
+        ok = isinstance(value, bool)
+        expected = "true or false (a JSON boolean)"
     elif isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField | forms.TypedChoiceField):
         # A typed choice (a 0-10 score) takes its number; a choice of text refuses a number as no choice.
         ok = isinstance(value, int | float | str) and not isinstance(value, bool)
@@ -119,16 +141,28 @@ def _json_type_problem(field: forms.Field, value) -> str | None:
     return None if ok else f"Send {expected}."
 
 
-def validated_form(form_class, data, *, current: dict | None = None, **kwargs):
+def validated_form(form_class, data, *, body, current: dict | None = None, **kwargs):
     """The page's form, bound to the JSON object sent (laid over `current`, the record's values, for an update);
-    400 naming each field whose value is of the wrong JSON type or that the form refuses."""
+    400 naming each field whose value is of the wrong JSON type (as `body`, the request body's schema serializer,
+    declares it: null only where it allows null) or that the form refuses."""
     if not isinstance(data, dict):
         raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
     fields = form_class.base_fields
+    declared = body().fields
+    # A field the body does not declare is named, not ignored: a misspelt or read-only field would otherwise look
+    # saved (the schema says `additionalProperties: false`).
+    unknown = {
+        name: ["Not a field of this request (or one that cannot be changed)."] for name in data if name not in declared
+    }
+    if unknown:
+        raise exceptions.ValidationError(unknown)
     problems = {
         name: [problem]
         for name, value in data.items()
-        if name in fields and (problem := _json_type_problem(fields[name], value))
+        if name in fields
+        and (
+            problem := _json_type_problem(fields[name], value, nullable=name in declared and declared[name].allow_null)
+        )
     }
     if problems:
         raise exceptions.ValidationError(problems)
@@ -159,10 +193,10 @@ class PatientListView(APIView):
     @extend_schema(
         request=PatientWriteSerializer,
         responses={201: PatientSerializer, 400: VALIDATION_ERROR},
-        parameters=[ETAG_HEADER],
+        parameters=[ETAG_HEADER, LOCATION_HEADER],
     )
     def post(self, request):
-        form = validated_form(PatientForm, request.data)
+        form = validated_form(PatientForm, request.data, body=PatientWriteSerializer)
         patient = patient_create(**form.cleaned_data)
         return with_etag(
             PatientSerializer(patient).data,
@@ -198,13 +232,10 @@ class PatientDetailView(APIView):
             # Locked from the check to the write, so two requests with the same ETag cannot both pass.
             patient = Patient.objects.select_for_update().get(pk=found.pk)
             if_match_check(request, etag_of(PatientSerializer(patient).data))
-            if not isinstance(request.data, dict):
-                raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
-            unknown = sorted(set(request.data) - set(PatientForm.Meta.fields))
-            if unknown:
-                raise exceptions.ValidationError({name: ["This field cannot be changed."] for name in unknown})
             current = model_to_dict(patient, fields=PatientForm.Meta.fields)
-            form = validated_form(PatientForm, request.data, current=current, instance=patient)
+            form = validated_form(
+                PatientForm, request.data, body=PatientWriteSerializer, current=current, instance=patient
+            )
             patient_update(patient=patient, **form.cleaned_data)
         request.audit.subject(patient)
         return with_etag(PatientSerializer(patient).data)
@@ -258,7 +289,9 @@ class FollowUpAnswersView(APIView):
     )
     def post(self, request, public_id):
         follow_up = follow_up_get(public_id=public_id)
-        form = validated_form(FollowUpAnswersForm, request.data, follow_up=follow_up)
+        form = validated_form(
+            FollowUpAnswersForm, request.data, body=FollowUpAnswersWriteSerializer, follow_up=follow_up
+        )
         response = response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
         return Response(SurveyAnswerSerializer(response).data, status=status.HTTP_201_CREATED)
 
@@ -337,7 +370,7 @@ class RegistryImportView(APIView):
         responses={
             200: ImportResultSerializer,
             400: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ImportResultSerializer,
                 description="Refused, nothing written: the import's result with every problem listed, or "
                 "{field: [messages]} when the upload itself is wrong (no files, an unknown file name, a bad zip).",
             ),
@@ -346,7 +379,10 @@ class RegistryImportView(APIView):
     def post(self, request):
         form = RegistryUploadForm(request.POST, request.FILES)
         options = ImportRequestSerializer(data={"dry_run": request.POST.get("dry_run", False)}, partial=True)
-        if not form.is_valid() or not options.is_valid():
+        # Both checked before either is used: every bad part is named at once, and an invalid file never leaves the
+        # options unchecked (reading their errors then was a 500).
+        form_ok, options_ok = form.is_valid(), options.is_valid()
+        if not (form_ok and options_ok):
             request.audit.not_shown()
             raise exceptions.ValidationError({**form_errors(form), **options.errors})
         try:

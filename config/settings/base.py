@@ -309,5 +309,6 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.api.schema.fhir_operation_paths",
+        "apps.api.schema.errors_and_links",
     ],
 }
