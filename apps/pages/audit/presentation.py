@@ -173,6 +173,8 @@ class RecordNamer:
             return f"{obj.group} of {obj.user.username}"
         if label == "accounts.User":
             return obj.username
+        if label == "registry.ImportRun":  # its own name gives the time in UTC
+            return f"{timezone.localtime(obj.started_at):%Y-%m-%d %H:%M} ({obj.get_status_display()})"
         if type(obj).__str__ is models.Model.__str__:
             return f"{obj.pk}"
         return str(obj)
@@ -188,12 +190,17 @@ class RecordNamer:
         ]
         if action == "update" and before:
             old, new = self.instance(model, before), self.instance(model, after)
-            return "; ".join(
-                f"{self._label(model, c, columns)}: {self._value(old, columns.get(c), before.get(c))} → "
-                f"{self._value(new, columns.get(c), after.get(c))}"
-                for c in shown
-                if before.get(c) != after.get(c)
-            )
+            texts = []
+            for c in (c for c in shown if before.get(c) != after.get(c)):
+                was, now = (
+                    self._value(old, columns.get(c), before.get(c)),
+                    self._value(new, columns.get(c), after.get(c)),
+                )
+                if was == now and (field := columns.get(c)) is not None:  # a time that moved by seconds
+                    was = _plain(getattr(old, field.attname), seconds=True)
+                    now = _plain(getattr(new, field.attname), seconds=True)
+                texts.append(f"{self._label(model, c, columns)}: {was} → {now}")
+            return "; ".join(texts)
         obj = self.instance(model, after)
         return "; ".join(
             f"{self._label(model, c, columns)}: {self._value(obj, columns.get(c), after[c])}"
@@ -232,13 +239,14 @@ class RecordNamer:
         return _plain(getattr(obj, field.attname))
 
 
-def _plain(value) -> str:
+def _plain(value, *, seconds: bool = False) -> str:
     if value is None or value == "":
         return "(empty)"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(value) else f"{value}"
+        shown = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+        return timezone.localtime(value).strftime(shown) if timezone.is_aware(value) else f"{value}"
     if isinstance(value, dict):
         return "; ".join(f"{capfirst(str(k).replace('_', ' '))}: {_plain(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
