@@ -160,6 +160,7 @@ def test_admins_find_every_page_in_words_at_both_widths(page, clinic):
             "/admin/",
             "/admin/clinic/nerve/",
             "/admin/patients/patient/",
+            f"/admin/patients/patient/{patient.pk}/change/",
             "/admin/blocks/diagnosticblock/",
         ],
     )
