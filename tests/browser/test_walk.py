@@ -174,3 +174,20 @@ def test_a_patient_answers_on_a_phone_in_words(page, clinic):
     problems = _walk(page, [f"/s/{clinic['token']}/", "/s/"])
     # then
     assert problems == []
+
+
+def test_a_change_reads_as_a_line_of_words_on_a_phone(page, clinic):
+    # given
+    admin = UserFactory(role=Role.ADMIN, is_staff=True, username="ada.admin")
+    sign_in_with_code(page, admin)
+    page.set_viewport_size({"width": 390, "height": 844})
+    # when
+    page.goto(f"/audit/changes/?patient={clinic['patient'].mrn}")
+    widths = (
+        page.locator("tbody tr")
+        .first.locator("td")
+        .evaluate_all("cells => cells.map(c => c.getBoundingClientRect().width)")
+    )
+    # then the table scrolls inside its box rather than squeezing the values into a column of single words
+    assert widths[-1] >= 250, widths
+    assert not page.evaluate(SCROLLS_SIDEWAYS)
