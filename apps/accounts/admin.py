@@ -1,3 +1,4 @@
+from django.apps import apps as django_apps
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django_otp.plugins.otp_static import admin as otp_static_admin
@@ -94,3 +95,10 @@ for model, model_admin in ((TOTPDevice, TOTPDeviceAdmin), (StaticDevice, StaticD
     if admin.site.is_registered(model):
         admin.site.unregister(model)
     admin.site.register(model, model_admin)
+
+# The admin's index lists apps by their verbose names, which django-otp leaves as "OTP_TOTP" and "OTP_STATIC".
+for label, name in (
+    ("otp_totp", "Two-step sign-in: authenticator apps"),
+    ("otp_static", "Two-step sign-in: recovery codes"),
+):
+    django_apps.get_app_config(label).verbose_name = name

@@ -5,8 +5,16 @@ from .models import Nerve, Protocol, TimePoint
 
 @admin.register(Nerve)
 class NerveAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "is_active", "sort_order"]
+    # The list names nerves as every page does; the code, which only import files use, is on each nerve's form.
+    list_display = ["name", "is_active", "sort_order"]
     list_editable = ["is_active", "sort_order"]
+    search_fields = ["name", "code"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.base_fields["code"].label = "Code in import files"
+        form.base_fields["code"].help_text = "How blocks.csv and ablations.csv of the registry import name this nerve."
+        return form
 
 
 class TimePointInline(admin.TabularInline):

@@ -15,6 +15,15 @@ class PatientAdmin(AccessLoggedAdmin, ReadOnlyAdmin):
     list_display = ["mrn", "last_name", "first_name", "preferred_channel", "is_active"]
     search_fields = ["mrn"]
     list_filter = ["is_active", "preferred_channel", "language"]
+    readonly_fields = ["time_zone"]
+
+    @admin.display(description="time zone")
+    def time_zone(self, obj):
+        return obj.get_timezone_display()
+
+    def get_fields(self, request, obj=None):
+        # The time zone as the patient page shows it, not its IANA name.
+        return [name for name in super().get_fields(request, obj) if name != "timezone"]
 
     def audit_patient(self, obj):
         return obj

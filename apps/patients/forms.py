@@ -8,11 +8,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import Patient, default_timezone
+from .models import Patient, default_timezone, time_zone_label
 
 
 def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+    return [(name, time_zone_label(name)) for name in sorted(zoneinfo.available_timezones())]
 
 
 class PatientForm(forms.ModelForm):

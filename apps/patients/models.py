@@ -77,6 +77,11 @@ def default_timezone() -> str:
     return settings.TIME_ZONE
 
 
+def time_zone_label(name: str) -> str:
+    """A time zone as people read it ("America/New York"), wherever one is shown: its IANA name is for programs."""
+    return name.replace("_", " ")
+
+
 class Patient(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     mrn = models.CharField("MRN", max_length=32, unique=True)
@@ -149,6 +154,9 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    def get_timezone_display(self) -> str:
+        return time_zone_label(self.timezone)
 
     def clean(self) -> None:
         if self.preferred_channel == Channel.EMAIL and not self.email:

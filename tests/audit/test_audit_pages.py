@@ -100,3 +100,24 @@ def test_the_audit_csvs_give_times_in_the_clinic_time_zone_with_the_offset(clien
     changed_at = PatientEvent.objects.get(pgh_obj=patient).pgh_created_at
     assert changes[1][0] == timezone.localtime(changed_at).isoformat(sep=" ", timespec="seconds")
     assert CLINIC_TIME.match(changes[1][0]) and changes[1][1] == "patient"
+
+
+def test_the_access_log_names_pages_records_and_system_actors_in_words(client, admin_user, staff_user):
+    # given a staff member who listed the patients and opened one, and a patient who opened a survey link
+    patient = PatientFactory()
+    client.force_login(staff_user)
+    client.get(reverse("patients:list"))
+    client.get(reverse("patients:detail", args=[patient.public_id]))
+    access_record(actor_label="patient:survey-link", action=Action.SURVEY_OPENED, category="survey")
+    client.force_login(admin_user)
+    # when
+    page = client.get(reverse("audit:access_log"))
+    listed = client.get(reverse("audit:access_log"), {"object_type": "patient_list"})
+    # then
+    table = page.text.split("<tbody>")[1]
+    assert "Patient list" in table and "Patient (survey link)" in table
+    assert "Patient <span" in table
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b|patient:", table), "an object type or actor code on the page"
+    assert '<option value="patient_list">Patient list</option>' in page.text
+    assert listed.status_code == 200 and "Patient list" in listed.text.split("<tbody>")[1]
+    assert patient.mrn not in listed.text.split("<tbody>")[1]

@@ -90,9 +90,9 @@ def test_who_made_each_change_is_said_in_words(client, admin_user, staff_user):
     page = client.get(reverse("audit:change_history"), {"object_type": "patient", "action": "insert"})
     # then
     by = {}
-    for row in re.findall(r"<tr><td>.*?</tr>", page.text):
+    for row in re.findall(r"<tr><td[^>]*>.*?</tr>", page.text):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
-        mrn = re.search(r"mrn: ([A-Z]+-1)", cells[4])
+        mrn = re.search(r"Patient: ([A-Z]+-1)", cells[1])
         if mrn:
             by[mrn.group(1)] = cells[3]
     assert by == {
@@ -103,3 +103,34 @@ def test_who_made_each_change_is_said_in_words(client, admin_user, staff_user):
         "STAFF-1": staff_user.username,
     }
     assert "{&quot;" not in page.text and '{"' not in page.text  # no raw JSON anywhere in the table
+
+
+def _page_rows(page) -> list[list[str]]:
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr><td[^>]*>.*?</tr>", page.text, re.S)]
+
+
+def test_the_history_names_records_and_fields_in_words_as_the_pages_do(client, admin_user):
+    # given a patient whose reminder channel changed, and a block of theirs with a diary entry
+    block = BlockFactory(diary=[(30, 2)], patient=PatientFactory(mrn="WORDS-1", email="a@example.org"))
+    patient = block.patient
+    type(patient).objects.filter(pk=patient.pk).update(preferred_channel="email", timezone="America/Los_Angeles")
+    client.force_login(admin_user)
+    # when
+    page = client.get(reverse("audit:change_history"), {"patient": patient.mrn})
+    export = _csv_rows(client, patient=patient.mrn)
+    # then a patient is named by MRN, a block by its nerve, side and date; fields by their labels, choices by theirs
+    rows = _page_rows(page)
+    records = {row[1] for row in rows}
+    day = timezone.localdate(block.performed_at)
+    assert "Patient: WORDS-1" in records
+    assert f"Diagnostic block: Superior cluneal (left) block, {day}" in records
+    assert f"Pain diary entry: 30 min after the Superior cluneal (left) block, {day}" in records
+    update = next(row for row in rows if row[2] == "Changed")
+    assert "Preferred channel: None (phone call) → Email" in update[4]
+    assert "Time zone: America/New York → America/Los Angeles" in update[4]
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", page.text.split("<tbody>")[1]), "a column name or code on the page"
+    assert f"Patient {patient.pk}" not in page.text
+    # and the CSV carries the same words after its own columns
+    csv_update = next(row for row in export if row[3] == "update")
+    assert csv_update[-3] == "Patient: WORDS-1"
+    assert "Preferred channel: None (phone call) → Email" in csv_update[-1]

@@ -5,6 +5,7 @@ from django import forms
 from apps.audit.models import Action
 from apps.patients.models import Patient
 
+from .presentation import object_type_choices
 from .selectors import CHANGE_ACTIONS, SORTS, AuditFilter, change_object_types
 
 
@@ -38,11 +39,15 @@ class AuditFilterForm(_TrailFilterForm):
     """The access log's filters."""
 
     action = forms.ChoiceField(required=False, choices=[("", "Any"), *Action.choices])
-    object_type = forms.CharField(required=False, max_length=64, label="Object type")
+    object_type = forms.ChoiceField(required=False, label="Object")
     object_id = forms.CharField(required=False, max_length=64, label="Object id")
     sort = forms.ChoiceField(required=False, choices=[(k, k.title()) for k in SORTS])
 
     field_order = ["user", "patient", "action", "object_type", "object_id", "date_from", "date_to", "sort"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["object_type"].choices = [("", "Any"), *object_type_choices()]
 
 
 class ChangeHistoryFilterForm(_TrailFilterForm):

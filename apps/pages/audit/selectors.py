@@ -16,6 +16,8 @@ from apps.audit.models import AccessEvent
 from apps.clinic.rules import clinic_day_start, clinic_days_q
 from apps.patients.models import Patient
 
+from .presentation import COMMAND_NAMES, record_type_name
+
 SORTS = {
     "newest": ["-occurred_at", "-id"],
     "oldest": ["occurred_at", "id"],
@@ -155,18 +157,21 @@ CHANGE_ACTIONS = {
     "role.grant": "Role granted",
     "role.withdraw": "Role withdrawn",
 }
-# The link table of users and groups is where roles are held.
-_RECORD_NAMES = {"user_groups": "Role membership"}
-# Management commands whose changes an admin knows by another name.
-_COMMAND_NAMES = {"seed_demo": "Demo data", "import_registry": "Registry import"}
+
+
+def change_event_models() -> dict:
+    """{tracked model: its change-history model}."""
+    return {model.pgh_tracked_model: model for model in _change_models()}
+
+
+def change_tracked_models() -> dict[str, type]:
+    """{object type, as the change history names it: the tracked model}."""
+    return {model.pgh_tracked_model._meta.model_name: model.pgh_tracked_model for model in _change_models()}
 
 
 def change_object_types() -> list[tuple[str, str]]:
     """(object type, its name in words) of every record the change history holds."""
-    types = []
-    for model in _change_models():
-        meta = model.pgh_tracked_model._meta
-        types.append((meta.model_name, _RECORD_NAMES.get(meta.model_name) or str(meta.verbose_name).capitalize()))
+    types = [(name, record_type_name(model)) for name, model in change_tracked_models().items()]
     return sorted(types, key=lambda pair: pair[1])
 
 
@@ -180,7 +185,7 @@ def change_actor(username: str | None, context: dict | None) -> str:
     if context.get("import_run"):
         return "Registry import"
     if command := context.get("command"):
-        return _COMMAND_NAMES.get(command, f"Command {command}")
+        return COMMAND_NAMES.get(command, f"Command {command}")
     if context.get("task"):
         return "Background task"
     if url := context.get("url"):

@@ -13,6 +13,7 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 
 from .forms import AuditFilterForm, ChangeHistoryFilterForm
+from .presentation import RecordNamer, actor_name, object_type_name
 from .selectors import (
     ACCESS_COLUMNS,
     CHANGE_ACTIONS,
@@ -20,8 +21,9 @@ from .selectors import (
     access_events,
     access_rows,
     change_actor,
-    change_object_types,
+    change_event_models,
     change_rows,
+    change_tracked_models,
     patient_mrns,
 )
 
@@ -67,6 +69,8 @@ def access_log(request):
     mrns = patient_mrns(ids={e.patient_id for e in events if e.patient_id})
     for event in events:
         event.patient_mrn = mrns.get(event.patient_id, "")
+        event.object_name = object_type_name(event.object_type)
+        event.actor_name = actor_name(event.actor_label)
     context = {
         "form": form,
         "events": events,
@@ -103,19 +107,11 @@ def change_history(request):
     if not form.is_valid():
         return _refused(request, "audit/change_history.html", form)
     filters = form.filters()
-    record_names = dict(change_object_types())
     rows = []
-    for when, object_type, object_id, action, username, context, before, after in change_rows(
-        **_change_filters(filters)
-    ):
+    for when, *change, record, by, values in _changes_in_words(change_rows(**_change_filters(filters))):
+        action = change[2]
         rows.append(
-            {
-                "when": when,
-                "record": f"{record_names.get(object_type, object_type)} {object_id}",
-                "action": CHANGE_ACTIONS.get(action, action),
-                "by": change_actor(username, _json(context)),
-                "values": _values_text(action, _json(before), _json(after)),
-            }
+            {"when": when, "record": record, "action": CHANGE_ACTIONS.get(action, action), "by": by, "values": values}
         )
         if len(rows) >= PAGE_SIZE:
             break
@@ -123,26 +119,30 @@ def change_history(request):
     return render(request, "audit/change_history.html", {"form": form, "rows": rows, "query": request.GET.urlencode()})
 
 
-def _values_text(action: str, before: dict | None, after: dict | None) -> str:
-    """The values of a change as "field: value" text, not JSON: for an update only what changed."""
-    after = after or {}
-    if action == "update" and before:
-        changed = {k: v for k, v in after.items() if before.get(k) != v}
-        return "; ".join(f"{k}: {_value_text(before.get(k))} → {_value_text(v)}" for k, v in changed.items())
-    return "; ".join(f"{k}: {_value_text(v)}" for k, v in after.items() if v not in (None, ""))
+# The change history's CSV: the trail's own columns (object type and id, JSON before and after) for programs, then
+# the same words as the page for people.
+CHANGE_CSV_COLUMNS = [*CHANGE_COLUMNS, "record", "by", "changes"]
+
+
+def _changes_in_words(rows):
+    """Each change-history row followed by its record's name, who made it and its values, in words."""
+    tracked = change_tracked_models()
+    namer = RecordNamer(event_models=change_event_models())
+    for row in rows:
+        _when, object_type, object_id, action, username, context, before, after = row
+        before, after = _json(before), _json(after)
+        model = tracked.get(object_type)
+        if model is None:
+            record, values = f"{object_type} {object_id}", ""
+        else:
+            record = namer.name(model, after or before, object_id)
+            values = namer.changes(model, action, before, after)
+        yield (*row, record, change_actor(username, _json(context)), values)
 
 
 def _json(value):
     # jsonb columns read through a raw cursor arrive as text (Django decodes JSON itself, in its fields).
     return json.loads(value) if isinstance(value, str) else value
-
-
-def _value_text(value) -> str:
-    if value is None or value == "":
-        return "(empty)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
 
 
 def _change_filters(filters) -> dict:
@@ -165,5 +165,6 @@ def change_history_csv(request):
     filters = form.filters()
     request.audit.subject(None, patient=filters.patient, filters=request.GET.urlencode()[:500])
     return _csv_response(
-        "change-history", csv_stream(CHANGE_COLUMNS, change_rows(**_change_filters(filters), times_as_text=True))
+        "change-history",
+        csv_stream(CHANGE_CSV_COLUMNS, _changes_in_words(change_rows(**_change_filters(filters), times_as_text=True))),
     )

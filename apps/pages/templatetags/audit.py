@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import template
 
 from apps.accounts.roles import CONFIGURE
+from apps.pages.audit.presentation import actor_name
 from apps.pages.audit.selectors import patient_viewers
 
 register = template.Library()
@@ -14,4 +15,7 @@ def patient_viewers_panel(context, patient):
     user = context["request"].user
     if not user.has_perm(CONFIGURE):
         return {"show": False}
-    return {"show": True, "events": patient_viewers(patient=patient), "patient": patient}
+    events = patient_viewers(patient=patient)
+    for event in events:
+        event.actor_name = actor_name(event.actor_label)
+    return {"show": True, "events": events, "patient": patient}
