@@ -1,12 +1,12 @@
 """The dashboard's charts and tables from the engine's figures: one context for the page and for the PDF of a
-report run (the same templates render both). Rates are shown half-up to one decimal (display_percent) and "—"
+report run (the same templates render both). Rates are shown half-up to one decimal (apps.clinic.rules) and "—"
 where the denominator is 0; every count links to the procedures behind it unless `links` is off (the PDF)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +16,8 @@ from django.utils.dateformat import format as format_date
 from apps.accounts.models import User
 from apps.blocks.models import Side
 from apps.clinic.models import Nerve, TimePoint
+from apps.clinic.rules import display_number
+from apps.clinic.selectors import PROTOCOL_PK
 
 from . import charts, outcomes
 from .charts import percent
@@ -97,7 +99,7 @@ def report_run_filters_in_words(run: ReportRun) -> str:
 
 def drill_title(*, filters: outcomes.OutcomesFilters, figure: str, measure: str, time_point: str, band: str) -> str:
     """ "Responders at 3 months · Superior cluneal · Dr Hale": the figure and its filters in words."""
-    label = TimePoint.objects.filter(protocol_id=outcomes.PROTOCOL_PK, code=time_point).values_list("label", flat=True)
+    label = TimePoint.objects.filter(protocol_id=PROTOCOL_PK, code=time_point).values_list("label", flat=True)
     what = DRILL_TITLES[(figure, measure)].format(time_point=label.first() or time_point, band=band.replace("-", "–"))
     return " · ".join([what, *filters_in_words(filters)])
 
@@ -107,13 +109,6 @@ def interval(ci: tuple[float | None, float | None]) -> str:
     if low is None or high is None:
         return "—"
     return f"{percent(low)} – {percent(high)}"
-
-
-def number(value: float | None, suffix: str = "") -> str:
-    if value is None:
-        return "—"
-    shown = Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return f"{shown}{suffix}"
 
 
 @dataclass
@@ -152,7 +147,7 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
     filters = report.filters
     link = _Linker(filters, links)
     # The protocol's responder percent the figures were computed with, for the labels that name it.
-    responder = setting_percent(filters.responder if filters.responder is not None else filters.params()["responder"])
+    responder = setting_percent(filters.responder_percent)
     # Labels come with the (cached) figures: a dashboard read from the cache costs no query here.
     labels = {**report.time_point_labels, outcomes.PAIN_BASELINE: "Baseline"}
     nerves = report.nerve_names
@@ -226,10 +221,14 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         {
             "label": labels.get(p.time_point, p.time_point),
             "answers": p.answers,
-            "median": number(p.pain_median),
-            "iqr": "—" if p.pain_q1 is None else f"{number(p.pain_q1)} – {number(p.pain_q3)}",
-            "change": number(p.change_median, "%"),
-            "change_iqr": "—" if p.change_q1 is None else f"{number(p.change_q1, '%')} – {number(p.change_q3, '%')}",
+            "median": display_number(p.pain_median),
+            "iqr": "—" if p.pain_q1 is None else f"{display_number(p.pain_q1)} – {display_number(p.pain_q3)}",
+            "change": display_number(p.change_median, "%"),
+            "change_iqr": (
+                "—"
+                if p.change_q1 is None
+                else f"{display_number(p.change_q1, '%')} – {display_number(p.change_q3, '%')}"
+            ),
         }
         for p in dashboard.pain
     ]
