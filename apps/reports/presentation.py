@@ -143,16 +143,28 @@ class _Linker:
 
 
 def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> dict[str, Any]:
+    """The dashboard's (and a report run's PDF's) tables and charts, section by section."""
     report = dashboard.report
-    filters = report.filters
-    link = _Linker(filters, links)
-    # The protocol's responder percent the figures were computed with, for the labels that name it.
-    responder = setting_percent(filters.responder_percent)
+    link = _Linker(report.filters, links)
     # Labels come with the (cached) figures: a dashboard read from the cache costs no query here.
     labels = {**report.time_point_labels, outcomes.PAIN_BASELINE: "Baseline"}
-    nerves = report.nerve_names
+    # The protocol's responder percent the figures were computed with, for the labels that name it.
+    responder = setting_percent(report.filters.responder_percent)
+    return {
+        "filters": report.filters,
+        "responder_percent": responder,
+        **_funnel_part(report, link),
+        **_response_part(dashboard, labels, link, responder),
+        **_pain_part(dashboard, labels),
+        **_durability_part(report.durability, link),
+        **_bands_part(report, link),
+        **_completion_part(dashboard, labels, link),
+    }
 
-    # Funnel: overall, then each nerve (a nerve's figures drill down with that nerve as the filter).
+
+def _funnel_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, Any]:
+    """The funnel: overall, then each nerve (a nerve's figures drill down with that nerve as the filter)."""
+    nerves = report.nerve_names
     funnel_rows = []
     for row in report.funnel:
         if row.group != outcomes.OVERALL and row.group not in nerves:
@@ -185,8 +197,15 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         description="Number of procedures at each step, under the filters",
         percent=False,
     )
+    return {"funnel_rows": funnel_rows, "funnel_chart": funnel_chart}
 
+
+def _response_part(
+    dashboard: outcomes.Dashboard, labels: dict[str, str], link: _Linker, responder: str
+) -> dict[str, Any]:
+    """Response rates by time point, completers and intention to treat, as a table and a chart."""
     response_rows = []
+    response_bars = []
     for row in dashboard.overall_response():
         tp = row.time_point
         response_rows.append(
@@ -205,9 +224,7 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
                 "pgic_improved": link(row.pgic_improved, "response", "pgic_improved", time_point=tp),
             }
         )
-    response_bars = []
-    for row in dashboard.overall_response():
-        name = labels.get(row.time_point, row.time_point)
+        name = labels.get(tp, tp)
         note, itt_note = f"{row.responders}/{row.evaluable}", f"{row.responders}/{row.closed}"
         response_bars.append(charts.Bar(f"{name} completers", row.rate, *row.ci, note=note))
         response_bars.append(charts.Bar(f"{name} ITT", row.itt_rate, *row.itt_ci, note=itt_note))
@@ -216,7 +233,11 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         title=f"Response rates (≥{responder} less pain) by time point",
         description="Completers and intention-to-treat rates with Wilson 95% intervals",
     )
+    return {"response_rows": response_rows, "response_chart": response_chart}
 
+
+def _pain_part(dashboard: outcomes.Dashboard, labels: dict[str, str]) -> dict[str, Any]:
+    """Average pain over time: median and interquartile range, and its change from baseline."""
     pain_rows = [
         {
             "label": labels.get(p.time_point, p.time_point),
@@ -240,8 +261,11 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         title="Average pain over time (median and interquartile range)",
         description="Median NRS of average pain at baseline and at each closed time point",
     )
+    return {"pain_rows": pain_rows, "pain_chart": pain_chart}
 
-    durability = report.durability
+
+def _durability_part(durability: outcomes.Durability, link: _Linker) -> dict[str, Any]:
+    """Durability of response: the Kaplan-Meier curve and its table."""
     steps = [(0.0, 1.0)] + [(float(s.day), s.survival) for s in durability.curve if s.events]
     durability_chart = charts.step_chart(
         steps,
@@ -264,7 +288,11 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
             for s in durability.curve if s.events
         ],
     }  # fmt: skip
+    return {"durability": durability_table, "durability_chart": durability_chart}
 
+
+def _bands_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, Any]:
+    """The 3-month response rate by the qualifying block's peak relief."""
     band_rows = [
         {
             "band": band.band,
@@ -284,7 +312,11 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         title="3-month response rate by the qualifying block's peak relief",
         description="Threshold bands 50–69%, 70–79%, 80–100%",
     )  # fmt: skip
+    return {"band_rows": band_rows, "band_chart": band_chart}
 
+
+def _completion_part(dashboard: outcomes.Dashboard, labels: dict[str, str], link: _Linker) -> dict[str, Any]:
+    """Survey completion by time point."""
     completion_rows = [
         {
             "label": labels.get(c.time_point, c.time_point),
@@ -303,19 +335,4 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         title="Survey completion by time point",
         description="Closed time points with a counted survey",
     )
-    return {
-        "filters": filters,
-        "responder_percent": responder,
-        "funnel_rows": funnel_rows,
-        "funnel_chart": funnel_chart,
-        "response_rows": response_rows,
-        "response_chart": response_chart,
-        "pain_rows": pain_rows,
-        "pain_chart": pain_chart,
-        "durability": durability_table,
-        "durability_chart": durability_chart,
-        "band_rows": band_rows,
-        "band_chart": band_chart,
-        "completion_rows": completion_rows,
-        "completion_chart": completion_chart,
-    }
+    return {"completion_rows": completion_rows, "completion_chart": completion_chart}
