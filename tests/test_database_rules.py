@@ -1,13 +1,15 @@
 """The database itself refuses what the forms refuse, so no script can store it."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
+from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.patients.models import Patient
 from apps.surveys.models import SurveyResponse
@@ -83,3 +85,44 @@ def test_clinical_records_are_protected_from_deletion():
     make_ablation(patient=block.patient)
     with pytest.raises(ProtectedError):
         block.patient.delete()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The clinical rules the database defines once (SQL functions of the blocks, reports and clinic migrations), as any
+# statement or script calls them
+
+
+def sql_value(statement: str, params: list | None = None):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params or [])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("baseline", "score", "percent", "responder"),
+    [
+        (10, 5, Decimal(50), True),  # exactly 50% counts
+        (10, 6, Decimal(50), False),
+        (8, 5, Decimal("37.5"), True),  # 37.5%, two decimals: integer arithmetic
+        (8, 5, Decimal("37.51"), False),
+        (3, 2, Decimal("33.333"), True),  # 33.33...% >= 33.333%: more decimals, numeric arithmetic
+        (3, 2, Decimal("33.334"), False),
+        (0, 0, Decimal(50), False),  # a baseline of 0 is never a responder
+        (4, 6, Decimal(0), False),  # worse pain
+    ],
+)
+def test_reports_responder_at_its_edges(baseline, score, percent, responder):
+    assert sql_value("SELECT reports_responder(%s, %s, %s)", [baseline, score, percent]) is responder
+
+
+def test_blocks_positive_at_the_threshold():
+    assert sql_value("SELECT blocks_positive(%s, %s)", [Decimal(50), Decimal("50.00")]) is True
+    assert sql_value("SELECT blocks_positive(%s, %s)", [Decimal("49.9999999999999999"), Decimal(50)]) is False
+
+
+def test_clinic_protocol_is_the_protocol_as_saved():
+    protocol = protocol_get()
+    protocol.evaluation_window_minutes = 240
+    protocol.save()
+    assert sql_value("SELECT evaluation_window_minutes FROM clinic_protocol()") == 240
+    assert sql_value("SELECT count(*) FROM clinic_protocol()") == 1

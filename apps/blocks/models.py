@@ -61,6 +61,14 @@ class Assessment:
         return self.result == Result.POSITIVE
 
 
+class DiagnosticBlockManager(models.Manager["DiagnosticBlock"]):
+    """Blocks come with their stored peak relief (BlockPeakRelief), which `assess` reads: a list of blocks costs no
+    query per block."""
+
+    def get_queryset(self) -> models.QuerySet[DiagnosticBlock]:
+        return super().get_queryset().select_related("peak_relief")
+
+
 class DiagnosticBlock(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="blocks")
@@ -97,6 +105,8 @@ class DiagnosticBlock(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = DiagnosticBlockManager()
+
     class Meta:
         ordering = ["-performed_at"]
         indexes = [models.Index(fields=["patient", "nerve", "side", "performed_at"], name="block_lookup")]
@@ -127,17 +137,15 @@ class DiagnosticBlock(models.Model):
         return f"{self.nerve} ({self.get_side_display().lower()}) block, {timezone.localdate(self.performed_at)}"
 
     def assess(self, protocol: Protocol, *, now: datetime | None = None) -> Assessment:
-        """Peak relief and result under `protocol`. Uses `diary_entries` (prefetch it for lists)."""
-        window = protocol.evaluation_window_minutes
-        in_window = [e for e in self.diary_entries.all() if 0 <= e.minutes_after <= window]
-        if self.baseline_nrs == 0:
-            return Assessment(None, Result.NOT_EVALUABLE)
-        if not in_window:
-            closes = self.performed_at + timedelta(minutes=window)
-            pending = (now or timezone.now()) < closes
+        """Result under `protocol`'s threshold of the block's stored peak relief (BlockPeakRelief: the database's
+        one definition, blocks_peak_relief_rule); what only time decides is added here: with no value yet, the block
+        is pending until its evaluation window has closed."""
+        peak = self.peak_relief.peak_relief_percent
+        if peak is None:
+            closes = self.performed_at + timedelta(minutes=protocol.evaluation_window_minutes)
+            pending = self.baseline_nrs > 0 and (now or timezone.now()) < closes
             return Assessment(None, Result.PENDING if pending else Result.NOT_EVALUABLE)
-        peak = max(percent_reduction(self.baseline_nrs, e.nrs) for e in in_window)
-        positive = peak >= protocol.block_threshold_percent
+        positive = peak >= protocol.block_threshold_percent  # blocks_positive, in Python
         return Assessment(peak, Result.POSITIVE if positive else Result.NEGATIVE)
 
     def diary_rows(self, protocol: Protocol) -> list[DiaryRow]:

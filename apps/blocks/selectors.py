@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -20,7 +21,7 @@ def block_get(*, public_id) -> DiagnosticBlock:
 
 
 def blocks_of_procedure(*, patient: Patient, nerve: Nerve, side: str) -> QuerySet[DiagnosticBlock]:
-    """The blocks of one patient, nerve and side, newest first, diaries prefetched."""
+    """The blocks of one patient, nerve and side, newest first (with their stored peak relief), diaries prefetched."""
     return (
         DiagnosticBlock.objects.filter(patient=patient, nerve=nerve, side=side)
         .select_related("nerve")
@@ -32,14 +33,22 @@ def blocks_of_procedure(*, patient: Patient, nerve: Nerve, side: str) -> QuerySe
 def qualifying_block_pick(
     *, patient: Patient, nerve: Nerve, side: str, performed_on: date, protocol: Protocol
 ) -> DiagnosticBlock | None:
-    """The latest positive block of the same patient, nerve and side performed 0..N days (the protocol's
-    qualifying_block_days, default 180) before the ablation date, in the clinic's time zone."""
-    earliest = performed_on - timedelta(days=protocol.qualifying_block_days)
-    for block in blocks_of_procedure(patient=patient, nerve=nerve, side=side):
-        block_date = timezone.localdate(block.performed_at)
-        if earliest <= block_date <= performed_on and block.assess(protocol).is_positive:
-            return block
-    return None
+    """The latest positive block (under the protocol's threshold) of the same patient, nerve and side performed 0..N
+    days (the protocol's qualifying_block_days, default 180) before the ablation date, in the clinic's time zone: the
+    rule as the database defines it (blocks_qualifying_block, migration 0005), which the registry import calls too."""
+    rule = RawSQL(
+        "blocks_qualifying_block(%s, %s, %s, %s, %s, %s, %s)",
+        [
+            patient.pk,
+            nerve.pk,
+            side,
+            performed_on,
+            protocol.qualifying_block_days,
+            protocol.block_threshold_percent,
+            timezone.get_current_timezone_name(),
+        ],
+    )
+    return DiagnosticBlock.objects.filter(pk=rule).select_related("nerve").first()
 
 
 @dataclass(frozen=True)

@@ -41,3 +41,5 @@ def diary_set(*, block: DiagnosticBlock, diary: Diary) -> None:
             entry.nrs, entry.source = nrs, DiaryEntry.Source.STAFF
         entry.full_clean(exclude=["block"])
         entry.save()
+    # The database has recomputed the block's peak relief from its new diary: drop what the instance had read.
+    block.refresh_from_db()

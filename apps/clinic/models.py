@@ -35,9 +35,13 @@ def default_diary_minutes() -> list[int]:
 
 HOUR_VALIDATORS = [MinValueValidator(0), MaxValueValidator(23)]
 
+# The primary key of the clinic's one protocol, the only row its table may hold (protocol_single_row). SQL reads the
+# protocol through clinic_protocol() (migration 0004), which needs no key.
+PROTOCOL_PK = 1
+
 
 class Protocol(models.Model):
-    """The clinic's one protocol (row id 1). Rules that a clinic may want otherwise are fields here."""
+    """The clinic's one protocol (row PROTOCOL_PK). Rules that a clinic may want otherwise are fields here."""
 
     block_threshold_percent = models.DecimalField(
         "positive block threshold (%)",
@@ -88,7 +92,7 @@ class Protocol(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(id=1), name="protocol_single_row"),
+            models.CheckConstraint(condition=Q(id=PROTOCOL_PK), name="protocol_single_row"),
             models.CheckConstraint(
                 condition=Q(block_threshold_percent__gt=0, block_threshold_percent__lte=100),
                 name="protocol_threshold_range",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
@@ -25,13 +25,18 @@ def percent_reduction(baseline: int, score: int) -> Decimal | None:
     return Decimal(baseline - score) * 100 / Decimal(baseline)
 
 
-def display_percent(value: Decimal | None) -> str:
-    """Rounded half-up to one decimal, for display only (counts and full precision stay underneath)."""
-    from decimal import ROUND_HALF_UP
-
+def display_number(value: Decimal | float | None, suffix: str = "") -> str:
+    """Rounded half-up to one decimal, for display only (counts and full precision stay underneath); "—" when there
+    is none. A float is rounded as it reads (2.25 → 2.3), not as its nearest binary value (2.2499...)."""
     if value is None:
         return "—"
-    return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+    exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return f"{exact.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}{suffix}"
+
+
+def display_percent(value: Decimal | None) -> str:
+    """A percentage rounded half-up to one decimal (display_number); "—" when there is none."""
+    return display_number(value, "%")
 
 
 def clinic_day_start(day: date) -> datetime:

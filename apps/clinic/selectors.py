@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from .models import Nerve, Protocol
+from .models import PROTOCOL_PK, Nerve, Protocol
+
+__all__ = ["PROTOCOL_PK", "nerve_list", "protocol_get"]
 
 
 def protocol_get() -> Protocol:
     """The clinic's protocol (its time points are `protocol.time_points.all()`), made by a data migration."""
-    return Protocol.objects.get(pk=1)
+    return Protocol.objects.get(pk=PROTOCOL_PK)
 
 
 def nerve_list(*, active_only: bool = True):

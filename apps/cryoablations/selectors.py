@@ -17,7 +17,9 @@ WORKLIST_STATUSES = [Status.DUE, Status.OVERDUE, Status.MISSED]
 
 def ablation_get(*, public_id) -> Cryoablation:
     return get_object_or_404(
-        Cryoablation.objects.select_related("patient", "nerve", "physician", "qualifying_block__nerve"),
+        Cryoablation.objects.select_related(
+            "patient", "nerve", "physician", "qualifying_block__nerve", "qualifying_block__peak_relief"
+        ),
         public_id=public_id,
     )
 

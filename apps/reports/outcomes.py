@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.clinic.models import Nerve, TimePoint
-from apps.clinic.selectors import protocol_get
+from apps.clinic.selectors import PROTOCOL_PK, protocol_get
 
 from . import sql
 
@@ -40,9 +40,6 @@ def threshold_in_range(threshold: Decimal) -> bool:
     return 0 < threshold <= 100
 
 
-PROTOCOL_PK = 1  # the clinic's one protocol (apps.clinic.selectors.protocol_get)
-
-
 @dataclass(frozen=True)
 class OutcomesFilters:
     """What a report is about. date_from/date_to select blocks (funnel) and ablations (the rest) by their date."""
@@ -54,26 +51,14 @@ class OutcomesFilters:
     physician_id: int | None = None
     nerve_id: int | None = None
     side: str | None = None
-    # The protocol's evaluation window and responder percent, read once by outcomes_filters (None: read again).
-    window: int | None = None
+    # The protocol's responder percent, read once by outcomes_filters (None: read again).
     responder: Decimal | None = None
 
     def params(self, **extra: Any) -> dict[str, Any]:
-        if self.window is None or self.responder is None:
-            protocol = protocol_get()
-            window, responder = protocol.evaluation_window_minutes, protocol.responder_percent
-        else:
-            window, responder = self.window, self.responder
-        hundredths = Decimal(responder) * 100
-        if hundredths != hundredths.to_integral_value():
-            raise ValueError(f"responder percent {responder} has more than two decimals")
         return {
             "tz": settings.TIME_ZONE,
-            "window": window,
             "threshold": self.threshold,
-            "responder": responder,
-            # The protocol keeps two decimals: hundredths of a percent are a whole number (integer arithmetic in SQL).
-            "responder_hundredths": int(hundredths),
+            "responder": self.responder_percent,
             "as_of": self.as_of,
             "date_from": self.date_from,
             "date_to": self.date_to,
@@ -83,6 +68,11 @@ class OutcomesFilters:
             "funnel_time_point": FUNNEL_TIME_POINT,
             **extra,
         }
+
+    @property
+    def responder_percent(self) -> Decimal:
+        """The responder reduction the figures are computed with (the protocol's)."""
+        return self.responder if self.responder is not None else protocol_get().responder_percent
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -272,7 +262,6 @@ def outcomes_filters(
     return OutcomesFilters(
         as_of=as_of or timezone.localdate(),
         threshold=Decimal(threshold) if threshold is not None else protocol.block_threshold_percent,
-        window=protocol.evaluation_window_minutes,
         responder=protocol.responder_percent,
         date_from=date_from,
         date_to=date_to,

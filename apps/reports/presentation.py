@@ -1,12 +1,12 @@
 """The dashboard's charts and tables from the engine's figures: one context for the page and for the PDF of a
-report run (the same templates render both). Rates are shown half-up to one decimal (display_percent) and "—"
+report run (the same templates render both). Rates are shown half-up to one decimal (apps.clinic.rules) and "—"
 where the denominator is 0; every count links to the procedures behind it unless `links` is off (the PDF)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +16,8 @@ from django.utils.dateformat import format as format_date
 from apps.accounts.models import User
 from apps.blocks.models import Side
 from apps.clinic.models import Nerve, TimePoint
+from apps.clinic.rules import display_number
+from apps.clinic.selectors import PROTOCOL_PK
 
 from . import charts, outcomes
 from .charts import percent
@@ -97,7 +99,7 @@ def report_run_filters_in_words(run: ReportRun) -> str:
 
 def drill_title(*, filters: outcomes.OutcomesFilters, figure: str, measure: str, time_point: str, band: str) -> str:
     """ "Responders at 3 months · Superior cluneal · Dr Hale": the figure and its filters in words."""
-    label = TimePoint.objects.filter(protocol_id=outcomes.PROTOCOL_PK, code=time_point).values_list("label", flat=True)
+    label = TimePoint.objects.filter(protocol_id=PROTOCOL_PK, code=time_point).values_list("label", flat=True)
     what = DRILL_TITLES[(figure, measure)].format(time_point=label.first() or time_point, band=band.replace("-", "–"))
     return " · ".join([what, *filters_in_words(filters)])
 
@@ -107,13 +109,6 @@ def interval(ci: tuple[float | None, float | None]) -> str:
     if low is None or high is None:
         return "—"
     return f"{percent(low)} – {percent(high)}"
-
-
-def number(value: float | None, suffix: str = "") -> str:
-    if value is None:
-        return "—"
-    shown = Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return f"{shown}{suffix}"
 
 
 @dataclass
@@ -148,16 +143,28 @@ class _Linker:
 
 
 def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> dict[str, Any]:
+    """The dashboard's (and a report run's PDF's) tables and charts, section by section."""
     report = dashboard.report
-    filters = report.filters
-    link = _Linker(filters, links)
-    # The protocol's responder percent the figures were computed with, for the labels that name it.
-    responder = setting_percent(filters.responder if filters.responder is not None else filters.params()["responder"])
+    link = _Linker(report.filters, links)
     # Labels come with the (cached) figures: a dashboard read from the cache costs no query here.
     labels = {**report.time_point_labels, outcomes.PAIN_BASELINE: "Baseline"}
-    nerves = report.nerve_names
+    # The protocol's responder percent the figures were computed with, for the labels that name it.
+    responder = setting_percent(report.filters.responder_percent)
+    return {
+        "filters": report.filters,
+        "responder_percent": responder,
+        **_funnel_part(report, link),
+        **_response_part(dashboard, labels, link, responder),
+        **_pain_part(dashboard, labels),
+        **_durability_part(report.durability, link),
+        **_bands_part(report, link),
+        **_completion_part(dashboard, labels, link),
+    }
 
-    # Funnel: overall, then each nerve (a nerve's figures drill down with that nerve as the filter).
+
+def _funnel_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, Any]:
+    """The funnel: overall, then each nerve (a nerve's figures drill down with that nerve as the filter)."""
+    nerves = report.nerve_names
     funnel_rows = []
     for row in report.funnel:
         if row.group != outcomes.OVERALL and row.group not in nerves:
@@ -190,8 +197,15 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         description="Number of procedures at each step, under the filters",
         percent=False,
     )
+    return {"funnel_rows": funnel_rows, "funnel_chart": funnel_chart}
 
+
+def _response_part(
+    dashboard: outcomes.Dashboard, labels: dict[str, str], link: _Linker, responder: str
+) -> dict[str, Any]:
+    """Response rates by time point, completers and intention to treat, as a table and a chart."""
     response_rows = []
+    response_bars = []
     for row in dashboard.overall_response():
         tp = row.time_point
         response_rows.append(
@@ -210,9 +224,7 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
                 "pgic_improved": link(row.pgic_improved, "response", "pgic_improved", time_point=tp),
             }
         )
-    response_bars = []
-    for row in dashboard.overall_response():
-        name = labels.get(row.time_point, row.time_point)
+        name = labels.get(tp, tp)
         note, itt_note = f"{row.responders}/{row.evaluable}", f"{row.responders}/{row.closed}"
         response_bars.append(charts.Bar(f"{name} completers", row.rate, *row.ci, note=note))
         response_bars.append(charts.Bar(f"{name} ITT", row.itt_rate, *row.itt_ci, note=itt_note))
@@ -221,15 +233,23 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         title=f"Response rates (≥{responder} less pain) by time point",
         description="Completers and intention-to-treat rates with Wilson 95% intervals",
     )
+    return {"response_rows": response_rows, "response_chart": response_chart}
 
+
+def _pain_part(dashboard: outcomes.Dashboard, labels: dict[str, str]) -> dict[str, Any]:
+    """Average pain over time: median and interquartile range, and its change from baseline."""
     pain_rows = [
         {
             "label": labels.get(p.time_point, p.time_point),
             "answers": p.answers,
-            "median": number(p.pain_median),
-            "iqr": "—" if p.pain_q1 is None else f"{number(p.pain_q1)} – {number(p.pain_q3)}",
-            "change": number(p.change_median, "%"),
-            "change_iqr": "—" if p.change_q1 is None else f"{number(p.change_q1, '%')} – {number(p.change_q3, '%')}",
+            "median": display_number(p.pain_median),
+            "iqr": "—" if p.pain_q1 is None else f"{display_number(p.pain_q1)} – {display_number(p.pain_q3)}",
+            "change": display_number(p.change_median, "%"),
+            "change_iqr": (
+                "—"
+                if p.change_q1 is None
+                else f"{display_number(p.change_q1, '%')} – {display_number(p.change_q3, '%')}"
+            ),
         }
         for p in dashboard.pain
     ]
@@ -241,8 +261,11 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         title="Average pain over time (median and interquartile range)",
         description="Median NRS of average pain at baseline and at each closed time point",
     )
+    return {"pain_rows": pain_rows, "pain_chart": pain_chart}
 
-    durability = report.durability
+
+def _durability_part(durability: outcomes.Durability, link: _Linker) -> dict[str, Any]:
+    """Durability of response: the Kaplan-Meier curve and its table."""
     steps = [(0.0, 1.0)] + [(float(s.day), s.survival) for s in durability.curve if s.events]
     durability_chart = charts.step_chart(
         steps,
@@ -265,7 +288,11 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
             for s in durability.curve if s.events
         ],
     }  # fmt: skip
+    return {"durability": durability_table, "durability_chart": durability_chart}
 
+
+def _bands_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, Any]:
+    """The 3-month response rate by the qualifying block's peak relief."""
     band_rows = [
         {
             "band": band.band,
@@ -285,7 +312,11 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         title="3-month response rate by the qualifying block's peak relief",
         description="Threshold bands 50–69%, 70–79%, 80–100%",
     )  # fmt: skip
+    return {"band_rows": band_rows, "band_chart": band_chart}
 
+
+def _completion_part(dashboard: outcomes.Dashboard, labels: dict[str, str], link: _Linker) -> dict[str, Any]:
+    """Survey completion by time point."""
     completion_rows = [
         {
             "label": labels.get(c.time_point, c.time_point),
@@ -304,19 +335,4 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         title="Survey completion by time point",
         description="Closed time points with a counted survey",
     )
-    return {
-        "filters": filters,
-        "responder_percent": responder,
-        "funnel_rows": funnel_rows,
-        "funnel_chart": funnel_chart,
-        "response_rows": response_rows,
-        "response_chart": response_chart,
-        "pain_rows": pain_rows,
-        "pain_chart": pain_chart,
-        "durability": durability_table,
-        "durability_chart": durability_chart,
-        "band_rows": band_rows,
-        "band_chart": band_chart,
-        "completion_rows": completion_rows,
-        "completion_chart": completion_chart,
-    }
+    return {"completion_rows": completion_rows, "completion_chart": completion_chart}

@@ -1,16 +1,16 @@
 """The SQL of the outcomes engine: every figure of outcome-definitions.md is aggregated here, in PostgreSQL.
 
-One module on purpose: the rules (positive block, closed time point, evaluable, responder) are written once as SQL
-fragments below and every query is built from them, so the report, the dashboards and their drill-downs cannot
-disagree. Two rules are applied where their derived rows are kept, by the database: the peak relief (blocks migrations
-0003-0004) and where an ablation stands in the durability estimate (reports migration 0004; tests hold both to the
-rules as written here and in Python). Named parameters (psycopg's %(name)s) carry every value; only fragments of
-this module are ever formatted into the text.
+One module on purpose: the report's rules (closed time point, answered, evaluable) are written once as SQL fragments
+below and every query is built from them, so the report, the dashboards and their drill-downs cannot disagree. The
+clinical rules the database keeps derived rows by are SQL functions and views of their apps' migrations, which the
+fragments call: the peak relief (blocks_peak_relief_rule, stored in blocks_blockpeakrelief), the positive block
+(blocks_positive), the qualifying block (blocks_qualifying_block), the responder (reports_responder) and where an
+ablation stands in the durability estimate (reports_durability_steps_refresh). Named parameters (psycopg's
+%(name)s) carry every value; only fragments of this module are ever formatted into the text.
 
-Parameters shared by the queries: tz (the clinic's time zone), window (evaluation window, minutes), threshold
-(positive-block threshold, percent), responder_hundredths (responder reduction, in hundredths of a percent: integer
-arithmetic, exact for the protocol's two decimals), as_of (date), date_from / date_to
-(dates or NULL), physician_id / nerve_id / side (or NULL).
+Parameters shared by the queries: tz (the clinic's time zone), threshold (positive-block threshold, percent),
+responder (the protocol's responder reduction, percent), as_of (date), date_from / date_to (dates or NULL),
+physician_id / nerve_id / side (or NULL).
 """
 
 from __future__ import annotations
@@ -26,16 +26,10 @@ from __future__ import annotations
 PEAK_JOIN = "LEFT JOIN blocks_blockpeakrelief p ON p.block_id = b.id"
 BLOCK_PEAK = "p.peak_relief_percent"
 
-# Block b is positive under %(threshold)s, written without a division so that it is exact and can use the index.
-BLOCK_POSITIVE = """
-    b.baseline_nrs > 0 AND EXISTS (
-        SELECT 1 FROM blocks_diaryentry d
-        WHERE d.block_id = b.id AND d.minutes_after BETWEEN 0 AND %(window)s
-          AND (b.baseline_nrs - d.nrs) * 100 >= %(threshold)s * b.baseline_nrs
-    )
-"""
 
-BLOCK_LOCAL_DATE = "(b.performed_at AT TIME ZONE %(tz)s)::date"
+def positive(peak: str) -> str:
+    """A block of peak relief `peak` is positive under %(threshold)s (blocks_positive, blocks migration 0005)."""
+    return f"blocks_positive({peak}, %(threshold)s)"
 
 
 def _block_filters(performed_at: str, physician_id: str, nerve_id: str, side: str) -> str:
@@ -76,16 +70,17 @@ QUALIFYING_BLOCK_FILTERS = _block_filters(
 QUALIFYING_PEAK = "x.qualifying_peak_relief_percent"
 
 # The flags of a follow-up x's time point. Closed: the last day of the window is before as_of. Answered: closed,
-# an answer counts. Evaluable: answered, baseline above 0. Responder: evaluable, the counted average pain at least
-# the protocol's percent below baseline (integer arithmetic, exact).
+# an answer counts. Evaluable: answered, baseline above 0. Responder: answered, and reports_responder (reports
+# migration 0005: baseline above 0, the counted average pain at least the percent below it, exact) at the protocol's
+# percent, or at 30% for responders_30.
 FOLLOW_UP_FLAGS = """
     x.window_end < %(as_of)s::date AS closed,
     (x.window_end < %(as_of)s::date AND x.counted_response_id IS NOT NULL) AS answered,
     (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL) AS evaluable,
-    (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL
-        AND (x.baseline_nrs - x.pain_average) * 10000 >= %(responder_hundredths)s * x.baseline_nrs) AS responder,
-    (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL
-        AND (x.baseline_nrs - x.pain_average) * 100 >= 30 * x.baseline_nrs) AS responder_30,
+    (x.window_end < %(as_of)s::date AND x.counted_response_id IS NOT NULL
+        AND reports_responder(x.baseline_nrs, x.pain_average, %(responder)s)) AS responder,
+    (x.window_end < %(as_of)s::date AND x.counted_response_id IS NOT NULL
+        AND reports_responder(x.baseline_nrs, x.pain_average, 30)) AS responder_30,
     (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL AND x.pgic IN (1, 2))
         AS pgic_improved
 """
@@ -148,24 +143,19 @@ WHERE {BLOCK_FILTERS} AND {{measure}}
 FUNNEL_MEASURES = {
     "blocks": "TRUE",
     "evaluable": f"{BLOCK_PEAK} IS NOT NULL",
-    "positive": f"{BLOCK_PEAK} >= %(threshold)s",
-    "ablated": f"{BLOCK_PEAK} >= %(threshold)s AND p.ablated",
+    "positive": positive(BLOCK_PEAK),
+    "ablated": f"{positive(BLOCK_PEAK)} AND p.ablated",
 }
 
-# The qualifying-block rule for the registry import, for many ablations at once (qualifying_block_pick does one):
-# the latest positive block of the same patient, nerve and side whose clinic-local date is 0..days before the
-# ablation, latest by time then id.
-QUALIFYING_BLOCKS_PICK = f"""
+# The qualifying-block rule (blocks_qualifying_block, blocks migration 0005) for the registry import, for many
+# ablations at once (apps.blocks.selectors.qualifying_block_pick calls it for one): the latest positive block under
+# %(threshold)s of the same patient, nerve and side whose clinic-local date is 0..%(days)s before the ablation.
+QUALIFYING_BLOCKS_PICK = """
 UPDATE cryoablations_cryoablation t
 SET qualifying_block_id = pick.block_id, qualifying_source = 'rule'
 FROM (
-    SELECT a.id, (
-        SELECT b.id FROM blocks_diagnosticblock b
-        WHERE b.patient_id = a.patient_id AND b.nerve_id = a.nerve_id AND b.side = a.side
-          AND {BLOCK_LOCAL_DATE} BETWEEN a.performed_on - %(days)s::integer AND a.performed_on
-          AND {BLOCK_POSITIVE}
-        ORDER BY b.performed_at DESC, b.id DESC
-        LIMIT 1
+    SELECT a.id, blocks_qualifying_block(
+        a.patient_id, a.nerve_id, a.side, a.performed_on, %(days)s::integer, %(threshold)s::numeric, %(tz)s::text
     ) AS block_id
     FROM cryoablations_cryoablation a
     WHERE a.id = ANY(%(ids)s) AND a.qualifying_block_id IS NULL
@@ -176,7 +166,7 @@ WHERE t.id = pick.id AND pick.block_id IS NOT NULL
 # The funnel's 3-month rows: the follow-ups at the funnel's time point of ablations naming a positive block in range
 # (whatever the ablation's own date).
 FUNNEL_FACTS = f"""
-    x.time_point = %(funnel_time_point)s AND {QUALIFYING_PEAK} >= %(threshold)s AND {QUALIFYING_BLOCK_FILTERS}
+    x.time_point = %(funnel_time_point)s AND {positive(QUALIFYING_PEAK)} AND {QUALIFYING_BLOCK_FILTERS}
 """
 
 # Drill-down: the ablations behind the funnel's 3-month figures (those naming a positive block in range).
@@ -251,8 +241,8 @@ GROUP_COLUMNS = "GROUPING({alias}.nerve_id) AS g_nerve, GROUPING({alias}.physici
 FUNNEL_SECTION = f"""
     WITH parts AS (
         SELECT b.nerve_id, b.physician_id, count(*) AS blocks, count(b.peak_relief_percent) AS evaluable,
-               count(*) FILTER (WHERE b.peak_relief_percent >= %(threshold)s) AS positive,
-               count(*) FILTER (WHERE b.peak_relief_percent >= %(threshold)s AND b.ablated) AS ablated,
+               count(*) FILTER (WHERE {positive("b.peak_relief_percent")}) AS positive,
+               count(*) FILTER (WHERE {positive("b.peak_relief_percent")} AND b.ablated) AS ablated,
                0 AS evaluable_3m, 0 AS responders_3m
         FROM blocks_blockpeakrelief b
         WHERE {BLOCK_FILTERS}

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.reports.exports import report_rows
 from apps.reports.outcomes import THRESHOLD_OUT_OF_RANGE, outcomes_compute, threshold_in_range
 
 
@@ -48,17 +49,8 @@ class Command(BaseCommand):
     def _csv(self, data: dict) -> None:
         """One CSV table per section, each with a `section` column first, so one file holds the whole report."""
         writer = csv.writer(self.stdout, lineterminator="\n")
-        sections = [
-            ("funnel", data["funnel"]),
-            ("response", data["response"]),
-            ("threshold_bands", data["threshold_bands"]),
-            ("durability", [data["durability"]]),
-        ]
-        for index, (name, rows) in enumerate(sections):
+        for index, (_, header, body) in enumerate(report_rows(data)):
             if index:
                 writer.writerow([])
-            columns = list(rows[0]) if rows else []
-            writer.writerow(["section", "as_of", "threshold_percent", *columns])
-            for row in rows:
-                cells = ["" if row[c] is None else row[c] for c in columns]
-                writer.writerow([name, data["as_of"], data["threshold_percent"], *cells])
+            writer.writerow(header)
+            writer.writerows(body)
