@@ -15,10 +15,10 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.blocks.selectors import qualifying_block_pick
-from apps.clinic.demo import COPY_COLUMNS, DEMO_PASSWORD
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.cryoablations.services import follow_up_dates
+from apps.demo.generator import COPY_COLUMNS, DEMO_PASSWORD
 from apps.patients.models import Patient, patient_search_name
 from apps.surveys.models import SurveyResponse
 from apps.surveys.services import follow_up_for
