@@ -20,8 +20,10 @@ from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.cryoablations.services import follow_up_dates
 from apps.demo.generator import DEMO_PASSWORD, ROWS
 from apps.patients.models import Patient, patient_search_name
+from apps.registry import bulk
 from apps.surveys.models import SurveyResponse
 from apps.surveys.services import follow_up_for
+from tests.registry.test_bulk import _counts, _reltuples
 
 # A fixed anchor makes the data the same on any day the suite runs (it must not be after the real today).
 TODAY = date(2026, 6, 30)
@@ -309,3 +311,17 @@ def test_the_first_patient_has_a_survey_open_today_that_staff_can_send(client):
         client.force_login(User.objects.get(username="staff"))
         page = client.get(reverse("patients:detail", args=[patient.public_id])).text
     assert "Send now" in page and "Copy link" in page
+
+
+@pytest.mark.django_db
+def test_seeding_leaves_fresh_statistics_of_the_tables_it_wrote_derived_ones_included():
+    # given statistics taken while the tables were empty
+    bulk.tables_analyze()
+
+    # when
+    _seed("--patients", "20", "--seed", "7")
+
+    # then
+    counts = _counts()
+    assert all(counts.values()), counts
+    assert _reltuples() == counts
