@@ -204,17 +204,21 @@ def counted_responses_pick(rows: Iterable[NamedTuple]) -> dict[int, int]:
     return {follow_up_id: answer.pk for follow_up_id, answer in counted.items()}
 
 
-def tables_analyze(models: Iterable[type[Model]] = WRITTEN + DERIVED) -> None:
+def tables_analyze(*, vacuum: bool = False) -> None:
     """Fresh planner statistics after a bulk load, so that the next queries are not planned for the tables as they
-    were (empty, or a tenth of their size). Outside a transaction VACUUM ANALYZE, which also clears the row versions
-    that updates after the COPY left behind; inside one (a test, a caller's atomic block) ANALYZE alone."""
-    command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
-    tables = []
-    for model in models:
-        tables.append(model._meta.db_table)
+    were (empty, or a tenth of their size): the tables written, those their triggers derive, and their change
+    history. `vacuum` (the demo data, outside a transaction only): VACUUM ANALYZE the written and derived tables, which
+    also clears the row versions that updates after the COPY left behind and marks the pages all-visible for
+    index-only scans; an import, whose run the user waits for, is only analyzed (a sample of each table)."""
+    vacuum = vacuum and not connection.in_atomic_block
+    statements = []
+    for model in WRITTEN + DERIVED:
+        statements.append(
+            f"{'VACUUM ANALYZE' if vacuum else 'ANALYZE'} {connection.ops.quote_name(model._meta.db_table)}"
+        )
         events = getattr(model, "change_events", None)  # its change history (apps.audit), written in bulk too
         if events is not None:
-            tables.append(events.rel.related_model._meta.db_table)
+            statements.append(f"ANALYZE {connection.ops.quote_name(events.rel.related_model._meta.db_table)}")
     with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"{command} {connection.ops.quote_name(table)}")
+        for statement in statements:
+            cursor.execute(statement)

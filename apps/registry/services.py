@@ -57,7 +57,7 @@ logger = logging.getLogger(__name__)
 REFRESH_CHUNK = 10_000  # follow-ups per counted_responses_refresh
 PROBLEMS_KEPT = 200  # problem locations kept in the ImportRun
 # The models whose created rows the import records in bulk (history_in_bulk).
-CREATED_IN_BULK = (Patient, DiagnosticBlock, DiaryEntry, Cryoablation, FollowUp, SurveyResponse)
+CREATED_IN_BULK = bulk.WRITTEN
 
 
 @dataclass
