@@ -150,18 +150,19 @@ def qualifying_blocks_pick(*, ablation_ids: Sequence[int], protocol: Protocol) -
     picked: dict[int, int] = {}
     with connection.cursor() as cursor:
         for chunk in chunks(list(ablation_ids)):
-            execute_named(
-                cursor,
-                sql.QUALIFYING_BLOCKS_PICK + " RETURNING t.id, t.qualifying_block_id",
-                {
-                    "tz": timezone.get_default_timezone_name(),
-                    "days": protocol.qualifying_block_days,
-                    "window": protocol.evaluation_window_minutes,
-                    "threshold": protocol.block_threshold_percent,
-                    "ids": list(chunk),
-                },
+            params = {
+                "tz": timezone.get_default_timezone_name(),
+                "days": protocol.qualifying_block_days,
+                "window": protocol.evaluation_window_minutes,
+                "threshold": protocol.block_threshold_percent,
+                "ids": list(chunk),
+            }
+            execute_named(cursor, sql.QUALIFYING_BLOCKS_PICK, params)
+            picked.update(
+                Cryoablation.objects.filter(pk__in=chunk, qualifying_block__isnull=False).values_list(
+                    "id", "qualifying_block_id"
+                )
             )
-            picked.update(cursor.fetchall())
     return picked
 
 
