@@ -345,7 +345,9 @@ class RegistryImportView(APIView):
     def post(self, request):
         form = RegistryUploadForm(request.POST, request.FILES)
         options = ImportRequestSerializer(data={"dry_run": request.POST.get("dry_run", False)}, partial=True)
-        if not form.is_valid() or not options.is_valid():
+        # Both checked, so that both say what is wrong (and options.errors is never read unchecked).
+        form_ok, options_ok = form.is_valid(), options.is_valid()
+        if not (form_ok and options_ok):
             request.audit.not_shown()
             raise exceptions.ValidationError({**form_errors(form), **options.errors})
         upload = registry_upload_import(
