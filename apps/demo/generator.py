@@ -841,7 +841,7 @@ def seed_demo(
         number = end
         if progress:
             progress(number - first, total)
-    bulk.tables_analyze(vacuum=True)
+    bulk.tables_analyze(vacuum=True, history=True)
     if total:
         result.first_mrn = f"{MRN_PREFIX}{first:0{MRN_DIGITS}d}"
         result.last_mrn = f"{MRN_PREFIX}{first + total - 1:0{MRN_DIGITS}d}"

@@ -205,21 +205,20 @@ def counted_responses_pick(rows: Iterable[NamedTuple]) -> dict[int, int]:
     return {follow_up_id: answer.pk for follow_up_id, answer in counted.items()}
 
 
-def tables_analyze(*, vacuum: bool = False) -> None:
+def tables_analyze(*, vacuum: bool = False, history: bool = False) -> None:
     """Fresh planner statistics after a bulk load, so that the next queries are not planned for the tables as they
-    were (empty, or a tenth of their size): the tables written, those their triggers derive, and their change
-    history. `vacuum` (the demo data, outside a transaction only): VACUUM ANALYZE the written and derived tables, which
-    also clears the row versions that updates after the COPY left behind and marks the pages all-visible for
-    index-only scans; an import, whose run the user waits for, is only analyzed (a sample of each table)."""
+    were (empty, or a tenth of their size): the tables written and those their triggers derive; with `history`, their
+    change history's tables too. `vacuum` (outside a transaction only): VACUUM ANALYZE, which also clears the row
+    versions that updates after the COPY left behind and marks the pages all-visible for index-only scans; without
+    it ANALYZE alone, a sample of each table (an import, whose run the user waits for)."""
     vacuum = vacuum and not connection.in_atomic_block
+    quote = connection.ops.quote_name
     statements = []
     for model in WRITTEN + DERIVED:
-        statements.append(
-            f"{'VACUUM ANALYZE' if vacuum else 'ANALYZE'} {connection.ops.quote_name(model._meta.db_table)}"
-        )
+        statements.append(f"{'VACUUM ANALYZE' if vacuum else 'ANALYZE'} {quote(model._meta.db_table)}")
         events = getattr(model, "change_events", None)  # its change history (apps.audit), written in bulk too
-        if events is not None:
-            statements.append(f"ANALYZE {connection.ops.quote_name(events.rel.related_model._meta.db_table)}")
+        if history and events is not None:
+            statements.append(f"ANALYZE {quote(events.rel.related_model._meta.db_table)}")
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)

@@ -205,8 +205,9 @@ def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = 
     except _DryRun:
         result.run = _record(result, source, user, started, ImportRun.Status.DRY_RUN)
         return result
-    # Statistics of the tables as they now are (a first import multiplies them), the derived ones included.
-    bulk.tables_analyze()
+    if any(counts.get("created") for counts in result.counts.values()):
+        # Statistics of the tables as they now are (a first import multiplies them), the derived ones included.
+        bulk.tables_analyze()
     return result
 
 
