@@ -27,7 +27,7 @@ TARGET_P95_MS = 100
 
 
 def seed() -> None:
-    from apps.clinic.demo import seed_demo
+    from apps.demo.generator import seed_demo
     from apps.patients.models import Patient
 
     existing = Patient.objects.count()

@@ -105,7 +105,7 @@ STAGE_COLUMNS = [
 def _actors() -> list[tuple[int, str, int]]:
     """(user id, username, weight): the demo users and a clinic's worth of staff accounts."""
     from apps.accounts.models import User
-    from apps.clinic.demo import demo_users_ensure
+    from apps.demo.generator import demo_users_ensure
 
     demo_users_ensure()
     actors = []
@@ -123,7 +123,7 @@ def _actors() -> list[tuple[int, str, int]]:
 
 
 def _patients() -> list[tuple[int, str]]:
-    from apps.clinic.demo import seed_demo
+    from apps.demo.generator import seed_demo
     from apps.patients.models import Patient
 
     existing = Patient.objects.count()
@@ -313,7 +313,7 @@ class Admin:
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         from apps.accounts.models import User
-        from apps.clinic.demo import demo_users_ensure
+        from apps.demo.generator import demo_users_ensure
 
         demo_users_ensure()
         admin = User.objects.get(username="admin")

@@ -33,7 +33,7 @@ WORKLIST_TARGET_MS = 150
 def seed() -> None:
     from django.db import connection
 
-    from apps.clinic.demo import seed_demo
+    from apps.demo.generator import seed_demo
     from apps.patients.models import Patient
 
     existing = Patient.objects.count()

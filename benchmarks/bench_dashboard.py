@@ -54,8 +54,8 @@ def main() -> None:
     from django.utils import timezone
 
     from apps.accounts.models import Role, User
-    from apps.clinic.demo import seed_demo
     from apps.cryoablations.models import Cryoablation
+    from apps.demo.generator import seed_demo
     from apps.patients.models import Patient
     from apps.reports import services
     from apps.reports.models import ReportRun

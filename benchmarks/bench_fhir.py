@@ -44,7 +44,7 @@ RSS_SAMPLE_SECONDS = 0.5
 def seed() -> None:
     from django.db import connection
 
-    from apps.clinic.demo import seed_demo
+    from apps.demo.generator import seed_demo
     from apps.patients.models import Patient
 
     existing = Patient.objects.exclude(mrn=LONG_MRN).count()

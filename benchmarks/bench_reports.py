@@ -72,8 +72,8 @@ def seed() -> None:
     from django.conf import settings
     from django.db import connection
 
-    from apps.clinic.demo import seed_demo
     from apps.cryoablations.models import FollowUp
+    from apps.demo.generator import seed_demo
     from apps.patients.models import Patient
     from apps.surveys.models import SurveyResponse
     from apps.surveys.services import counted_responses_refresh

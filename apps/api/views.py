@@ -29,8 +29,7 @@ from apps.patients.selectors import patient_get_or_404, patient_search
 from apps.patients.services import patient_create, patient_update
 from apps.patients.views import PAGE_SIZE
 from apps.registry.forms import RegistryUploadForm
-from apps.registry.services import registry_import
-from apps.registry.uploads import UploadError, upload_discard, upload_folder, upload_names, upload_store
+from apps.registry.services import registry_upload_import
 from apps.reports.outcomes import outcomes_compute
 from apps.surveys.forms import FollowUpAnswersForm
 from apps.surveys.services import response_record
@@ -385,20 +384,13 @@ class RegistryImportView(APIView):
         if not (form_ok and options_ok):
             request.audit.not_shown()
             raise exceptions.ValidationError({**form_errors(form), **options.errors})
-        try:
-            token = upload_store(form.cleaned_data["files"])
-        except UploadError as error:
+        upload = registry_upload_import(
+            files=form.cleaned_data["files"], user=request.user, dry_run=options.validated_data["dry_run"]
+        )
+        if upload.result is None:
             request.audit.not_shown()
-            raise exceptions.ValidationError({"files": [str(error)]}) from error
-        try:
-            result = registry_import(
-                folder=upload_folder(token),
-                dry_run=options.validated_data["dry_run"],
-                user=request.user,
-                source=upload_names(form.cleaned_data["files"]),
-            )
-        finally:
-            upload_discard(token)
+            raise exceptions.ValidationError({"files": [upload.error]})
+        result = upload.result
         request.audit.subject(result.run)
         code = status.HTTP_200_OK if result.ok else status.HTTP_400_BAD_REQUEST
         return Response(ImportResultSerializer(result).data, status=code)

@@ -7,7 +7,12 @@ Rows are written in bulk (100,000 answers in under a minute: benchmarks/bench_im
 the services that write one row at a time: cells are checked by the model fields (apps/registry/parsing.py),
 follow-ups are dated by `follow_up_dates`, answers land on the follow-up whose window holds their clinic-local date
 and each follow-up's counted answer is set by `counted_responses_refresh`'s rule; the qualifying-block rule runs in
-SQL (apps/reports/sql.py). Rows are written with COPY (_copy_create), each table's in one.
+SQL (apps/reports/sql.py). Rows are written with COPY by the registry's one bulk writer (apps/registry/bulk.py), each
+table's in one, as NamedTuples whose fields are the columns; the tables written, derived ones included, are analyzed
+after a real run.
+
+The admin page and the API upload the files through registry_upload_import (a dry run, or a real run) and confirm a
+dry run with registry_upload_confirm, which keep the files between the two in apps/registry/uploads.py.
 
 Change history: every row the import creates has its "insert" event, with the import's context (the command or
 the admin page and its user, and the import run), written set-based per table once the row holds its final values
@@ -20,39 +25,39 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import pghistory
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED, Model
+from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.audit.services import history_in_bulk, history_record_created
 from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance
-from apps.clinic.models import Nerve
+from apps.clinic.models import Nerve, Protocol
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.cryoablations.services import follow_up_dates
 from apps.patients.models import Channel, Patient, Sex, patient_search_name
-from apps.reports import sql
 from apps.surveys.models import CollectedVia, SurveyResponse
-from apps.surveys.services import counted_response_key, counted_responses_refresh
+from apps.surveys.services import counted_responses_refresh
 
+from . import bulk
 from .models import ImportRun
 from .parsing import ABLATIONS, BLOCKS, PATIENTS, RESPONSES, Parsed, Problem, registry_parse
+from .uploads import UploadError, upload_discard, upload_folder, upload_names, upload_store
 
 logger = logging.getLogger(__name__)
 
 REFRESH_CHUNK = 10_000  # follow-ups per counted_responses_refresh
 PROBLEMS_KEPT = 200  # problem locations kept in the ImportRun
 # The models whose created rows the import records in bulk (history_in_bulk).
-CREATED_IN_BULK = (Patient, DiagnosticBlock, DiaryEntry, Cryoablation, FollowUp, SurveyResponse)
+CREATED_IN_BULK = bulk.WRITTEN
 
 
 @dataclass
@@ -86,11 +91,6 @@ class _Resolved:
     new_physicians: list[str] = field(default_factory=list)
 
 
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _resolve(parsed: Parsed) -> _Resolved:
     """Look up, in bulk, every patient, block, ablation, user and nerve the files name, and check references
     across files (a block's patient, an ablation's qualifying block, a response's ablation and patient)."""
@@ -99,7 +99,7 @@ def _resolve(parsed: Parsed) -> _Resolved:
     mrns |= {r.values["mrn"] for r in parsed.blocks.values()}
     mrns |= {r.values["mrn"] for r in parsed.ablations.values()}
     mrns |= {r.values["mrn"] for r in parsed.responses}
-    for chunk in _chunks(sorted(mrns), 20_000):
+    for chunk in bulk.chunks(sorted(mrns)):
         res.patient_ids.update(Patient.objects.filter(mrn__in=chunk).values_list("mrn", "id"))
     known_mrns = set(res.patient_ids) | set(parsed.patients)
 
@@ -112,19 +112,19 @@ def _resolve(parsed: Parsed) -> _Resolved:
     block_ids = set(parsed.blocks) | {
         r.values["qualifying_block_id"] for r in parsed.ablations.values() if r.values["qualifying_block_id"]
     }
-    for chunk in _chunks(sorted(block_ids), 20_000):
+    for chunk in bulk.chunks(sorted(block_ids)):
         for pk, ext, mrn, code, side in DiagnosticBlock.objects.filter(external_id__in=chunk).values_list(
             "id", "external_id", "patient__mrn", "nerve__code", "side"
         ):
             res.blocks[ext] = (pk, mrn, code, side)
     ablation_ids = set(parsed.ablations) | {r.values["ablation_id"] for r in parsed.responses}
-    for chunk in _chunks(sorted(ablation_ids), 20_000):
+    for chunk in bulk.chunks(sorted(ablation_ids)):
         for pk, ext, mrn in Cryoablation.objects.filter(external_id__in=chunk).values_list(
             "id", "external_id", "patient__mrn"
         ):
             res.ablations[ext] = (pk, mrn)
     existing_ablation_pks = [v[0] for v in res.ablations.values()]
-    for chunk in _chunks(existing_ablation_pks, 20_000):
+    for chunk in bulk.chunks(existing_ablation_pks):
         res.existing_responses.update(
             SurveyResponse.objects.filter(ablation_id__in=chunk).values_list("ablation_id", "completed_at")
         )
@@ -204,6 +204,10 @@ def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = 
             result.run = run
     except _DryRun:
         result.run = _record(result, source, user, started, ImportRun.Status.DRY_RUN)
+        return result
+    if any(counts.get("created") for counts in result.counts.values()):
+        # Statistics of the tables as they now are (a first import multiplies them), the derived ones included.
+        bulk.tables_analyze()
     return result
 
 
@@ -242,23 +246,64 @@ def _write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | No
             created = _rows_write(parsed, res, result, user)
         # Follow-ups that were there before and now count a new answer: their update events come from their
         # triggers (inside the outer block, see history_in_bulk).
-        for chunk in _chunks(created.old_follow_ups_touched, REFRESH_CHUNK):
+        for chunk in bulk.chunks(created.old_follow_ups_touched, REFRESH_CHUNK):
             counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk__in=chunk))
         for model, ids in created.ids.items():
             history_record_created(model=model, ids=ids)
 
 
 @dataclass
+class UploadImport:
+    """A registry import of uploaded files: `result` is None when the upload itself was refused (`error`); `token`
+    names the files kept for registry_upload_confirm after a dry run without problems."""
+
+    result: ImportResult | None = None
+    error: str = ""
+    token: str = ""
+    source: str = ""
+
+
+def registry_upload_import(*, files, user: User | None, dry_run: bool = True, keep: bool = False) -> UploadImport:
+    """Store the uploaded files (four CSVs or a zip: apps/registry/uploads.py) and import them. With `keep`, a dry run
+    without problems keeps them for registry_upload_confirm (its token in the answer); otherwise they are discarded
+    at once."""
+    try:
+        token = upload_store(files)
+    except UploadError as error:
+        return UploadImport(error=str(error))
+    source = upload_names(files)
+    try:
+        result = registry_import(folder=upload_folder(token), dry_run=dry_run, user=user, source=source)
+    except BaseException:
+        upload_discard(token)
+        raise
+    if keep and dry_run and result.ok:
+        return UploadImport(result=result, token=token, source=source)
+    upload_discard(token)
+    return UploadImport(result=result, source=source)
+
+
+def registry_upload_confirm(*, token: str, source: str, user: User | None) -> ImportResult | None:
+    """Import for real the files a dry run kept, then discard them; None when there are none (already confirmed,
+    or never uploaded)."""
+    folder = upload_folder(token)
+    if folder is None:
+        return None
+    try:
+        return registry_import(folder=folder, dry_run=False, user=user, source=source)
+    finally:
+        upload_discard(token)
+
+
+def registry_upload_discard(*, token: str) -> None:
+    """Forget the files a dry run kept (a new upload replaces them)."""
+    upload_discard(token)
+
+
+@dataclass
 class _Created:
     ids: dict[type, list[int]] = field(default_factory=dict)
     old_follow_ups_touched: list[int] = field(default_factory=list)
-
-
-def _execute_named(cursor, statement: str, params: dict[str, Any]) -> None:
-    """A statement with named placeholders, inside history_in_bulk: pgtrigger.ignore prepends a positional one to
-    every statement, which psycopg refuses beside named ones. So the values are bound client-side (psycopg's own
-    quoting), and the statement's % escaped for the positional values the wrappers then add."""
-    cursor.execute(connection.ops.compose_sql(statement, params).replace("%", "%%"), [])
 
 
 def _physicians_create(res: _Resolved, result: ImportResult) -> None:
@@ -273,309 +318,307 @@ def _physicians_create(res: _Resolved, result: ImportResult) -> None:
     result.created_physicians = list(res.new_physicians)
 
 
-def _ids_allocate(model: type[Model], count: int) -> list[int]:
-    """`count` new ids from the table's own sequence, in one query, ascending."""
-    if not count:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
-            [model._meta.db_table, model._meta.pk.column, count],
-        )
-        return [row[0] for row in cursor.fetchall()]
+# The rows the import copies (apps.registry.bulk.rows_copy): fields named after the models' columns; the others get
+# their defaults.
+class PatientRow(NamedTuple):
+    mrn: str
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    sex: str
+    email: str
+    mobile_phone: str
+    preferred_channel: str
+    timezone: str
+    search_name: str
 
 
-def _copy_create(
-    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], ids: list[int] | None = None
-) -> list[int]:
-    """Insert `rows` (values of the fields whose attnames are `columns`, as the fields store them) with COPY, and
-    return their new ids, in row order. Every other field gets what saving the model would give it: its default
-    (called per row when callable: a uuid4 per row), one time for auto_now and auto_now_add, the database's own
-    db_default, else Field.get_default ("" or null). Ids are `ids` when given (from _ids_allocate), else allocated.
+class BlockRow(NamedTuple):
+    external_id: str
+    patient_id: int
+    performed_at: datetime
+    physician_id: int
+    nerve_id: int
+    side: str
+    guidance: str
+    drug: str
+    concentration_percent: Decimal | None
+    volume_ml: Decimal | None
+    needle_gauge: int | None
+    baseline_nrs: int
+    suspected_diagnosis: str
 
-    COPY goes around Django's execute wrappers, which set pgtrigger's ignore list (history_in_bulk) and
-    pghistory's context for each statement: a statement run through them just before sets both for the COPY too
-    (transaction-local settings). Every other trigger fires as for an INSERT (COPY fires row and statement
-    triggers alike)."""
-    if not rows:
-        return []
-    meta = model._meta
-    given = list(columns)
-    fields = {f.attname: f for f in meta.concrete_fields}
-    now = timezone.now()
-    constant: dict[str, Any] = {}
-    per_row: dict[str, Any] = {}
-    for name, f in fields.items():
-        if f.primary_key or name in given or f.db_default is not NOT_PROVIDED:
-            continue
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            constant[name] = now
-        elif f.has_default() and callable(f.default):
-            per_row[name] = f.default
-        else:  # Django's own: the default, else "" for a text field that is not null, else null
-            constant[name] = f.get_default()
-    unknown = set(given) - set(fields)
-    if unknown:
-        raise ValueError(f"{meta.label}: no fields {sorted(unknown)}")
-    if ids is None:
-        ids = _ids_allocate(model, len(rows))
-    with connection.cursor() as cursor:
-        # Through the execute wrappers (see above); it also gives the columns' exact types, for a binary COPY.
-        cursor.execute(
-            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
-            [meta.db_table],
-        )
-        types = dict(cursor.fetchall())
-        quote = connection.ops.quote_name
-        columns = [fields[name].column for name in [meta.pk.attname, *given, *constant, *per_row]]
-        statement = f"COPY {quote(meta.db_table)} ({', '.join(map(quote, columns))}) FROM STDIN (FORMAT BINARY)"
-        fixed = tuple(constant.values())
-        makers = tuple(per_row.values())
-        with cursor.cursor.copy(statement) as copy:
-            copy.set_types([types[column] for column in columns])
-            if makers:
-                for pk_value, row in zip(ids, rows, strict=True):
-                    copy.write_row((pk_value, *row, *fixed, *(make() for make in makers)))
-            else:
-                for pk_value, row in zip(ids, rows, strict=True):
-                    copy.write_row((pk_value, *row, *fixed))
-    return ids
+
+class DiaryRow(NamedTuple):
+    block_id: int
+    minutes_after: int
+    nrs: int
+
+
+class AblationRow(NamedTuple):
+    external_id: str
+    patient_id: int
+    performed_on: date
+    physician_id: int
+    nerve_id: int
+    side: str
+    baseline_nrs: int
+    device: str
+    probe: str
+    cycles: int
+    freeze_seconds: int
+    qualifying_block_id: int | None
+    qualifying_source: str
+
+
+class FollowUpRow(NamedTuple):
+    id: int
+    ablation_id: int
+    time_point: str
+    label: str
+    target_date: date
+    window_start: date
+    window_end: date
+    counted_response_id: int | None
+
+
+class ResponseRow(NamedTuple):
+    id: int
+    ablation_id: int
+    follow_up_id: int | None
+    completed_at: datetime
+    pain_average: int
+    pain_current: int | None
+    pain_worst: int | None
+    percent_relief: int | None
+    pgic: int | None
+    collected_via: str
+    recorded_by_id: int | None
 
 
 def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None) -> _Created:
-    """The registry's rows, every one new (no history trigger writes for them: see _write)."""
-    counts = result.counts
+    """The registry's rows, every one new (no history trigger writes for them: see _write), table by table."""
     protocol = protocol_get()
+    created = _Created()
+    created.ids[Patient] = _patients_write(parsed, res, result)
+    created.ids[DiagnosticBlock], created.ids[DiaryEntry] = _blocks_write(parsed, res, result)
+    created.ids[Cryoablation], performed_on = _ablations_write(parsed, res, result, protocol)
+    follow_ups = _follow_ups_plan(performed_on, protocol)
+    responses = _responses_plan(parsed, res, follow_ups, user)
+    # The answers before the follow-ups that count them (foreign keys are checked at commit): the follow-ups' insert
+    # trigger then copies each counted answer's scores into reports_followupfact (apps/reports).
+    created.ids[SurveyResponse] = bulk.rows_copy(SurveyResponse, responses)
+    counted = bulk.counted_responses_pick(responses)
+    follow_ups = [row._replace(counted_response_id=counted.get(row.id)) for row in follow_ups]
+    created.ids[FollowUp] = bulk.rows_copy(FollowUp, follow_ups)
     today = timezone.localdate()
+    result.counts["follow_ups"] = {
+        "created": len(follow_ups),
+        # One whose window closed before today is recorded as such: no reminder is due for it (reminders go out
+        # only while a window is open).
+        "window_closed_at_import": sum(1 for row in follow_ups if row.window_end < today),
+    }
+    result.counts[RESPONSES] = {
+        "created": len(responses),
+        "matched": len(parsed.responses) - len(responses),
+        "unscheduled": sum(1 for row in responses if row.follow_up_id is None),
+    }
+    touched = {row.follow_up_id for row in responses if row.follow_up_id is not None}
+    created.old_follow_ups_touched = sorted(touched - set(created.ids[FollowUp]))
+    return created
 
-    # Patients: matched by MRN, left as they are; new ones created.
+
+def _patients_write(parsed: Parsed, res: _Resolved, result: ImportResult) -> list[int]:
+    """Patients: matched by MRN, left as they are; new ones created."""
     default_timezone = Patient._meta.get_field("timezone").get_default()
-    new_mrns, patient_rows = [], []
+    new_mrns, rows = [], []
     for mrn, row in parsed.patients.items():
         if mrn in res.patient_ids:
             continue
         v = row.values
         new_mrns.append(mrn)
-        patient_rows.append(
-            (
-                mrn,
-                v["first_name"],
-                v["last_name"],
-                v["date_of_birth"],
-                v["sex"] or Sex.UNKNOWN,
-                v["email"] or "",
-                v["mobile_phone"] or "",
-                v["preferred_channel"] or Channel.NONE,
-                v["timezone"] or default_timezone,
-                patient_search_name(v["first_name"], v["last_name"]),
+        rows.append(
+            PatientRow(
+                mrn=mrn,
+                first_name=v["first_name"],
+                last_name=v["last_name"],
+                date_of_birth=v["date_of_birth"],
+                sex=v["sex"] or Sex.UNKNOWN,
+                email=v["email"] or "",
+                mobile_phone=v["mobile_phone"] or "",
+                preferred_channel=v["preferred_channel"] or Channel.NONE,
+                timezone=v["timezone"] or default_timezone,
+                search_name=patient_search_name(v["first_name"], v["last_name"]),
             )
         )
-    patient_ids = _copy_create(
-        Patient,
-        ["mrn", "first_name", "last_name", "date_of_birth", "sex", "email", "mobile_phone", "preferred_channel",
-         "timezone", "search_name"],
-        patient_rows,
-    )  # fmt: skip
-    res.patient_ids.update(zip(new_mrns, patient_ids, strict=True))
-    counts[PATIENTS] = {"created": len(patient_ids), "matched": len(parsed.patients) - len(patient_ids)}
+    ids = bulk.rows_copy(Patient, rows)
+    res.patient_ids.update(zip(new_mrns, ids, strict=True))
+    result.counts[PATIENTS] = {"created": len(ids), "matched": len(parsed.patients) - len(ids)}
+    return ids
 
-    # Blocks and their diaries. The import has no suspected diagnosis: "other" says it was not recorded.
-    new_block_ids, block_rows, diaries = [], [], []
+
+def _blocks_write(parsed: Parsed, res: _Resolved, result: ImportResult) -> tuple[list[int], list[int]]:
+    """Blocks and their diaries. The import has no suspected diagnosis: "other" says it was not recorded."""
+    new_block_ids, rows, diaries = [], [], []
     for block_id, row in parsed.blocks.items():
         if res.blocks[block_id][0] is not None:
             continue
         v = row.values
         new_block_ids.append(block_id)
-        block_rows.append(
-            (
-                block_id,
-                res.patient_ids[v["mrn"]],
-                v["performed_at"],
-                res.users[v["physician"]],
-                res.nerves[v["nerve"]],
-                v["side"],
-                v["guidance"] or Guidance.ULTRASOUND,
-                v["drug"] or "",
-                v["concentration_percent"],
-                v["volume_ml"],
-                v["needle_gauge"],
-                v["baseline_nrs"],
-                Diagnosis.OTHER,
+        rows.append(
+            BlockRow(
+                external_id=block_id,
+                patient_id=res.patient_ids[v["mrn"]],
+                performed_at=v["performed_at"],
+                physician_id=res.users[v["physician"]],
+                nerve_id=res.nerves[v["nerve"]],
+                side=v["side"],
+                guidance=v["guidance"] or Guidance.ULTRASOUND,
+                drug=v["drug"] or "",
+                concentration_percent=v["concentration_percent"],
+                volume_ml=v["volume_ml"],
+                needle_gauge=v["needle_gauge"],
+                baseline_nrs=v["baseline_nrs"],
+                suspected_diagnosis=Diagnosis.OTHER,
             )
         )
         diaries.append(v["diary"] or [])
-    block_pks = _copy_create(
-        DiagnosticBlock,
-        ["external_id", "patient_id", "performed_at", "physician_id", "nerve_id", "side", "guidance", "drug",
-         "concentration_percent", "volume_ml", "needle_gauge", "baseline_nrs", "suspected_diagnosis"],
-        block_rows,
-    )  # fmt: skip
-    entry_rows = [
-        (block_pk, minutes, nrs) for block_pk, diary in zip(block_pks, diaries, strict=True) for minutes, nrs in diary
+    block_pks = bulk.rows_copy(DiagnosticBlock, rows)
+    entries = [
+        DiaryRow(block_id=block_pk, minutes_after=minutes, nrs=nrs)
+        for block_pk, diary in zip(block_pks, diaries, strict=True)
+        for minutes, nrs in diary
     ]
-    entry_ids = _copy_create(DiaryEntry, ["block_id", "minutes_after", "nrs"], entry_rows)
+    entry_ids = bulk.rows_copy(DiaryEntry, entries)
     for block_id, block_pk in zip(new_block_ids, block_pks, strict=True):
         _, mrn, code, side = res.blocks[block_id]
         res.blocks[block_id] = (block_pk, mrn, code, side)
-    counts[BLOCKS] = {
+    result.counts[BLOCKS] = {
         "created": len(block_pks),
         "matched": len(parsed.blocks) - len(block_pks),
         "diary_entries": len(entry_ids),
     }
+    return block_pks, entry_ids
 
-    # Ablations: a named qualifying block is the staff's choice; the others get the rule's pick, in one UPDATE.
+
+def _ablations_write(
+    parsed: Parsed, res: _Resolved, result: ImportResult, protocol: Protocol
+) -> tuple[list[int], dict[int, date]]:
+    """Ablations: a named qualifying block is the staff's choice; the others get the rule's pick, in SQL. Returns
+    their ids and each new ablation's date."""
     cycles_default = Cryoablation._meta.get_field("cycles").get_default()
     freeze_default = Cryoablation._meta.get_field("freeze_seconds").get_default()
-    new_ablation_ids, ablation_rows = [], []
+    new_ablation_ids, rows = [], []
     for ablation_id, row in parsed.ablations.items():
         if res.ablations[ablation_id][0] is not None:
             continue
         v = row.values
         named = v["qualifying_block_id"]
         new_ablation_ids.append(ablation_id)
-        ablation_rows.append(
-            (
-                ablation_id,
-                res.patient_ids[v["mrn"]],
-                v["performed_on"],
-                res.users[v["physician"]],
-                res.nerves[v["nerve"]],
-                v["side"],
-                v["baseline_nrs"],
-                v["device"] or "",
-                v["probe"] or "",
-                cycles_default if v["cycles"] is None else v["cycles"],
-                freeze_default if v["freeze_seconds"] is None else v["freeze_seconds"],
-                res.blocks[named][0] if named else None,
-                QualifyingSource.STAFF if named else "",
+        rows.append(
+            AblationRow(
+                external_id=ablation_id,
+                patient_id=res.patient_ids[v["mrn"]],
+                performed_on=v["performed_on"],
+                physician_id=res.users[v["physician"]],
+                nerve_id=res.nerves[v["nerve"]],
+                side=v["side"],
+                baseline_nrs=v["baseline_nrs"],
+                device=v["device"] or "",
+                probe=v["probe"] or "",
+                cycles=cycles_default if v["cycles"] is None else v["cycles"],
+                freeze_seconds=freeze_default if v["freeze_seconds"] is None else v["freeze_seconds"],
+                qualifying_block_id=res.blocks[named][0] if named else None,
+                qualifying_source=QualifyingSource.STAFF if named else "",
             )
         )
-    ablation_pks = _copy_create(
-        Cryoablation,
-        ["external_id", "patient_id", "performed_on", "physician_id", "nerve_id", "side", "baseline_nrs", "device",
-         "probe", "cycles", "freeze_seconds", "qualifying_block_id", "qualifying_source"],
-        ablation_rows,
-    )  # fmt: skip
-    picked = 0
-    unnamed = [pk for pk, row in zip(ablation_pks, ablation_rows, strict=True) if row[11] is None]
-    with connection.cursor() as cursor:
-        for chunk in _chunks(unnamed, 20_000):
-            _execute_named(
-                cursor,
-                sql.QUALIFYING_BLOCKS_PICK,
-                {
-                    "tz": timezone.get_default_timezone_name(),
-                    "days": protocol.qualifying_block_days,
-                    "window": protocol.evaluation_window_minutes,
-                    "threshold": protocol.block_threshold_percent,
-                    "ids": chunk,
-                },
-            )
-            picked += cursor.rowcount
-    for ablation_id, ablation_pk in zip(new_ablation_ids, ablation_pks, strict=True):
+    ids = bulk.rows_copy(Cryoablation, rows)
+    unnamed = [pk for pk, row in zip(ids, rows, strict=True) if row.qualifying_block_id is None]
+    picked = bulk.qualifying_blocks_pick(ablation_ids=unnamed, protocol=protocol)
+    for ablation_id, ablation_pk in zip(new_ablation_ids, ids, strict=True):
         res.ablations[ablation_id] = (ablation_pk, res.ablations[ablation_id][1])
-    counts[ABLATIONS] = {
-        "created": len(ablation_pks),
-        "matched": len(parsed.ablations) - len(ablation_pks),
-        "qualifying_named": len(ablation_pks) - len(unnamed),
-        "qualifying_by_rule": picked,
+    result.counts[ABLATIONS] = {
+        "created": len(ids),
+        "matched": len(parsed.ablations) - len(ids),
+        "qualifying_named": len(ids) - len(unnamed),
+        "qualifying_by_rule": len(picked),
     }
+    return ids, {pk: row.performed_on for pk, row in zip(ids, rows, strict=True)}
 
-    # Follow-ups of the new ablations, dated like any other's. One whose window closed before today is recorded
-    # as such: no reminder is due for it (reminders go out only while a window is open).
+
+def _follow_ups_plan(performed_on: dict[int, date], protocol: Protocol) -> list[FollowUpRow]:
+    """The follow-ups of the new ablations, dated like any other's, numbered but not yet written (their counted
+    answers first)."""
     time_points = list(protocol.time_points.all())
-    follow_up_rows = [
-        (ablation_pk, time_point.code, time_point.label, target, start, end)
-        for ablation_pk, row in zip(ablation_pks, ablation_rows, strict=True)
-        for time_point in time_points
-        for target, start, end in [follow_up_dates(row[2], time_point)]
-    ]
-    follow_up_pks = _ids_allocate(FollowUp, len(follow_up_rows))
+    ids = iter(bulk.ids_allocate(FollowUp, len(performed_on) * len(time_points)))
+    rows = []
+    for ablation_pk, day in performed_on.items():
+        for time_point in time_points:
+            target, start, end = follow_up_dates(day, time_point)
+            rows.append(
+                FollowUpRow(
+                    id=next(ids),
+                    ablation_id=ablation_pk,
+                    time_point=time_point.code,
+                    label=time_point.label,
+                    target_date=target,
+                    window_start=start,
+                    window_end=end,
+                    counted_response_id=None,
+                )
+            )
+    return rows
 
-    # Answers: matched by ablation and completion time; new ones land on the follow-up whose window holds their
-    # clinic-local date (surveys.services.follow_up_for's rule: the earliest such time point), else unscheduled.
+
+def _follow_up_windows(res: _Resolved, parsed: Parsed, new: list[FollowUpRow]) -> dict[int, list[tuple]]:
+    """Each answered ablation's follow-ups as (target date, window start, window end, id), in time-point order:
+    the new ones' and, for ablations already in the registry, theirs."""
     windows: dict[int, list[tuple]] = defaultdict(list)
-    for f, pk in zip(follow_up_rows, follow_up_pks, strict=True):
-        windows[f[0]].append((f[3], f[4], f[5], pk))
-    response_ablations = {res.ablations[r.values["ablation_id"]][0] for r in parsed.responses}
-    old_ablations = [pk for pk in response_ablations if pk not in windows]
-    for chunk in _chunks(old_ablations, 20_000):
-        for row in FollowUp.objects.filter(ablation_id__in=chunk).values_list(
+    for row in new:
+        windows[row.ablation_id].append((row.target_date, row.window_start, row.window_end, row.id))
+    answered = {res.ablations[r.values["ablation_id"]][0] for r in parsed.responses}
+    old_ablations = [pk for pk in answered if pk not in windows]
+    for chunk in bulk.chunks(old_ablations):
+        for ablation_pk, *window in FollowUp.objects.filter(ablation_id__in=chunk).values_list(
             "ablation_id", "target_date", "window_start", "window_end", "id"
         ):
-            windows[row[0]].append(row[1:])
+            windows[ablation_pk].append(tuple(window))
     for follow_ups in windows.values():
         follow_ups.sort()
-    recorded_by = user.pk if user is not None else None
-    local_date = timezone.localdate
-    response_rows = []
+    return windows
+
+
+def _responses_plan(
+    parsed: Parsed, res: _Resolved, follow_ups: list[FollowUpRow], user: User | None
+) -> list[ResponseRow]:
+    """Answers: matched by ablation and completion time; new ones land on the follow-up whose window holds their
+    clinic-local date (surveys.services.follow_up_for's rule: the earliest such time point), else unscheduled."""
+    windows = _follow_up_windows(res, parsed, follow_ups)
+    new = []
     for row in parsed.responses:
         v = row.values
         ablation_pk = res.ablations[v["ablation_id"]][0]
         if (ablation_pk, v["completed_at"]) in res.existing_responses:
             continue
-        local = local_date(v["completed_at"])
-        follow_up_id = next((pk for _, start, end, pk in windows[ablation_pk] if start <= local <= end), None)
-        response_rows.append(
-            (
-                ablation_pk,
-                follow_up_id,
-                v["completed_at"],
-                v["pain_average"],
-                v["pain_current"],
-                v["pain_worst"],
-                v["percent_relief"],
-                v["pgic"],
-                CollectedVia.IMPORT,
-                recorded_by,
-            )
+        local = timezone.localdate(v["completed_at"])
+        new.append(
+            (ablation_pk, next((pk for _, start, end, pk in windows[ablation_pk] if start <= local <= end), None), v)
         )
-    response_pks = _ids_allocate(SurveyResponse, len(response_rows))
-
-    # The answer each new follow-up counts (surveys.services.counted_response_key), picked here so that each
-    # follow-up is written once with it rather than updated after: a new follow-up's answers are all new, all
-    # recorded at the one time of this import.
-    counted: dict[int, SimpleNamespace] = {}
-    for pk, r in zip(response_pks, response_rows, strict=True):
-        answer = SimpleNamespace(completed_at=r[2], recorded_at=None, pk=pk)
-        if r[1] is not None and (
-            r[1] not in counted or counted_response_key(answer) > counted_response_key(counted[r[1]])
-        ):
-            counted[r[1]] = answer
-    # The answers before the follow-ups that count them (foreign keys are checked at commit): the follow-ups' insert
-    # trigger then copies each counted answer's scores into reports_followupfact (apps/reports).
-    _copy_create(
-        SurveyResponse,
-        ["ablation_id", "follow_up_id", "completed_at", "pain_average", "pain_current", "pain_worst",
-         "percent_relief", "pgic", "collected_via", "recorded_by_id"],
-        response_rows,
-        ids=response_pks,
-    )  # fmt: skip
-    _copy_create(
-        FollowUp,
-        ["ablation_id", "time_point", "label", "target_date", "window_start", "window_end", "counted_response_id"],
-        [(*f, counted[pk].pk if pk in counted else None) for f, pk in zip(follow_up_rows, follow_up_pks, strict=True)],
-        ids=follow_up_pks,
-    )
-    counts["follow_ups"] = {
-        "created": len(follow_up_pks),
-        "window_closed_at_import": sum(1 for f in follow_up_rows if f[5] < today),
-    }
-    touched = {r[1] for r in response_rows if r[1]}
-    new_follow_up_ids = set(follow_up_pks)
-    counts[RESPONSES] = {
-        "created": len(response_pks),
-        "matched": len(parsed.responses) - len(response_pks),
-        "unscheduled": sum(1 for r in response_rows if not r[1]),
-    }
-    return _Created(
-        ids={
-            Patient: patient_ids,
-            DiagnosticBlock: block_pks,
-            DiaryEntry: entry_ids,
-            Cryoablation: ablation_pks,
-            FollowUp: follow_up_pks,
-            SurveyResponse: response_pks,
-        },
-        old_follow_ups_touched=sorted(touched - new_follow_up_ids),
-    )
+    ids = bulk.ids_allocate(SurveyResponse, len(new))
+    recorded_by = user.pk if user is not None else None
+    return [
+        ResponseRow(
+            id=pk,
+            ablation_id=ablation_pk,
+            follow_up_id=follow_up_id,
+            completed_at=v["completed_at"],
+            pain_average=v["pain_average"],
+            pain_current=v["pain_current"],
+            pain_worst=v["pain_worst"],
+            percent_relief=v["percent_relief"],
+            pgic=v["pgic"],
+            collected_via=CollectedVia.IMPORT,
+            recorded_by_id=recorded_by,
+        )
+        for pk, (ablation_pk, follow_up_id, v) in zip(ids, new, strict=True)
+    ]

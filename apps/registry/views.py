@@ -16,8 +16,7 @@ from apps.audit.models import Action, Category
 
 from .forms import RegistryUploadForm
 from .selectors import import_run_list
-from .services import registry_import
-from .uploads import UploadError, upload_discard, upload_folder, upload_names, upload_store
+from .services import registry_upload_confirm, registry_upload_discard, registry_upload_import
 
 SESSION_KEY = "registry_upload"
 SOURCE_SESSION_KEY = "registry_upload_source"
@@ -32,20 +31,16 @@ def import_upload(request):
     form = RegistryUploadForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
-        upload_discard(request.session.pop(SESSION_KEY, ""))
-        try:
-            token = upload_store(form.cleaned_data["files"])
-        except UploadError as error:
-            form.add_error("files", str(error))
+        registry_upload_discard(token=request.session.pop(SESSION_KEY, ""))
+        upload = registry_upload_import(files=form.cleaned_data["files"], user=request.user, dry_run=True, keep=True)
+        if upload.result is None:
+            form.add_error("files", upload.error)
         else:
-            source = upload_names(form.cleaned_data["files"])
-            result = registry_import(folder=upload_folder(token), dry_run=True, user=request.user, source=source)
+            result = upload.result
             request.audit.subject(result.run)
-            if result.ok:
-                request.session[SESSION_KEY] = token
-                request.session[SOURCE_SESSION_KEY] = source
-            else:
-                upload_discard(token)
+            if upload.token:
+                request.session[SESSION_KEY] = upload.token
+                request.session[SOURCE_SESSION_KEY] = upload.source
     if result is None:
         request.audit.not_shown()
     context = {"form": form, "result": result, "runs": import_run_list()[:RECENT_RUNS]}
@@ -57,12 +52,10 @@ def import_upload(request):
 def import_confirm(request):
     token = request.session.pop(SESSION_KEY, "")
     source = request.session.pop(SOURCE_SESSION_KEY, "")
-    folder = upload_folder(token)
-    if folder is None:
+    result = registry_upload_confirm(token=token, source=source, user=request.user)
+    if result is None:
         messages.error(request, "Nothing to import: upload the files again.")
         return redirect("registry:import")
-    result = registry_import(folder=folder, dry_run=False, user=request.user, source=source)
-    upload_discard(token)
     if result.ok:
         messages.success(request, "Imported.")
         return redirect("registry:run", public_id=result.run.public_id)

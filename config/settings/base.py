@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "apps.audit",
     # Pages made of several apps' data (apps/pages/__init__.py).
     "apps.pages",
+    # Demo data (seed_demo): writes every app's records, so it comes last (README.md, "Apps in layers").
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -15,11 +15,11 @@ from django.utils import timezone
 from apps.accounts.models import Role
 from apps.blocks.models import BlockPeakRelief, DiagnosticBlock, DiaryEntry
 from apps.blocks.services import block_update
-from apps.clinic.demo import seed_demo
 from apps.clinic.models import Nerve
 from apps.clinic.rules import percent_reduction
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation
+from apps.demo.generator import seed_demo
 from apps.surveys.services import patient_diary_entry_record
 from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation
 

@@ -19,10 +19,10 @@ from django.utils import timezone
 from apps.accounts.models import Role
 from apps.blocks.models import BlockPeakRelief, DiaryEntry
 from apps.blocks.services import block_update
-from apps.clinic.demo import seed_demo
 from apps.clinic.models import Nerve
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp
+from apps.demo.generator import seed_demo
 from apps.reports.models import DurabilityStep, FollowUpFact
 from apps.surveys.models import CollectedVia, SurveyResponse
 from apps.surveys.services import ablation_update, counted_responses_refresh, response_record

@@ -15,13 +15,15 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.blocks.selectors import qualifying_block_pick
-from apps.clinic.demo import COPY_COLUMNS, DEMO_PASSWORD
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.cryoablations.services import follow_up_dates
+from apps.demo.generator import DEMO_PASSWORD, ROWS
 from apps.patients.models import Patient, patient_search_name
+from apps.registry import bulk
 from apps.surveys.models import SurveyResponse
 from apps.surveys.services import follow_up_for
+from tests.registry.test_bulk import _counts, _reltuples
 
 # A fixed anchor makes the data the same on any day the suite runs (it must not be after the real today).
 TODAY = date(2026, 6, 30)
@@ -216,7 +218,7 @@ def test_every_seeded_row_has_one_insert_event_with_its_final_values():
     _seed("--patients", "50", "--seed", "7")
 
     # then: one "insert" event per row of every seeded table, no "update" event (rows are recorded as they end up)
-    for model, _ in COPY_COLUMNS.values():
+    for model, _ in ROWS.values():
         events = model.change_events.rel.related_model.objects
         assert sorted(events.filter(pgh_label="insert").values_list("pgh_obj_id", flat=True)) == sorted(
             model.objects.values_list("pk", flat=True)
@@ -286,13 +288,10 @@ def test_a_today_after_the_real_one_is_refused():
     assert not Patient.objects.exists()
 
 
-def test_copy_columns_cover_every_column_of_the_models():
-    # A field added to a model must be added to the seeder's COPY, or COPY would leave it to a default.
-    for key, (model, columns) in COPY_COLUMNS.items():
-        # counted_response_id is derived after the copy, by surveys.services.counted_responses_refresh.
-        derived = {"counted_response_id"} if key == "follow_ups" else set()
-        expected = {f.column for f in model._meta.concrete_fields} - derived
-        assert set(columns) == expected, key
+def test_the_rows_name_every_column_of_the_models():
+    # A field added to a model must be added to the seeder's rows, or the bulk writer would leave it to a default.
+    for key, (model, row) in ROWS.items():
+        assert set(row._fields) == {f.attname for f in model._meta.concrete_fields}, key
 
 
 @pytest.mark.django_db
@@ -312,3 +311,17 @@ def test_the_first_patient_has_a_survey_open_today_that_staff_can_send(client):
         client.force_login(User.objects.get(username="staff"))
         page = client.get(reverse("patients:detail", args=[patient.public_id])).text
     assert "Send now" in page and "Copy link" in page
+
+
+@pytest.mark.django_db
+def test_seeding_leaves_fresh_statistics_of_the_tables_it_wrote_derived_ones_included():
+    # given statistics taken while the tables were empty
+    bulk.tables_analyze()
+
+    # when
+    _seed("--patients", "20", "--seed", "7")
+
+    # then
+    counts = _counts()
+    assert all(counts.values()), counts
+    assert _reltuples() == counts

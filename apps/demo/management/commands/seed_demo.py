@@ -4,7 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.clinic.demo import DEFAULT_PATIENTS, DEFAULT_SEED, DEMO_PASSWORD, DEMO_USERS, seed_demo
+from apps.demo.generator import DEFAULT_PATIENTS, DEFAULT_SEED, DEMO_PASSWORD, DEMO_USERS, seed_demo
 from apps.patients.models import Patient
 
 

@@ -6,13 +6,18 @@ same `today` give the same data: each patient draws from its own random.Random s
 number), so patient D0000042 is the same whatever the batch size or the number of patients asked for, and a
 second run with --force (which numbers on from the highest demo MRN) gives new patients and new public ids.
 
-The rows are built in Python, following the rules the services apply one record at a time:
-- blocks carry a diary whose peak relief makes ~70% of them positive under the protocol's threshold;
-- an ablation's qualifying block is what `qualifying_block_pick` would choose (the latest positive block of
-  the same patient, nerve and side whose clinic-local date is 0..qualifying_block_days before the ablation);
-- an ablation gets one follow-up per time point of the protocol, dated by `follow_up_dates`;
-- a survey response's follow-up is the one whose window holds its clinic-local completion date (else none).
-Primary keys are taken from the tables' sequences, so the database and the rows agree.
+The rows are written as the registry import writes its own, by its bulk writer (apps/registry/bulk.py), a batch of
+patients at a time in three stages, so that what the database derives it derives for the demo too:
+- patients, blocks and their diaries (aimed at ~70% positive blocks under the protocol's threshold); the blocks'
+  triggers derive each one's peak relief, and whether it is positive is read back (bulk.blocks_assessed);
+- ablations after positive blocks, their qualifying block picked by the rule in SQL, the import's statement
+  (bulk.qualifying_blocks_pick: apps/reports/sql.py's QUALIFYING_BLOCKS_PICK);
+- one follow-up per time point of the protocol, dated by `follow_up_dates`, and answers, likelier to relieve after a
+  qualifying block of high peak relief (read back too); a survey response's follow-up is the one whose window holds
+  its clinic-local completion date (else none), and each follow-up is written with the answer it counts
+  (bulk.counted_responses_pick: surveys.services.counted_response_key); the follow-up facts and durability steps
+  are the reports' triggers'.
+Primary keys are taken from the tables' sequences, so rows can name each other before they are copied.
 """
 
 from __future__ import annotations
@@ -23,29 +28,33 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
+from apps.accounts.roles import sync_role_groups
 from apps.audit.services import history_in_bulk, history_record_created
 from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance, Side
 from apps.clinic.models import Nerve, Protocol, TimePoint
 from apps.clinic.rules import percent_reduction
 from apps.clinic.selectors import protocol_get
-from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
+from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.cryoablations.services import follow_up_dates
 from apps.patients.models import Channel, Language, Patient, Sex, patient_search_name
+from apps.registry import bulk
+from apps.registry.bulk import IdPool
 from apps.surveys.models import PGIC, CollectedVia, SurveyResponse
-from apps.surveys.services import counted_responses_refresh
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published demo credential, documented in the command's help
 DEFAULT_PATIENTS = 500
 DEFAULT_SEED = 1
 BATCH_PATIENTS = 2_000  # patients generated and copied per transaction: memory stays flat at any size
-ID_CHUNK = 20_000  # primary keys fetched from a sequence per round trip
 HISTORY_DAYS = 730  # blocks fall in the two years before `today`
 
 MRN_PREFIX = "D"
@@ -213,6 +222,130 @@ class SeedResult:
     seconds: float = 0.0
 
 
+# The rows copied by the registry's bulk writer (apps.registry.bulk.rows_copy): fields named after the models'
+# columns, every column given (so that a seed gives the same data whatever the models' defaults).
+class PatientRow(NamedTuple):
+    id: int
+    public_id: uuid.UUID
+    mrn: str
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    sex: str
+    email: str
+    mobile_phone: str
+    preferred_channel: str
+    language: str
+    timezone: str
+    reminder_consent: bool
+    is_active: bool
+    opted_out_at: datetime | None
+    email_undeliverable_at: datetime | None
+    phone_invalid_at: datetime | None
+    search_name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class BlockRow(NamedTuple):
+    id: int
+    public_id: uuid.UUID
+    patient_id: int
+    performed_at: datetime
+    physician_id: int
+    nerve_id: int
+    side: str
+    guidance: str
+    needle: str
+    needle_gauge: int
+    drug: str
+    concentration_percent: Decimal
+    volume_ml: Decimal
+    baseline_nrs: int
+    suspected_diagnosis: str
+    trigger_point_cm_from_midline: Decimal | None
+    trigger_point_mm_caudal_to_psis: Decimal | None
+    tinel_sign: bool | None
+    worse_with_posture: bool | None
+    compression_symptoms: bool | None
+    notes: str
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DiaryRow(NamedTuple):
+    id: int
+    block_id: int
+    minutes_after: int
+    nrs: int
+    source: str
+    recorded_at: datetime
+
+
+class AblationRow(NamedTuple):
+    """Written without a qualifying block: the rule's pick is then made in SQL (apps.registry.bulk)."""
+
+    id: int
+    public_id: uuid.UUID
+    patient_id: int
+    performed_on: date
+    physician_id: int
+    nerve_id: int
+    side: str
+    device: str
+    probe: str
+    cycles: int
+    freeze_seconds: int
+    guidance: str
+    baseline_nrs: int
+    complications: str
+    qualifying_block_id: int | None
+    qualifying_source: str
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class FollowUpRow(NamedTuple):
+    id: int
+    public_id: uuid.UUID
+    ablation_id: int
+    time_point: str
+    label: str
+    target_date: date
+    window_start: date
+    window_end: date
+    counted_response_id: int | None
+
+
+class ResponseRow(NamedTuple):
+    id: int
+    public_id: uuid.UUID
+    ablation_id: int
+    follow_up_id: int | None
+    completed_at: datetime
+    pain_average: int
+    pain_current: int
+    pain_worst: int
+    percent_relief: int
+    pgic: int
+    collected_via: str
+    recorded_by_id: int
+    recorded_at: datetime
+
+
+# What a seed writes, in the order it is copied (the answers before the follow-ups that count them).
+ROWS = {
+    "patients": (Patient, PatientRow),
+    "blocks": (DiagnosticBlock, BlockRow),
+    "diary": (DiaryEntry, DiaryRow),
+    "ablations": (Cryoablation, AblationRow),
+    "responses": (SurveyResponse, ResponseRow),
+    "follow_ups": (FollowUp, FollowUpRow),
+}
+
+
 @dataclass
 class _Block:
     id: int
@@ -220,79 +353,41 @@ class _Block:
     side: str
     performed_at: datetime  # clinic-local, aware
     baseline: int
-    positive: bool
-    peak: object  # Decimal | None
+    positive: bool = False  # under the protocol, as the database judged it (apps.registry.bulk.blocks_assessed)
+
+
+@dataclass
+class _Patient:
+    """A patient being generated, stage by stage: its own random stream goes on from one stage to the next."""
+
+    number: int
+    rng: random.Random
+    id: int
+    physician: int
+    blocks: list[_Block]
+    survey_open: bool
+    ablations: int | None
+
+
+@dataclass
+class _Ablation:
+    row: AblationRow
+    rng: random.Random
+    unanswered_on: date | None  # the follow-ups whose window holds that day get no answer
 
 
 @dataclass
 class _Batch:
-    """Rows of one batch of patients, in the column order of COPY_COLUMNS."""
+    """The rows of one batch of patients, by ROWS key, and the patients and ablations still being generated."""
 
-    patients: list = field(default_factory=list)
-    blocks: list = field(default_factory=list)
-    diary: list = field(default_factory=list)
-    ablations: list = field(default_factory=list)
-    follow_ups: list = field(default_factory=list)
-    responses: list = field(default_factory=list)
-
-
-COPY_COLUMNS = {
-    "patients": (Patient, [
-        "id", "public_id", "mrn", "first_name", "last_name", "date_of_birth", "sex", "email", "mobile_phone",
-        "preferred_channel", "language", "timezone", "reminder_consent", "is_active", "opted_out_at",
-        "email_undeliverable_at", "phone_invalid_at", "search_name", "created_at", "updated_at",
-    ]),
-    "blocks": (DiagnosticBlock, [
-        "id", "public_id", "patient_id", "performed_at", "physician_id", "nerve_id", "side", "guidance", "needle",
-        "needle_gauge", "drug", "concentration_percent", "volume_ml", "baseline_nrs", "suspected_diagnosis",
-        "trigger_point_cm_from_midline", "trigger_point_mm_caudal_to_psis", "tinel_sign", "worse_with_posture",
-        "compression_symptoms", "notes", "external_id", "created_at", "updated_at",
-    ]),
-    "diary": (DiaryEntry, ["id", "block_id", "minutes_after", "nrs", "source", "recorded_at"]),
-    "ablations": (Cryoablation, [
-        "id", "public_id", "patient_id", "performed_on", "physician_id", "nerve_id", "side", "device", "probe",
-        "cycles", "freeze_seconds", "guidance", "baseline_nrs", "complications", "qualifying_block_id",
-        "qualifying_source", "external_id", "created_at", "updated_at",
-    ]),
-    "follow_ups": (FollowUp, [
-        "id", "public_id", "ablation_id", "time_point", "label", "target_date", "window_start", "window_end",
-    ]),
-    "responses": (SurveyResponse, [
-        "id", "public_id", "ablation_id", "follow_up_id", "completed_at", "pain_average", "pain_current", "pain_worst",
-        "percent_relief", "pgic", "collected_via", "recorded_by_id", "recorded_at",
-    ]),
-}  # fmt: skip
-
-
-class _IdPool:
-    """Primary keys taken from a table's own sequence a chunk at a time, so rows can reference each other
-    before they are copied and later inserts through the ORM never collide with them."""
-
-    def __init__(self, raw_connection, table: str) -> None:
-        self.raw = raw_connection
-        with self.raw.cursor() as cursor:
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            self.sequence = cursor.fetchone()[0]
-        self.ids: list[int] = []
-        self.chunk = 500  # grows to ID_CHUNK: a small seed does not burn thousands of ids
-
-    def take(self) -> int:
-        if not self.ids:
-            with self.raw.cursor() as cursor:
-                cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [self.sequence, self.chunk])
-                self.ids = [row[0] for row in cursor.fetchall()]
-            self.ids.reverse()
-            self.chunk = min(ID_CHUNK, self.chunk * 4)
-        return self.ids.pop()
+    rows: dict[str, list] = field(default_factory=lambda: {key: [] for key in ROWS})
+    patients: list[_Patient] = field(default_factory=list)
+    ablations: list[_Ablation] = field(default_factory=list)
 
 
 def demo_users_ensure() -> tuple[dict[str, User], int]:
     """The demo users (password DEMO_PASSWORD) in their role groups; existing users are left as they are.
     Returns the users by username and how many were created."""
-    from django.contrib.auth.models import Group
-
-    from apps.accounts.roles import sync_role_groups
-
     if Group.objects.filter(name__in=[role.value for role in Role]).count() < len(Role):
         sync_role_groups()  # normally done by migrate's post_migrate; harmless to repeat
     users, created = {}, 0
@@ -317,7 +412,9 @@ def demo_users_ensure() -> tuple[dict[str, User], int]:
 
 
 class DemoGenerator:
-    """Builds the rows of one patient at a time; see the module docstring for the rules it follows."""
+    """Builds the rows of a batch of patients in three stages (see the module docstring): `patient` (the patient,
+    blocks and diaries), `ablations` (once the database has judged the blocks) and `outcomes` (follow-ups and
+    answers, once it has picked the ablations' qualifying blocks)."""
 
     def __init__(
         self,
@@ -329,14 +426,11 @@ class DemoGenerator:
         nerves: dict[str, int],
         physicians: list[int],
         staff_id: int,
-        pools: dict[str, _IdPool],
+        pools: dict[str, IdPool],
     ) -> None:
         self.seed = seed
         self.today = today
         self.zone = ZoneInfo(settings.TIME_ZONE)
-        self.threshold = protocol.block_threshold_percent
-        self.window_minutes = protocol.evaluation_window_minutes
-        self.qualifying_days = protocol.qualifying_block_days
         self.time_points = list(time_points)
         self.physicians = physicians
         self.staff_id = staff_id
@@ -345,17 +439,20 @@ class DemoGenerator:
         if not self.nerve_ids:
             raise ValueError("None of the demo's nerve codes is in the catalog; run migrate first.")
         self.nerve_weights = {code: NERVE_PROFILES[code].weight for code in self.nerve_ids}
-        # Diary scores that make a block positive (at most pos_max) or negative (at least neg_min), per baseline.
-        self.pos_max = {b: max((n for n in range(b + 1) if self._positive(b, n)), default=-1) for b in range(11)}
-        self.neg_min = {b: min((n for n in range(11) if not self._positive(b, n)), default=11) for b in range(11)}
+        # The diary's aim, per baseline: a lowest score of at most aim_positive relieves the protocol's threshold, of
+        # at least aim_negative does not. Only an aim: whether a block is positive, and which block qualifies an
+        # ablation, the database decides (apps.registry.bulk).
+        relieves = {
+            (b, n): (reduction := percent_reduction(b, n)) is not None and reduction >= protocol.block_threshold_percent
+            for b in range(11)
+            for n in range(11)
+        }
+        self.aim_positive = {b: max((n for n in range(b + 1) if relieves[b, n]), default=-1) for b in range(11)}
+        self.aim_negative = {b: min((n for n in range(11) if not relieves[b, n]), default=11) for b in range(11)}
         windows = [(tp.window_start_day, tp.window_end_day) for tp in self.time_points]
         last = max((end for _, end in windows), default=0)
         # Days after an ablation that fall in no follow-up window: when an unscheduled response is completed.
         self.unscheduled_days = [d for d in range(1, last + 60) if not any(start <= d <= end for start, end in windows)]
-
-    def _positive(self, baseline: int, score: int) -> bool:
-        reduction = percent_reduction(baseline, score)
-        return reduction is not None and reduction >= self.threshold
 
     def _local(self, day: date, minutes_of_day: int) -> datetime:
         return datetime(day.year, day.month, day.day, minutes_of_day // 60, minutes_of_day % 60, tzinfo=self.zone)
@@ -368,10 +465,10 @@ class DemoGenerator:
         blocks: int | None = None,
         ablations: int | None = None,
         survey_open: bool = False,
-    ):
-        """Append the rows of patient `number`. `blocks`/`ablations` force a history length (benchmarks).
-        `survey_open`: a patient reached by email whose first follow-up is due today, unanswered, after a
-        positive block (the demo's patient for "Send now" and "Copy link", and for the invitation `make run`'s
+    ) -> None:
+        """Append the rows of patient `number` and its blocks. `blocks`/`ablations` force a history length
+        (benchmarks). `survey_open`: a patient reached by email whose first follow-up is due today, unanswered, after
+        a positive block (the demo's patient for "Send now" and "Copy link", and for the invitation `make run`'s
         worker prints)."""
         rng = random.Random(f"painreg-demo/{self.seed}/{number}")
         patient_id = self.pools["patients"].take()
@@ -429,23 +526,33 @@ class DemoGenerator:
             )
 
         registered = min(registered, patient_blocks[0].performed_at - timedelta(hours=1))
-        batch.patients.append(
-            (
-                patient_id, _uuid(rng), f"{MRN_PREFIX}{number:0{MRN_DIGITS}d}", first_name, last_name,
-                self.today - timedelta(days=age_days), sex, email, mobile, channel, language,
-                settings.TIME_ZONE, rng.random() < 0.8 or survey_open, rng.random() < 0.97 or survey_open,
-                None, None, None,
-                patient_search_name(first_name, last_name), registered, registered,
+        batch.rows["patients"].append(
+            PatientRow(
+                id=patient_id,
+                public_id=_uuid(rng),
+                mrn=f"{MRN_PREFIX}{number:0{MRN_DIGITS}d}",
+                first_name=first_name,
+                last_name=last_name,
+                date_of_birth=self.today - timedelta(days=age_days),
+                sex=sex,
+                email=email,
+                mobile_phone=mobile,
+                preferred_channel=channel,
+                language=language,
+                timezone=settings.TIME_ZONE,
+                reminder_consent=rng.random() < 0.8 or survey_open,
+                is_active=rng.random() < 0.97 or survey_open,
+                opted_out_at=None,
+                email_undeliverable_at=None,
+                phone_invalid_at=None,
+                search_name=patient_search_name(first_name, last_name),
+                created_at=registered,
+                updated_at=registered,
             )
-        )  # fmt: skip
-        if survey_open:
-            anchor = patient_blocks[-1]
-            self._ablation(
-                rng, batch, patient_id, patient_blocks, patient_physician, ablation_day, anchor.nerve, anchor.side,
-                anchor.baseline, unanswered_on=self.today,
-            )  # fmt: skip
-        else:
-            self._ablations(rng, batch, patient_id, patient_blocks, patient_physician, ablations)
+        )
+        batch.patients.append(
+            _Patient(number, rng, patient_id, patient_physician, patient_blocks, survey_open, ablations)
+        )
 
     def _nerve(self, rng: random.Random) -> str:
         return _weighted(rng, self.nerve_weights)
@@ -460,20 +567,22 @@ class DemoGenerator:
             # Superior cluneal: tender where the nerve crosses the iliac crest, ~7 cm from the midline.
             # Middle cluneal: under the long posterior sacroiliac ligament, ~35 mm caudal to the PSIS.
             if profile.exam == "superior":
-                cm = f"{rng.uniform(5.5, 8.5):.1f}"
+                cm = Decimal(f"{rng.uniform(5.5, 8.5):.1f}")
             else:
-                cm, mm = f"{rng.uniform(2.5, 4.5):.1f}", f"{rng.uniform(20, 50):.1f}"
+                cm, mm = Decimal(f"{rng.uniform(2.5, 4.5):.1f}"), Decimal(f"{rng.uniform(20, 50):.1f}")
             tinel, posture, compression = rng.random() < 0.65, rng.random() < 0.7, rng.random() < 0.55
         elif profile.exam == "tinel":
             tinel = rng.random() < 0.7
 
         minutes = sorted(rng.sample(DIARY_MINUTES, rng.randint(3, 5)))
-        positive = (positive or rng.random() < POSITIVE_SHARE) and self.pos_max[baseline] >= 0
-        if positive:
-            low = max(0, self.pos_max[baseline] - 3)
-            peak_score = rng.randint(low, self.pos_max[baseline])
+        aim_positive = (positive or rng.random() < POSITIVE_SHARE) and self.aim_positive[baseline] >= 0
+        if aim_positive:
+            low = max(0, self.aim_positive[baseline] - 3)
+            peak_score = rng.randint(low, self.aim_positive[baseline])
         else:
-            peak_score = rng.randint(min(self.neg_min[baseline], 10), min(10, max(baseline, self.neg_min[baseline])))
+            peak_score = rng.randint(
+                min(self.aim_negative[baseline], 10), min(10, max(baseline, self.aim_negative[baseline]))
+            )
         # Local anaesthetic: relief peaks within the first hour, then the usual pain comes back.
         early = [i for i, m in enumerate(minutes) if m <= 60]
         peak_index = rng.choice(early) if early else 0
@@ -486,42 +595,73 @@ class DemoGenerator:
         for minute, score in zip(minutes, scores, strict=True):
             source = DiaryEntry.Source.PATIENT if minute > 60 and rng.random() < 0.4 else DiaryEntry.Source.STAFF
             recorded = performed_at + timedelta(minutes=minute + rng.randint(0, 10))
-            batch.diary.append((self.pools["diary"].take(), block_id, minute, score, source, recorded))
-
-        # The result under the protocol, exactly as DiagnosticBlock.assess judges it.
-        counted = [s for m, s in zip(minutes, scores, strict=True) if 0 <= m <= self.window_minutes]
-        peak = max((percent_reduction(baseline, s) for s in counted), default=None) if baseline else None
-        is_positive = peak is not None and peak >= self.threshold
+            batch.rows["diary"].append(
+                DiaryRow(
+                    id=self.pools["diary"].take(),
+                    block_id=block_id,
+                    minutes_after=minute,
+                    nrs=score,
+                    source=source,
+                    recorded_at=recorded,
+                )
+            )
 
         created = performed_at + timedelta(minutes=rng.randint(5, 30))
         # Drawn in the order the row lists them, so a seed gives the same data as before needle_gauge existed.
         public_id, guidance, needle = _uuid(rng), _weighted(rng, profile.guidance), _weighted(rng, profile.needles)
-        batch.blocks.append(
-            (
-                block_id, public_id, patient_id, performed_at, physician, self.nerve_ids[nerve], side,
-                guidance, needle, int(needle.split("-")[0]), drug, concentration,
-                _weighted(rng, profile.volumes), baseline, _weighted(rng, profile.diagnoses), cm, mm, tinel,
-                posture, compression, _weighted(rng, BLOCK_NOTES), None, created,
-                max(created, performed_at + timedelta(minutes=minutes[-1] + 15)),
+        batch.rows["blocks"].append(
+            BlockRow(
+                id=block_id,
+                public_id=public_id,
+                patient_id=patient_id,
+                performed_at=performed_at,
+                physician_id=physician,
+                nerve_id=self.nerve_ids[nerve],
+                side=side,
+                guidance=guidance,
+                needle=needle,
+                needle_gauge=int(needle.split("-")[0]),
+                drug=drug,
+                concentration_percent=Decimal(concentration),
+                volume_ml=Decimal(_weighted(rng, profile.volumes)),
+                baseline_nrs=baseline,
+                suspected_diagnosis=_weighted(rng, profile.diagnoses),
+                trigger_point_cm_from_midline=cm,
+                trigger_point_mm_caudal_to_psis=mm,
+                tinel_sign=tinel,
+                worse_with_posture=posture,
+                compression_symptoms=compression,
+                notes=_weighted(rng, BLOCK_NOTES),
+                external_id=None,
+                created_at=created,
+                updated_at=max(created, performed_at + timedelta(minutes=minutes[-1] + 15)),
             )
-        )  # fmt: skip
-        return _Block(block_id, nerve, side, performed_at, baseline, is_positive, peak)
+        )
+        return _Block(block_id, nerve, side, performed_at, baseline)
 
-    def _qualifying_block(self, blocks: list[_Block], nerve: str, side: str, performed_on: date) -> _Block | None:
-        """qualifying_block_pick on the generated rows: the latest (by time, then id) positive block of the
-        same nerve and side whose clinic-local date is 0..qualifying_block_days before the ablation."""
-        earliest = performed_on - timedelta(days=self.qualifying_days)
-        candidates = [
-            b
-            for b in blocks
-            if b.nerve == nerve and b.side == side and b.positive and earliest <= b.performed_at.date() <= performed_on
-        ]
-        return max(candidates, key=lambda b: (b.performed_at, b.id), default=None)
+    def ablations(self, patient: _Patient, batch: _Batch, positive: set[int]) -> None:
+        """Append the rows of the patient's ablations, after blocks the database judged positive (`positive`: their
+        ids); their qualifying blocks are left to the rule, in SQL."""
+        rng = patient.rng
+        for block in patient.blocks:
+            block.positive = block.id in positive
+        if patient.survey_open:
+            anchor = patient.blocks[-1]
+            ablation_day = self.today - timedelta(days=self.time_points[0].target_day)
+            plan = [(ablation_day, anchor.nerve, anchor.side, anchor.baseline)]
+            unanswered_on = self.today
+        else:
+            plan = self._ablations_plan(rng, patient.blocks, patient.ablations)
+            unanswered_on = None
+        for performed_on, nerve, side, block_baseline in plan:
+            row = self._ablation_row(rng, patient, performed_on, nerve, side, block_baseline)
+            batch.rows["ablations"].append(row)
+            batch.ablations.append(_Ablation(row, rng, unanswered_on))
 
-    def _ablations(self, rng, batch, patient_id, blocks: list[_Block], physician: int, count: int | None) -> None:
+    def _ablations_plan(self, rng, blocks: list[_Block], count: int | None) -> list[tuple]:
         positives = [b for b in blocks if b.positive]
         if not positives:
-            return
+            return []
         count = min(len(positives), _weighted(rng, ABLATION_COUNTS) if count is None else count)
         last_day = self.today - timedelta(days=1)  # never today: its time of day could still be ahead
         planned, seen = [], set()
@@ -535,32 +675,42 @@ class DemoGenerator:
             if (nerve, side, performed_on) not in seen:
                 seen.add((nerve, side, performed_on))
                 planned.append((performed_on, nerve, side, anchor.baseline))
-        for performed_on, nerve, side, block_baseline in sorted(planned):
-            self._ablation(rng, batch, patient_id, blocks, physician, performed_on, nerve, side, block_baseline)
+        return sorted(planned)
 
-    def _ablation(
-        self, rng, batch, patient_id, blocks, physician, performed_on, nerve, side, block_baseline, unanswered_on=None
-    ):
-        """`unanswered_on`: the follow-ups whose window holds that day get no answer."""
+    def _ablation_row(self, rng, patient: _Patient, performed_on, nerve, side, block_baseline) -> AblationRow:
         ablation_id = self.pools["ablations"].take()
-        qualifying = self._qualifying_block(blocks, nerve, side, performed_on)
         baseline = min(10, max(1, block_baseline + rng.choice((-1, 0, 0, 0, 1))))
         device, probe = _weighted(rng, DEVICES)
         created = self._local(performed_on, rng.randint(9 * 60, 16 * 60))
-        if rng.random() < 0.2:
-            physician = rng.choice(self.physicians)
-        batch.ablations.append(
-            (
-                ablation_id, _uuid(rng), patient_id, performed_on, physician, self.nerve_ids[nerve], side, device,
-                probe, 3 if rng.random() < 0.2 else 2, _weighted(rng, {90: 20, 120: 70, 150: 10}),
-                Guidance.ULTRASOUND if rng.random() < 0.93 else Guidance.FLUOROSCOPY, baseline,
-                _weighted(rng, COMPLICATIONS), qualifying.id if qualifying else None,
-                QualifyingSource.RULE if qualifying else "", None, created, created,
-            )
-        )  # fmt: skip
+        physician = rng.choice(self.physicians) if rng.random() < 0.2 else patient.physician
+        return AblationRow(
+            id=ablation_id,
+            public_id=_uuid(rng),
+            patient_id=patient.id,
+            performed_on=performed_on,
+            physician_id=physician,
+            nerve_id=self.nerve_ids[nerve],
+            side=side,
+            device=device,
+            probe=probe,
+            cycles=3 if rng.random() < 0.2 else 2,
+            freeze_seconds=_weighted(rng, {90: 20, 120: 70, 150: 10}),
+            guidance=Guidance.ULTRASOUND if rng.random() < 0.93 else Guidance.FLUOROSCOPY,
+            baseline_nrs=baseline,
+            complications=_weighted(rng, COMPLICATIONS),
+            qualifying_block_id=None,
+            qualifying_source="",
+            external_id=None,
+            created_at=created,
+            updated_at=created,
+        )
 
+    def outcomes(self, ablation: _Ablation, batch: _Batch, peak) -> None:
+        """Append the ablation's follow-ups and answers. `peak`: its qualifying block's peak relief, as the database
+        derived it (None: no qualifying block, or one that is not evaluable)."""
+        rng, row = ablation.rng, ablation.row
+        performed_on, baseline = row.performed_on, row.baseline_nrs
         # Relief is likelier after a block with strong relief (Cohen 2020, Table 8), and wears off over months.
-        peak = qualifying.peak if qualifying else None
         responder_odds = 0.3 if peak is None else 0.75 if peak >= 80 else 0.65 if peak >= 70 else 0.35
         effect = rng.uniform(0.5, 0.95) if rng.random() < responder_odds else rng.uniform(-0.1, 0.45)
         collector = _weighted(rng, {CollectedVia.PHONE: 65, CollectedVia.CLINIC: 35})
@@ -585,24 +735,44 @@ class DemoGenerator:
             else:  # some evening calls: after 19:00 in New York the UTC date is already the next day
                 minute = rng.randint(9 * 60, 18 * 60) if rng.random() < 0.9 else rng.randint(19 * 60, 21 * 60 + 30)
             completed = self._local(day, minute)
-            batch.responses.append(
-                (
-                    self.pools["responses"].take(), _uuid(rng), ablation_id, follow_up_id, completed, pain,
-                    min(10, max(0, pain + rng.choice((-1, 0, 0, 1)))), min(10, pain + rng.randint(0, 3)),
-                    relief, pgic, via, self.staff_id, completed + timedelta(minutes=rng.randint(1, 20)),
+            batch.rows["responses"].append(
+                ResponseRow(
+                    id=self.pools["responses"].take(),
+                    public_id=_uuid(rng),
+                    ablation_id=row.id,
+                    follow_up_id=follow_up_id,
+                    completed_at=completed,
+                    pain_average=pain,
+                    pain_current=min(10, max(0, pain + rng.choice((-1, 0, 0, 1)))),
+                    pain_worst=min(10, pain + rng.randint(0, 3)),
+                    percent_relief=relief,
+                    pgic=pgic,
+                    collected_via=via,
+                    recorded_by_id=self.staff_id,
+                    recorded_at=completed + timedelta(minutes=rng.randint(1, 20)),
                 )
-            )  # fmt: skip
+            )
 
         last_day = self.today - timedelta(days=1)
         for index, time_point in enumerate(self.time_points):
             follow_up_id = self.pools["follow_ups"].take()
             target, start, end = follow_up_dates(performed_on, time_point)
-            batch.follow_ups.append(
-                (follow_up_id, _uuid(rng), ablation_id, time_point.code, time_point.label, target, start, end)
+            batch.rows["follow_ups"].append(
+                FollowUpRow(
+                    id=follow_up_id,
+                    public_id=_uuid(rng),
+                    ablation_id=row.id,
+                    time_point=time_point.code,
+                    label=time_point.label,
+                    target_date=target,
+                    window_start=start,
+                    window_end=end,
+                    counted_response_id=None,  # set once the answers are made (apps.registry.bulk)
+                )
             )
             share = RESPONSE_SHARE[min(index, len(RESPONSE_SHARE) - 1)]
-            open_then = unanswered_on is not None and start <= unanswered_on <= end
-            if start < self.today and not open_then and rng.random() < share:
+            unanswered = ablation.unanswered_on is not None and start <= ablation.unanswered_on <= end
+            if start < self.today and not unanswered and rng.random() < share:
                 # Most answers come near the target date; none after yesterday.
                 room = (min(end, last_day) - start).days
                 offset = round(rng.triangular(0, room, min(room, (target - start).days))) if room else 0
@@ -611,13 +781,6 @@ class DemoGenerator:
             days = [d for d in self.unscheduled_days if performed_on + timedelta(days=d) <= last_day]
             if days:
                 answer(performed_on + timedelta(days=rng.choice(days)), None)
-
-
-def _copy(cursor, key: str, rows: list) -> None:
-    model, columns = COPY_COLUMNS[key]
-    with cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def _next_number() -> int:
@@ -650,13 +813,10 @@ def seed_demo(
         raise ValueError(f"today ({today}) is after the clinic's date ({real_today}): records would be in the future.")
     users, users_created = demo_users_ensure()
     protocol = protocol_get()
-    result = SeedResult(counts={key: 0 for key in COPY_COLUMNS})
+    result = SeedResult(counts={key: 0 for key in ROWS})
     result.counts["users created"] = users_created
     first = number = _next_number()
     total = patients + (1 if long_history else 0)
-    connection.ensure_connection()
-    raw = connection.connection  # the psycopg connection, for COPY
-    pools = {key: _IdPool(raw, model._meta.db_table) for key, (model, _) in COPY_COLUMNS.items()}
     generator = DemoGenerator(
         seed=seed,
         today=today,
@@ -665,43 +825,65 @@ def seed_demo(
         nerves=dict(Nerve.objects.values_list("code", "id")),
         physicians=[users[name].pk for name in PHYSICIANS],
         staff_id=users["staff"].pk,
-        pools=pools,
+        pools={key: IdPool(model) for key, (model, _) in ROWS.items()},
     )
     while number < first + total:
-        batch = _Batch()
         end = min(first + total, number + batch_size)
-        for n in range(number, end):
-            if long_history and n == first + total - 1:
-                generator.patient(n, batch, blocks=40, ablations=15)
-            else:
-                generator.patient(n, batch, survey_open=n == first)
-        # The change history of the batch's rows is written set-based once they hold their final values (the
-        # registry import's way: apps.audit.services.history_in_bulk), not by a trigger per row.
-        models = [model for model, _ in COPY_COLUMNS.values()]
-        with transaction.atomic(), history_in_bulk(*models, updates=True), raw.cursor() as cursor:
-            # Through Django's execute wrappers: they set the history's ignore list and context for the
-            # transaction, so for the COPYs of the raw cursor too.
-            connection.cursor().execute("SELECT 1")
-            for key in COPY_COLUMNS:
-                rows = getattr(batch, key)
-                _copy(cursor, key, rows)
-                result.counts[key] += len(rows)
-            answered = {row[3] for row in batch.responses if row[3] is not None}
-            counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk__in=answered))
-            for key, (model, _) in COPY_COLUMNS.items():
-                history_record_created(model=model, ids=[row[0] for row in getattr(batch, key)])
+        batch = _batch_write(
+            generator,
+            protocol,
+            range(number, end),
+            long_history=first + total - 1 if long_history else None,
+            survey_open=first,
+        )
+        for key, rows in batch.rows.items():
+            result.counts[key] += len(rows)
         number = end
         if progress:
             progress(number - first, total)
-    # Fresh planner statistics after a bulk load; outside a transaction VACUUM too, which clears the row versions
-    # that counted_responses_refresh left behind (they would otherwise slow the worklist's index scans).
-    command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
-    with connection.cursor() as cursor:
-        for model, _ in COPY_COLUMNS.values():
-            cursor.execute(f"{command} {model._meta.db_table}")
+    bulk.tables_analyze(vacuum=True, history=True)
     if total:
         result.first_mrn = f"{MRN_PREFIX}{first:0{MRN_DIGITS}d}"
         result.last_mrn = f"{MRN_PREFIX}{first + total - 1:0{MRN_DIGITS}d}"
         result.survey_open_mrn = result.first_mrn
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _batch_write(
+    generator: DemoGenerator, protocol: Protocol, numbers: range, *, long_history: int | None, survey_open: int
+) -> _Batch:
+    """Generate and write one batch of patients, in one transaction, through the registry's bulk writer: patients,
+    blocks and diaries; then the ablations after the blocks the database judged positive, their qualifying blocks
+    picked by the rule in SQL; then the follow-ups and answers, each follow-up written once with the answer it
+    counts. The change history of the batch's rows is written set-based once they hold their final values (the
+    registry import's way: apps.audit.services.history_in_bulk), not by a trigger per row."""
+    batch = _Batch()
+    models = [model for model, _ in ROWS.values()]
+    with transaction.atomic(), history_in_bulk(*models, updates=True):
+        for n in numbers:
+            if n == long_history:
+                generator.patient(n, batch, blocks=40, ablations=15)
+            else:
+                generator.patient(n, batch, survey_open=n == survey_open)
+        for key in ("patients", "blocks", "diary"):
+            bulk.rows_copy(ROWS[key][0], batch.rows[key])
+        assessed = bulk.blocks_assessed(block_ids=[row.id for row in batch.rows["blocks"]], protocol=protocol)
+        positive = {block_id for block_id, (_, is_positive) in assessed.items() if is_positive}
+        for patient in batch.patients:
+            generator.ablations(patient, batch, positive)
+        bulk.rows_copy(Cryoablation, batch.rows["ablations"])
+        picked = bulk.qualifying_blocks_pick(
+            ablation_ids=[row.id for row in batch.rows["ablations"]], protocol=protocol
+        )
+        for ablation in batch.ablations:
+            block_id = picked.get(ablation.row.id)
+            generator.outcomes(ablation, batch, assessed[block_id][0] if block_id else None)
+        counted = bulk.counted_responses_pick(batch.rows["responses"])
+        follow_ups = batch.rows["follow_ups"]
+        batch.rows["follow_ups"] = [row._replace(counted_response_id=counted.get(row.id)) for row in follow_ups]
+        for key in ("responses", "follow_ups"):
+            bulk.rows_copy(ROWS[key][0], batch.rows[key])
+        for key, (model, _) in ROWS.items():
+            history_record_created(model=model, ids=[row.id for row in batch.rows[key]])
+    return batch
