@@ -9,7 +9,7 @@ VENV_PYTHON := .venv/bin/python
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench drills stop
+.PHONY: help install run test lint format bench drills mutants stop
 
 help:
 	@echo "make run      install, start PostgreSQL + Redis if needed, load demo data, serve http://127.0.0.1:8000/"
@@ -19,6 +19,7 @@ help:
 	@echo "make format   apply ruff's fixes and formatting"
 	@echo "make bench    run every benchmarks/bench_*.py"
 	@echo "make drills   reminder reliability drills: kill -9 mid-send, two beats, Redis flushed (about 4 minutes)"
+	@echo "make mutants  named mutants of the rules, each run against its tests: all must be killed (ARGS=names)"
 	@echo "make stop     stop the embedded servers a killed run left running (on whatever ports it used)"
 
 install:
@@ -52,6 +53,9 @@ bench: install
 
 drills: install
 	$(VENV_PYTHON) scripts/services.py exec -- python benchmarks/drill_reminders.py
+
+mutants: install
+	$(VENV_PYTHON) scripts/mutants.py $(ARGS)
 
 stop:
 	$(VENV_PYTHON) scripts/services.py stop
