@@ -1,12 +1,12 @@
 """The reminder sweep's claim query: an index scan whose time follows the due rows, not the whole message history.
 
-    DATABASE_URL=postgres://... .venv/bin/python benchmarks/bench_reminders.py
+    DATABASE_URL=postgres://... .venv/bin/python benchmarks/bench_reminders.py [--claim-only]
 
 Fills the benchmark database's message table to 1,000,000 rows (sent ones, as years of reminders leave), then
 times claiming 1,000 and 10,000 due rows in the sweep's bounded batches, and prints the claim's EXPLAIN. Then
-10,000 messages due at once (unless `--claim-only`) go through the fake SMS transport with two real worker processes (two `celery worker`
-instances, each prefork with WORKER_CONCURRENCY children, default 8 as in the Procfile; on Redis database 15 of
-REDIS_URL's server), timed against the 2-minute target.
+(unless --claim-only) 10,000 messages due at once go through the fake SMS transport with two real worker processes
+(two `celery worker` instances, each prefork with WORKER_CONCURRENCY children, default 8 as in the Procfile; on
+Redis database 15 of REDIS_URL's server), timed against the 2-minute target.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,9 +43,9 @@ NOT_COPIED = shutil.ignore_patterns(
 
 REPORTS = "tests/reports"
 QUALIFYING = "tests/cryoablations tests/registry"
-ANSWERS_FORM = "tests/cryoablations tests/surveys tests/reminders/test_views.py"
-LINKS = "tests/surveys tests/reminders"
-RULE = "tests/reminders"
+ANSWERS_FORM = "tests/cryoablations tests/surveys"
+LINKS = "tests/surveys"
+RULE = "tests/reminders/test_rule.py tests/reminders/test_engine.py tests/reminders/test_views.py"
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,8 @@ def main() -> int:
         for m in MUTANTS:
             print(f"{m.name:40} {m.path:36} {m.tests}")
         return 0 if args.list else 2
+    # Stopped with SIGTERM as with Ctrl-C: the temporary copy is deleted either way.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env["DATABASE_URL"] = os.environ.get("MUTANTS_DATABASE_URL", DEFAULT_DATABASE_URL)
     env["REDIS_URL"] = os.environ.get("MUTANTS_REDIS_URL", DEFAULT_REDIS_URL)
