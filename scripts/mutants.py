@@ -41,7 +41,7 @@ NOT_COPIED = shutil.ignore_patterns(
     ".git", ".venv", ".data", "__pycache__", ".ruff_cache", ".mypy_cache", ".pytest_cache", "node_modules"
 )
 
-REPORTS = "tests/reports"
+REPORTS = "tests/reports --ignore=tests/reports/test_report_runs.py"  # not the slow worker test
 QUALIFYING = "tests/cryoablations tests/registry"
 ANSWERS_FORM = "tests/cryoablations tests/surveys"
 LINKS = "tests/surveys"
@@ -200,7 +200,7 @@ def main() -> int:
         copy = Path(folder) / "checkout"
         shutil.copytree(ROOT, copy, ignore=NOT_COPIED)
         env["PYTHONPATH"] = str(copy)
-        tests = " ".join(dict.fromkeys(t for m in chosen for t in m.tests.split()))
+        tests = " ".join(dict.fromkeys(t for m in chosen for t in m.tests.split()))  # each once, in order
         print(f"the mutants' tests on the unmutated code ({env['DATABASE_URL']}, {env['REDIS_URL']}): {tests}")
         if pytest_run(copy, tests, env, "--create-db") != 0:
             print("they fail without any mutant: fix them first")
