@@ -42,7 +42,15 @@ NOT_COPIED = shutil.ignore_patterns(
 )
 
 REPORTS = "tests/reports --ignore=tests/reports/test_report_runs.py"  # not the slow worker test
-QUALIFYING = "tests/cryoablations tests/registry"
+QUALIFYING = " ".join(
+    [
+        "tests/cryoablations",
+        "tests/registry",
+        "tests/blocks",
+        "tests/clinic/test_protocol.py",
+        "tests/reports/test_definition_edges.py",
+    ]
+)
 ANSWERS_FORM = "tests/cryoablations tests/surveys"
 LINKS = "tests/surveys"
 RULE = "tests/reminders/test_rule.py tests/reminders/test_engine.py tests/reminders/test_views.py"
