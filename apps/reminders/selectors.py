@@ -46,8 +46,9 @@ def messages_needing_staff() -> QuerySet[Message]:
 # Its one definition is the list of stops below, in the order their reasons are given: each a reason in words and
 # the condition under which it holds. The database reads it as a filter, "no stop holds" (the plan, the sweep's
 # stop and claim, the send's conditional update: messageable_q), and as the first stop that holds (the send-time
-# re-check, the worklist's "To call" tab, the staff pages' "Send now": unmessageable_reason). A diary slot's own
-# stops (answered, passed) depend on the protocol's slots and are the send's alone (services.diary_stop_reason).
+# re-check, the worklist's "To call" tab, the staff pages' "Send now" and "Copy link": unmessageable_reason_expr,
+# unmessageable_reason, link_refusals). A diary slot's own stops (answered, passed) depend on the protocol's slots
+# and are the send's alone (services.diary_stop_reason).
 
 
 class Stop(NamedTuple):
