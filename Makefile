@@ -19,7 +19,7 @@ help:
 	@echo "make format   apply ruff's fixes and formatting"
 	@echo "make bench    run every benchmarks/bench_*.py"
 	@echo "make drills   reminder reliability drills: kill -9 mid-send, two beats, Redis flushed (about 4 minutes)"
-	@echo "make mutants  named mutants of the clinical rules, each against the tests that should catch it"
+	@echo "make mutants  named mutants of the rules, each run against its tests: all must be killed (ARGS=names)"
 	@echo "make stop     stop the embedded servers a killed run left running (on whatever ports it used)"
 
 install:
@@ -55,7 +55,7 @@ drills: install
 	$(VENV_PYTHON) scripts/services.py exec -- python benchmarks/drill_reminders.py
 
 mutants: install
-	$(VENV_PYTHON) scripts/services.py exec -- python scripts/mutants.py $(ARGS)
+	$(VENV_PYTHON) scripts/mutants.py $(ARGS)
 
 stop:
 	$(VENV_PYTHON) scripts/services.py stop

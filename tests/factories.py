@@ -85,19 +85,19 @@ def make_reachable_patient(**fields):
 
 
 def make_survey_link(*, follow_up=None, block=None, diary_minutes=None, expires_at=None, **fields):
-    """A survey link and its token, as the reminder engine makes them."""
-    from apps.surveys.services import follow_up_closes_at, link_create
+    """A survey link and its token, made as the reminder engine makes them (a diary link: open for an hour)."""
+    from apps.surveys.services import link_create
 
     patient = follow_up.ablation.patient if follow_up else block.patient
-    if expires_at is None:
-        expires_at = follow_up_closes_at(follow_up) if follow_up else timezone.now() + dt.timedelta(hours=1)
-    link, token = link_create(
+    if expires_at is None and block is not None:
+        expires_at = timezone.now() + dt.timedelta(hours=1)
+    new = link_create(
         patient=patient, follow_up=follow_up, block=block, diary_minutes=diary_minutes, expires_at=expires_at
     )
     if fields:
-        type(link).objects.filter(pk=link.pk).update(**fields)
-        link.refresh_from_db()
-    return link, token
+        type(new.link).objects.filter(pk=new.link.pk).update(**fields)
+        new.link.refresh_from_db()
+    return new.link, new.token
 
 
 def make_report_run(**fields):

@@ -18,10 +18,10 @@ from apps.cryoablations.selectors import ablation_get, follow_up_get, worklist
 from apps.patients.selectors import patient_get_or_404
 from apps.reminders.selectors import (
     WORKLIST_SECTION_LIMIT,
+    link_refusals,
     messages_for_patient,
     messages_needing_staff,
     unreachable_follow_ups,
-    unreachable_reason,
 )
 from apps.surveys.forms import FollowUpAnswersForm
 from apps.surveys.services import ablation_update, response_record
@@ -38,6 +38,12 @@ def _patient_and_timeline(request, public_id):
     return patient, patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
 
 
+def _link_refusals(patient):
+    """ "Send now" and "Copy link" are offered unless the messaging rule refuses them; then the reason shows."""
+    refusals = link_refusals(patient=patient)
+    return {"send_refusal": refusals.send, "call_refusal": refusals.call}
+
+
 @role_required("patients.view_patient")
 @audit_access(Action.VIEW, Category.CLINICAL)
 def patient_detail(request, public_id):
@@ -46,7 +52,7 @@ def patient_detail(request, public_id):
         "patient": patient,
         "timeline": timeline,
         "reminder_messages": messages_for_patient(patient=patient),
-        "unreachable_reason": unreachable_reason(patient),
+        **_link_refusals(patient),
     }
     return render(request, "patients/patient_detail.html", context)
 
@@ -97,9 +103,7 @@ def worklist_view(request):
     if context["reach_tab"]:
         unreachable = unreachable_follow_ups(today=timezone.localdate())
         context["unreachable_count"] = unreachable.count()
-        context["unreachable"] = [
-            (f, unreachable_reason(f.ablation.patient)) for f in unreachable[:WORKLIST_SECTION_LIMIT]
-        ]
+        context["unreachable"] = unreachable[:WORKLIST_SECTION_LIMIT]
         needing_staff = messages_needing_staff()
         context["needing_staff_count"] = needing_staff.count()
         context["needing_staff"] = needing_staff[:WORKLIST_SECTION_LIMIT]
@@ -126,7 +130,8 @@ def follow_up_answers(request, public_id):
         "patient": patient,
         "back": back,
         # "Send now" / "Copy link" (apps.reminders) while the window is open and nothing is counted yet.
-        "link_actions": patient.is_active and status in (Status.DUE, Status.OVERDUE),
+        "link_actions": status in (Status.DUE, Status.OVERDUE),
+        **_link_refusals(patient),
     }
     return render(request, "cryoablations/follow_up_answers.html", context)
 

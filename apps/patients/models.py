@@ -143,15 +143,6 @@ class Patient(models.Model):
         super().save(*args, **kwargs)
 
     @property
-    def reminder_address(self) -> str:
-        """Where reminders go on the preferred channel, or "" when there is no usable contact."""
-        if self.preferred_channel == Channel.EMAIL and self.email and not self.email_undeliverable_at:
-            return self.email
-        if self.preferred_channel == Channel.SMS and self.mobile_phone and not self.phone_invalid_at:
-            return self.mobile_phone
-        return ""
-
-    @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 

@@ -10,7 +10,6 @@ becomes "in doubt" for staff to look at, and is never sent again blindly.
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -29,17 +28,17 @@ from apps.clinic.models import Protocol
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import FollowUp, window_range
 from apps.patients.models import Channel, Patient
-from apps.surveys.models import SurveyLink
-from apps.surveys.services import (
-    TOKEN_BYTES,
-    diary_slot_closes_at,
-    follow_up_closes_at,
-    link_create,
-    token_hash,
-)
+from apps.surveys.services import NewLink, diary_slot_closes_at, follow_up_closes_at, link_create, links_create
 
 from . import transports
 from .models import Kind, Message, MessageChannel, MessageStatus
+from .selectors import (
+    MESSAGE_PATHS,
+    messageable_messages_q,
+    messageable_q,
+    unmessageable_reason,
+    unmessageable_reason_expr,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -117,17 +116,6 @@ def follow_up_schedule(*, follow_up: FollowUp, patient: Patient, protocol: Proto
 # Planning
 
 
-def reachable_patients_q(prefix: str) -> Q:
-    """Patients who may get messages at all; contact usability is checked per message at send time."""
-    return Q(
-        **{
-            f"{prefix}is_active": True,
-            f"{prefix}reminder_consent": True,
-            f"{prefix}opted_out_at__isnull": True,
-        }
-    ) & ~Q(**{f"{prefix}preferred_channel": Channel.NONE})
-
-
 def messages_plan(*, now: datetime, protocol: Protocol | None = None) -> int:
     """Rows for follow-ups whose target day has come (a day's margin for time zones) and diary slots of recent
     blocks. The unique constraints make planning idempotent: a second beat planning the same rows adds nothing."""
@@ -137,10 +125,9 @@ def messages_plan(*, now: datetime, protocol: Protocol | None = None) -> int:
     follow_ups = (
         FollowUp.objects.alias(window=window_range())
         .filter(
-            reachable_patients_q("ablation__patient__"),
+            messageable_q(patient="ablation__patient__", follow_up="", today=today),
             # The worklist's open-window index: only follow-ups open around today are read, not every future one.
             window__overlap=DateRange(today - timedelta(days=1), today + timedelta(days=1), "[]"),
-            counted_response__isnull=True,
             target_date__lte=today + timedelta(days=1),
         )
         .filter(~Exists(Message.objects.filter(follow_up=OuterRef("pk"), kind=Kind.INVITATION)))
@@ -163,7 +150,7 @@ def diary_messages_plan(*, now: datetime, protocol: Protocol) -> int:
     last = timedelta(minutes=max(protocol.diary_minutes))
     blocks = (
         DiagnosticBlock.objects.filter(
-            reachable_patients_q("patient__"), performed_at__gte=now - last - DIARY_GRACE, performed_at__lte=now
+            messageable_q(patient="patient__"), performed_at__gte=now - last - DIARY_GRACE, performed_at__lte=now
         )
         .filter(~Exists(Message.objects.filter(block=OuterRef("pk"), kind=Kind.DIARY)))
         .select_related("patient")
@@ -224,13 +211,7 @@ def messages_claim_due(*, now: datetime, limit: int = CLAIM_BATCH_SIZE) -> list[
     """Claim up to `limit` due rows (rows another sweep holds are skipped, not waited for) and enqueue their ids
     once the claim is committed, so a worker never looks for a row it cannot see yet."""
     with transaction.atomic(durable=True):
-        ids = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=MessageStatus.QUEUED, due_at__lte=now)
-            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER))
-            .order_by("due_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
+        ids = list(messages_claimable(now=now).values_list("pk", flat=True)[:limit])
         if ids:
             Message.objects.filter(pk__in=ids).update(enqueued_at=now)
             chunks = [ids[i : i + SEND_BATCH_SIZE] for i in range(0, len(ids), SEND_BATCH_SIZE)]
@@ -238,51 +219,46 @@ def messages_claim_due(*, now: datetime, limit: int = CLAIM_BATCH_SIZE) -> list[
     return ids
 
 
-def messages_cancel_stopped(*, now: datetime) -> int:
-    """Stop at once, not at send time, the queued rows that must never go: answered follow-ups, closed windows,
-    patients opted out, inactive or without consent."""
-    queued = Message.objects.filter(status=MessageStatus.QUEUED)
-    stopped = queued.filter(
-        Q(follow_up__counted_response__isnull=False)
-        | Q(follow_up__window_end__lt=timezone.localdate(now))
-        | Q(patient__is_active=False)
-        | Q(patient__reminder_consent=False)
-        | Q(patient__opted_out_at__isnull=False)
+def messages_claimable(*, now: datetime) -> QuerySet[Message]:
+    """The claim's rows, locked (only the message rows; rows another sweep holds are skipped): queued, due, not on
+    the queue already (or long enough to have been lost from it), of a patient and follow-up the messaging rule
+    lets through, in due order (the partial index message_queued_due_id)."""
+    return (
+        Message.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(status=MessageStatus.QUEUED, due_at__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER))
+        .filter(messageable_messages_q(today=timezone.localdate(now)))
+        .order_by("due_at", "pk")
     )
-    return stopped.update(status=MessageStatus.CANCELLED, detail="stopped before sending")
+
+
+def messages_cancel_stopped(*, now: datetime) -> int:
+    """Stop at once, not at send time, the queued rows the messaging rule stops (answered follow-ups, closed
+    windows, patients opted out, inactive, without consent or contact), with its reason."""
+    today = timezone.localdate(now)
+    stopped = Message.objects.filter(status=MessageStatus.QUEUED).exclude(messageable_messages_q(today=today))
+    # An UPDATE cannot set a value read from the joined rows: the reasons are read first, then each group of rows
+    # stopped by one statement that asks the rule again (a patient may have consented again in between).
+    by_reason: dict[str, list[int]] = {}
+    reasons = stopped.annotate(reason=unmessageable_reason_expr(**MESSAGE_PATHS, today=today))
+    for pk, reason in reasons.values_list("pk", "reason"):
+        by_reason.setdefault(reason, []).append(pk)
+    return sum(
+        stopped.filter(pk__in=pks).update(status=MessageStatus.CANCELLED, detail=reason, updated_at=timezone.now())
+        for reason, pks in by_reason.items()
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Sending one message
 
 
-def stop_reason(*, message: Message, now: datetime, protocol: Protocol | None = None) -> str:
-    """Why `message` must not go now, or "" (the re-checks at send time)."""
-    patient = message.patient
-    if not patient.is_active:
-        return "patient inactive"
-    if not patient.reminder_consent:
-        return "no consent"
-    if patient.opted_out_at:
-        return "opted out"
-    if message.follow_up_id:
-        return follow_up_stop_reason(follow_up=message.follow_up, now=now)
-    else:
-        if message.block.diary_entries.filter(minutes_after=message.diary_minutes).exists():
-            return "diary slot already answered"
-        if now >= diary_slot_closes_at(
-            block=message.block, minutes=message.diary_minutes, slots=(protocol or protocol_get()).diary_minutes
-        ):
-            return "diary slot passed"
-    return ""
-
-
-def follow_up_stop_reason(*, follow_up: FollowUp, now: datetime) -> str:
-    """Why no survey link of `follow_up` may go out now, or ""."""
-    if follow_up.counted_response_id:
-        return "survey completed"
-    if now >= follow_up_closes_at(follow_up):
-        return "window closed"
+def diary_stop_reason(*, block: DiagnosticBlock, minutes: int, now: datetime, protocol: Protocol) -> str:
+    """Why a diary slot's link may not go now, or "": the slot's own stops, after the messaging rule's."""
+    if block.diary_entries.filter(minutes_after=minutes).exists():
+        return "diary slot already answered"
+    if now >= diary_slot_closes_at(block=block, minutes=minutes, slots=protocol.diary_minutes):
+        return "diary slot passed"
     return ""
 
 
@@ -294,8 +270,7 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
 @dataclass
 class _Ready:
     message: Message
-    link: object
-    token: str
+    link: dict  # the new link's target, for surveys.services.links_create
     address: str
     channel: str
 
@@ -315,18 +290,26 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
     ready: list[_Ready] = []
     with transaction.atomic():
         # Rows another worker holds are being handled (a duplicate id) or re-enqueued by the sweep: skipped.
-        # What the re-checks need (patient, follow-up or block) comes in the same query.
+        # The re-check at send time: the messaging rule's reason, and what the rest needs (patient, follow-up or
+        # block), in the same query.
         messages = list(
             Message.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("patient", "follow_up", "block")
             .filter(pk__in=message_ids, status=MessageStatus.QUEUED, due_at__lte=now)
+            .annotate(stop=unmessageable_reason_expr(**MESSAGE_PATHS, today=timezone.localdate(now)))
             .order_by("pk")
         )
-        protocol = protocol_get() if messages else None
+        if not messages:
+            return outcomes
+        protocol = protocol_get()
         for message in messages:
             patient = message.patient
             stop = {"sending_started_at": now, "attempts": F("attempts") + 1}
-            reason = stop_reason(message=message, now=now, protocol=protocol)
+            reason = message.stop
+            if not reason and message.block_id:
+                reason = diary_stop_reason(
+                    block=message.block, minutes=message.diary_minutes, now=now, protocol=protocol
+                )
             if reason:
                 _queued_update(message, MessageStatus.CANCELLED, **stop, detail=reason)
                 outcomes[message.pk] = "cancelled"
@@ -339,57 +322,43 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
                 )
                 outcomes[message.pk] = "deferred"
                 continue
-            address = patient.reminder_address
-            if not address:
-                _queued_update(message, MessageStatus.CANCELLED, **stop, detail="no usable contact")
-                outcomes[message.pk] = "cancelled"
-                continue
-            if message.follow_up_id:
-                link = SurveyLink(
-                    patient=patient, follow_up=message.follow_up, expires_at=follow_up_closes_at(message.follow_up)
-                )
+            # The rule let it through: the channel is email or SMS, with its address (patients' constraints).
+            if patient.preferred_channel == Channel.EMAIL:
+                channel, address = MessageChannel.EMAIL, patient.email
             else:
-                link = SurveyLink(
-                    patient=patient,
-                    block=message.block,
-                    diary_minutes=message.diary_minutes,
-                    expires_at=diary_slot_closes_at(
-                        block=message.block, minutes=message.diary_minutes, slots=protocol.diary_minutes
-                    ),
+                channel, address = MessageChannel.SMS, patient.mobile_phone
+            if message.follow_up_id:
+                link = {"follow_up": message.follow_up}
+            else:
+                expires_at = diary_slot_closes_at(
+                    block=message.block, minutes=message.diary_minutes, slots=protocol.diary_minutes
                 )
-            # As link_create: the token is returned once, to be put in the message, and never stored.
-            token = secrets.token_urlsafe(TOKEN_BYTES)
-            link.token_hash = token_hash(token)
-            channel = MessageChannel.EMAIL if patient.preferred_channel == Channel.EMAIL else MessageChannel.SMS
-            ready.append(_Ready(message, link, token, address, channel))
+                link = {"block": message.block, "diary_minutes": message.diary_minutes, "expires_at": expires_at}
+            ready.append(_Ready(message, {"patient": patient, **link}, address, channel))
         # Last, in one statement, right before the commit: the audit chain's lock is held for that long only.
-        SurveyLink.objects.bulk_create([item.link for item in ready])
+        links = links_create(targets=[item.link for item in ready])
     # The outcome of one message is recorded in the same transaction (the same commit) as the claim of the next.
     finishing: list = []
     try:
-        for item in ready:
-            outcomes[item.message.pk] = _send_one(item, now=now, finishing=finishing)
+        for item, new_link in zip(ready, links, strict=True):
+            outcomes[item.message.pk] = _send_one(item, new_link, now=now, finishing=finishing)
     finally:
         for message, status, fields in finishing:
             _finish(message, status, **fields)
     return outcomes
 
 
-def _send_one(item: _Ready, *, now: datetime, finishing: list) -> str:
+def _send_one(item: _Ready, new_link: NewLink, *, now: datetime, finishing: list) -> str:
     """Claim and send one message; its outcome is left in `finishing`, for the next claim's transaction."""
     message, patient, channel = item.message, item.message.patient, item.channel
-    # The claim: only one caller flips queued -> sending (committed before the provider call); the patient's
-    # stops are checked again in the same statement, so an opt-out since the batch's re-checks still holds.
+    # The claim: only one caller flips queued -> sending (committed before the provider call); the messaging rule
+    # is asked again in the same statement, so an opt-out or an answer since the batch's re-check still holds.
     claim = Message.objects.filter(
+        messageable_messages_q(today=timezone.localdate(now)),
         pk=message.pk,
         status=MessageStatus.QUEUED,
         due_at__lte=now,
-        patient__is_active=True,
-        patient__reminder_consent=True,
-        patient__opted_out_at__isnull=True,
     )
-    if message.follow_up_id:
-        claim = claim.filter(follow_up__counted_response__isnull=True)
     with transaction.atomic():
         for previous, status, fields in finishing:
             _finish(previous, status, **fields)
@@ -397,7 +366,7 @@ def _send_one(item: _Ready, *, now: datetime, finishing: list) -> str:
             status=MessageStatus.SENDING,
             sending_started_at=now,
             attempts=F("attempts") + 1,
-            link=item.link,
+            link=new_link.link,
             channel=channel,
             updated_at=timezone.now(),
         )
@@ -409,7 +378,7 @@ def _send_one(item: _Ready, *, now: datetime, finishing: list) -> str:
     if not claimed:
         return "not claimed"  # another caller got it, or it was stopped meanwhile (the sweep cancels it)
     attempts = message.attempts + 1
-    outgoing = message_compose(message=message, token=item.token, to=item.address)
+    outgoing = message_compose(message=message, token=new_link.token, to=item.address)
     try:
         if channel == MessageChannel.EMAIL:
             provider_id = transports.email_send(outgoing)
@@ -514,13 +483,15 @@ def follow_up_send_now(*, follow_up: FollowUp, user, now: datetime | None = None
 def _staff_send(*, patient_id: int, target: dict, user, now: datetime) -> Message:
     """A staff-requested message, due now, sent by the worker once committed (inside the caller's transaction)."""
     patient = Patient.objects.select_for_update().get(pk=patient_id)
-    reason = stop_reason(message=Message(patient=patient, **target), now=now)
-    if not reason and "follow_up" in target:
-        reason = _not_open_yet(target["follow_up"], now)
+    follow_up = target.get("follow_up")
+    reason = unmessageable_reason(patient=patient, follow_up=follow_up, today=timezone.localdate(now))
+    if follow_up is not None:
+        reason = reason or _not_open_yet(follow_up, now)
+    else:
+        minutes = target["diary_minutes"]
+        reason = reason or diary_stop_reason(block=target["block"], minutes=minutes, now=now, protocol=protocol_get())
     if reason:
         raise CannotSend(reason)
-    if not patient.reminder_address:
-        raise CannotSend("no usable contact")
     message = _staff_message_create(patient=patient, target=target, user=user, now=now)
     transaction.on_commit(lambda: _enqueue("message_send", message.pk))
     return message
@@ -561,23 +532,23 @@ def follow_up_link_for_call(*, follow_up: FollowUp, user, now: datetime | None =
     now = now or timezone.now()
     with transaction.atomic():
         patient = Patient.objects.select_for_update().get(pk=follow_up.ablation.patient_id)
-        reason = "patient inactive" if not patient.is_active else ""
-        reason = reason or follow_up_stop_reason(follow_up=follow_up, now=now) or _not_open_yet(follow_up, now)
-        if reason:
+        today = timezone.localdate(now)
+        reason = unmessageable_reason(patient=patient, follow_up=follow_up, today=today, by_phone=True)
+        if reason := reason or _not_open_yet(follow_up, now):
             raise CannotSend(reason)
-        link, token = link_create(patient=patient, follow_up=follow_up, expires_at=follow_up_closes_at(follow_up))
+        new_link = link_create(patient=patient, follow_up=follow_up)
         message = _staff_message_create(
             patient=patient,
             target={"follow_up": follow_up},
             user=user,
             now=now,
-            link=link,
+            link=new_link.link,
             channel=MessageChannel.PHONE,
             status=MessageStatus.SENT,
             sent_at=now,
             detail="link given on a phone call",
         )
-    return LinkForCall(message=message, url=survey_link_url(token))
+    return LinkForCall(message=message, url=survey_link_url(new_link.token))
 
 
 def message_resolve_delivered(*, message: Message) -> bool:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.db import transaction
@@ -102,17 +104,48 @@ def diary_slot_closes_at(*, block: DiagnosticBlock, minutes: int, slots: list[in
     return block.performed_at + timedelta(minutes=minutes) + LAST_DIARY_SLOT_OPEN
 
 
+@dataclass(frozen=True)
+class NewLink:
+    link: SurveyLink
+    token: str  # returned once, to be put in the message or shown to staff; never stored
+
+
+def links_create(*, targets: Sequence[dict]) -> list[NewLink]:
+    """New links, one per target (the keyword arguments of link_create), written in one statement: the reminders
+    make a batch's links at once, right before their commit, as each link is a row of the hash-chained change
+    history whose trigger holds one registry-wide lock until the commit."""
+    made = [_link_new(**target) for target in targets]
+    SurveyLink.objects.bulk_create([item.link for item in made])
+    return made
+
+
 def link_create(
     *,
     patient: Patient,
     follow_up: FollowUp | None = None,
     block: DiagnosticBlock | None = None,
     diary_minutes: int | None = None,
-    expires_at: datetime,
-) -> tuple[SurveyLink, str]:
-    """A new link and its token. The token is returned once, to be put in the message, and never stored."""
+    expires_at: datetime | None = None,
+) -> NewLink:
+    """A new link and its token, valid until `expires_at` (a follow-up's link: its window's close by default)."""
+    target = {"patient": patient, "follow_up": follow_up, "block": block, "diary_minutes": diary_minutes}
+    return links_create(targets=[{**target, "expires_at": expires_at}])[0]
+
+
+def _link_new(
+    *,
+    patient: Patient,
+    follow_up: FollowUp | None = None,
+    block: DiagnosticBlock | None = None,
+    diary_minutes: int | None = None,
+    expires_at: datetime | None = None,
+) -> NewLink:
+    if expires_at is None:
+        if follow_up is None:
+            raise ValueError("a diary slot's link needs its expiry (diary_slot_closes_at)")
+        expires_at = follow_up_closes_at(follow_up)
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    link = SurveyLink.objects.create(
+    link = SurveyLink(
         token_hash=token_hash(token),
         patient=patient,
         follow_up=follow_up,
@@ -120,7 +153,7 @@ def link_create(
         diary_minutes=diary_minutes,
         expires_at=expires_at,
     )
-    return link, token
+    return NewLink(link, token)
 
 
 def link_revoke(*, link: SurveyLink, now: datetime | None = None) -> bool:

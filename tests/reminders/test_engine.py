@@ -364,7 +364,9 @@ def test_a_permanent_error_marks_the_number_and_puts_the_patient_on_the_call_lis
     patient.refresh_from_db()
     assert outcomes == ["failed"]
     assert patient.phone_invalid_at is not None
-    assert later == ["cancelled"]  # no usable contact left
+    assert later == []  # the sweep stopped the reminders: no usable contact left
+    reminders = Message.objects.filter(follow_up=follow_up, kind=Kind.REMINDER)
+    assert set(reminders.values_list("status", "detail")) == {(MessageStatus.CANCELLED, "mobile number refused")}
     assert list(unreachable_follow_ups(today=dt.date(2026, 3, 8))) == [follow_up]
 
 

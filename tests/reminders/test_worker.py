@@ -4,7 +4,6 @@ reach the queue."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from django.utils import timezone
 
@@ -18,7 +17,7 @@ from tests.helpers import wait_until
 WAIT_SECONDS = 20  # a generous ceiling; the messages usually arrive in well under a second
 
 
-def test_a_real_worker_sends_each_due_invitation_exactly_once(fake_sms, live_worker):
+def test_a_real_worker_sends_each_due_invitation_exactly_once(fake_sms, live_worker, queue_drained):
     # given: three patients whose 2-week follow-up is due today; invitations at midnight, no quiet hours, so
     # the invitation is due whatever the time of day the test runs at
     protocol = protocol_get()
@@ -36,9 +35,9 @@ def test_a_real_worker_sends_each_due_invitation_exactly_once(fake_sms, live_wor
     sent = wait_until(lambda: invitations.filter(status=MessageStatus.SENT).count() == 3, seconds=WAIT_SECONDS)
     for pk in invitations.values_list("pk", flat=True):
         message_send.delay(pk)
-    time.sleep(0.5)
+    drained = wait_until(queue_drained, seconds=WAIT_SECONDS)
 
     # then
-    assert sent, list(invitations.values_list("status", "detail"))
+    assert sent and drained, list(invitations.values_list("status", "detail"))
     assert sorted(sms.to for sms in fake_sms.sent) == numbers
     assert all(m.provider_message_id.startswith("fake-") for m in invitations)

@@ -3,7 +3,7 @@
 The surveys app records the opt-out (surveys.services.patient_opt_out) and sits below reminders, so it does not
 call this app; the database does the work instead, as for a completed follow-up (0004): the patient's page shows
 "Not sent: opted out" the moment the patient opts out, not after the next sweep. Rows already sent, or being sent,
-stay as they are: the send's re-check (services.stop_reason) stops a claimed one.
+stay as they are: the send's re-check (the messaging rule, reminders.selectors) stops a claimed one.
 """
 
 from django.db import migrations
