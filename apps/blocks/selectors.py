@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from uuid import UUID
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -13,7 +14,7 @@ from apps.patients.models import Patient
 from .models import DiagnosticBlock
 
 
-def block_get(*, public_id) -> DiagnosticBlock:
+def block_get(*, public_id: UUID | str) -> DiagnosticBlock:
     return get_object_or_404(
         DiagnosticBlock.objects.select_related("patient", "nerve", "physician"), public_id=public_id
     )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from .models import Nerve, Protocol
 
 
@@ -8,6 +10,6 @@ def protocol_get() -> Protocol:
     return Protocol.objects.get(pk=1)
 
 
-def nerve_list(*, active_only: bool = True):
+def nerve_list(*, active_only: bool = True) -> QuerySet[Nerve]:
     qs = Nerve.objects.all()
     return qs.filter(is_active=True) if active_only else qs

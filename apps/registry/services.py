@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pghistory
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import NOT_PROVIDED, Model
 from django.utils import timezone
 
@@ -86,7 +88,7 @@ class _Resolved:
     new_physicians: list[str] = field(default_factory=list)
 
 
-def _chunks(items: list, size: int):
+def _chunks[T](items: list[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -116,13 +118,13 @@ def _resolve(parsed: Parsed) -> _Resolved:
         for pk, ext, mrn, code, side in DiagnosticBlock.objects.filter(external_id__in=chunk).values_list(
             "id", "external_id", "patient__mrn", "nerve__code", "side"
         ):
-            res.blocks[ext] = (pk, mrn, code, side)
+            res.blocks[cast(str, ext)] = (pk, mrn, code, side)  # found by external_id: not null
     ablation_ids = set(parsed.ablations) | {r.values["ablation_id"] for r in parsed.responses}
     for chunk in _chunks(sorted(ablation_ids), 20_000):
         for pk, ext, mrn in Cryoablation.objects.filter(external_id__in=chunk).values_list(
             "id", "external_id", "patient__mrn"
         ):
-            res.ablations[ext] = (pk, mrn)
+            res.ablations[cast(str, ext)] = (pk, mrn)
     existing_ablation_pks = [v[0] for v in res.ablations.values()]
     for chunk in _chunks(existing_ablation_pks, 20_000):
         res.existing_responses.update(
@@ -200,14 +202,14 @@ def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = 
                 _write(parsed, resolved, result, user)
             if dry_run:
                 raise _DryRun
-            _record_finished(run, result)
+            _record_finished(cast(ImportRun, run), result)  # not a dry run: recorded
             result.run = run
     except _DryRun:
         result.run = _record(result, source, user, started, ImportRun.Status.DRY_RUN)
     return result
 
 
-def _record(result: ImportResult, source: str, user, started, status: str) -> ImportRun:
+def _record(result: ImportResult, source: str, user: User | None, started: datetime, status: str) -> ImportRun:
     run = ImportRun.objects.create(
         user=user,
         source=source[-255:],
@@ -254,11 +256,12 @@ class _Created:
     old_follow_ups_touched: list[int] = field(default_factory=list)
 
 
-def _execute_named(cursor, statement: str, params: dict[str, Any]) -> None:
+def _execute_named(cursor: CursorWrapper, statement: str, params: dict[str, Any]) -> None:
     """A statement with named placeholders, inside history_in_bulk: pgtrigger.ignore prepends a positional one to
     every statement, which psycopg refuses beside named ones. So the values are bound client-side (psycopg's own
     quoting), and the statement's % escaped for the positional values the wrappers then add."""
-    cursor.execute(connection.ops.compose_sql(statement, params).replace("%", "%%"), [])
+    # compose_sql is the PostgreSQL backend's (the only one here); django-stubs types `connection` as any backend.
+    cursor.execute(connection.ops.compose_sql(statement, params).replace("%", "%%"), [])  # type: ignore[attr-defined]
 
 
 def _physicians_create(res: _Resolved, result: ImportResult) -> None:
@@ -327,7 +330,7 @@ def _copy_create(
         )
         types = dict(cursor.fetchall())
         quote = connection.ops.quote_name
-        columns = [fields[name].column for name in [meta.pk.attname, *given, *constant, *per_row]]
+        columns = [cast(str, fields[name].column) for name in [meta.pk.attname, *given, *constant, *per_row]]
         statement = f"COPY {quote(meta.db_table)} ({', '.join(map(quote, columns))}) FROM STDIN (FORMAT BINARY)"
         fixed = tuple(constant.values())
         makers = tuple(per_row.values())
@@ -494,7 +497,7 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
 
     # Answers: matched by ablation and completion time; new ones land on the follow-up whose window holds their
     # clinic-local date (surveys.services.follow_up_for's rule: the earliest such time point), else unscheduled.
-    windows: dict[int, list[tuple]] = defaultdict(list)
+    windows: dict[int | None, list[tuple[date, date, date, int]]] = defaultdict(list)
     for f, pk in zip(follow_up_rows, follow_up_pks, strict=True):
         windows[f[0]].append((f[3], f[4], f[5], pk))
     response_ablations = {res.ablations[r.values["ablation_id"]][0] for r in parsed.responses}

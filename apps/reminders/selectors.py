@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -14,7 +15,7 @@ HISTORY_LIMIT = 200  # a patient's page shows the latest messages; years of remi
 WORKLIST_SECTION_LIMIT = 50
 
 
-def message_get(*, public_id) -> Message:
+def message_get(*, public_id: UUID | str) -> Message:
     return get_object_or_404(Message.objects.select_related("patient", "follow_up", "block"), public_id=public_id)
 
 
@@ -54,7 +55,8 @@ def unreachable_follow_ups(*, today: date) -> QuerySet[FollowUp]:
     return (
         FollowUp.objects.filter(counted_response__isnull=True, ablation__patient__is_active=True)
         .alias(window=window_range())
-        .filter(window__contains=today)
+        # The stubs read the alias's lookup as a text field's: it is a daterange (window_range's output_field).
+        .filter(window__contains=today)  # type: ignore[misc]
         .filter(unreachable_q("ablation__patient__"))
         .select_related("ablation__patient", "ablation__nerve")
         .order_by("target_date", "pk")
