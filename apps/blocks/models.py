@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -136,7 +137,8 @@ class DiagnosticBlock(models.Model):
             closes = self.performed_at + timedelta(minutes=window)
             pending = (now or timezone.now()) < closes
             return Assessment(None, Result.PENDING if pending else Result.NOT_EVALUABLE)
-        peak = max(percent_reduction(self.baseline_nrs, e.nrs) for e in in_window)
+        # A baseline above 0 (returned above otherwise): every reduction is a number.
+        peak = max(cast(Decimal, percent_reduction(self.baseline_nrs, e.nrs)) for e in in_window)
         positive = peak >= protocol.block_threshold_percent
         return Assessment(peak, Result.POSITIVE if positive else Result.NEGATIVE)
 
