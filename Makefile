@@ -15,7 +15,7 @@ help:
 	@echo "make run      install, start PostgreSQL + Redis if needed, load demo data, serve http://127.0.0.1:8000/"
 	@echo "make test     install, lint, run the test suite (ARGS=... goes to pytest)"
 	@echo "make install  create/update .venv from uv.lock"
-	@echo "make lint     ruff check, ruff format --check, and lint-imports (the apps' layers, pyproject.toml)"
+	@echo "make lint     ruff check, ruff format --check, lint-imports (the apps' layers) and mypy (pyproject.toml)"
 	@echo "make format   apply ruff's fixes and formatting"
 	@echo "make bench    run every benchmarks/bench_*.py"
 	@echo "make drills   reminder reliability drills: kill -9 mid-send, two beats, Redis flushed (about 4 minutes)"
@@ -43,6 +43,7 @@ lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports --no-cache
+	.venv/bin/mypy
 
 format: install
 	.venv/bin/ruff check --fix .

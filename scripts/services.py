@@ -4,7 +4,7 @@
 The Makefile calls this with the project's virtualenv Python (.venv/bin/python):
 
     services.py run              migrate, load demo data, run web + Celery worker + beat (Procfile, honcho)
-    services.py test [ARGS...]   ruff check, ruff format --check, lint-imports, then pytest ARGS
+    services.py test [ARGS...]   ruff check, ruff format --check, lint-imports, mypy, then pytest ARGS
     services.py bench            run every benchmarks/bench_*.py
     services.py exec -- CMD...   run any command with DATABASE_URL and REDIS_URL set
     services.py stop             stop embedded servers a killed run left behind (recorded in .data/servers.json)
@@ -491,7 +491,9 @@ def cmd_exec(env: dict[str, str], args: argparse.Namespace) -> int:
 def lint() -> int:
     # lint-imports: the apps' layers (pyproject.toml's import-linter contracts); an upward import fails the run.
     # --no-cache: its cache goes by file times, and the graph of these few hundred files takes a second to build.
-    for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["lint-imports", "--no-cache"]):
+    # mypy: the types of apps/ (pyproject.toml's [tool.mypy]); its cache is .mypy_cache.
+    lints = (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["lint-imports", "--no-cache"], ["mypy"])
+    for command in lints:
         print(f"$ {' '.join(command)}", flush=True)
         status = subprocess.run([str(VENV_BIN / command[0]), *command[1:]], cwd=ROOT, check=False).returncode  # noqa: S603
         if status != 0:

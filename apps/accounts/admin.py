@@ -23,7 +23,7 @@ def _has_permission_verified(request) -> bool:
     return _has_permission(request) and request.user.is_verified()
 
 
-admin.site.has_permission = _has_permission_verified
+admin.site.has_permission = _has_permission_verified  # type: ignore[method-assign]  # the admin's second factor
 
 
 @admin.register(User)
@@ -82,7 +82,7 @@ def _record_removed(request, user) -> None:
 class StaticDeviceAdmin(otp_static_admin.StaticDeviceAdmin):
     """Recovery codes: which users have them, never the codes themselves (each signs in once, like a password)."""
 
-    inlines = []
+    inlines: list[type[admin.options.InlineModelAdmin]] = []
 
     def has_add_permission(self, request) -> bool:
         return False

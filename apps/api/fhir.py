@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TextIO
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -37,7 +38,7 @@ PAIN_SEVERITY = {
     "code": "72514-3",
     "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
 }
-GENDER = {Sex.FEMALE: "female", Sex.MALE: "male", Sex.OTHER: "other", Sex.UNKNOWN: "unknown"}
+GENDER: dict[str, str] = {Sex.FEMALE: "female", Sex.MALE: "male", Sex.OTHER: "other", Sex.UNKNOWN: "unknown"}
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
 # The follow-up survey's questions: linkId = the SurveyResponse field, so an answer maps back to its column.
@@ -441,7 +442,7 @@ class _NDJSONFiles:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.temporary: dict[str, Path] = {}
-        self.files = {}
+        self.files: dict[str, TextIO] = {}
 
     def __enter__(self) -> _NDJSONFiles:
         try:

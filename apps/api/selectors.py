@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.rules import clinic_days_q
@@ -14,14 +14,14 @@ from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.cryoablations.selectors import worklist
 
 
-def _procedure_filters(
-    items: QuerySet,
+def _procedure_filters[M: Model](
+    items: QuerySet[M],
     *,
     prefix: str = "",
     physician_id: int | None = None,
     nerve_id: int | None = None,
     side: str | None = None,
-) -> QuerySet:
+) -> QuerySet[M]:
     if physician_id is not None:
         items = items.filter(**{f"{prefix}physician_id": physician_id})
     if nerve_id is not None:

@@ -54,7 +54,8 @@ class PatientWriteSerializer(serializers.ModelSerializer):
 class DiaryRowSerializer(serializers.Serializer):
     minutes_after = serializers.IntegerField(source="entry.minutes_after")
     nrs = serializers.IntegerField(source="entry.nrs")
-    source = serializers.CharField(source="entry.source")
+    # Declared fields: the serializer's metaclass moves them into _declared_fields; they never hide Field.source.
+    source = serializers.CharField(source="entry.source")  # type: ignore[assignment]
     reduction_percent = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
     counted = serializers.BooleanField(help_text="Inside the protocol's evaluation window.")
 
@@ -115,7 +116,7 @@ class SurveyAnswerSerializer(serializers.Serializer):
 class FollowUpRowSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="follow_up.public_id")
     time_point = serializers.CharField(source="follow_up.time_point")
-    label = serializers.CharField(source="follow_up.label")
+    label = serializers.CharField(source="follow_up.label")  # type: ignore[assignment]  # as source, above
     target_date = serializers.DateField(source="follow_up.target_date")
     window_start = serializers.DateField(source="follow_up.window_start")
     window_end = serializers.DateField(source="follow_up.window_end")

@@ -4,11 +4,13 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from apps.accounts.models import User
+
 from .models import ApiToken, token_generate, token_hash
 
 
 def token_issue(
-    *, user, name: str, expires_at: datetime, read_only: bool = True, created_by=None
+    *, user: User, name: str, expires_at: datetime, read_only: bool = True, created_by: User | None = None
 ) -> tuple[ApiToken, str]:
     """A new token for `user`, and the token itself: shown once, never stored."""
     token = ApiToken(user=user, name=name, read_only=read_only, expires_at=expires_at, created_by=created_by)

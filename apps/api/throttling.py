@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import cast
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -35,7 +36,7 @@ class TokenRateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request, view) -> bool:
         self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.num_requests, self.duration = cast(tuple[int, int], self.parse_rate(self.rate))  # a rate is set
         ident = self.get_cache_key(request, view)
         if ident is None:
             return True

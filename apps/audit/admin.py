@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
+from django.db.models import Model
 
 from .decorators import audit_access
 from .models import Action, Category
@@ -15,6 +18,7 @@ class AccessLoggedAdmin:
     data. The add form shows no record, so it writes none; saves are in the change history."""
 
     audit_category: str = Category.CLINICAL
+    model: type[Model]  # the ModelAdmin's it is mixed into
 
     def audit_patient(self, obj):
         """The patient a record belongs to: its patient, or its ablation's (the patients' admin: the record)."""
@@ -24,7 +28,7 @@ class AccessLoggedAdmin:
         return ablation.patient if ablation is not None else None
 
     def _logged(self, request, action: str, view, object_id: str | None = None):
-        model_name = self.model._meta.model_name
+        model_name = cast(str, self.model._meta.model_name)  # set for every model class
 
         def logged_view(request, **kwargs):
             if object_id is not None and (obj := self.get_object(request, unquote(object_id))) is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from typing import Any
 
 import pghistory
 from django.db import connection
@@ -19,7 +20,7 @@ class AuditContextMiddleware(HistoryMiddleware):
     """The user (id and username), request id, method, path (never the query string) and client address."""
 
     def get_context(self, request) -> dict:
-        user = getattr(request, "user", None)
+        user: Any = getattr(request, "user", None)
         authenticated = user is not None and user.is_authenticated
         return {
             "user": user._meta.pk.get_db_prep_value(user.pk, connection) if authenticated else None,
@@ -62,5 +63,6 @@ def track_commands_and_tasks() -> None:
         with pghistory.context(command=name, actor=f"system:command:{name}", argv0=sys.argv[0][-60:]):
             return execute(self, *args, **options)
 
-    execute_with_context._audit_wrapped = True
-    BaseCommand.execute = execute_with_context
+    # A deliberate patch of Django's class, which mypy's types cannot describe.
+    execute_with_context._audit_wrapped = True  # type: ignore[attr-defined]
+    BaseCommand.execute = execute_with_context  # type: ignore[method-assign]

@@ -35,6 +35,7 @@ SQL functions below, never a copy of the rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from django.apps import apps
 from django.core import checks
@@ -323,7 +324,7 @@ def verify_chains(using: str = "default") -> tuple[list[Break], dict[str, tuple[
         kept = {table: (seq, hash_hex) for table, seq, hash_hex in cursor.fetchall()}
         for table in audit_tables():
             model = next(m for m in apps.get_app_config("audit").get_models() if m._meta.db_table == table)
-            pk = connection.ops.quote_name(model._meta.pk.column)
+            pk = connection.ops.quote_name(cast(str, model._meta.pk.column))  # a concrete column
             quoted = connection.ops.quote_name(table)
             problems += _trigger_problems(cursor, table)
             broken = _first_break(cursor, table, quoted, pk)

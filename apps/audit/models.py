@@ -6,6 +6,8 @@ Every table here is append-only and hash-chained by triggers (see db.py); `manag
 
 from __future__ import annotations
 
+from typing import Any
+
 import pghistory
 from django.apps import apps as django_apps
 from django.conf import settings
@@ -120,7 +122,11 @@ def _trackers() -> tuple:
 
 # Context (user, request path and method, client address, task or command) is stored on each event row, so the
 # hash chain covers it and nothing a later UPDATE of a shared context row could change.
-CONTEXT = {"context_field": pghistory.ContextJSONField(), "base_model": ChangeEvent, "app_label": "audit"}
+CONTEXT: dict[str, Any] = {
+    "context_field": pghistory.ContextJSONField(),
+    "base_model": ChangeEvent,
+    "app_label": "audit",
+}
 
 
 def _snapshot_columns_recorded_as_given(event_base, tracked_model):
@@ -176,7 +182,8 @@ for _model, _columns in TRACKED_FIELDS.items():
 
 # Role changes: rows of the user-group link table (a role granted is an insert, withdrawn a delete).
 class UserGroupEvent(
-    _snapshot_columns_recorded_as_given(
+    # mypy takes no class made by a call as a base; the call returns pghistory's event model class.
+    _snapshot_columns_recorded_as_given(  # type: ignore[misc]
         pghistory.create_event_model(
             get_user_model().groups.through,
             pghistory.InsertEvent("role.grant"),

@@ -3,13 +3,14 @@ access log); the change history is written by triggers, and by history_record_cr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import pgtrigger
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, ForeignObjectRel, Model
 from django.http import HttpRequest
 
 from .models import TRACKED_FIELDS, AccessEvent, Action, Category
@@ -21,7 +22,7 @@ def access_record(
     action: Action | str,
     category: Category | str,
     request: HttpRequest | None = None,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
     actor_label: str = "",
     object_type: str = "",
     object_id: str = "",
@@ -35,7 +36,7 @@ def access_record(
         actor = user if user is not None and user.is_authenticated else None
     label = actor.get_username() if actor is not None else (actor_label or "anonymous")
     return AccessEvent.objects.create(
-        actor=actor,
+        actor=cast(Any, actor),  # a user of AUTH_USER_MODEL, whose class (apps.accounts) sits above this app
         actor_label=label,
         client_address=client_address(request) if request is not None else None,
         user_agent=user_agent(request) if request is not None else "",
@@ -79,9 +80,9 @@ def history_record_created(*, model: type[Model], ids: Sequence[int]) -> int:
     event_model = _event_models()[model]
     names = TRACKED_FIELDS[model].split()
     quote = connection.ops.quote_name
-    event_columns = ", ".join(quote(event_model._meta.get_field(name).column) for name in names)
-    row_columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
-    pk = quote(model._meta.pk.column)
+    event_columns = ", ".join(quote(_column(event_model._meta.get_field(name))) for name in names)
+    row_columns = ", ".join(quote(_column(model._meta.get_field(name))) for name in names)
+    pk = quote(_column(model._meta.pk))
     with connection.cursor() as cursor:
         # The context expressions are pghistory's own (its trigger SQL), filled by its per-statement set_config.
         cursor.execute(
@@ -99,14 +100,22 @@ def history_record_created(*, model: type[Model], ids: Sequence[int]) -> int:
             # One array literal: bound as a list, each of (up to) hundreds of thousands of ids is adapted apart.
             ["{" + ",".join(map(str, ids)) + "}"],
         )
-        return cursor.rowcount
+        return cast(int, cursor.rowcount)
+
+
+def _column(field: Field[Any, Any] | ForeignObjectRel | None) -> str:
+    """A tracked column's name: django-stubs types get_field() and _meta.pk for any field, a relation's far end or
+    none at all, whose column may be None."""
+    return cast(str, cast("Field[Any, Any]", field).column)
 
 
 def _event_models() -> dict[type[Model], type[Model]]:
     from django.apps import apps
 
+    # pghistory's event models, made at run time: their class attribute pgh_tracked_model is not in its types.
+    event_models: Iterable[Any] = apps.get_app_config("audit").get_models()
     return {
         model.pgh_tracked_model: model
-        for model in apps.get_app_config("audit").get_models()
+        for model in event_models
         if getattr(model, "pgh_tracked_model", None) is not None and model.pgh_tracked_model in TRACKED_FIELDS
     }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils import timezone
 
@@ -49,7 +51,7 @@ class DiagnosticBlockForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["nerve"].queryset = nerve_list()
+        cast(forms.ModelChoiceField, self.fields["nerve"]).queryset = nerve_list()
         if not self.is_bound and self.instance.pk is None:
             # A block is mostly logged as it is done: now, in the clinic's time zone, to the minute.
             self.initial.setdefault("performed_at", timezone.localtime().replace(second=0, microsecond=0))
@@ -89,7 +91,8 @@ class BaseDiaryFormSet(forms.BaseFormSet):
         return sorted((m, n) for m, n in rows if m is not None and n is not None)
 
 
-DiaryFormSet = forms.formset_factory(DiaryRowForm, formset=BaseDiaryFormSet, extra=0)
+# A subclass of BaseDiaryFormSet (django-stubs types formset_factory's class as a BaseFormSet).
+DiaryFormSet = cast(type[BaseDiaryFormSet], forms.formset_factory(DiaryRowForm, formset=BaseDiaryFormSet, extra=0))
 
 
 def diary_formset(block: DiagnosticBlock | None = None, data=None) -> BaseDiaryFormSet:

@@ -14,7 +14,7 @@ from apps.patients.models import Patient
 from .models import DiagnosticBlock
 
 
-def block_get(*, public_id) -> DiagnosticBlock:
+def block_get(*, public_id: UUID | str) -> DiagnosticBlock:
     return get_object_or_404(
         DiagnosticBlock.objects.select_related("patient", "nerve", "physician"), public_id=public_id
     )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from .models import DiagnosticBlock, DiaryEntry
@@ -8,7 +10,7 @@ Diary = list[tuple[int, int]]  # (minutes after injection, NRS)
 
 
 @transaction.atomic
-def block_create(*, diary: Diary, **fields) -> DiagnosticBlock:
+def block_create(*, diary: Diary, **fields: Any) -> DiagnosticBlock:
     block = DiagnosticBlock(**fields)
     block.full_clean()
     block.save()
@@ -17,7 +19,7 @@ def block_create(*, diary: Diary, **fields) -> DiagnosticBlock:
 
 
 @transaction.atomic
-def block_update(*, block: DiagnosticBlock, diary: Diary, **fields) -> DiagnosticBlock:
+def block_update(*, block: DiagnosticBlock, diary: Diary, **fields: Any) -> DiagnosticBlock:
     for name, value in fields.items():
         setattr(block, name, value)
     block.full_clean()

@@ -10,6 +10,6 @@ def protocol_get() -> Protocol:
     return Protocol.objects.get(pk=PROTOCOL_PK)
 
 
-def nerve_list(*, active_only: bool = True):
+def nerve_list(*, active_only: bool = True) -> QuerySet[Nerve]:
     qs = Nerve.objects.all()
     return qs.filter(is_active=True) if active_only else qs

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils import timezone
 
@@ -50,14 +52,14 @@ class CryoablationForm(forms.ModelForm):
     def __init__(self, *args, patient: Patient, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instance.patient = patient
-        self.fields["nerve"].queryset = nerve_list()
-        self.fields["qualifying_block"].empty_label = (
+        cast(forms.ModelChoiceField, self.fields["nerve"]).queryset = nerve_list()
+        cast(forms.ModelChoiceField, self.fields["qualifying_block"]).empty_label = (
             "Chosen by the rule: the latest positive block of this nerve and side in the "
             f"{protocol_get().qualifying_block_days} days before"
         )
-        self.fields["qualifying_block"].queryset = DiagnosticBlock.objects.filter(patient=patient).select_related(
-            "nerve"
-        )
+        cast(forms.ModelChoiceField, self.fields["qualifying_block"]).queryset = DiagnosticBlock.objects.filter(
+            patient=patient
+        ).select_related("nerve")
         if self.instance.pk and self.instance.qualifying_source != "staff":
             # An ablation whose block the rule chose stays with the rule unless staff name another.
             self.initial["qualifying_block"] = None
@@ -74,4 +76,6 @@ class WorklistFilterForm(forms.Form):
 
     def __init__(self, *args, time_points, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["time_point"].choices = [("", "All time points")] + [(tp.code, tp.label) for tp in time_points]
+        cast(forms.ChoiceField, self.fields["time_point"]).choices = [("", "All time points")] + [
+            (tp.code, tp.label) for tp in time_points
+        ]

@@ -127,7 +127,7 @@ class FollowUp(models.Model):
     def __str__(self) -> str:
         return f"{self.label} follow-up of {self.ablation}"
 
-    def status(self, today: date, *, completed: bool) -> str:
+    def status(self, today: date, *, completed: bool) -> Status:
         if completed:
             return Status.COMPLETED
         if today < self.window_start:

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from typing import Protocol as TypingProtocol
+from uuid import UUID
 
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -15,7 +18,7 @@ from .models import Cryoablation, FollowUp, QualifyingSource, Status, window_ran
 WORKLIST_STATUSES = [Status.DUE, Status.OVERDUE, Status.MISSED]
 
 
-def ablation_get(*, public_id) -> Cryoablation:
+def ablation_get(*, public_id: UUID | str) -> Cryoablation:
     return get_object_or_404(
         Cryoablation.objects.select_related(
             "patient", "nerve", "physician", "qualifying_block__nerve", "qualifying_block__peak_relief"
@@ -24,11 +27,18 @@ def ablation_get(*, public_id) -> Cryoablation:
     )
 
 
-def follow_up_get(*, public_id) -> FollowUp:
+def follow_up_get(*, public_id: UUID | str) -> FollowUp:
     return get_object_or_404(
         FollowUp.objects.select_related("ablation__patient", "ablation__nerve", "ablation__physician"),
         public_id=public_id,
     )
+
+
+class CountedAnswer(TypingProtocol):
+    """What a row reads of its counted answer (a surveys.SurveyResponse)."""
+
+    @property
+    def pain_average(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -36,10 +46,10 @@ class FollowUpRow:
     follow_up: FollowUp
     status: Status
     # The counted answer (FollowUp.counted_response, a surveys.SurveyResponse: that app sits above this one).
-    response: Model | None
+    response: CountedAnswer | None
 
     @property
-    def reduction_percent(self):
+    def reduction_percent(self) -> Decimal | None:
         if self.response is None:
             return None
         return percent_reduction(self.follow_up.ablation.baseline_nrs, self.response.pain_average)
@@ -62,7 +72,8 @@ def worklist(
     if status == Status.MISSED:
         follow_ups = follow_ups.filter(window_end__lt=today).order_by("-window_end", "pk")
     else:
-        follow_ups = follow_ups.alias(window=window_range()).filter(window__contains=today)
+        # The stubs read the alias's lookup as a text field's: it is a daterange (window_range's output_field).
+        follow_ups = follow_ups.alias(window=window_range()).filter(window__contains=today)  # type: ignore[misc]
         if status == Status.DUE:
             follow_ups = follow_ups.filter(target_date__gte=today)
         elif status == Status.OVERDUE:
@@ -80,7 +91,7 @@ def qualifying_block_notes(*, ablation: Cryoablation, protocol: Protocol) -> lis
     block = ablation.qualifying_block
     if block is None or ablation.qualifying_source != QualifyingSource.STAFF:
         return []
-    notes = []
+    notes: list[str] = []
     if not block.assess(protocol).is_positive:
         notes.append("This block is not positive under the protocol's threshold.")
     days = (ablation.performed_on - timezone.localdate(block.performed_at)).days

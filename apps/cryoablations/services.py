@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from django.db import transaction
 
@@ -21,14 +22,16 @@ def follow_up_dates(performed_on: date, time_point: TimePoint) -> tuple[date, da
     )
 
 
-def ablation_create(*, qualifying_block: DiagnosticBlock | None = None, **fields) -> Cryoablation:
+def ablation_create(*, qualifying_block: DiagnosticBlock | None = None, **fields: Any) -> Cryoablation:
     """Record an ablation, its qualifying block (the rule's pick unless staff name one) and its follow-ups,
     all in one transaction."""
     return ablation_save(ablation=Cryoablation(), qualifying_block=qualifying_block, **fields)
 
 
 @transaction.atomic
-def ablation_save(*, ablation: Cryoablation, qualifying_block: DiagnosticBlock | None = None, **fields) -> Cryoablation:
+def ablation_save(
+    *, ablation: Cryoablation, qualifying_block: DiagnosticBlock | None = None, **fields: Any
+) -> Cryoablation:
     """Save an ablation's fields; the qualifying block is chosen again (by the rule unless staff name one) and
     the follow-ups re-dated, since the date, nerve or side may have changed. The answers already recorded are the
     survey app's, above this one: an ablation that may have some is edited with surveys.services.ablation_update,

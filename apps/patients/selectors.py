@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.db.models import CharField, F, Func, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -41,5 +43,5 @@ def patient_search(*, query: str = "", ordering: str = "last_name") -> QuerySet[
     return patients.order_by(*(key.desc() if descending else key.asc() for key in keys))
 
 
-def patient_get_or_404(*, public_id) -> Patient:
+def patient_get_or_404(*, public_id: UUID | str) -> Patient:
     return get_object_or_404(Patient, public_id=public_id)

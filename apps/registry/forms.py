@@ -21,7 +21,8 @@ class MultipleFileField(forms.FileField):
 
 
 class RegistryUploadForm(forms.Form):
-    files = MultipleFileField(
+    # A declared field: the form's metaclass moves it into base_fields, so it never hides BaseForm.files.
+    files = MultipleFileField(  # type: ignore[assignment]
         label="Registry files",
         help_text=f"The four CSV files ({', '.join(FILES)}), or one .zip holding them.",
     )

@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 from django.conf import settings
@@ -146,7 +146,7 @@ def normalize_mrn(raw: str) -> str:
 def _clean_cell(model: type[models.Model], field_name: str, raw: str) -> tuple[Any, tuple[str, ...]]:
     """The stored value of a non-empty cell and the field's error messages; cached, since most columns hold few
     distinct values (sides, nerves, scores) and the field's rules do not change during an import."""
-    model_field = model._meta.get_field(field_name)
+    model_field = cast("models.Field[Any, Any]", model._meta.get_field(field_name))
     try:
         return model_field.clean(raw, None), ()
     except ValidationError as error:
@@ -269,7 +269,7 @@ def _special(column: str, raw: str) -> Any:
         value = parse_when(raw)
         # The field's own validators (not in the future); Field.clean would refuse a naive value first.
         model = DiagnosticBlock if column == "performed_at" else SurveyResponse
-        model._meta.get_field(column).run_validators(value)
+        cast("models.Field[Any, Any]", model._meta.get_field(column)).run_validators(value)
         return value
     if column == "physician":
         # The user form's rule (Django's UsernameField and the username field's validator and length): a username

@@ -116,13 +116,13 @@ def _resolve(parsed: Parsed) -> _Resolved:
         for pk, ext, mrn, code, side in DiagnosticBlock.objects.filter(external_id__in=chunk).values_list(
             "id", "external_id", "patient__mrn", "nerve__code", "side"
         ):
-            res.blocks[ext] = (pk, mrn, code, side)
+            res.blocks[cast(str, ext)] = (pk, mrn, code, side)  # found by external_id: not null
     ablation_ids = set(parsed.ablations) | {r.values["ablation_id"] for r in parsed.responses}
     for chunk in bulk.chunks(sorted(ablation_ids)):
         for pk, ext, mrn in Cryoablation.objects.filter(external_id__in=chunk).values_list(
             "id", "external_id", "patient__mrn"
         ):
-            res.ablations[ext] = (pk, mrn)
+            res.ablations[cast(str, ext)] = (pk, mrn)
     existing_ablation_pks = [v[0] for v in res.ablations.values()]
     for chunk in bulk.chunks(existing_ablation_pks):
         res.existing_responses.update(
@@ -200,7 +200,7 @@ def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = 
                 _write(parsed, resolved, result, user)
             if dry_run:
                 raise _DryRun
-            _record_finished(run, result)
+            _record_finished(cast(ImportRun, run), result)  # not a dry run: recorded
             result.run = run
     except _DryRun:
         result.run = _record(result, source, user, started, ImportRun.Status.DRY_RUN)
@@ -211,7 +211,7 @@ def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = 
     return result
 
 
-def _record(result: ImportResult, source: str, user, started, status: str) -> ImportRun:
+def _record(result: ImportResult, source: str, user: User | None, started: datetime, status: str) -> ImportRun:
     run = ImportRun.objects.create(
         user=user,
         source=source[-255:],

@@ -17,7 +17,7 @@ HISTORY_LIMIT = 200  # a patient's page shows the latest messages; years of remi
 WORKLIST_SECTION_LIMIT = 50
 
 
-def message_get(*, public_id) -> Message:
+def message_get(*, public_id: UUID | str) -> Message:
     return get_object_or_404(Message.objects.select_related("patient", "follow_up", "block"), public_id=public_id)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from celery import current_app
@@ -23,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.models import Protocol
 from apps.clinic.selectors import protocol_get
@@ -92,7 +94,9 @@ def quiet_hours_end(moment: datetime, zone: ZoneInfo, protocol: Protocol) -> dat
     return moment
 
 
-def follow_up_schedule(*, follow_up: FollowUp, patient: Patient, protocol: Protocol, now: datetime) -> list:
+def follow_up_schedule(
+    *, follow_up: FollowUp, patient: Patient, protocol: Protocol, now: datetime
+) -> list[tuple[Kind, int, datetime]]:
     """(kind, sequence, due_at) of a follow-up's invitation and reminders: the invitation on the target day at
     the protocol's hour in the patient's time zone (or now, when planned late), the reminders that many days
     after it at the same wall-clock time (so daylight-saving switches keep 10:00 at 10:00), each moved out of
@@ -215,7 +219,12 @@ def messages_claim_due(*, now: datetime, limit: int = CLAIM_BATCH_SIZE) -> list[
         if ids:
             Message.objects.filter(pk__in=ids).update(enqueued_at=now)
             chunks = [ids[i : i + SEND_BATCH_SIZE] for i in range(0, len(ids), SEND_BATCH_SIZE)]
-            transaction.on_commit(lambda: [_enqueue("messages_send", chunk) for chunk in chunks])
+
+            def enqueue_chunks() -> None:
+                for chunk in chunks:
+                    _enqueue("messages_send", chunk)
+
+            transaction.on_commit(enqueue_chunks)
     return ids
 
 
@@ -315,7 +324,11 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
                 outcomes[message.pk] = "cancelled"
                 continue
             # Quiet hours hold back the automatic messages; one staff asked for goes now (they know the hour).
-            later = now if message.requested_by_id else quiet_hours_end(now, patient_zone(patient), protocol)
+            later = (
+                now
+                if message.requested_by_id
+                else quiet_hours_end(now, patient_zone(patient), cast(Protocol, protocol))
+            )
             if later != now:
                 _queued_update(
                     message, MessageStatus.QUEUED, **stop, due_at=later, enqueued_at=None, detail="quiet hours"
@@ -338,7 +351,7 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
         # Last, in one statement, right before the commit: the audit chain's lock is held for that long only.
         links = links_create(targets=[item.link for item in ready])
     # The outcome of one message is recorded in the same transaction (the same commit) as the claim of the next.
-    finishing: list = []
+    finishing: list[tuple[Message, str, dict[str, Any]]] = []
     try:
         for item, new_link in zip(ready, links, strict=True):
             outcomes[item.message.pk] = _send_one(item, new_link, now=now, finishing=finishing)
@@ -372,7 +385,7 @@ def _send_one(item: _Ready, new_link: NewLink, *, now: datetime, finishing: list
         )
     finishing.clear()  # only once committed: on an error, messages_send records them on their own
 
-    def finish(status: str, **fields) -> None:
+    def finish(status: str, **fields: Any) -> None:
         finishing.append((message, status, fields))
 
     if not claimed:
@@ -406,14 +419,14 @@ def _send_one(item: _Ready, new_link: NewLink, *, now: datetime, finishing: list
     return "sent"
 
 
-def _queued_update(message: Message, status: str, **fields) -> None:
+def _queued_update(message: Message, status: str, **fields: Any) -> None:
     # Inside the batch's transaction, on a row it holds locked (still queued: the condition is only a guard).
     Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
         status=status, updated_at=timezone.now(), **fields
     )
 
 
-def _finish(message: Message, status: str, **fields) -> None:
+def _finish(message: Message, status: str, **fields: Any) -> None:
     # Only from "sending": a row that staff resolved meanwhile keeps their decision.
     Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
         status=status, updated_at=timezone.now(), **fields
@@ -426,7 +439,7 @@ def _contact_mark_unusable(*, patient: Patient, channel: str, now: datetime) -> 
 
 
 def survey_link_url(token: str) -> str:
-    return settings.SITE_URL + reverse("surveys:open", args=[token])
+    return cast(str, settings.SITE_URL) + reverse("surveys:open", args=[token])
 
 
 def message_compose(*, message: Message, token: str, to: str) -> transports.Outgoing:
@@ -453,13 +466,13 @@ class CannotSend(Exception):
     pass
 
 
-def message_resend(*, message: Message, user, now: datetime | None = None) -> Message:
+def message_resend(*, message: Message, user: User, now: datetime | None = None) -> Message:
     """A new message (kind "resend") for the same follow-up or diary slot, due now. The original row stays as it
     was, so the history shows both."""
     now = now or timezone.now()
     with transaction.atomic():
         if message.follow_up_id:
-            target = {"follow_up": message.follow_up}
+            target: dict[str, Any] = {"follow_up": message.follow_up}
         else:
             target = {"block": message.block, "diary_minutes": message.diary_minutes}
         resend = _staff_send(patient_id=message.patient_id, target=target, user=user, now=now)
@@ -470,7 +483,7 @@ def message_resend(*, message: Message, user, now: datetime | None = None) -> Me
     return resend
 
 
-def follow_up_send_now(*, follow_up: FollowUp, user, now: datetime | None = None) -> Message:
+def follow_up_send_now(*, follow_up: FollowUp, user: User, now: datetime | None = None) -> Message:
     """Staff's "Send now": the follow-up's survey link goes to the patient by their channel within a minute,
     whatever the hour, as a message of its own (who asked is kept on it)."""
     now = now or timezone.now()
@@ -480,7 +493,7 @@ def follow_up_send_now(*, follow_up: FollowUp, user, now: datetime | None = None
         )
 
 
-def _staff_send(*, patient_id: int, target: dict, user, now: datetime) -> Message:
+def _staff_send(*, patient_id: int, target: dict[str, Any], user: User, now: datetime) -> Message:
     """A staff-requested message, due now, sent by the worker once committed (inside the caller's transaction)."""
     patient = Patient.objects.select_for_update().get(pk=patient_id)
     follow_up = target.get("follow_up")
@@ -501,7 +514,9 @@ def _not_open_yet(follow_up: FollowUp, now: datetime) -> str:
     return "window not open yet" if timezone.localdate(now) < follow_up.window_start else ""
 
 
-def _staff_message_create(*, patient: Patient, target: dict, user, now: datetime, **fields) -> Message:
+def _staff_message_create(
+    *, patient: Patient, target: dict[str, Any], user: User, now: datetime, **fields: Any
+) -> Message:
     """The next of the slot's staff messages (kind "resend", numbered in order)."""
     last = Message.objects.filter(kind=Kind.RESEND, **target).aggregate(m=Max("sequence"))["m"]
     try:
@@ -525,7 +540,7 @@ class LinkForCall:
     url: str  # holds the token: shown once to the staff member who asked, never stored or logged
 
 
-def follow_up_link_for_call(*, follow_up: FollowUp, user, now: datetime | None = None) -> LinkForCall:
+def follow_up_link_for_call(*, follow_up: FollowUp, user: User, now: datetime | None = None) -> LinkForCall:
     """Staff's "Copy link": a new survey link to read out or paste on a phone call. Only its hash is stored, so
     each request makes a new one; the history keeps a row saying who took it (channel "phone call"). Consent to
     messages does not apply: the patient is on the line (it is how staff reach those no message reaches)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -155,7 +156,9 @@ def line_chart(
     ]
     band = [(i, p) for i, p in enumerate(points) if p.low is not None and p.high is not None]
     if len(band) > 1:
-        outline = [(x(i), y(p.high)) for i, p in band] + [(x(i), y(p.low)) for i, p in reversed(band)]
+        outline = [(x(i), y(cast(float, p.high))) for i, p in band] + [
+            (x(i), y(cast(float, p.low))) for i, p in reversed(band)
+        ]
         parts.append(
             format_html(
                 '<polygon points="{}" fill="{}" fill-opacity="0.5"/>',

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -55,9 +55,10 @@ def report_csv(data: dict[str, Any]) -> bytes:
 
 def report_xlsx(data: dict[str, Any]) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     workbook = Workbook(write_only=False)
-    workbook.remove(workbook.active)
+    workbook.remove(cast("Worksheet", workbook.active))  # a new workbook's one sheet
     for name, header, body in report_rows(data):
         sheet = workbook.create_sheet(title=name[:31])
         xlsx_append(sheet, header)

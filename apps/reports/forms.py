@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils import timezone
 
@@ -33,8 +35,8 @@ class _Filters(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["physician"].choices = _physician_choices()
-        self.fields["nerve"].choices = _nerve_choices()
+        cast(forms.ChoiceField, self.fields["physician"]).choices = _physician_choices()
+        cast(forms.ChoiceField, self.fields["nerve"]).choices = _nerve_choices()
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)

@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
@@ -594,7 +594,7 @@ def dashboard_compute(*, filters: OutcomesFilters) -> Dashboard:
     filters, pain over time and survey completion. Completion needs no query of its own: its counts are the
     response section's closed time points and the pain section's counted surveys."""
     report, pain_rows = _compute(filters=filters, pain=True)
-    pain = _pain(pain_rows, report.time_points)
+    pain = _pain(cast(list[dict[str, Any]], pain_rows), report.time_points)  # asked for: pain=True
     answers = {p.time_point: p.answers for p in pain}
     completion = [
         CompletionRow(time_point=r.time_point, closed=r.closed, completed=answers.get(r.time_point, 0))

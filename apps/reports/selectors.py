@@ -6,8 +6,11 @@ from __future__ import annotations
 import hashlib
 import pickle
 from dataclasses import asdict
+from typing import cast
+from uuid import UUID
 
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -39,13 +42,15 @@ def dashboard_get(*, filters: outcomes.OutcomesFilters) -> outcomes.Dashboard:
     key = "reports:dashboard:" + hashlib.sha256(key_source.encode()).hexdigest()
     cached = cache.get(key)
     if cached is not None:
-        return pickle.loads(cached)  # noqa: S301 - written by this function only, in our own Redis
+        return cast(outcomes.Dashboard, pickle.loads(cached))  # noqa: S301 - written by this function only, in our own Redis
     dashboard = outcomes.dashboard_compute(filters=filters)
     cache.set(key, pickle.dumps(dashboard), CACHE_SECONDS)
     return dashboard
 
 
-def drill_ids(*, filters: outcomes.OutcomesFilters, figure: str, measure: str, time_point: str = "", band: str = ""):
+def drill_ids(
+    *, filters: outcomes.OutcomesFilters, figure: str, measure: str, time_point: str = "", band: str = ""
+) -> tuple[str, list[int]]:
     """(kind, ids) of the procedures behind one figure; Http404 for a figure or measure that does not exist."""
     if figure not in DRILL_FIGURES or measure not in DRILL_FIGURES[figure][1]:
         raise Http404("No such figure.")
@@ -63,18 +68,18 @@ def drill_ids(*, filters: outcomes.OutcomesFilters, figure: str, measure: str, t
     return kind, outcomes.durability_ablation_ids_for(filters=filters, measure=measure)
 
 
-def drill_procedures(*, kind: str, ids: list[int]):
+def drill_procedures(*, kind: str, ids: list[int]) -> QuerySet[DiagnosticBlock] | QuerySet[Cryoablation]:
     """The blocks or ablations of a drill-down with their patients, in date order."""
     model = DiagnosticBlock if kind == "block" else Cryoablation
     order = "performed_at" if kind == "block" else "performed_on"
     return model.objects.filter(pk__in=ids).select_related("patient", "nerve", "physician").order_by(order, "pk")
 
 
-def report_run_get(*, public_id) -> ReportRun:
+def report_run_get(*, public_id: UUID | str) -> ReportRun:
     runs = ReportRun.objects.select_related("nerve", "physician", "requested_by")
     return get_object_or_404(runs, public_id=public_id)
 
 
-def report_run_list():
+def report_run_list() -> QuerySet[ReportRun]:
     """Every report run, newest first, with what its row shows (who asked, the filters' names)."""
     return ReportRun.objects.select_related("nerve", "physician", "requested_by")

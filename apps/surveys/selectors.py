@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import QuerySet
+
 from .models import SurveyLink
 from .services import token_hash
 
@@ -23,5 +25,5 @@ def link_is_open(*, link: SurveyLink, now: datetime) -> bool:
     return link.used_at is None and link.revoked_at is None and link.expires_at > now
 
 
-def links_for_patient(*, patient_id: int):
+def links_for_patient(*, patient_id: int) -> QuerySet[SurveyLink]:
     return SurveyLink.objects.filter(patient_id=patient_id)

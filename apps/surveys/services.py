@@ -5,6 +5,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -26,7 +27,7 @@ def follow_up_for(*, ablation: Cryoablation, completed_at: datetime) -> FollowUp
 
 
 @transaction.atomic
-def response_record(*, ablation: Cryoablation, completed_at: datetime, **answers) -> SurveyResponse:
+def response_record(*, ablation: Cryoablation, completed_at: datetime, **answers: Any) -> SurveyResponse:
     response = SurveyResponse(
         ablation=ablation,
         completed_at=completed_at,
@@ -42,7 +43,7 @@ def response_record(*, ablation: Cryoablation, completed_at: datetime, **answers
 
 @transaction.atomic
 def ablation_update(
-    *, ablation: Cryoablation, qualifying_block: DiagnosticBlock | None = None, **fields
+    *, ablation: Cryoablation, qualifying_block: DiagnosticBlock | None = None, **fields: Any
 ) -> Cryoablation:
     """Staff correct an ablation: its fields, qualifying block and re-dated follow-ups
     (cryoablations.services.ablation_save), then its answers re-assigned to the follow-ups' new windows. Here,
@@ -67,7 +68,7 @@ def responses_assign(*, ablation: Cryoablation) -> None:
 COUNTED_BY = ("completed_at", "recorded_at", "pk")
 
 
-def counted_response_key(answer) -> tuple:
+def counted_response_key(answer: object) -> tuple[Any, ...]:
     """COUNTED_BY as a Python sort key, for writers that pick the counted answer before writing (the import)."""
     return tuple(getattr(answer, name) for name in COUNTED_BY)
 
@@ -169,7 +170,7 @@ class LinkNotUsable(Exception):
 
 
 @transaction.atomic
-def link_answer(*, link: SurveyLink, answers: dict, now: datetime | None = None) -> None:
+def link_answer(*, link: SurveyLink, answers: dict[str, Any], now: datetime | None = None) -> None:
     """Store the patient's answers through `link`, once. The conditional update is the single-use guarantee:
     of two submits at once, the second waits for the first's row lock, then finds used_at set and stores nothing."""
     now = now or timezone.now()
@@ -186,7 +187,9 @@ def link_answer(*, link: SurveyLink, answers: dict, now: datetime | None = None)
         # The other links sent for this follow-up have nothing left to ask.
         SurveyLink.objects.filter(follow_up=follow_up, used_at__isnull=True).update(used_at=now)
     else:
-        patient_diary_entry_record(block_id=link.block_id, minutes=link.diary_minutes, nrs=answers["pain_current"])
+        # A diary link: its block and minutes are set (the table's check constraint).
+        block_id, minutes = cast(int, link.block_id), cast(int, link.diary_minutes)
+        patient_diary_entry_record(block_id=block_id, minutes=minutes, nrs=answers["pain_current"])
 
 
 def patient_diary_entry_record(*, block_id: int, minutes: int, nrs: int) -> DiaryEntry:

@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Func, QuerySet, TextField
+from django.db.models import Func, Model, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from apps.audit import models
@@ -107,7 +108,7 @@ def _clinic_time_zone() -> Iterator[None]:
     set_time_zone(previous)
 
 
-def access_rows(*, filters: AuditFilter, chunk_size: int = EXPORT_CHUNK_ROWS) -> Iterator[tuple]:
+def access_rows(*, filters: AuditFilter, chunk_size: int = EXPORT_CHUNK_ROWS) -> Iterator[tuple[Any, ...]]:
     """Rows for the CSV export, read with a server-side cursor in chunks: memory stays flat.
 
     Inside a transaction: in autocommit mode Django declares the cursor WITH HOLD, and PostgreSQL then runs the
@@ -140,8 +141,9 @@ def patient_viewers(*, patient: Patient, limit: int = 20) -> list[AccessEvent]:
 # Change history -------------------------------------------------------------------------------------------------
 
 
-def _change_models() -> list:
-    """Every change-history table: a model tracked later is in the history without a second list to keep."""
+def _change_models() -> list[type[Any]]:
+    """Every change-history table: a model tracked later is in the history without a second list to keep.
+    pghistory makes them at run time: their pgh_tracked_model is not in its types, hence type[Any]."""
     from django.apps import apps
 
     return [m for m in apps.get_app_config("audit").get_models() if issubclass(m, models.ChangeEvent)]
@@ -175,7 +177,7 @@ def change_object_types() -> list[tuple[str, str]]:
     return sorted(types, key=lambda pair: pair[1])
 
 
-def change_actor(username: str | None, context: dict | None) -> str:
+def change_actor(username: str | None, context: dict[str, Any] | None) -> str:
     """Who or what made a change, in words, from the event's context (apps/audit/context.py)."""
     from django.urls import Resolver404, resolve
 
@@ -204,7 +206,7 @@ def change_actor(username: str | None, context: dict | None) -> str:
 _PGH = ("pgh_id", "pgh_created_at", "pgh_label", "pgh_obj", "pgh_context", "pgh_context_id", "chain_seq", "row_hash")
 
 
-def _patient_condition(model, event_models: dict) -> str | None:
+def _patient_condition(model: type[Any], event_models: dict[type[Model], type[Any]]) -> str | None:
     """SQL naming the events of `model` that are about one patient (its id the one parameter), or None when the
     model's rows belong to no patient. A record without a patient column of its own (survey answers and follow-ups
     of an ablation, diary entries of a block) belongs to the patient of the record it points to, as that record's
@@ -231,10 +233,10 @@ def change_rows(
     patient: Patient | None = None,
     action: str = "",
     object_type: str = "",
-    date_from=None,
-    date_to=None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
     times_as_text: bool = False,
-) -> Iterator[tuple]:
+) -> Iterator[tuple[Any, ...]]:
     """Every change event matching the filters, newest first, with the row before (the previous snapshot of the
     same object) and after it, as JSON. With times_as_text, the time as the exports write it (CLINIC_TIME_SQL)."""
     parts, params = [], []
@@ -259,7 +261,7 @@ def change_rows(
             where.append("t.pgh_label = %s")
             local.append(action)
         if patient is not None:
-            where.append(patient_condition)
+            where.append(cast(str, patient_condition))  # None was skipped above
             local.append(patient.pk)
         if date_from:
             where.append("t.pgh_created_at >= %s")
@@ -282,7 +284,7 @@ def change_rows(
     return _stream(sql, params, clinic_time=times_as_text)
 
 
-def _stream(sql: str, params: list, *, clinic_time: bool = False) -> Iterator[tuple]:
+def _stream(sql: str, params: list[Any], *, clinic_time: bool = False) -> Iterator[tuple[Any, ...]]:
     # A named (server-side) cursor inside a transaction: rows arrive in batches, never all at once.
     from django.db import transaction
 

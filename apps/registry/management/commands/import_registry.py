@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.registry.models import ImportRun
 from apps.registry.services import registry_import
 
 
@@ -22,12 +24,13 @@ class Command(BaseCommand):
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder.")
         result = registry_import(folder=folder, dry_run=dry_run)
+        run = cast(ImportRun, result.run)  # every import is recorded, a refused one too
         if result.problems:
             for problem in result.problems:
                 self.stderr.write(str(problem))
-            raise CommandError(f"{len(result.problems)} problem(s): nothing was imported (import run {result.run.pk}).")
+            raise CommandError(f"{len(result.problems)} problem(s): nothing was imported (import run {run.pk}).")
         verb = "Checked (dry run, nothing written)" if dry_run else "Imported"
-        self.stdout.write(f"{verb}: import run {result.run.pk}")
+        self.stdout.write(f"{verb}: import run {run.pk}")
         for name, counts in result.counts.items():
             figures = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in counts.items())
             self.stdout.write(f"  {name}: {figures}")
