@@ -4,7 +4,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import cast
 
 from django.conf import settings
 from django.core.validators import MinValueValidator

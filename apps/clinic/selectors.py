@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from .models import PROTOCOL_PK, Nerve, Protocol
 
 __all__ = ["PROTOCOL_PK", "nerve_list", "protocol_get"]

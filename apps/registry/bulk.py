@@ -167,8 +167,8 @@ def qualifying_blocks_pick(*, ablation_ids: Sequence[int], protocol: Protocol) -
 
 def blocks_assessed(*, block_ids: Sequence[int], protocol: Protocol) -> dict[int, tuple[Any, bool]]:
     """(peak relief, positive) of each copied block, as the database derived them (the peak relief kept by the
-    blocks' triggers, positive by blocks_positive, through apps/reports/sql.py's positive): a writer that goes on from its blocks
-    (the demo's ablations) reads the rule's result instead of computing it again."""
+    blocks' triggers, positive by blocks_positive): a writer that goes on from its blocks (the demo's ablations)
+    reads the rule's result instead of computing it again."""
     # S608: only apps/reports/sql.py's constant fragments are formatted in; values travel as parameters.
     statement = f"""
         SELECT b.id, {sql.BLOCK_PEAK}, {sql.positive(sql.BLOCK_PEAK)} FROM blocks_diagnosticblock b {sql.PEAK_JOIN}

@@ -4,6 +4,7 @@ from datetime import date
 from functools import reduce
 from operator import or_
 from typing import NamedTuple
+from uuid import UUID
 
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404

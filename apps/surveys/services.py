@@ -111,7 +111,7 @@ class NewLink:
     token: str  # returned once, to be put in the message or shown to staff; never stored
 
 
-def links_create(*, targets: Sequence[dict]) -> list[NewLink]:
+def links_create(*, targets: Sequence[dict[str, Any]]) -> list[NewLink]:
     """New links, one per target (the keyword arguments of link_create), written in one statement: the reminders
     make a batch's links at once, right before their commit, as each link is a row of the hash-chained change
     history whose trigger holds one registry-wide lock until the commit."""

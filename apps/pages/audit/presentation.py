@@ -4,6 +4,7 @@ the trail's own keys (object types, column names, ids, choice codes, system acto
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist
@@ -49,13 +50,13 @@ _HIDDEN_FIELDS = {("followup", "time_point"), ("timepoint", "code")}
 def _models_by_name() -> dict[str, type[models.Model]]:
     found: dict[str, type[models.Model]] = {}
     for model in apps.get_models(include_auto_created=True):
-        found.setdefault(model._meta.model_name, model)
+        found.setdefault(str(model._meta.model_name), model)
     return found
 
 
 def record_type_name(model: type[models.Model]) -> str:
     meta = model._meta
-    return _RECORD_NAMES.get(meta.model_name) or capfirst(str(meta.verbose_name))
+    return _RECORD_NAMES.get(str(meta.model_name)) or capfirst(str(meta.verbose_name))
 
 
 def object_type_name(object_type: str) -> str:
@@ -77,7 +78,7 @@ def object_type_choices() -> list[tuple[str, str]]:
         for model in apps.get_models()
         if model.__module__.startswith("apps.") and model._meta.app_label not in ("audit",)
     ]
-    choices = {**PAGE_NAMES, **{model._meta.model_name: record_type_name(model) for model in own}}
+    choices: dict[str, str] = {**PAGE_NAMES, **{str(model._meta.model_name): record_type_name(model) for model in own}}
     return sorted(choices.items(), key=lambda pair: pair[1])
 
 
@@ -126,9 +127,9 @@ class RecordNamer:
             return
         for field in obj._meta.concrete_fields:
             if field.is_relation and (value := getattr(obj, field.attname)) is not None:
-                related = self._related(field.related_model, value, depth - 1)
+                related = self._related(cast(type[models.Model], field.related_model), value, depth - 1)
                 if related is not None:
-                    field.set_cached_value(obj, related)
+                    cast(Any, field).set_cached_value(obj, related)
 
     def _related(self, model: type[models.Model], pk, depth: int) -> models.Model | None:
         key = (model, pk)
@@ -156,7 +157,7 @@ class RecordNamer:
         except ObjectDoesNotExist:  # it points to a record the registry no longer knows
             return f"{kind} {object_id}".strip()
 
-    def _words(self, obj: models.Model) -> str:
+    def _words(self, obj: Any) -> str:
         label = obj._meta.label
         if label == "patients.Patient":
             return obj.mrn
@@ -175,7 +176,7 @@ class RecordNamer:
             return obj.username
         if label == "registry.ImportRun":  # its own name gives the time in UTC
             return f"{timezone.localtime(obj.started_at):%Y-%m-%d %H:%M} ({obj.get_status_display()})"
-        if type(obj).__str__ is models.Model.__str__:
+        if type(obj).__str__ is models.Model.__str__:  # type: ignore[comparison-overlap]  # the stubs type the two apart
             return f"{obj.pk}"
         return str(obj)
 

@@ -161,7 +161,7 @@ CHANGE_ACTIONS = {
 }
 
 
-def change_event_models() -> dict:
+def change_event_models() -> dict[type[Model], type[Model]]:
     """{tracked model: its change-history model}."""
     return {model.pgh_tracked_model: model for model in _change_models()}
 
