@@ -31,7 +31,7 @@ class _Filters(forms.Form):
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     physician = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     nerve = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
-    side = forms.ChoiceField(choices=[("", "Both sides and bilateral"), *Side.choices], required=False)
+    side = forms.ChoiceField(choices=[("", "All sides"), *Side.choices], required=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
