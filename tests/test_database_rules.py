@@ -126,3 +126,12 @@ def test_clinic_protocol_is_the_protocol_as_saved():
     protocol.save()
     assert sql_value("SELECT evaluation_window_minutes FROM clinic_protocol()") == 240
     assert sql_value("SELECT count(*) FROM clinic_protocol()") == 1
+
+
+def test_the_rule_functions_the_report_calls_per_row_leave_it_free_to_run_in_parallel():
+    # PostgreSQL's default (PARALLEL UNSAFE) keeps a whole statement off parallel workers, inlined or not.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proname, proparallel FROM pg_proc WHERE proname IN ('blocks_positive', 'reports_responder')"
+        )
+        assert dict(cursor.fetchall()) == {"blocks_positive": "s", "reports_responder": "s"}
