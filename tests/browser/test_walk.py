@@ -5,6 +5,7 @@ phone, with no sideways scrolling of the page, no console error, no failed reque
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 
@@ -89,6 +90,10 @@ def _clinical_pages(c) -> list[str]:
     ]
 
 
+# WALK_SCREENSHOTS=DIR keeps a full-page screenshot of every page at each width there, to look at before resolving.
+SCREENSHOTS = os.environ.get("WALK_SCREENSHOTS")
+
+
 def _walk(page, urls: list[str]) -> list[str]:
     """Every url at both widths; what reads or lays out wrong, as one line each."""
     console_errors: list[str] = []
@@ -100,6 +105,10 @@ def _walk(page, urls: list[str]) -> list[str]:
         for url in urls:
             page.goto(url)
             where = f"{url} at {width} px"
+            if SCREENSHOTS:
+                test = os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split()[0].removeprefix("test_")[:12]
+                name = re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-") or "home"
+                page.screenshot(path=Path(SCREENSHOTS) / f"{test}-{name}-{width}.png", full_page=True)
             if page.evaluate(SCROLLS_SIDEWAYS):
                 problems.append(f"{where}: the page scrolls sideways")
             text = page.inner_text("body")
