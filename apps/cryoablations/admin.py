@@ -8,6 +8,7 @@ from .models import Cryoablation, FollowUp
 
 class FollowUpInline(ReadOnlyInline):
     model = FollowUp
+    fk_name = "ablation"
 
 
 # Read-only: an ablation saved here would get no follow-ups and no qualifying block (ablation_create's work).

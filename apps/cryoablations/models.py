@@ -23,17 +23,70 @@ class QualifyingSource(models.TextChoices):
     STAFF = "staff", "Named by staff"
 
 
+class Kind(models.TextChoices):
+    """The treatments a positive block may qualify for (outcome-definitions.md, Version 2: Treatments)."""
+
+    CRYOABLATION = "cryoablation", "Cryoablation"
+    RF_CONVENTIONAL = "rf_conventional", "Conventional radiofrequency"
+    RF_COOLED = "rf_cooled", "Cooled radiofrequency"
+    RF_PULSED = "rf_pulsed", "Pulsed radiofrequency"
+    PNS_TEMPORARY = "pns_temporary", "Nerve stimulation, temporary leads"
+    PNS_PERMANENT = "pns_permanent", "Nerve stimulation, implanted"
+
+
+# The details each kind records besides the common columns: the forms show these, the API and the import accept
+# these, and the database refuses any other filled in (the constraint treatment_details_of_its_kind below).
+RF_DETAILS = ("cannula_gauge", "active_tip_mm", "temperature_c", "lesion_seconds", "lesions")
+KIND_DETAILS: dict[str, tuple[str, ...]] = {
+    Kind.CRYOABLATION: ("device", "probe", "cycles", "freeze_seconds"),
+    Kind.RF_CONVENTIONAL: RF_DETAILS,
+    Kind.RF_COOLED: RF_DETAILS,
+    Kind.RF_PULSED: ("cannula_gauge", "active_tip_mm", "lesion_seconds", "lesions"),
+    Kind.PNS_TEMPORARY: ("device", "leads", "removed_on"),
+    Kind.PNS_PERMANENT: ("device", "leads"),
+}
+DETAILS = tuple(dict.fromkeys(name for details in KIND_DETAILS.values() for name in details))
+TEXT_DETAILS = ("device", "probe")  # empty is "", the others' empty is NULL
+
+
+def _details_of_its_kind() -> Q:
+    """Every detail that does not belong to the row's kind is empty."""
+    condition = Q()
+    for kind, details in KIND_DETAILS.items():
+        empty = {
+            (f"{name}__exact" if name in TEXT_DETAILS else f"{name}__isnull"): ("" if name in TEXT_DETAILS else True)
+            for name in DETAILS
+            if name not in details
+        }
+        condition |= Q(kind=kind, **empty)
+    return condition
+
+
 class Cryoablation(models.Model):
+    """A treatment of a nerve, of any kind (the model keeps the name of version 1, when cryoablation was the only
+    kind; outcome-definitions.md: "where it says ablation, read treatment")."""
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="cryoablations")
     performed_on = models.DateField("date", validators=[not_in_future_date])
     physician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     nerve = models.ForeignKey(Nerve, on_delete=models.PROTECT, related_name="+", verbose_name="target nerve")
     side = models.CharField(max_length=9, choices=Side.choices)
+    kind = models.CharField(max_length=15, choices=Kind.choices, default=Kind.CRYOABLATION)
+    # The kinds' details (KIND_DETAILS): empty for a kind they do not belong to.
     device = models.CharField(max_length=80, blank=True)
     probe = models.CharField(max_length=80, blank=True)
-    cycles = models.PositiveSmallIntegerField(default=2)
-    freeze_seconds = models.PositiveIntegerField("freeze (seconds per cycle)", default=120)
+    cycles = models.PositiveSmallIntegerField(null=True, blank=True)
+    freeze_seconds = models.PositiveIntegerField("freeze (seconds per cycle)", null=True, blank=True)
+    cannula_gauge = models.PositiveSmallIntegerField("cannula gauge", null=True, blank=True, help_text="e.g. 18")
+    active_tip_mm = models.DecimalField(
+        "active tip (mm)", max_digits=4, decimal_places=1, null=True, blank=True, help_text="e.g. 10"
+    )
+    temperature_c = models.PositiveSmallIntegerField("temperature (°C)", null=True, blank=True, help_text="e.g. 80")
+    lesion_seconds = models.PositiveIntegerField("seconds per lesion", null=True, blank=True)
+    lesions = models.PositiveSmallIntegerField(null=True, blank=True)
+    leads = models.PositiveSmallIntegerField(null=True, blank=True)
+    removed_on = models.DateField("leads removed on", null=True, blank=True)
     guidance = models.CharField(max_length=11, choices=Guidance.choices, default=Guidance.ULTRASOUND)
     baseline_nrs = models.PositiveSmallIntegerField(
         "pre-procedure pain (NRS)", validators=NRS_VALIDATORS, help_text="The baseline of every follow-up."
@@ -49,9 +102,19 @@ class Cryoablation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "treatment"
         ordering = ["-performed_on", "-id"]
         indexes = [models.Index(fields=["patient", "performed_on"], name="ablation_patient_date")]
         constraints = [
+            models.CheckConstraint(condition=_details_of_its_kind(), name="treatment_details_of_its_kind"),
+            models.CheckConstraint(
+                condition=Q(removed_on__isnull=True) | Q(removed_on__gte=F("performed_on")),
+                name="treatment_leads_removed_after",
+            ),
+            *(
+                models.CheckConstraint(condition=Q(**{f"{name}__gte": 1}), name=f"treatment_{name}_positive")
+                for name in ("cannula_gauge", "active_tip_mm", "temperature_c", "lesion_seconds", "lesions", "leads")
+            ),
             models.CheckConstraint(condition=nrs_check("baseline_nrs"), name="ablation_baseline_nrs_range"),
             models.CheckConstraint(condition=Q(cycles__gte=1), name="ablation_cycles_positive"),
             models.CheckConstraint(condition=Q(freeze_seconds__gte=1), name="ablation_freeze_positive"),
@@ -70,9 +133,21 @@ class Cryoablation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.nerve} ({self.get_side_display().lower()}) cryoablation, {self.performed_on}"
+        return (
+            f"{self.nerve} ({self.get_side_display().lower()}) {self.get_kind_display().lower()}, {self.performed_on}"
+        )
 
     def clean(self) -> None:
+        foreign = [
+            name
+            for name in DETAILS
+            if name not in KIND_DETAILS.get(self.kind, ()) and getattr(self, name) not in (None, "")
+        ]
+        if foreign:
+            kind = self.get_kind_display().lower()
+            raise ValidationError({name: f"Not recorded for {kind}: leave it empty." for name in foreign})
+        if self.removed_on is not None and self.performed_on and self.removed_on < self.performed_on:
+            raise ValidationError({"removed_on": "The leads cannot be removed before the treatment date."})
         block = self.qualifying_block
         if block is None:
             return
@@ -108,6 +183,10 @@ class FollowUp(models.Model):
     counted_response = models.ForeignKey(
         "surveys.SurveyResponse", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The later treatment that supersedes this time point (outcome-definitions.md, Version 2: Repeat treatment),
+    # copied from the view cryoablations_followup_supersession (migration 0005, the rule's one home) by
+    # services.supersession_refresh. A superseded follow-up has no counted answer and gets no reminder.
+    superseded_by = models.ForeignKey(Cryoablation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["target_date"]
@@ -128,6 +207,8 @@ class FollowUp(models.Model):
         return f"{self.label} follow-up of {self.ablation}"
 
     def status(self, today: date, *, completed: bool) -> Status:
+        if self.superseded_by_id is not None:
+            return Status.SUPERSEDED
         if completed:
             return Status.COMPLETED
         if today < self.window_start:
@@ -145,3 +226,4 @@ class Status(models.TextChoices):
     OVERDUE = "overdue", "Overdue"
     MISSED = "missed", "Missed"
     COMPLETED = "completed", "Completed"
+    SUPERSEDED = "superseded", "Superseded"

@@ -66,9 +66,12 @@ def follow_up_rows(*, follow_ups: list[FollowUp], today: date) -> list[FollowUpR
 def worklist(
     *, today: date, status: str = "", physician_id: int | None = None, time_point: str = ""
 ) -> QuerySet[FollowUp]:
-    """Unanswered follow-ups of active patients: due (window open, up to the target date), overdue (after it,
-    window still open) or missed (window closed); by default the open ones, due and overdue."""
-    follow_ups = FollowUp.objects.filter(counted_response__isnull=True, ablation__patient__is_active=True)
+    """Unanswered follow-ups of active patients, not superseded by a repeat treatment: due (window open, up to the
+    target date), overdue (after it, window still open) or missed (window closed); by default the open
+    ones, due and overdue."""
+    follow_ups = FollowUp.objects.filter(
+        counted_response__isnull=True, superseded_by__isnull=True, ablation__patient__is_active=True
+    )
     if status == Status.MISSED:
         follow_ups = follow_ups.filter(window_end__lt=today).order_by("-window_end", "pk")
     else:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.blocks.models import DiagnosticBlock
 from apps.blocks.selectors import qualifying_block_pick
@@ -43,7 +43,32 @@ def ablation_save(
     ablation.full_clean()
     ablation.save()
     follow_ups_schedule(ablation=ablation, protocol=protocol)
+    supersession_refresh(patient_ids=[ablation.patient_id])
     return ablation
+
+
+def supersession_refresh(*, patient_ids: list[int]) -> None:
+    """Copy the repeat-treatment rule's result (the view cryoablations_followup_supersession, migration 0005) into
+    the follow-ups of these patients: each follow-up's superseding treatment, or none. A superseded follow-up counts
+    no answer, so its counted answer is dropped here; one no longer superseded (a repeat's date moved later) gets
+    its answer back from surveys.services.counted_responses_refresh, which the survey app's ablation_update runs."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE cryoablations_followup f
+            SET superseded_by_id = rule.superseded_by_id,
+                counted_response_id = CASE WHEN rule.superseded_by_id IS NULL THEN f.counted_response_id END
+            FROM (
+                SELECT theirs.id, s.superseded_by_id
+                FROM cryoablations_followup theirs
+                JOIN cryoablations_cryoablation t ON t.id = theirs.ablation_id
+                LEFT JOIN cryoablations_followup_supersession s ON s.follow_up_id = theirs.id
+                WHERE t.patient_id = ANY(%s)
+            ) rule
+            WHERE f.id = rule.id AND f.superseded_by_id IS DISTINCT FROM rule.superseded_by_id
+            """,
+            [list(patient_ids)],
+        )
 
 
 def _set_qualifying_block(ablation: Cryoablation, named: DiagnosticBlock | None, protocol: Protocol) -> None:

@@ -44,7 +44,7 @@ from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance,
 from apps.clinic.models import Nerve, Protocol, TimePoint
 from apps.clinic.rules import percent_reduction
 from apps.clinic.selectors import protocol_get
-from apps.cryoablations.models import Cryoablation, FollowUp
+from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.services import follow_up_dates
 from apps.patients.models import Channel, Language, Patient, Sex, patient_search_name
 from apps.registry import bulk
@@ -305,6 +305,14 @@ class AblationRow(NamedTuple):
     external_id: str | None
     created_at: datetime
     updated_at: datetime
+    kind: str = Kind.CRYOABLATION
+    cannula_gauge: int | None = None
+    active_tip_mm: Decimal | None = None
+    temperature_c: int | None = None
+    lesion_seconds: int | None = None
+    lesions: int | None = None
+    leads: int | None = None
+    removed_on: date | None = None
 
 
 class FollowUpRow(NamedTuple):
@@ -317,6 +325,7 @@ class FollowUpRow(NamedTuple):
     window_start: date
     window_end: date
     counted_response_id: int | None
+    superseded_by_id: int | None = None
 
 
 class ResponseRow(NamedTuple):
@@ -333,6 +342,8 @@ class ResponseRow(NamedTuple):
     collected_via: str
     recorded_by_id: int
     recorded_at: datetime
+    new_problem: bool | None = None
+    new_problem_text: str = ""
 
 
 # What a seed writes, in the order it is copied (the answers before the follow-ups that count them).

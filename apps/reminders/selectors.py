@@ -82,6 +82,7 @@ def _follow_up_stops(f: str, today: date) -> list[Stop]:
     A window closes at the end of its last day in the clinic's time zone (surveys.services.follow_up_closes_at)."""
     return [
         Stop("survey completed", Q(**{f"{f}counted_response__isnull": False}), by_phone=True),
+        Stop("superseded by a repeat treatment", Q(**{f"{f}superseded_by__isnull": False}), by_phone=True),
         Stop("window closed", Q(**{f"{f}window_end__lt": today}), by_phone=True),
     ]
 
@@ -155,7 +156,9 @@ def unreachable_follow_ups(*, today: date) -> QuerySet[FollowUp]:
     """Open, unanswered follow-ups of active patients whom no message reaches (they need a phone call), the
     soonest due first, each with its `unmessageable_reason`."""
     return (
-        FollowUp.objects.filter(counted_response__isnull=True, ablation__patient__is_active=True)
+        FollowUp.objects.filter(
+            counted_response__isnull=True, superseded_by__isnull=True, ablation__patient__is_active=True
+        )
         .alias(window=window_range())
         .filter(window__contains=today)
         .filter(~messageable_q(patient="ablation__patient__"))

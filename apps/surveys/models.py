@@ -55,6 +55,9 @@ class SurveyResponse(models.Model):
         blank=True,
     )
     pgic = models.PositiveSmallIntegerField("impression of change (PGIC)", choices=PGIC.choices, null=True, blank=True)
+    # Every survey asks "Any new problem since the procedure?"; a yes goes on the staff queue (apps.adverse_events).
+    new_problem = models.BooleanField("any new problem since the procedure", null=True, blank=True)
+    new_problem_text = models.TextField("the new problem, in the patient's words", blank=True)
     collected_via = models.CharField(max_length=6, choices=CollectedVia.choices)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Case, OuterRef, QuerySet, Subquery, When
 from django.utils import timezone
 
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
@@ -50,6 +50,8 @@ def ablation_update(
     because the answers are this app's and the ablation app, below it, knows nothing of them."""
     ablation_save(ablation=ablation, qualifying_block=qualifying_block, **fields)
     responses_assign(ablation=ablation)
+    # The edit may have moved a repeat's date: the patient's other treatments' follow-ups choose their answers again.
+    counted_responses_refresh(follow_ups=FollowUp.objects.filter(ablation__patient_id=ablation.patient_id))
     return ablation
 
 
@@ -74,9 +76,11 @@ def counted_response_key(answer: object) -> tuple[Any, ...]:
 
 
 def counted_responses_refresh(*, follow_ups: QuerySet[FollowUp]) -> int:
-    """Point each follow-up at the answer it is judged by (COUNTED_BY)."""
+    """Point each follow-up at the answer it is judged by (COUNTED_BY); a superseded follow-up counts none."""
     counted = SurveyResponse.objects.filter(follow_up=OuterRef("pk")).order_by(*(f"-{name}" for name in COUNTED_BY))
-    return follow_ups.update(counted_response=Subquery(counted.values("pk")[:1]))
+    return follow_ups.update(
+        counted_response=Case(When(superseded_by__isnull=True, then=Subquery(counted.values("pk")[:1])), default=None)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.blocks",
     "apps.cryoablations",
     "apps.surveys",
+    "apps.adverse_events",
     # Audit and security (issue 5)
     "pgtrigger",
     "pghistory",

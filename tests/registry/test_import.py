@@ -99,7 +99,7 @@ def test_the_files_are_imported_with_follow_ups_qualifying_blocks_and_counted_an
     )
     assert x2.qualifying_block is None  # K5 is 181 days before
     assert x3.qualifying_block.external_id == "K1" and x3.qualifying_source == QualifyingSource.STAFF
-    assert (x3.cycles, x3.freeze_seconds) == (2, 120)  # not recorded: the model's defaults
+    assert (x3.cycles, x3.freeze_seconds) == (None, None)  # empty cells: not recorded
     assert x1.follow_ups.count() == 5
     one_month = x1.follow_ups.get(time_point="1m")
     three_months = x1.follow_ups.get(time_point="3m")
@@ -366,7 +366,7 @@ def test_imported_rows_hold_what_saving_them_one_at_a_time_would_give(tmp_path):
     assert (block.needle, block.notes, block.tinel_sign, block.trigger_point_cm_from_midline) == ("", "", None, None)
     assert set(DiaryEntry.objects.values_list("source", flat=True)) == {DiaryEntry.Source.STAFF}
     x3 = Cryoablation.objects.get(external_id="X3")
-    assert (x3.cycles, x3.freeze_seconds, x3.complications, x3.guidance) == (2, 120, "", "ultrasound")
+    assert (x3.cycles, x3.freeze_seconds, x3.complications, x3.guidance) == (None, None, "", "ultrasound")
     assert set(SurveyResponse.objects.values_list("collected_via", "recorded_by")) == {(CollectedVia.IMPORT, None)}
     # and a row saved afterwards through the ORM takes the next id, the sequence having moved past the import's
     assert (
