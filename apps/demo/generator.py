@@ -45,7 +45,7 @@ from apps.clinic.models import Nerve, Protocol, TimePoint
 from apps.clinic.rules import percent_reduction
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind
-from apps.cryoablations.services import follow_up_dates
+from apps.cryoablations.services import follow_up_dates, supersession_refresh
 from apps.patients.models import Channel, Language, Patient, Sex, patient_search_name
 from apps.registry import bulk
 from apps.registry.bulk import IdPool
@@ -895,6 +895,7 @@ def _batch_write(
         batch.rows["follow_ups"] = [row._replace(counted_response_id=counted.get(row.id)) for row in follow_ups]
         for key in ("responses", "follow_ups"):
             bulk.rows_copy(ROWS[key][0], batch.rows[key])
+        supersession_refresh(patient_ids=[patient.id for patient in batch.patients])
         for key, (model, _) in ROWS.items():
             history_record_created(model=model, ids=[row.id for row in batch.rows[key]])
     return batch

@@ -206,10 +206,11 @@ def test_each_response_counts_for_the_follow_up_whose_window_holds_it():
     for response in responses:
         expected = follow_up_for(ablation=response.ablation, completed_at=response.completed_at)
         assert response.follow_up_id == (expected.pk if expected else None)
-    # and each follow-up is judged by its last answer
+    # and each follow-up is judged by its last answer, unless a repeat treatment superseded it
     for follow_up in FollowUp.objects.prefetch_related("responses"):
         last = max(follow_up.responses.all(), key=lambda r: (r.completed_at, r.recorded_at, r.pk), default=None)
-        assert follow_up.counted_response_id == (last.pk if last else None)
+        counted = None if last is None or follow_up.superseded_by_id else last.pk
+        assert follow_up.counted_response_id == counted
 
 
 @pytest.mark.django_db
