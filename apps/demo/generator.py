@@ -125,6 +125,15 @@ class NerveProfile:
 _CLUNEAL_SIDES = {Side.LEFT: 40, Side.RIGHT: 40, Side.BILATERAL: 20}
 _LIMB_SIDES = {Side.LEFT: 50, Side.RIGHT: 50}
 _NEEDLE = {"25-gauge spinal": 85, "27-gauge": 10, "22-gauge spinal": 5}
+# The three genicular nerves of the knee, blocked alike.
+_GENICULAR = NerveProfile(
+    6,
+    {Diagnosis.GENICULAR: 100},
+    _LIMB_SIDES,
+    {Guidance.ULTRASOUND: 85, Guidance.FLUOROSCOPY: 15},
+    _NEEDLE,
+    {"1.0": 60, "2.0": 40},
+)
 NERVE_PROFILES = {
     "superior_cluneal": NerveProfile(
         42,
@@ -144,30 +153,9 @@ NERVE_PROFILES = {
         {"1.0": 90, "2.0": 10},
         exam="middle",
     ),
-    "genicular_superior_lateral": NerveProfile(
-        6,
-        {Diagnosis.GENICULAR: 100},
-        _LIMB_SIDES,
-        {Guidance.ULTRASOUND: 85, Guidance.FLUOROSCOPY: 15},
-        _NEEDLE,
-        {"1.0": 60, "2.0": 40},
-    ),  # fmt: skip
-    "genicular_superior_medial": NerveProfile(
-        6,
-        {Diagnosis.GENICULAR: 100},
-        _LIMB_SIDES,
-        {Guidance.ULTRASOUND: 85, Guidance.FLUOROSCOPY: 15},
-        _NEEDLE,
-        {"1.0": 60, "2.0": 40},
-    ),  # fmt: skip
-    "genicular_inferior_medial": NerveProfile(
-        6,
-        {Diagnosis.GENICULAR: 100},
-        _LIMB_SIDES,
-        {Guidance.ULTRASOUND: 85, Guidance.FLUOROSCOPY: 15},
-        _NEEDLE,
-        {"1.0": 60, "2.0": 40},
-    ),  # fmt: skip
+    "genicular_superior_lateral": _GENICULAR,
+    "genicular_superior_medial": _GENICULAR,
+    "genicular_inferior_medial": _GENICULAR,
     "medial_branch": NerveProfile(
         14,
         {Diagnosis.FACET: 100},
