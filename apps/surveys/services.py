@@ -5,7 +5,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, Required, TypedDict, cast
+from typing import Any, Required, TypedDict, Unpack, cast
 
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -131,22 +131,8 @@ def links_create(*, targets: Sequence[LinkTarget]) -> list[NewLink]:
     return made
 
 
-def link_create(
-    *,
-    patient: Patient,
-    follow_up: FollowUp | None = None,
-    block: DiagnosticBlock | None = None,
-    diary_minutes: int | None = None,
-    expires_at: datetime | None = None,
-) -> NewLink:
+def link_create(**target: Unpack[LinkTarget]) -> NewLink:
     """A new link and its token, valid until `expires_at` (a follow-up's link: its window's close by default)."""
-    target: LinkTarget = {
-        "patient": patient,
-        "follow_up": follow_up,
-        "block": block,
-        "diary_minutes": diary_minutes,
-        "expires_at": expires_at,
-    }
     return links_create(targets=[target])[0]
 
 
