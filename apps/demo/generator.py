@@ -25,16 +25,17 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Literal, NamedTuple, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
@@ -113,9 +114,9 @@ class NerveProfile:
     """How a clinic blocks one nerve: what it suspects, which sides, guidance, needle, injectate, exam."""
 
     weight: int
-    diagnoses: dict[str, int]
-    sides: dict[str, int]
-    guidance: dict[str, int]
+    diagnoses: dict[Diagnosis, int]
+    sides: dict[Side, int]
+    guidance: dict[Guidance, int]
     needles: dict[str, int]
     volumes: dict[str, int]
     exam: str = ""  # "superior" or "middle" cluneal, "tinel": which examination findings get recorded
@@ -124,6 +125,15 @@ class NerveProfile:
 _CLUNEAL_SIDES = {Side.LEFT: 40, Side.RIGHT: 40, Side.BILATERAL: 20}
 _LIMB_SIDES = {Side.LEFT: 50, Side.RIGHT: 50}
 _NEEDLE = {"25-gauge spinal": 85, "27-gauge": 10, "22-gauge spinal": 5}
+# The three genicular nerves of the knee, blocked alike.
+_GENICULAR = NerveProfile(
+    6,
+    {Diagnosis.GENICULAR: 100},
+    _LIMB_SIDES,
+    {Guidance.ULTRASOUND: 85, Guidance.FLUOROSCOPY: 15},
+    _NEEDLE,
+    {"1.0": 60, "2.0": 40},
+)
 NERVE_PROFILES = {
     "superior_cluneal": NerveProfile(
         42,
@@ -143,30 +153,9 @@ NERVE_PROFILES = {
         {"1.0": 90, "2.0": 10},
         exam="middle",
     ),
-    "genicular_superior_lateral": NerveProfile(
-        6,
-        {Diagnosis.GENICULAR: 100},
-        _LIMB_SIDES,
-        {Guidance.ULTRASOUND: 85, Guidance.FLUOROSCOPY: 15},
-        _NEEDLE,
-        {"1.0": 60, "2.0": 40},
-    ),  # fmt: skip
-    "genicular_superior_medial": NerveProfile(
-        6,
-        {Diagnosis.GENICULAR: 100},
-        _LIMB_SIDES,
-        {Guidance.ULTRASOUND: 85, Guidance.FLUOROSCOPY: 15},
-        _NEEDLE,
-        {"1.0": 60, "2.0": 40},
-    ),  # fmt: skip
-    "genicular_inferior_medial": NerveProfile(
-        6,
-        {Diagnosis.GENICULAR: 100},
-        _LIMB_SIDES,
-        {Guidance.ULTRASOUND: 85, Guidance.FLUOROSCOPY: 15},
-        _NEEDLE,
-        {"1.0": 60, "2.0": 40},
-    ),  # fmt: skip
+    "genicular_superior_lateral": _GENICULAR,
+    "genicular_superior_medial": _GENICULAR,
+    "genicular_inferior_medial": _GENICULAR,
     "medial_branch": NerveProfile(
         14,
         {Diagnosis.FACET: 100},
@@ -205,7 +194,8 @@ COMPLICATIONS = {
 }
 
 
-def _weighted(rng: random.Random, table: dict) -> object:
+def _weighted[T](rng: random.Random, table: Mapping[T, float]) -> T:
+    """One of the table's keys, drawn with the odds of its weight."""
     return rng.choices(list(table), weights=list(table.values()))[0]
 
 
@@ -347,7 +337,8 @@ class ResponseRow(NamedTuple):
 
 
 # What a seed writes, in the order it is copied (the answers before the follow-ups that count them).
-ROWS = {
+type RowKey = Literal["patients", "blocks", "diary", "ablations", "responses", "follow_ups"]
+ROWS: dict[RowKey, tuple[type[Model], type[NamedTuple]]] = {
     "patients": (Patient, PatientRow),
     "blocks": (DiagnosticBlock, BlockRow),
     "diary": (DiaryEntry, DiaryRow),
@@ -387,11 +378,24 @@ class _Ablation:
     unanswered_on: date | None  # the follow-ups whose window holds that day get no answer
 
 
+class _Rows(TypedDict):
+    """A batch's rows, by ROWS key."""
+
+    patients: list[PatientRow]
+    blocks: list[BlockRow]
+    diary: list[DiaryRow]
+    ablations: list[AblationRow]
+    responses: list[ResponseRow]
+    follow_ups: list[FollowUpRow]
+
+
 @dataclass
 class _Batch:
     """The rows of one batch of patients, by ROWS key, and the patients and ablations still being generated."""
 
-    rows: dict[str, list] = field(default_factory=lambda: {key: [] for key in ROWS})
+    rows: _Rows = field(
+        default_factory=lambda: _Rows(patients=[], blocks=[], diary=[], ablations=[], responses=[], follow_ups=[])
+    )
     patients: list[_Patient] = field(default_factory=list)
     ablations: list[_Ablation] = field(default_factory=list)
 
@@ -568,7 +572,17 @@ class DemoGenerator:
     def _nerve(self, rng: random.Random) -> str:
         return _weighted(rng, self.nerve_weights)
 
-    def _block(self, rng, batch, patient_id, procedure, performed_at, baseline, physician, positive=False) -> _Block:
+    def _block(
+        self,
+        rng: random.Random,
+        batch: _Batch,
+        patient_id: int,
+        procedure: tuple[str, Side],
+        performed_at: datetime,
+        baseline: int,
+        physician: int,
+        positive: bool = False,
+    ) -> _Block:
         nerve, side = procedure
         profile = NERVE_PROFILES[nerve]
         block_id = self.pools["blocks"].take()
@@ -669,7 +683,9 @@ class DemoGenerator:
             batch.rows["ablations"].append(row)
             batch.ablations.append(_Ablation(row, rng, unanswered_on))
 
-    def _ablations_plan(self, rng, blocks: list[_Block], count: int | None) -> list[tuple]:
+    def _ablations_plan(
+        self, rng: random.Random, blocks: list[_Block], count: int | None
+    ) -> list[tuple[date, str, str, int]]:
         positives = [b for b in blocks if b.positive]
         if not positives:
             return []
@@ -688,7 +704,9 @@ class DemoGenerator:
                 planned.append((performed_on, nerve, side, anchor.baseline))
         return sorted(planned)
 
-    def _ablation_row(self, rng, patient: _Patient, performed_on, nerve, side, block_baseline) -> AblationRow:
+    def _ablation_row(
+        self, rng: random.Random, patient: _Patient, performed_on: date, nerve: str, side: str, block_baseline: int
+    ) -> AblationRow:
         ablation_id = self.pools["ablations"].take()
         baseline = min(10, max(1, block_baseline + rng.choice((-1, 0, 0, 0, 1))))
         device, probe = _weighted(rng, DEVICES)
@@ -716,7 +734,7 @@ class DemoGenerator:
             updated_at=created,
         )
 
-    def outcomes(self, ablation: _Ablation, batch: _Batch, peak) -> None:
+    def outcomes(self, ablation: _Ablation, batch: _Batch, peak: Decimal | None) -> None:
         """Append the ablation's follow-ups and answers. `peak`: its qualifying block's peak relief, as the database
         derived it (None: no qualifying block, or one that is not evaluable)."""
         rng, row = ablation.rng, ablation.row
@@ -847,8 +865,8 @@ def seed_demo(
             long_history=first + total - 1 if long_history else None,
             survey_open=first,
         )
-        for key, rows in batch.rows.items():
-            result.counts[key] += len(rows)
+        for key in ROWS:
+            result.counts[key] += len(batch.rows[key])
         number = end
         if progress:
             progress(number - first, total)
@@ -877,7 +895,8 @@ def _batch_write(
                 generator.patient(n, batch, blocks=40, ablations=15)
             else:
                 generator.patient(n, batch, survey_open=n == survey_open)
-        for key in ("patients", "blocks", "diary"):
+        first: tuple[RowKey, ...] = ("patients", "blocks", "diary")
+        for key in first:
             bulk.rows_copy(ROWS[key][0], batch.rows[key])
         assessed = bulk.blocks_assessed(block_ids=[row.id for row in batch.rows["blocks"]], protocol=protocol)
         positive = {block_id for block_id, (_, is_positive) in assessed.items() if is_positive}
@@ -893,7 +912,8 @@ def _batch_write(
         counted = bulk.counted_responses_pick(batch.rows["responses"])
         follow_ups = batch.rows["follow_ups"]
         batch.rows["follow_ups"] = [row._replace(counted_response_id=counted.get(row.id)) for row in follow_ups]
-        for key in ("responses", "follow_ups"):
+        last: tuple[RowKey, ...] = ("responses", "follow_ups")
+        for key in last:
             bulk.rows_copy(ROWS[key][0], batch.rows[key])
         supersession_refresh(patient_ids=[patient.id for patient in batch.patients])
         for key, (model, _) in ROWS.items():

@@ -8,6 +8,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from apps.surveys.models import ONE_TARGET
+
 
 class Kind(models.TextChoices):
     INVITATION = "invitation", "Invitation"
@@ -86,11 +88,7 @@ class Message(models.Model):
                 condition=Q(block__isnull=False),
                 name="message_one_per_diary_slot",
             ),
-            models.CheckConstraint(
-                condition=Q(follow_up__isnull=False, block__isnull=True, diary_minutes__isnull=True)
-                | Q(follow_up__isnull=True, block__isnull=False, diary_minutes__isnull=False),
-                name="message_one_target",
-            ),
+            models.CheckConstraint(condition=ONE_TARGET, name="message_one_target"),
         ]
 
     def __str__(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from functools import reduce
 from operator import or_
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 from uuid import UUID
 
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
@@ -115,7 +115,17 @@ def unmessageable_reason_expr(
     )
 
 
-MESSAGE_PATHS = {"patient": "patient__", "follow_up": "follow_up__"}  # from a message to its patient and follow-up
+class Paths(TypedDict, total=False):
+    """The paths from the rows asked about to their patient and follow-up (messageable_q's keyword arguments)."""
+
+    patient: str
+    follow_up: str
+
+
+MESSAGE_PATHS: Paths = {
+    "patient": "patient__",
+    "follow_up": "follow_up__",
+}  # from a message to its patient and follow-up
 
 
 def messageable_messages_q(*, today: date) -> Q:
@@ -128,12 +138,18 @@ def unmessageable_reason(
 ) -> str:
     """Why no survey message may reach `patient` (about `follow_up`, when given) on `today`, or "": read from the
     database, as the send reads it. `by_phone`: why no link may be given on a phone call."""
+    rows: QuerySet[Patient] | QuerySet[FollowUp]
+    paths: Paths
     if follow_up is None:
         rows, paths = Patient.objects.filter(pk=patient.pk), {"patient": ""}
     else:
         rows, paths = FollowUp.objects.filter(pk=follow_up.pk), {"patient": "ablation__patient__", "follow_up": ""}
-    reason = unmessageable_reason_expr(**paths, today=today, by_phone=by_phone)
-    return rows.annotate(reason=reason).values_list("reason", flat=True).get()
+    reason: str = (
+        rows.annotate(reason=unmessageable_reason_expr(**paths, today=today, by_phone=by_phone))
+        .values_list("reason", flat=True)
+        .get()
+    )
+    return reason
 
 
 class LinkRefusals(NamedTuple):
@@ -160,7 +176,8 @@ def unreachable_follow_ups(*, today: date) -> QuerySet[FollowUp]:
             counted_response__isnull=True, superseded_by__isnull=True, ablation__patient__is_active=True
         )
         .alias(window=window_range())
-        .filter(window__contains=today)
+        # The stubs read the alias's lookup as a text field's: it is a daterange (window_range's output_field).
+        .filter(window__contains=today)  # type: ignore[misc]
         .filter(~messageable_q(patient="ablation__patient__"))
         .annotate(unmessageable_reason=unmessageable_reason_expr(patient="ablation__patient__"))
         .select_related("ablation__patient", "ablation__nerve")

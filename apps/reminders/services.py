@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import NamedTuple, TypedDict, Unpack, cast, final
 from zoneinfo import ZoneInfo
 
 from celery import current_app
@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models.expressions import CombinedExpression
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -30,7 +31,15 @@ from apps.clinic.models import Protocol
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import FollowUp, window_range
 from apps.patients.models import Channel, Patient
-from apps.surveys.services import NewLink, diary_slot_closes_at, follow_up_closes_at, link_create, links_create
+from apps.surveys.models import SurveyLink
+from apps.surveys.services import (
+    LinkTarget,
+    NewLink,
+    diary_slot_closes_at,
+    follow_up_closes_at,
+    link_create,
+    links_create,
+)
 
 from . import transports
 from .models import Kind, Message, MessageChannel, MessageStatus
@@ -262,6 +271,30 @@ def messages_cancel_stopped(*, now: datetime) -> int:
 # Sending one message
 
 
+@final
+class FollowUpSlot(TypedDict):
+    """A follow-up's message, by its column (a staff message's target, Message.objects.create's keywords)."""
+
+    follow_up: FollowUp
+
+
+@final
+class DiarySlot(TypedDict):
+    """A diary slot's message, by its columns."""
+
+    block: DiagnosticBlock
+    diary_minutes: int
+
+
+def message_slot(message: Message) -> FollowUpSlot | DiarySlot:
+    """What the message is about: its follow-up, or its diary slot (the table's constraint: one or the other)."""
+    if message.follow_up is not None:
+        return {"follow_up": message.follow_up}
+    if message.block is not None and message.diary_minutes is not None:
+        return {"block": message.block, "diary_minutes": message.diary_minutes}
+    raise ValueError(f"message {message.pk} has neither a follow-up nor a diary slot")
+
+
 def diary_stop_reason(*, block: DiagnosticBlock, minutes: int, now: datetime, protocol: Protocol) -> str:
     """Why a diary slot's link may not go now, or "": the slot's own stops, after the messaging rule's."""
     if block.diary_entries.filter(minutes_after=minutes).exists():
@@ -279,9 +312,42 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
 @dataclass
 class _Ready:
     message: Message
-    link: dict  # the new link's target, for surveys.services.links_create
+    link: LinkTarget  # the new link's target, for surveys.services.links_create
     address: str
     channel: str
+
+
+class _Attempt(TypedDict):
+    """The columns the send sets on every message it handles."""
+
+    sending_started_at: datetime
+    attempts: CombinedExpression
+
+
+class _Handled(_Attempt, total=False):
+    """The columns the send sets on a message it handled without sending it (_queued_update)."""
+
+    due_at: datetime
+    enqueued_at: datetime | None
+    detail: str
+
+
+class _Outcome(TypedDict, total=False):
+    """The columns a send's outcome sets besides the status (_finish)."""
+
+    detail: str
+    due_at: datetime
+    enqueued_at: datetime | None
+    sent_at: datetime
+    provider_message_id: str
+
+
+class _Finishing(NamedTuple):
+    """A sent message's outcome, recorded in the next claim's transaction."""
+
+    message: Message
+    status: str
+    fields: _Outcome
 
 
 def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dict[int, str]:
@@ -313,22 +379,19 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
         protocol = protocol_get()
         for message in messages:
             patient = message.patient
-            stop = {"sending_started_at": now, "attempts": F("attempts") + 1}
+            stop: _Attempt = {"sending_started_at": now, "attempts": F("attempts") + 1}
+            slot = message_slot(message)
             reason = message.stop
-            if not reason and message.block_id:
+            if not reason and "block" in slot:
                 reason = diary_stop_reason(
-                    block=message.block, minutes=message.diary_minutes, now=now, protocol=protocol
+                    block=slot["block"], minutes=slot["diary_minutes"], now=now, protocol=protocol
                 )
             if reason:
                 _queued_update(message, MessageStatus.CANCELLED, **stop, detail=reason)
                 outcomes[message.pk] = "cancelled"
                 continue
             # Quiet hours hold back the automatic messages; one staff asked for goes now (they know the hour).
-            later = (
-                now
-                if message.requested_by_id
-                else quiet_hours_end(now, patient_zone(patient), cast(Protocol, protocol))
-            )
+            later = now if message.requested_by_id else quiet_hours_end(now, patient_zone(patient), protocol)
             if later != now:
                 _queued_update(
                     message, MessageStatus.QUEUED, **stop, due_at=later, enqueued_at=None, detail="quiet hours"
@@ -340,18 +403,18 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
                 channel, address = MessageChannel.EMAIL, patient.email
             else:
                 channel, address = MessageChannel.SMS, patient.mobile_phone
-            if message.follow_up_id:
-                link = {"follow_up": message.follow_up}
+            link: LinkTarget
+            if "follow_up" in slot:
+                link = {"patient": patient, "follow_up": slot["follow_up"]}
             else:
-                expires_at = diary_slot_closes_at(
-                    block=message.block, minutes=message.diary_minutes, slots=protocol.diary_minutes
-                )
-                link = {"block": message.block, "diary_minutes": message.diary_minutes, "expires_at": expires_at}
-            ready.append(_Ready(message, {"patient": patient, **link}, address, channel))
+                block, minutes = slot["block"], slot["diary_minutes"]
+                expires_at = diary_slot_closes_at(block=block, minutes=minutes, slots=protocol.diary_minutes)
+                link = {"patient": patient, "block": block, "diary_minutes": minutes, "expires_at": expires_at}
+            ready.append(_Ready(message, link, address, channel))
         # Last, in one statement, right before the commit: the audit chain's lock is held for that long only.
         links = links_create(targets=[item.link for item in ready])
     # The outcome of one message is recorded in the same transaction (the same commit) as the claim of the next.
-    finishing: list[tuple[Message, str, dict[str, Any]]] = []
+    finishing: list[_Finishing] = []
     try:
         for item, new_link in zip(ready, links, strict=True):
             outcomes[item.message.pk] = _send_one(item, new_link, now=now, finishing=finishing)
@@ -361,7 +424,7 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
     return outcomes
 
 
-def _send_one(item: _Ready, new_link: NewLink, *, now: datetime, finishing: list) -> str:
+def _send_one(item: _Ready, new_link: NewLink, *, now: datetime, finishing: list[_Finishing]) -> str:
     """Claim and send one message; its outcome is left in `finishing`, for the next claim's transaction."""
     message, patient, channel = item.message, item.message.patient, item.channel
     # The claim: only one caller flips queued -> sending (committed before the provider call); the messaging rule
@@ -385,8 +448,8 @@ def _send_one(item: _Ready, new_link: NewLink, *, now: datetime, finishing: list
         )
     finishing.clear()  # only once committed: on an error, messages_send records them on their own
 
-    def finish(status: str, **fields: Any) -> None:
-        finishing.append((message, status, fields))
+    def finish(status: str, **fields: Unpack[_Outcome]) -> None:
+        finishing.append(_Finishing(message, status, fields))
 
     if not claimed:
         return "not claimed"  # another caller got it, or it was stopped meanwhile (the sweep cancels it)
@@ -419,14 +482,14 @@ def _send_one(item: _Ready, new_link: NewLink, *, now: datetime, finishing: list
     return "sent"
 
 
-def _queued_update(message: Message, status: str, **fields: Any) -> None:
+def _queued_update(message: Message, status: str, **fields: Unpack[_Handled]) -> None:
     # Inside the batch's transaction, on a row it holds locked (still queued: the condition is only a guard).
     Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
         status=status, updated_at=timezone.now(), **fields
     )
 
 
-def _finish(message: Message, status: str, **fields: Any) -> None:
+def _finish(message: Message, status: str, **fields: Unpack[_Outcome]) -> None:
     # Only from "sending": a row that staff resolved meanwhile keeps their decision.
     Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
         status=status, updated_at=timezone.now(), **fields
@@ -471,11 +534,7 @@ def message_resend(*, message: Message, user: User, now: datetime | None = None)
     was, so the history shows both."""
     now = now or timezone.now()
     with transaction.atomic():
-        if message.follow_up_id:
-            target: dict[str, Any] = {"follow_up": message.follow_up}
-        else:
-            target = {"block": message.block, "diary_minutes": message.diary_minutes}
-        resend = _staff_send(patient_id=message.patient_id, target=target, user=user, now=now)
+        resend = _staff_send(patient_id=message.patient_id, target=message_slot(message), user=user, now=now)
         if message.status == MessageStatus.IN_DOUBT:
             Message.objects.filter(pk=message.pk, status=MessageStatus.IN_DOUBT).update(
                 status=MessageStatus.FAILED, detail="resolved by staff: sent again"
@@ -493,16 +552,18 @@ def follow_up_send_now(*, follow_up: FollowUp, user: User, now: datetime | None 
         )
 
 
-def _staff_send(*, patient_id: int, target: dict[str, Any], user: User, now: datetime) -> Message:
+def _staff_send(*, patient_id: int, target: FollowUpSlot | DiarySlot, user: User, now: datetime) -> Message:
     """A staff-requested message, due now, sent by the worker once committed (inside the caller's transaction)."""
     patient = Patient.objects.select_for_update().get(pk=patient_id)
-    follow_up = target.get("follow_up")
-    reason = unmessageable_reason(patient=patient, follow_up=follow_up, today=timezone.localdate(now))
-    if follow_up is not None:
+    today = timezone.localdate(now)
+    if "follow_up" in target:
+        follow_up = target["follow_up"]
+        reason = unmessageable_reason(patient=patient, follow_up=follow_up, today=today)
         reason = reason or _not_open_yet(follow_up, now)
     else:
-        minutes = target["diary_minutes"]
-        reason = reason or diary_stop_reason(block=target["block"], minutes=minutes, now=now, protocol=protocol_get())
+        reason = unmessageable_reason(patient=patient, today=today)
+        block, minutes = target["block"], target["diary_minutes"]
+        reason = reason or diary_stop_reason(block=block, minutes=minutes, now=now, protocol=protocol_get())
     if reason:
         raise CannotSend(reason)
     message = _staff_message_create(patient=patient, target=target, user=user, now=now)
@@ -514,8 +575,18 @@ def _not_open_yet(follow_up: FollowUp, now: datetime) -> str:
     return "window not open yet" if timezone.localdate(now) < follow_up.window_start else ""
 
 
+class _CallFields(TypedDict, total=False):
+    """A staff message's own columns when it is not sent by the worker (the link given on a phone call)."""
+
+    link: SurveyLink
+    channel: str
+    status: str
+    sent_at: datetime
+    detail: str
+
+
 def _staff_message_create(
-    *, patient: Patient, target: dict[str, Any], user: User, now: datetime, **fields: Any
+    *, patient: Patient, target: FollowUpSlot | DiarySlot, user: User, now: datetime, **fields: Unpack[_CallFields]
 ) -> Message:
     """The next of the slot's staff messages (kind "resend", numbered in order)."""
     last = Message.objects.filter(kind=Kind.RESEND, **target).aggregate(m=Max("sequence"))["m"]

@@ -11,6 +11,12 @@ from apps.clinic.rules import NRS_VALIDATORS, nrs_check
 from apps.clinic.validators import not_in_future_datetime
 from apps.cryoablations.models import Cryoablation, FollowUp
 
+# What a link opens, and a message carrying one (reminders.Message) is about: a follow-up's survey, or a diary slot
+# (a block and its minutes), never both.
+ONE_TARGET = Q(follow_up__isnull=False, block__isnull=True, diary_minutes__isnull=True) | Q(
+    follow_up__isnull=True, block__isnull=False, diary_minutes__isnull=False
+)
+
 
 class PGIC(models.IntegerChoices):
     """Patient Global Impression of Change, 7 points (Farrar 2001)."""
@@ -113,11 +119,7 @@ class SurveyLink(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(follow_up__isnull=False, block__isnull=True, diary_minutes__isnull=True)
-                | Q(follow_up__isnull=True, block__isnull=False, diary_minutes__isnull=False),
-                name="surveylink_one_target",
-            ),
+            models.CheckConstraint(condition=ONE_TARGET, name="surveylink_one_target"),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, cast
+from typing import Any, Required, TypedDict, Unpack, cast
 
 from django.db import transaction
 from django.db.models import Case, OuterRef, QuerySet, Subquery, When
@@ -115,7 +115,18 @@ class NewLink:
     token: str  # returned once, to be put in the message or shown to staff; never stored
 
 
-def links_create(*, targets: Sequence[dict[str, Any]]) -> list[NewLink]:
+class LinkTarget(TypedDict, total=False):
+    """What a link opens, link_create's keyword arguments: a follow-up's survey, or a diary slot (its block and
+    minutes, with its expiry)."""
+
+    patient: Required[Patient]
+    follow_up: FollowUp | None
+    block: DiagnosticBlock | None
+    diary_minutes: int | None
+    expires_at: datetime | None
+
+
+def links_create(*, targets: Sequence[LinkTarget]) -> list[NewLink]:
     """New links, one per target (the keyword arguments of link_create), written in one statement: the reminders
     make a batch's links at once, right before their commit, as each link is a row of the hash-chained change
     history whose trigger holds one registry-wide lock until the commit."""
@@ -124,17 +135,9 @@ def links_create(*, targets: Sequence[dict[str, Any]]) -> list[NewLink]:
     return made
 
 
-def link_create(
-    *,
-    patient: Patient,
-    follow_up: FollowUp | None = None,
-    block: DiagnosticBlock | None = None,
-    diary_minutes: int | None = None,
-    expires_at: datetime | None = None,
-) -> NewLink:
+def link_create(**target: Unpack[LinkTarget]) -> NewLink:
     """A new link and its token, valid until `expires_at` (a follow-up's link: its window's close by default)."""
-    target = {"patient": patient, "follow_up": follow_up, "block": block, "diary_minutes": diary_minutes}
-    return links_create(targets=[{**target, "expires_at": expires_at}])[0]
+    return links_create(targets=[target])[0]
 
 
 def _link_new(

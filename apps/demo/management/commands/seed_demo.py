@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.demo.generator import DEFAULT_PATIENTS, DEFAULT_SEED, DEMO_PASSWORD, DEMO_USERS, seed_demo
 from apps.patients.models import Patient
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         "alone unless --force is given."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS, help="How many patients to add.")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Random seed (default 1).")
         parser.add_argument(
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             "--force", action="store_true", help="Add demo patients even when the database already holds some."
         )
 
-    def handle(self, *args, patients: int, seed: int, today: date | None, force: bool, **options) -> None:
+    def handle(self, *args: str, patients: int, seed: int, today: date | None, force: bool, **options: object) -> None:
         if patients < 0:
             raise CommandError("--patients must be 0 or more.")
         existing = Patient.objects.count()
