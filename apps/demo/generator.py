@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import sync_role_groups
+from apps.adverse_events.models import AdverseEvent, Relatedness, Severity
 from apps.audit.services import history_in_bulk, history_record_created
 from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance, Side
 from apps.clinic.models import Nerve, Protocol, TimePoint
@@ -186,6 +187,45 @@ BLOCK_NOTES = {
     "Brief vasovagal episode, resolved.": 2,
 }
 DEVICES = {("CryoConsole 300 (demo)", "1.3 mm cryoprobe"): 60, ("CryoConsole 300 (demo)", "14 G cryoprobe"): 40}
+# The treatments after a positive block: mostly cryoablation and conventional radiofrequency.
+KINDS = {
+    Kind.CRYOABLATION: 45,
+    Kind.RF_CONVENTIONAL: 30,
+    Kind.RF_COOLED: 10,
+    Kind.RF_PULSED: 6,
+    Kind.PNS_TEMPORARY: 6,
+    Kind.PNS_PERMANENT: 3,
+}
+PNS_DEVICES: dict[str, str] = {Kind.PNS_TEMPORARY: "SPRINT PNS (demo)", Kind.PNS_PERMANENT: "StimRouter (demo)"}
+TEMPORARY_LEADS_DAYS = 60
+# A treatment whose relief fades is repeated (of the same nerve and side, any kind), 8 to 14 months later.
+REPEAT_SHARE = 0.25
+REPEAT_DAYS = (240, 420)
+# Harms: a few treatments have one, mostly mild and related; a few answers report a new problem.
+ADVERSE_EVENT_SHARE = 0.05
+HARMS = {
+    "cryo": {"numbness": 40, "skin_injury": 25, "neuritis": 20, "increased_pain": 15},
+    "rf": {"neuritis": 40, "increased_pain": 30, "numbness": 20, "skin_injury": 10},
+    "pns": {"lead_migration": 40, "infection": 20, "lead_fracture": 15, "skin_injury": 15, "increased_pain": 10},
+}
+HARM_NOTES = {
+    "numbness": "Numb patch over the buttock, improving.",
+    "skin_injury": "Small skin burn at the entry site, dressed.",
+    "neuritis": "Burning pain along the nerve for two weeks; gabapentin started.",
+    "increased_pain": "Pain worse than before for ten days.",
+    "lead_migration": "Lead moved on imaging; stimulation lost, lead repositioned.",
+    "infection": "Redness at the lead exit site; oral antibiotics.",
+    "lead_fracture": "Lead fractured on removal; tip left in place.",
+}
+NEW_PROBLEM_SHARE = 0.03
+NEW_PROBLEMS = (
+    "Numb patch where the needle went in",
+    "Burning pain down the back of my leg",
+    "Bruise and soreness for a few days",
+    "The area feels hot and red",
+)
+# A patient's new problem older than this was reviewed by staff (made an adverse event); newer ones wait on the queue.
+NEW_PROBLEM_REVIEWED_AFTER_DAYS = 21
 COMPLICATIONS = {
     "": 93,
     "Transient bruising at the probe site.": 4,
@@ -285,8 +325,8 @@ class AblationRow(NamedTuple):
     side: str
     device: str
     probe: str
-    cycles: int
-    freeze_seconds: int
+    cycles: int | None
+    freeze_seconds: int | None
     guidance: str
     baseline_nrs: int
     complications: str
@@ -295,14 +335,14 @@ class AblationRow(NamedTuple):
     external_id: str | None
     created_at: datetime
     updated_at: datetime
-    kind: str = Kind.CRYOABLATION
-    cannula_gauge: int | None = None
-    active_tip_mm: Decimal | None = None
-    temperature_c: int | None = None
-    lesion_seconds: int | None = None
-    lesions: int | None = None
-    leads: int | None = None
-    removed_on: date | None = None
+    kind: str
+    cannula_gauge: int | None
+    active_tip_mm: Decimal | None
+    temperature_c: int | None
+    lesion_seconds: int | None
+    lesions: int | None
+    leads: int | None
+    removed_on: date | None
 
 
 class FollowUpRow(NamedTuple):
@@ -315,7 +355,7 @@ class FollowUpRow(NamedTuple):
     window_start: date
     window_end: date
     counted_response_id: int | None
-    superseded_by_id: int | None = None
+    superseded_by_id: int | None  # set by the repeat rule once the batch is written (supersession_refresh)
 
 
 class ResponseRow(NamedTuple):
@@ -332,12 +372,31 @@ class ResponseRow(NamedTuple):
     collected_via: str
     recorded_by_id: int
     recorded_at: datetime
-    new_problem: bool | None = None
-    new_problem_text: str = ""
+    new_problem: bool
+    new_problem_text: str
+
+
+class AdverseEventRow(NamedTuple):
+    id: int
+    public_id: uuid.UUID
+    treatment_id: int | None
+    block_id: int | None
+    occurred_on: date
+    category: str
+    severity: str
+    serious: bool
+    relatedness: str
+    resolved_on: date | None
+    notes: str
+    source_response_id: int | None
+    recorded_by_id: int
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 # What a seed writes, in the order it is copied (the answers before the follow-ups that count them).
-type RowKey = Literal["patients", "blocks", "diary", "ablations", "responses", "follow_ups"]
+type RowKey = Literal["patients", "blocks", "diary", "ablations", "responses", "follow_ups", "adverse_events"]
 ROWS: dict[RowKey, tuple[type[Model], type[NamedTuple]]] = {
     "patients": (Patient, PatientRow),
     "blocks": (DiagnosticBlock, BlockRow),
@@ -345,6 +404,7 @@ ROWS: dict[RowKey, tuple[type[Model], type[NamedTuple]]] = {
     "ablations": (Cryoablation, AblationRow),
     "responses": (SurveyResponse, ResponseRow),
     "follow_ups": (FollowUp, FollowUpRow),
+    "adverse_events": (AdverseEvent, AdverseEventRow),
 }
 
 
@@ -376,6 +436,23 @@ class _Ablation:
     row: AblationRow
     rng: random.Random
     unanswered_on: date | None  # the follow-ups whose window holds that day get no answer
+    repeat_on: date | None = None  # repeated then, as its relief faded: its later windows are superseded
+
+
+class _Details(TypedDict):
+    """A treatment's kind details (AblationRow's columns of the same names)."""
+
+    device: str
+    probe: str
+    cycles: int | None
+    freeze_seconds: int | None
+    cannula_gauge: int | None
+    active_tip_mm: Decimal | None
+    temperature_c: int | None
+    lesion_seconds: int | None
+    lesions: int | None
+    leads: int | None
+    removed_on: date | None
 
 
 class _Rows(TypedDict):
@@ -387,6 +464,7 @@ class _Rows(TypedDict):
     ablations: list[AblationRow]
     responses: list[ResponseRow]
     follow_ups: list[FollowUpRow]
+    adverse_events: list[AdverseEventRow]
 
 
 @dataclass
@@ -394,7 +472,9 @@ class _Batch:
     """The rows of one batch of patients, by ROWS key, and the patients and ablations still being generated."""
 
     rows: _Rows = field(
-        default_factory=lambda: _Rows(patients=[], blocks=[], diary=[], ablations=[], responses=[], follow_ups=[])
+        default_factory=lambda: _Rows(
+            patients=[], blocks=[], diary=[], ablations=[], responses=[], follow_ups=[], adverse_events=[]
+        )
     )
     patients: list[_Patient] = field(default_factory=list)
     ablations: list[_Ablation] = field(default_factory=list)
@@ -681,7 +761,9 @@ class DemoGenerator:
         for performed_on, nerve, side, block_baseline in plan:
             row = self._ablation_row(rng, patient, performed_on, nerve, side, block_baseline)
             batch.rows["ablations"].append(row)
-            batch.ablations.append(_Ablation(row, rng, unanswered_on))
+            # The plan is sorted by date: the first later one of the same nerve and side repeats this one.
+            repeat_on = next((d for d, n, s, _ in plan if (n, s) == (nerve, side) and d > performed_on), None)
+            batch.ablations.append(_Ablation(row, rng, unanswered_on, repeat_on))
 
     def _ablations_plan(
         self, rng: random.Random, blocks: list[_Block], count: int | None
@@ -702,6 +784,13 @@ class DemoGenerator:
             if (nerve, side, performed_on) not in seen:
                 seen.add((nerve, side, performed_on))
                 planned.append((performed_on, nerve, side, anchor.baseline))
+        for performed_on, nerve, side, baseline in list(planned):
+            room = (last_day - performed_on).days
+            if room >= REPEAT_DAYS[0] and rng.random() < REPEAT_SHARE:
+                repeat_on = performed_on + timedelta(days=rng.randint(REPEAT_DAYS[0], min(REPEAT_DAYS[1], room)))
+                if (nerve, side, repeat_on) not in seen:
+                    seen.add((nerve, side, repeat_on))
+                    planned.append((repeat_on, nerve, side, baseline))
         return sorted(planned)
 
     def _ablation_row(
@@ -709,9 +798,9 @@ class DemoGenerator:
     ) -> AblationRow:
         ablation_id = self.pools["ablations"].take()
         baseline = min(10, max(1, block_baseline + rng.choice((-1, 0, 0, 0, 1))))
-        device, probe = _weighted(rng, DEVICES)
         created = self._local(performed_on, rng.randint(9 * 60, 16 * 60))
         physician = rng.choice(self.physicians) if rng.random() < 0.2 else patient.physician
+        kind = _weighted(rng, KINDS)
         return AblationRow(
             id=ablation_id,
             public_id=_uuid(rng),
@@ -720,10 +809,6 @@ class DemoGenerator:
             physician_id=physician,
             nerve_id=self.nerve_ids[nerve],
             side=side,
-            device=device,
-            probe=probe,
-            cycles=3 if rng.random() < 0.2 else 2,
-            freeze_seconds=_weighted(rng, {90: 20, 120: 70, 150: 10}),
             guidance=Guidance.ULTRASOUND if rng.random() < 0.93 else Guidance.FLUOROSCOPY,
             baseline_nrs=baseline,
             complications=_weighted(rng, COMPLICATIONS),
@@ -732,7 +817,47 @@ class DemoGenerator:
             external_id=None,
             created_at=created,
             updated_at=created,
+            kind=kind,
+            **self._details(rng, kind, performed_on),
         )
+
+    def _details(self, rng: random.Random, kind: str, performed_on: date) -> _Details:
+        """The kind's details (cryoablations.models.KIND_DETAILS), every other one empty."""
+        details = _Details(
+            device="",
+            probe="",
+            cycles=None,
+            freeze_seconds=None,
+            cannula_gauge=None,
+            active_tip_mm=None,
+            temperature_c=None,
+            lesion_seconds=None,
+            lesions=None,
+            leads=None,
+            removed_on=None,
+        )
+        if kind == Kind.CRYOABLATION:
+            details["device"], details["probe"] = _weighted(rng, DEVICES)
+            details["cycles"] = 3 if rng.random() < 0.2 else 2
+            details["freeze_seconds"] = _weighted(rng, {90: 20, 120: 70, 150: 10})
+        elif kind == Kind.RF_COOLED:
+            details["cannula_gauge"], details["active_tip_mm"] = 17, Decimal("4")
+            details["temperature_c"], details["lesion_seconds"] = 60, 150
+            details["lesions"] = rng.randint(1, 3)
+        elif kind in (Kind.RF_CONVENTIONAL, Kind.RF_PULSED):
+            details["cannula_gauge"] = _weighted(rng, {18: 40, 20: 30, 22: 30})
+            details["active_tip_mm"] = Decimal(_weighted(rng, {"10": 60, "5": 20, "15": 20}))
+            details["lesion_seconds"] = _weighted(rng, {90: 50, 120: 30, 150: 20})
+            details["lesions"] = rng.randint(1, 4)
+            if kind == Kind.RF_CONVENTIONAL:
+                details["temperature_c"] = _weighted(rng, {80: 60, 85: 25, 90: 15})
+        else:
+            details["device"] = PNS_DEVICES[kind]
+            details["leads"] = 2 if rng.random() < 0.4 else 1
+            removal = performed_on + timedelta(days=TEMPORARY_LEADS_DAYS)
+            if kind == Kind.PNS_TEMPORARY and removal < self.today:
+                details["removed_on"] = removal
+        return details
 
     def outcomes(self, ablation: _Ablation, batch: _Batch, peak: Decimal | None) -> None:
         """Append the ablation's follow-ups and answers. `peak`: its qualifying block's peak relief, as the database
@@ -746,9 +871,11 @@ class DemoGenerator:
 
         def answer(day: date, follow_up_id: int | None) -> None:
             days = (day - performed_on).days
-            # Full effect from a month to four, then nerve regrowth: about two thirds of it left at a year.
+            # Full effect from a month to four, then nerve regrowth: about two thirds of it left at a year; a treatment
+            # that was repeated lost its relief sooner (that is why it was repeated).
+            fading = 150 if ablation.repeat_on else 700
             durability = (
-                0.85 + 0.15 * days / 30 if days < 30 else 1.0 if days <= 120 else max(0.5, 1 - (days - 120) / 700)
+                0.85 + 0.15 * days / 30 if days < 30 else 1.0 if days <= 120 else max(0.05, 1 - (days - 120) / fading)
             )
             pain = round(baseline * (1 - effect * durability) + rng.gauss(0, 0.7))
             pain = min(10, max(0, pain))
@@ -759,6 +886,7 @@ class DemoGenerator:
                 else _weighted(rng, {PGIC.NO_CHANGE: 60, PGIC.MINIMALLY_WORSE: 30, PGIC.MUCH_WORSE: 10})
             )  # fmt: skip
             via = collector if rng.random() < 0.8 else rng.choice((CollectedVia.PHONE, CollectedVia.CLINIC))
+            new_problem = rng.random() < NEW_PROBLEM_SHARE
             if via == CollectedVia.CLINIC:
                 minute = rng.randint(8 * 60, 17 * 60)
             else:  # some evening calls: after 19:00 in New York the UTC date is already the next day
@@ -779,8 +907,12 @@ class DemoGenerator:
                     collected_via=via,
                     recorded_by_id=self.staff_id,
                     recorded_at=completed + timedelta(minutes=rng.randint(1, 20)),
+                    new_problem=new_problem,
+                    new_problem_text=rng.choice(NEW_PROBLEMS) if new_problem else "",
                 )
             )
+            if new_problem and (self.today - day).days > NEW_PROBLEM_REVIEWED_AFTER_DAYS:
+                self._adverse_event(ablation, batch, day, source_response_id=batch.rows["responses"][-1].id)
 
         last_day = self.today - timedelta(days=1)
         for index, time_point in enumerate(self.time_points):
@@ -797,10 +929,13 @@ class DemoGenerator:
                     window_start=start,
                     window_end=end,
                     counted_response_id=None,  # set once the answers are made (apps.registry.bulk)
+                    superseded_by_id=None,
                 )
             )
             share = RESPONSE_SHARE[min(index, len(RESPONSE_SHARE) - 1)]
-            unanswered = ablation.unanswered_on is not None and start <= ablation.unanswered_on <= end
+            unanswered = (ablation.unanswered_on is not None and start <= ablation.unanswered_on <= end) or (
+                ablation.repeat_on is not None and start > ablation.repeat_on  # superseded: no survey is sent
+            )
             if start < self.today and not unanswered and rng.random() < share:
                 # Most answers come near the target date; none after yesterday.
                 room = (min(end, last_day) - start).days
@@ -810,6 +945,44 @@ class DemoGenerator:
             days = [d for d in self.unscheduled_days if performed_on + timedelta(days=d) <= last_day]
             if days:
                 answer(performed_on + timedelta(days=rng.choice(days)), None)
+        if rng.random() < ADVERSE_EVENT_SHARE:
+            day = min(last_day, performed_on + timedelta(days=rng.randint(0, 14)))
+            self._adverse_event(ablation, batch, day, source_response_id=None)
+
+    def _adverse_event(self, ablation: _Ablation, batch: _Batch, day: date, *, source_response_id: int | None) -> None:
+        rng, row = ablation.rng, ablation.row
+        family = "cryo" if row.kind == Kind.CRYOABLATION else "pns" if row.kind.startswith("pns") else "rf"
+        category = _weighted(rng, HARMS[family])
+        resolved = day + timedelta(days=rng.randint(3, 60))
+        created = self._local(max(day, row.performed_on), rng.randint(9 * 60, 17 * 60))
+        batch.rows["adverse_events"].append(
+            AdverseEventRow(
+                id=self.pools["adverse_events"].take(),
+                public_id=_uuid(rng),
+                treatment_id=row.id,
+                block_id=None,
+                occurred_on=day,
+                category=category,
+                severity=_weighted(rng, {Severity.MILD: 70, Severity.MODERATE: 25, Severity.SEVERE: 5}),
+                serious=rng.random() < 0.04,
+                relatedness=_weighted(
+                    rng,
+                    {
+                        Relatedness.POSSIBLE: 40,
+                        Relatedness.PROBABLE: 35,
+                        Relatedness.DEFINITE: 15,
+                        Relatedness.UNRELATED: 10,
+                    },
+                ),
+                resolved_on=resolved if resolved < self.today else None,
+                notes=HARM_NOTES[category],
+                source_response_id=source_response_id,
+                recorded_by_id=self.staff_id,
+                external_id=None,
+                created_at=created,
+                updated_at=created,
+            )
+        )
 
 
 def _next_number() -> int:
@@ -912,7 +1085,7 @@ def _batch_write(
         counted = bulk.counted_responses_pick(batch.rows["responses"])
         follow_ups = batch.rows["follow_ups"]
         batch.rows["follow_ups"] = [row._replace(counted_response_id=counted.get(row.id)) for row in follow_ups]
-        last: tuple[RowKey, ...] = ("responses", "follow_ups")
+        last: tuple[RowKey, ...] = ("responses", "follow_ups", "adverse_events")
         for key in last:
             bulk.rows_copy(ROWS[key][0], batch.rows[key])
         supersession_refresh(patient_ids=[patient.id for patient in batch.patients])

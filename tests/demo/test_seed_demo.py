@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.adverse_events.models import AdverseEvent
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.blocks.selectors import qualifying_block_pick
 from apps.clinic.selectors import protocol_get
-from apps.cryoablations.models import Cryoablation, FollowUp
+from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.services import follow_up_dates
 from apps.demo.generator import DEMO_PASSWORD, ROWS
 from apps.patients.models import Patient, patient_search_name
@@ -326,3 +327,22 @@ def test_seeding_leaves_fresh_statistics_of_the_tables_it_wrote_derived_ones_inc
     counts = _counts()
     assert all(counts.values()), counts
     assert _reltuples() == counts
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_every_kind_repeats_and_harms():
+    # when
+    _seed("--patients", "400", "--seed", "7")
+
+    # then every kind of treatment is there, each with its own details only (the database's constraint)
+    assert set(Cryoablation.objects.values_list("kind", flat=True)) == set(Kind.values)
+    # some treatments were repeated: their later windows are superseded and got no survey
+    superseded = FollowUp.objects.filter(superseded_by__isnull=False)
+    assert superseded.exists()
+    assert not SurveyResponse.objects.filter(follow_up__in=superseded).exists()
+    # a few adverse events, some made by staff from a patient's "new problem", and recent new problems waiting
+    assert AdverseEvent.objects.filter(source_response__isnull=True).exists()
+    assert AdverseEvent.objects.filter(source_response__isnull=False).exists()
+    waiting = SurveyResponse.objects.filter(new_problem=True, adverse_event__isnull=True)
+    assert waiting.exists()
+    assert all(response.new_problem_text for response in waiting)

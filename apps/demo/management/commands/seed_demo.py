@@ -18,7 +18,8 @@ def _date(value: str) -> date:
 class Command(BaseCommand):
     help = (
         "Fill an empty database with synthetic demo data: patients, diagnostic blocks with their pain diaries, "
-        "cryoablations, follow-ups and survey answers, plus the demo users "
+        "treatments of every kind (repeats among them), follow-ups, survey answers and adverse events, plus the "
+        "demo users "
         f"({', '.join(u[0] for u in DEMO_USERS)}; password {DEMO_PASSWORD}). "
         "The same --seed and --today give the same data. A database that already holds patients is left "
         "alone unless --force is given."
@@ -63,9 +64,10 @@ class Command(BaseCommand):
             + f"\n  patients          {counts['patients']:>10,}{span}"
             f"\n  blocks            {counts['blocks']:>10,}"
             f"\n  diary entries     {counts['diary']:>10,}"
-            f"\n  cryoablations     {counts['ablations']:>10,}"
+            f"\n  treatments        {counts['ablations']:>10,}"
             f"\n  follow-ups        {counts['follow_ups']:>10,}"
             f"\n  survey responses  {counts['responses']:>10,}"
+            f"\n  adverse events    {counts['adverse_events']:>10,}"
             f"\n  users created     {counts['users created']:>10,} (password {DEMO_PASSWORD})"
         )
         if result.survey_open_mrn:
