@@ -3,7 +3,9 @@
     python benchmarks/bench_dashboard.py          (or: make bench)
 
 Uses the benchmark database of _common.py (PAINREG_BENCH_DATABASE names another), seeded with `seed_demo` when
-empty (bench_reports.py tops the survey answers up to 500,000; run it first for that figure). Prints the machine's
+empty: treatments of every kind, or with PAINREG_BENCH_KINDS=cryoablation cryoablations only, in a database of their
+own (painreg_bench_cryo); benchmarks/bench_kinds.py runs both and prints their figures side by side
+(bench_reports.py tops the survey answers up to 500,000; run it first for that figure). Prints the machine's
 load average first (the figures are only comparable at a similar load), then:
 - the dashboard (whole clinic, as an admin; one physician's "My patients"): server time and queries of a request
   WITHOUT the dashboard cache (cleared before each one: the first load after the data changed, the engine computes
@@ -44,7 +46,8 @@ WHERE f.time_point = '3m' AND f.window_end < %s AND a.baseline_nrs > 0
 
 
 def main() -> None:
-    django_setup(os.environ.get("PAINREG_BENCH_DATABASE", BENCH_DATABASE))
+    cryo_only = os.environ.get("PAINREG_BENCH_KINDS", "mixed") == "cryoablation"
+    django_setup(os.environ.get("PAINREG_BENCH_DATABASE", f"{BENCH_DATABASE}_cryo" if cryo_only else BENCH_DATABASE))
     from django.conf import settings
     from django.core.cache import cache
     from django.db import connection
@@ -55,7 +58,7 @@ def main() -> None:
 
     from apps.accounts.models import Role, User
     from apps.cryoablations.models import Cryoablation
-    from apps.demo.generator import seed_demo
+    from apps.demo.generator import KINDS, seed_demo
     from apps.patients.models import Patient
     from apps.reports import services
     from apps.reports.models import ReportRun
@@ -64,10 +67,12 @@ def main() -> None:
 
     settings.ALLOWED_HOSTS = ["*"]
     if Patient.objects.count() < PATIENTS:
-        seed_demo(patients=PATIENTS - Patient.objects.count())
+        kinds = {"cryoablation": 1.0} if cryo_only else KINDS
+        seed_demo(patients=PATIENTS - Patient.objects.count(), kinds=kinds)
+    kinds_held = Cryoablation.objects.values("kind").distinct().count()
     print(
-        f"Data: {Patient.objects.count():,} patients, {Cryoablation.objects.count():,} ablations, "
-        f"{SurveyResponse.objects.count():,} survey answers"
+        f"Data: {Patient.objects.count():,} patients, {Cryoablation.objects.count():,} treatments of {kinds_held} "
+        f"kind(s), {SurveyResponse.objects.count():,} survey answers"
     )
     admin = User.objects.filter(groups__name=Role.ADMIN, is_active=True).first()
     physician = User.objects.filter(groups__name=Role.PHYSICIAN, is_active=True).order_by("pk").first()

@@ -188,7 +188,7 @@ BLOCK_NOTES = {
 }
 DEVICES = {("CryoConsole 300 (demo)", "1.3 mm cryoprobe"): 60, ("CryoConsole 300 (demo)", "14 G cryoprobe"): 40}
 # The treatments after a positive block: mostly cryoablation and conventional radiofrequency.
-KINDS = {
+KINDS: dict[str, float] = {
     Kind.CRYOABLATION: 45,
     Kind.RF_CONVENTIONAL: 30,
     Kind.RF_COOLED: 10,
@@ -522,8 +522,10 @@ class DemoGenerator:
         physicians: list[int],
         staff_id: int,
         pools: dict[str, IdPool],
+        kinds: Mapping[str, float] = KINDS,
     ) -> None:
         self.seed = seed
+        self.kinds = kinds
         self.today = today
         self.zone = ZoneInfo(settings.TIME_ZONE)
         self.time_points = list(time_points)
@@ -800,7 +802,7 @@ class DemoGenerator:
         baseline = min(10, max(1, block_baseline + rng.choice((-1, 0, 0, 0, 1))))
         created = self._local(performed_on, rng.randint(9 * 60, 16 * 60))
         physician = rng.choice(self.physicians) if rng.random() < 0.2 else patient.physician
-        kind = _weighted(rng, KINDS)
+        kind = _weighted(rng, self.kinds)
         return AblationRow(
             id=ablation_id,
             public_id=_uuid(rng),
@@ -1003,10 +1005,12 @@ def seed_demo(
     long_history: bool = False,
     batch_size: int = BATCH_PATIENTS,
     progress: Callable[[int, int], None] | None = None,
+    kinds: Mapping[str, float] = KINDS,
 ) -> SeedResult:
     """Add `patients` demo patients with their blocks, ablations, follow-ups and survey answers, numbered on
     from the highest demo MRN. `today` (default: the clinic's today, never later) anchors every date.
-    `long_history` adds one more patient with ~40 blocks and ~15 ablations. Each batch is its own
+    `long_history` adds one more patient with ~40 blocks and ~15 ablations. `kinds`: the treatments' kinds with
+    their weights (the benchmarks compare cryoablation only with the mix). Each batch is its own
     transaction; nothing is checked about what the database already holds (the command does that)."""
     started = time.perf_counter()
     real_today = timezone.localdate()
@@ -1028,6 +1032,7 @@ def seed_demo(
         physicians=[users[name].pk for name in PHYSICIANS],
         staff_id=users["staff"].pk,
         pools={key: IdPool(model) for key, (model, _) in ROWS.items()},
+        kinds=kinds,
     )
     while number < first + total:
         end = min(first + total, number + batch_size)
