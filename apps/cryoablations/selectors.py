@@ -195,9 +195,9 @@ def qualifying_block_notes(*, ablation: Cryoablation, protocol: Protocol) -> lis
         notes.append("This block is not positive under the protocol's threshold.")
     days = (ablation.performed_on - timezone.localdate(block.performed_at)).days
     if days < 0:
-        notes.append(f"This block was performed {-days} days after the ablation.")
+        notes.append(f"This block was performed {-days} days after the treatment.")
     elif days > protocol.qualifying_block_days:
         notes.append(
-            f"This block was performed {days} days before the ablation, more than {protocol.qualifying_block_days}."
+            f"This block was performed {days} days before the treatment, more than {protocol.qualifying_block_days}."
         )
     return notes
