@@ -1,10 +1,22 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, include, path
+from django.views.generic import RedirectView
 
 from apps.accounts.views import home
 from apps.cryoablations import urls as cryoablation_urls
 from apps.pages import urls as pages_urls
 from apps.patients import urls as patient_urls
+
+# A treatment's pages (every kind; the namespace keeps version 1's name), the follow-up worklist and answers form.
+treatment_patterns = cryoablation_urls.urlpatterns + pages_urls.cryoablation_patterns
+
+
+def moved_to_treatments(pattern: URLPattern) -> URLPattern:
+    """Version 1's address of a treatment page (/cryoablations/...: bookmarks, links in notes) answers a permanent
+    redirect to the same page under /treatments/, its query string kept."""
+    view = RedirectView.as_view(pattern_name=f"cryoablations:{pattern.name}", permanent=True, query_string=True)
+    return path(str(pattern.pattern), view, name=pattern.name)
+
 
 urlpatterns = [
     path("", home, name="home"),
@@ -13,9 +25,8 @@ urlpatterns = [
     # namespace of the app they belong to: the patient's page, the follow-up worklist, the answers form.
     path("patients/", include((patient_urls.urlpatterns + pages_urls.patient_patterns, "patients"))),
     path("blocks/", include("apps.blocks.urls")),
-    path(
-        "cryoablations/", include((cryoablation_urls.urlpatterns + pages_urls.cryoablation_patterns, "cryoablations"))
-    ),
+    path("treatments/", include((treatment_patterns, "cryoablations"))),
+    path("cryoablations/", include(([moved_to_treatments(p) for p in treatment_patterns], "cryoablations_moved"))),
     path("clinic/", include("apps.clinic.urls")),
     path("reminders/", include("apps.reminders.urls")),
     # Patients' survey pages: public, reached by a secure link (short: it goes in an SMS).

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 from django import forms
+from django.forms import BoundField
 from django.utils import timezone
 
 from apps.accounts.selectors import physician_list
@@ -11,7 +13,11 @@ from apps.blocks.models import DiagnosticBlock
 from apps.clinic.selectors import nerve_list, protocol_get
 from apps.patients.models import Patient
 
-from .models import Cryoablation
+from .models import DETAILS, KIND_DETAILS, Cryoablation, Kind
+
+# Cryoablation's usual protocol, offered on a new treatment (the columns have no default: other kinds leave them
+# empty).
+CRYOABLATION_INITIAL = {"cycles": 2, "freeze_seconds": 120}
 
 
 class QualifyingBlockField(forms.ModelChoiceField):
@@ -19,7 +25,27 @@ class QualifyingBlockField(forms.ModelChoiceField):
         return f"{timezone.localdate(obj.performed_at):%Y-%m-%d} · {obj.nerve} · {obj.get_side_display()}"
 
 
-class CryoablationForm(forms.ModelForm):
+@dataclass(frozen=True)
+class DetailField:
+    """A detail of some kinds (KIND_DETAILS), shown while one of them is chosen."""
+
+    field: BoundField
+    kinds: tuple[str, ...]
+
+    @property
+    def kind_codes(self) -> str:
+        return " ".join(self.kinds)
+
+    @property
+    def kind_labels(self) -> str:
+        return "; ".join(Kind(kind).label for kind in self.kinds)
+
+
+class TreatmentForm(forms.ModelForm):
+    """A treatment of any kind: the kind first, then the details of every kind (KIND_DETAILS). The page shows only
+    the chosen kind's (static/js/treatment-kind.js); a detail of another kind filled in anyway is refused by the
+    model's clean, naming the field."""
+
     physician = PhysicianChoiceField(queryset=physician_list())
     qualifying_block = QualifyingBlockField(
         queryset=DiagnosticBlock.objects.none(),
@@ -31,27 +57,31 @@ class CryoablationForm(forms.ModelForm):
     class Meta:
         model = Cryoablation
         fields = [
+            "kind",
             "performed_on",
             "physician",
             "nerve",
             "side",
             "guidance",
-            "device",
-            "probe",
-            "cycles",
-            "freeze_seconds",
+            *DETAILS,
             "baseline_nrs",
             "complications",
             "qualifying_block",
         ]
+        labels = {"kind": "Kind of treatment"}
         widgets = {
+            "kind": forms.RadioSelect,
             "performed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "removed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "complications": forms.Textarea(attrs={"rows": 2}),
         }
 
     def __init__(self, *args, patient: Patient, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instance.patient = patient
+        if self.instance.pk is None:
+            for name, value in CRYOABLATION_INITIAL.items():
+                self.initial.setdefault(name, value)
         cast(forms.ModelChoiceField, self.fields["nerve"]).queryset = nerve_list()
         cast(forms.ModelChoiceField, self.fields["qualifying_block"]).empty_label = (
             "Chosen by the rule: the latest positive block of this nerve and side in the "
@@ -61,8 +91,15 @@ class CryoablationForm(forms.ModelForm):
             patient=patient
         ).select_related("nerve")
         if self.instance.pk and self.instance.qualifying_source != "staff":
-            # An ablation whose block the rule chose stays with the rule unless staff name another.
+            # A treatment whose block the rule chose stays with the rule unless staff name another.
             self.initial["qualifying_block"] = None
+
+    def detail_fields(self) -> list[DetailField]:
+        """Each detail once, with the kinds it belongs to, in KIND_DETAILS' order."""
+        return [
+            DetailField(self[name], tuple(kind for kind, details in KIND_DETAILS.items() if name in details))
+            for name in DETAILS
+        ]
 
 
 class WorklistFilterForm(forms.Form):

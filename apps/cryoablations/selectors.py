@@ -6,14 +6,18 @@ from decimal import Decimal
 from typing import Protocol as TypingProtocol
 from uuid import UUID
 
+from django.db import models
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from apps.blocks.models import DiagnosticBlock
 from apps.clinic.models import Protocol
 from apps.clinic.rules import percent_reduction
+from apps.patients.models import Patient
 
-from .models import Cryoablation, FollowUp, QualifyingSource, Status, window_range
+from .models import KIND_DETAILS, Cryoablation, FollowUp, QualifyingSource, Status, window_range
 
 WORKLIST_STATUSES = [Status.DUE, Status.OVERDUE, Status.MISSED]
 
@@ -25,6 +29,97 @@ def ablation_get(*, public_id: UUID | str) -> Cryoablation:
         ),
         public_id=public_id,
     )
+
+
+def patient_block_find(*, patient: Patient, public_id: str) -> DiagnosticBlock | None:
+    """A block of this patient by its public id; None for anything else (another patient's, none, not an id)."""
+    try:
+        block_id = UUID(public_id)
+    except ValueError:
+        return None
+    return DiagnosticBlock.objects.filter(patient=patient, public_id=block_id).select_related("nerve").first()
+
+
+@dataclass(frozen=True)
+class TreatmentChain:
+    """Where a treatment stands among the repeats of its nerve and side (the view cryoablations_supersession,
+    the rule's one home): the earlier treatments it repeats, and the later one that repeats it."""
+
+    repeats: list[Cryoablation]
+    repeated_by: Cryoablation | None
+
+
+def with_repeated_by(treatments: QuerySet[Cryoablation]) -> QuerySet[Cryoablation]:
+    """Each treatment with `repeated_by_pk`, the id of the treatment that supersedes it (or None), read from the
+    view cryoablations_supersession in the same query."""
+    return treatments.annotate(
+        repeated_by_pk=RawSQL(
+            "SELECT s.superseded_by_id FROM cryoablations_supersession s "
+            "WHERE s.ablation_id = cryoablations_cryoablation.id",
+            [],
+            output_field=models.IntegerField(),
+        )
+    )
+
+
+def treatment_chains(*, treatments: list[Cryoablation]) -> dict[int, TreatmentChain]:
+    """The chain of each treatment, by id, from treatments read with_repeated_by: all of a patient's, or all of
+    one nerve and side (a repeat is of the same patient, nerve and side, so the list holds both ends)."""
+    by_pk = {t.pk: t for t in treatments}
+    repeats: dict[int, list[Cryoablation]] = {}
+    for earlier in sorted(treatments, key=lambda t: (t.performed_on, t.pk)):
+        later = getattr(earlier, "repeated_by_pk", None)
+        if later is not None:
+            repeats.setdefault(later, []).append(earlier)
+    return {
+        t.pk: TreatmentChain(
+            repeats=repeats.get(t.pk, []), repeated_by=by_pk.get(getattr(t, "repeated_by_pk", None) or 0)
+        )
+        for t in treatments
+    }
+
+
+def treatment_chain(*, treatment: Cryoablation) -> TreatmentChain:
+    """One treatment's chain, from the treatments of its patient, nerve and side."""
+    siblings = with_repeated_by(
+        Cryoablation.objects.filter(patient_id=treatment.patient_id, nerve_id=treatment.nerve_id, side=treatment.side)
+    )
+    return treatment_chains(treatments=list(siblings))[treatment.pk]
+
+
+# How each detail reads on a page: its name and the unit after its value.
+DETAIL_WORDS: dict[str, tuple[str, str]] = {
+    "device": ("Device", ""),
+    "probe": ("Probe", ""),
+    "cycles": ("Freeze cycles", ""),
+    "freeze_seconds": ("Freeze per cycle", " s"),
+    "cannula_gauge": ("Cannula", " gauge"),
+    "active_tip_mm": ("Active tip", " mm"),
+    "temperature_c": ("Temperature", " °C"),
+    "lesion_seconds": ("Time per lesion", " s"),
+    "lesions": ("Lesions", ""),
+    "leads": ("Leads", ""),
+    "removed_on": ("Leads removed on", ""),
+}
+
+
+def treatment_details(*, treatment: Cryoablation) -> list[tuple[str, str]]:
+    """The details of the treatment's kind (KIND_DETAILS) as (name, value with its unit), "Not recorded" when
+    empty."""
+    rows = []
+    for name in KIND_DETAILS.get(treatment.kind, ()):
+        label, unit = DETAIL_WORDS[name]
+        value = getattr(treatment, name)
+        if value in (None, ""):
+            text = "Not yet removed" if name == "removed_on" else "Not recorded"
+        elif isinstance(value, date):
+            text = f"{value:%Y-%m-%d}"
+        elif isinstance(value, Decimal):
+            text = f"{value.normalize():f}{unit}"
+        else:
+            text = f"{value}{unit}"
+        rows.append((label, text))
+    return rows
 
 
 def follow_up_get(*, public_id: UUID | str) -> FollowUp:
@@ -56,7 +151,8 @@ class FollowUpRow:
 
 
 def follow_up_rows(*, follow_ups: list[FollowUp], today: date) -> list[FollowUpRow]:
-    """Follow-ups with their status and counted answer (select_related "ablation" and "counted_response")."""
+    """Follow-ups with their status and counted answer (select_related "ablation", "counted_response" and
+    "superseded_by", which a superseded row names)."""
     return [
         FollowUpRow(f, f.status(today, completed=f.counted_response_id is not None), f.counted_response)
         for f in follow_ups
@@ -99,9 +195,9 @@ def qualifying_block_notes(*, ablation: Cryoablation, protocol: Protocol) -> lis
         notes.append("This block is not positive under the protocol's threshold.")
     days = (ablation.performed_on - timezone.localdate(block.performed_at)).days
     if days < 0:
-        notes.append(f"This block was performed {-days} days after the ablation.")
+        notes.append(f"This block was performed {-days} days after the treatment.")
     elif days > protocol.qualifying_block_days:
         notes.append(
-            f"This block was performed {days} days before the ablation, more than {protocol.qualifying_block_days}."
+            f"This block was performed {days} days before the treatment, more than {protocol.qualifying_block_days}."
         )
     return notes

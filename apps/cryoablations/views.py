@@ -10,8 +10,15 @@ from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
 from apps.patients.selectors import patient_get_or_404
 
-from .forms import CryoablationForm
-from .selectors import ablation_get, follow_up_rows, qualifying_block_notes
+from .forms import TreatmentForm
+from .selectors import (
+    ablation_get,
+    follow_up_rows,
+    patient_block_find,
+    qualifying_block_notes,
+    treatment_chain,
+    treatment_details,
+)
 from .services import ablation_create
 
 
@@ -20,12 +27,19 @@ from .services import ablation_create
 def ablation_new(request, patient_id):
     patient = patient_get_or_404(public_id=patient_id)
     request.audit.subject(patient)
-    form = CryoablationForm(request.POST or None, patient=patient, initial={"physician": request.user.pk})
+    initial = {"physician": request.user.pk}
+    # Opened from a block's page ("Record a treatment"): its nerve, side and the block itself, prefilled.
+    block = patient_block_find(patient=patient, public_id=request.GET.get("block", ""))
+    if block is not None:
+        initial |= {"nerve": block.nerve_id, "side": block.side, "qualifying_block": block.pk}
+    form = TreatmentForm(request.POST or None, patient=patient, initial=initial)
     if form.is_valid():
-        ablation = ablation_create(patient=patient, **form.cleaned_data)
-        messages.success(request, f"Cryoablation saved; {ablation.follow_ups.count()} follow-ups scheduled.")
-        return redirect("cryoablations:detail", ablation.public_id)
-    return render(request, "cryoablations/ablation_form.html", {"form": form, "patient": patient})
+        treatment = ablation_create(patient=patient, **form.cleaned_data)
+        messages.success(
+            request, f"{treatment.get_kind_display()} saved; {treatment.follow_ups.count()} follow-ups scheduled."
+        )
+        return redirect("cryoablations:detail", treatment.public_id)
+    return render(request, "cryoablations/ablation_form.html", {"form": form, "patient": patient, "from_block": block})
 
 
 @role_required("cryoablations.view_cryoablation")
@@ -35,7 +49,7 @@ def ablation_detail(request, public_id):
     request.audit.subject(ablation)
     protocol = protocol_get()
     rows = follow_up_rows(
-        follow_ups=list(ablation.follow_ups.select_related("ablation", "counted_response")),
+        follow_ups=list(ablation.follow_ups.select_related("ablation", "counted_response", "superseded_by")),
         today=timezone.localdate(),
     )
     context = {
@@ -43,6 +57,8 @@ def ablation_detail(request, public_id):
         "patient": ablation.patient,
         "protocol": protocol,
         "rows": rows,
+        "details": treatment_details(treatment=ablation),
+        "chain": treatment_chain(treatment=ablation),
         "qualifying_notes": qualifying_block_notes(ablation=ablation, protocol=protocol),
         "unscheduled": ablation.survey_responses.filter(follow_up__isnull=True),
     }

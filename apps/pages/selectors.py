@@ -9,14 +9,15 @@ from apps.blocks.models import DiagnosticBlock
 from apps.clinic.models import Protocol
 from apps.clinic.rules import clinic_day_start
 from apps.cryoablations.models import Cryoablation, FollowUp
-from apps.cryoablations.selectors import follow_up_rows
+from apps.cryoablations.selectors import follow_up_rows, treatment_chains, with_repeated_by
 from apps.patients.models import Patient
 from apps.surveys.models import SurveyResponse
 
 
 @dataclass(frozen=True)
 class TimelineEvent:
-    """One line of a patient's timeline; `kind` is block, ablation, follow_up or response."""
+    """One line of a patient's timeline; `kind` is block, ablation (a treatment of any kind: `extra` is its
+    TreatmentChain, the repeats it is part of), follow_up or response."""
 
     on: date
     at: datetime
@@ -35,9 +36,15 @@ def patient_timeline(*, patient: Patient, protocol: Protocol, today: date) -> li
         .prefetch_related("diary_entries")
     )
     ablations = list(
-        Cryoablation.objects.filter(patient=patient).select_related("nerve", "physician", "qualifying_block__nerve")
+        with_repeated_by(Cryoablation.objects.filter(patient=patient)).select_related(
+            "nerve", "physician", "qualifying_block__nerve"
+        )
     )
-    follow_ups = list(FollowUp.objects.filter(ablation__patient=patient).select_related("ablation", "counted_response"))
+    follow_ups = list(
+        FollowUp.objects.filter(ablation__patient=patient).select_related(
+            "ablation", "counted_response", "superseded_by"
+        )
+    )
     responses = list(
         SurveyResponse.objects.filter(ablation__patient=patient).select_related("follow_up", "ablation__nerve")
     )
@@ -45,7 +52,10 @@ def patient_timeline(*, patient: Patient, protocol: Protocol, today: date) -> li
         TimelineEvent(timezone.localdate(b.performed_at), b.performed_at, "block", b, b.assess(protocol))
         for b in blocks
     ]
-    events += [TimelineEvent(a.performed_on, clinic_day_start(a.performed_on), "ablation", a) for a in ablations]
+    chains = treatment_chains(treatments=ablations)
+    events += [
+        TimelineEvent(a.performed_on, clinic_day_start(a.performed_on), "ablation", a, chains[a.pk]) for a in ablations
+    ]
     events += [
         TimelineEvent(row.follow_up.target_date, clinic_day_start(row.follow_up.target_date), "follow_up", row)
         for row in follow_up_rows(follow_ups=follow_ups, today=today)

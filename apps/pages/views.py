@@ -12,7 +12,7 @@ from apps.accounts.selectors import physician_list
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
-from apps.cryoablations.forms import CryoablationForm, WorklistFilterForm
+from apps.cryoablations.forms import TreatmentForm, WorklistFilterForm
 from apps.cryoablations.models import Status
 from apps.cryoablations.selectors import ablation_get, follow_up_get, worklist
 from apps.patients.selectors import patient_get_or_404
@@ -141,10 +141,10 @@ def follow_up_answers(request, public_id):
 def ablation_edit(request, public_id):
     ablation = ablation_get(public_id=public_id)
     request.audit.subject(ablation)
-    form = CryoablationForm(request.POST or None, instance=ablation, patient=ablation.patient)
+    form = TreatmentForm(request.POST or None, instance=ablation, patient=ablation.patient)
     if form.is_valid():
         ablation_update(ablation=ablation, **form.cleaned_data)
-        messages.success(request, "Cryoablation saved.")
+        messages.success(request, f"{ablation.get_kind_display()} saved.")
         return redirect("cryoablations:detail", ablation.public_id)
     context = {"form": form, "patient": ablation.patient, "ablation": ablation}
     return render(request, "cryoablations/ablation_form.html", context)

@@ -26,7 +26,7 @@ def test_the_call_tab_fits_a_phone(page):
 
     # when
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto("/cryoablations/worklist/?view=reach")
+    page.goto("/treatments/worklist/?view=reach")
 
     # then
     expect(page.locator("#unreachable")).to_contain_text("Nophone-Smith")

@@ -72,15 +72,15 @@ def test_staff_records_block_ablation_and_two_week_follow_up(page):
 
     # A cryoablation of the same nerve and side, the qualifying block left to the rule.
     page.get_by_role("link", name="Rosa Quintana (E2E-0001)").click()
-    page.get_by_role("link", name="Log cryoablation").click()
+    page.get_by_role("link", name="Record a treatment").click()
     field(page, "Date").fill(ablation_on.isoformat())
     field(page, "Physician").select_option(label="Grace Hopper")
     field(page, "Pre-procedure pain (NRS)").fill("8")
     field(page, "Target nerve").select_option(label="Superior cluneal")
     field(page, "Side").select_option(label="Left")
     expect(field(page, "Qualifying block")).to_have_value("")
-    page.get_by_role("button", name="Save cryoablation").click()
-    expect(page.get_by_role("status")).to_contain_text("5 follow-ups scheduled")
+    page.get_by_role("button", name="Save treatment").click()
+    expect(page.get_by_role("status")).to_contain_text("Cryoablation saved; 5 follow-ups scheduled")
     qualifying = page.locator("#qualifying-block")
     expect(qualifying).to_contain_text(f"Qualifying block: Superior cluneal, left, {block_at:%Y-%m-%d}")
     expect(qualifying).to_contain_text("chosen by the qualifying-block rule")

@@ -38,8 +38,9 @@ SAMPLE_IMPORT = Path(__file__).parents[1] / "fixtures" / "registry-sample"
 
 @pytest.fixture
 def clinic(live_server):
-    """A patient with a block and its diary, an ablation with its follow-ups, answers to one of them, an open
-    survey link to another, a report and a registry import checked: every main page has something to show."""
+    """A patient with a block and its diary, a treatment with its follow-ups repeating an earlier one, answers to
+    one of them, an open survey link to another, a report and a registry import checked: every main page has
+    something to show."""
     physician = UserFactory(role=Role.PHYSICIAN, username="phil.physician")
     patient = make_reachable_patient(mrn="WALK-0001", first_name="Rosa", timezone="America/New_York")
     block = BlockFactory(
@@ -53,6 +54,21 @@ def clinic(live_server):
     ablation = make_ablation(
         patient=patient, physician=physician, nerve=block.nerve, side=block.side, performed_on=performed_on
     )
+    # An RF treatment of the same nerve and side 300 days ago, which that one repeats (its 12-month follow-up
+    # superseded): the chain shows on both treatments' pages and in the timeline.
+    earlier = make_ablation(
+        patient=patient,
+        physician=physician,
+        nerve=block.nerve,
+        side=block.side,
+        performed_on=performed_on - dt.timedelta(days=270),
+        kind="rf_conventional",
+        cannula_gauge=18,
+        active_tip_mm=10,
+        temperature_c=80,
+        lesion_seconds=90,
+        lesions=3,
+    )
     first, second = ablation.follow_ups.order_by("target_date")[:2]
     answered = timezone.now() - dt.timedelta(days=16)
     response_record(ablation=ablation, completed_at=answered, pain_average=3, collected_via="phone")
@@ -64,6 +80,7 @@ def clinic(live_server):
         "patient": patient,
         "block": block,
         "ablation": ablation,
+        "earlier": earlier,
         "follow_up": first,
         "report": run,
         "token": token,
@@ -73,8 +90,8 @@ def clinic(live_server):
 def _clinical_pages(c) -> list[str]:
     patient, block, ablation = c["patient"].public_id, c["block"].public_id, c["ablation"].public_id
     return [
-        "/cryoablations/worklist/",
-        "/cryoablations/worklist/?view=reach",
+        "/treatments/worklist/",
+        "/treatments/worklist/?view=reach",
         "/patients/",
         "/patients/?q=walk",
         "/patients/new/",
@@ -82,9 +99,12 @@ def _clinical_pages(c) -> list[str]:
         f"/patients/{patient}/edit/",
         f"/blocks/{block}/",
         f"/blocks/new/{patient}/",
-        f"/cryoablations/{ablation}/",
-        f"/cryoablations/new/{patient}/",
-        f"/cryoablations/follow-ups/{c['follow_up'].public_id}/answers/",
+        f"/treatments/{ablation}/",
+        f"/treatments/{c['earlier'].public_id}/",
+        f"/treatments/new/{patient}/",
+        f"/treatments/new/{patient}/?block={block}",
+        f"/treatments/{ablation}/edit/",
+        f"/treatments/follow-ups/{c['follow_up'].public_id}/answers/",
         "/accounts/password/",
         "/accounts/mfa/",
     ]
@@ -160,7 +180,7 @@ def test_admins_find_every_page_in_words_at_both_widths(page, clinic):
         [
             "/clinic/protocol/",
             f"/patients/{patient.public_id}/",
-            f"/cryoablations/{clinic['ablation'].public_id}/",
+            f"/treatments/{clinic['ablation'].public_id}/",
             "/audit/access/",
             f"/audit/access/?patient={patient.mrn}",
             f"/audit/changes/?patient={patient.mrn}",

@@ -41,11 +41,11 @@ def test_a_named_block_180_days_before_or_on_the_ablation_day_needs_no_note():
 
 
 def test_a_named_block_181_days_before_is_flagged():
-    assert notes_for_a_block(181) == ["This block was performed 181 days before the ablation, more than 180."]
+    assert notes_for_a_block(181) == ["This block was performed 181 days before the treatment, more than 180."]
 
 
 def test_a_named_block_the_day_after_the_ablation_is_flagged():
-    assert notes_for_a_block(-1) == ["This block was performed 1 days after the ablation."]
+    assert notes_for_a_block(-1) == ["This block was performed 1 days after the treatment."]
 
 
 # ---------------------------------------------------------------------------------------------------------------

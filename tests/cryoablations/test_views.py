@@ -16,6 +16,7 @@ TODAY = timezone.localdate()
 
 def ablation_form(physician, **overrides):
     data = {
+        "kind": "cryoablation",
         "performed_on": (TODAY - dt.timedelta(days=14)).isoformat(),
         "physician": physician.pk,
         "nerve": nerve().pk,
