@@ -17,6 +17,7 @@ urlpatterns = [
         "cryoablations/", include((cryoablation_urls.urlpatterns + pages_urls.cryoablation_patterns, "cryoablations"))
     ),
     path("clinic/", include("apps.clinic.urls")),
+    path("adverse-events/", include("apps.adverse_events.urls")),
     path("reminders/", include("apps.reminders.urls")),
     # Patients' survey pages: public, reached by a secure link (short: it goes in an SMS).
     path("s/", include("apps.surveys.urls")),
