@@ -9,7 +9,6 @@ from django.utils import timezone
 from apps.accounts.decorators import role_required
 from apps.accounts.redirects import safe_next
 from apps.accounts.selectors import physician_list
-from apps.adverse_events.selectors import adverse_events_for_patient
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
@@ -52,7 +51,8 @@ def patient_detail(request, public_id):
     context = {
         "patient": patient,
         "timeline": timeline,
-        "adverse_events": adverse_events_for_patient(patient=patient),
+        # Read once, with the timeline's entries.
+        "adverse_events": [event.item for event in timeline if event.kind == "adverse_event"],
         "reminder_messages": messages_for_patient(patient=patient),
         **_link_refusals(patient),
     }

@@ -309,3 +309,25 @@ def test_a_user_without_a_role_is_refused_and_a_visitor_sent_to_sign_in(treatmen
         visitor = Client().get(url)
         assert visitor.status_code == 302 and visitor["Location"].startswith(reverse("accounts:login")), url
     assert AdverseEvent.objects.count() == 1 and not ProblemReview.objects.exists()
+
+
+def test_the_patient_page_reads_the_events_in_one_query_however_many(staff_client, treatment):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n in (1, 5):
+        for i in range(n):
+            adverse_event_create(
+                treatment=treatment,
+                occurred_on=TODAY - dt.timedelta(days=i),
+                category="numbness",
+                severity="mild",
+                relatedness="possible",
+            )
+        staff_client.get(reverse("patients:list"))  # the session's renewal, at most once a minute, comes first
+        with CaptureQueriesContext(connection) as queries:
+            page = staff_client.get(reverse("patients:detail", args=[treatment.patient.public_id]))
+        assert page.text.count('class="adverse-event"') == AdverseEvent.objects.count()
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
