@@ -34,7 +34,7 @@ def new_problem_field(*, unanswered: str | None = None) -> forms.NullBooleanFiel
     choices: list[tuple[str, str | Promise]] = [("true", _("Yes")), ("false", _("No"))]
     if unanswered:
         choices.insert(0, ("", unanswered))
-    return forms.NullBooleanField(label=NEW_PROBLEM_LABEL, widget=forms.RadioSelect(choices=choices))
+    return forms.NullBooleanField(label=NEW_PROBLEM_LABEL, required=False, widget=forms.RadioSelect(choices=choices))
 
 
 def new_problem_text_field() -> forms.CharField:

@@ -40,6 +40,7 @@ def test_the_link_asks_about_a_new_problem_in_the_patients_language(client, lang
 
     # then
     assert question in page.text and box in page.text and yes in page.text
+    assert f"{question} <span" not in page.text  # optional: not marked required
 
 
 def test_a_yes_and_the_patients_words_are_stored_and_wait_for_staff(client):
