@@ -155,7 +155,7 @@ def test_the_patient_page_lists_the_events_of_treatments_and_blocks_and_the_time
     assert "Numbness" in events and "Vasovagal reaction" in events and "Serious" in events
     timeline = shown.split('id="timeline"')[1].split("</table>")[0]
     assert timeline.count('class="timeline-adverse_event"') == 2
-    assert "after the treatment of" in timeline and "after the block of" in timeline
+    assert "after the cryoablation of" in timeline and "after the block of" in timeline
 
 
 # ---------------------------------------------------------------------------------------------------------------
