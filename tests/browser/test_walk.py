@@ -195,6 +195,8 @@ def test_admins_find_every_page_in_words_at_both_widths(page, clinic):
             "/admin/patients/patient/",
             f"/admin/patients/patient/{patient.pk}/change/",
             "/admin/blocks/diagnosticblock/",
+            "/admin/adverse_events/adverseevent/",
+            "/admin/adverse_events/problemreview/",
         ],
     )
     # then
