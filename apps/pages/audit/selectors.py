@@ -222,19 +222,27 @@ def _patient_condition(
         return f"{prefix}patient_id = %s"
     if hops == 0:
         return None
-    conditions = []
-    for field in model._meta.fields:
-        parent = event_models.get(field.related_model) if field.is_relation and field.name != "pgh_obj" else None
-        if parent is None or parent is model:
-            continue
-        about = _patient_condition(parent, event_models, prefix="", hops=hops - 1)
-        if about is not None:
-            table = connection.ops.quote_name(parent._meta.db_table)
-            column = connection.ops.quote_name(field.column)
-            conditions.append(f"{prefix}{column} IN (SELECT pgh_obj_id FROM {table} WHERE {about})")  # noqa: S608
-    if not conditions:
-        return None
-    return conditions[0] if len(conditions) == 1 else "(" + " OR ".join(conditions) + ")"
+    parents = [
+        (field, parent)
+        for field in model._meta.fields
+        if field.is_relation
+        and field.name != "pgh_obj"
+        and (parent := event_models.get(field.related_model)) is not None
+        and parent is not model
+    ]
+    # The records one step away first: a survey answer is its ablation's patient's, not also (through an OR that no
+    # index serves) its follow-up's. Further only when no record one step away names the patient.
+    for depth in (0, hops - 1):
+        conditions = []
+        for field, parent in parents:
+            about = _patient_condition(parent, event_models, prefix="", hops=depth)
+            if about is not None:
+                table = connection.ops.quote_name(parent._meta.db_table)
+                column = connection.ops.quote_name(field.column)
+                conditions.append(f"{prefix}{column} IN (SELECT pgh_obj_id FROM {table} WHERE {about})")  # noqa: S608
+        if conditions:
+            return conditions[0] if len(conditions) == 1 else "(" + " OR ".join(conditions) + ")"
+    return None
 
 
 def change_rows(
