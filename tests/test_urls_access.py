@@ -8,6 +8,7 @@ URL whose arguments this file cannot build makes its test fail with a message sa
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import uuid
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ from django.urls.converters import UUIDConverter
 from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
+from apps.adverse_events.services import adverse_event_create
 from apps.audit.models import AccessEvent
 from apps.registry.models import ImportRun
+from apps.surveys.services import response_record
 from tests.factories import BlockFactory, UserFactory, make_ablation, make_report_run
 
 # The sign-in page: open to everyone; a signed-in user is sent on to LOGIN_REDIRECT_URL.
@@ -146,9 +149,26 @@ def test_walk_finds_the_whole_url_configuration():
 
 @pytest.fixture
 def objects(db):
-    """One of each object a URL can name by public id: a patient, a block, an ablation, a follow-up."""
+    """One of each object a URL can name by public id: a patient, a block, an ablation, a follow-up, a survey answer
+    reporting a new problem, an adverse event."""
     block = BlockFactory(diary=[(15, 2), (30, 1)])
     ablation = make_ablation(patient=block.patient)
+    # Two days after the ablation: before every follow-up's window, so no follow-up above counts it.
+    new_problem = response_record(
+        ablation=ablation,
+        completed_at=timezone.now() - dt.timedelta(days=12),
+        pain_average=5,
+        collected_via="phone",
+        new_problem=True,
+        new_problem_text="Burning skin",
+    )
+    event = adverse_event_create(
+        treatment=ablation,
+        occurred_on=ablation.performed_on,
+        category="bleeding",
+        severity="mild",
+        relatedness="possible",
+    )
     return {
         "report run": make_report_run(),
         "import run": ImportRun.objects.create(status=ImportRun.Status.REFUSED, source="patients.csv"),
@@ -156,6 +176,8 @@ def objects(db):
         "block": block,
         "ablation": ablation,
         "follow-up": ablation.follow_ups.order_by("target_date").first(),
+        "new problem": new_problem,
+        "adverse event": event,
     }
 
 
@@ -377,6 +399,7 @@ def test_each_page_with_patient_data_writes_one_access_event(name, objects, user
 # record. Every model registered in the admin is listed in one of the two sets, so a model added later is decided.
 ADMIN_PATIENT_DATA = {"patients.patient", "blocks.diagnosticblock", "cryoablations.cryoablation"}
 ADMIN_PATIENT_DATA |= {"cryoablations.followup", "surveys.surveyresponse", "reminders.message"}
+ADMIN_PATIENT_DATA |= {"adverse_events.adverseevent", "adverse_events.problemreview"}
 ADMIN_NO_PATIENT_DATA = {"auth.group", "accounts.user", "clinic.nerve", "clinic.protocol", "api.apitoken"}
 ADMIN_NO_PATIENT_DATA |= {"otp_totp.totpdevice", "otp_static.staticdevice"}
 ADMIN_VIEWS_WITH_DATA = ("changelist", "change", "history", "delete")
@@ -402,6 +425,7 @@ def test_every_model_in_the_admin_is_decided_patient_data_or_not():
 @pytest.fixture
 def admin_objects(objects):
     """One row of each admin model holding patient data, all of the same patient."""
+    from apps.adverse_events.services import problem_dismiss
     from apps.reminders.models import Kind, Message
     from apps.surveys.services import response_record
 
@@ -418,6 +442,10 @@ def admin_objects(objects):
         "cryoablations.followup": follow_up,
         "surveys.surveyresponse": answered,
         "reminders.message": message,
+        "adverse_events.adverseevent": objects["adverse event"],
+        "adverse_events.problemreview": problem_dismiss(
+            response=objects["new problem"], reason="Expected soreness", reviewed_by=None
+        ),
     }
 
 

@@ -11,6 +11,8 @@ CLINICAL_MODELS = [
     "cryoablations.cryoablation",
     "cryoablations.followup",
     "surveys.surveyresponse",
+    "adverse_events.adverseevent",
+    "adverse_events.problemreview",
 ]
 CLINICAL_ACTIONS = ["view", "add", "change"]
 

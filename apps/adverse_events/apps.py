@@ -8,4 +8,5 @@ class AdverseEventsConfig(AppConfig):
     audited_fields = {
         "AdverseEvent": "id public_id treatment block occurred_on category severity serious relatedness resolved_on "
         "notes source_response recorded_by external_id created_at updated_at",
+        "ProblemReview": "id public_id response decision reason reviewed_by reviewed_at",
     }

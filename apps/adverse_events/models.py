@@ -116,3 +116,34 @@ class AdverseEvent(models.Model):
             raise ValidationError({"occurred_on": f"The event cannot be before its procedure ({procedure_date})."})
         if self.resolved_on and self.occurred_on and self.resolved_on < self.occurred_on:
             raise ValidationError({"resolved_on": "The event cannot be resolved before it began."})
+
+
+class Decision(models.TextChoices):
+    ADVERSE_EVENT = "adverse_event", "Made an adverse event"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class ProblemReview(models.Model):
+    """Staff's answer to a patient's "new problem": made an adverse event of it, or dismissed it with a reason. An
+    answer with a yes and no review waits on the worklist's "New problems" tab. The answer itself keeps the
+    patient's words either way."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    response = models.OneToOneField(SurveyResponse, on_delete=models.PROTECT, related_name="problem_review")
+    decision = models.CharField(max_length=13, choices=Decision.choices)
+    reason = models.TextField("reason for dismissing", blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField("reviewed", default=timezone.now)
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(decision="dismissed") | ~Q(reason=""), name="problem_review_dismissal_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()}, {timezone.localtime(self.reviewed_at):%Y-%m-%d}"

@@ -140,6 +140,12 @@ class FollowUpAnswersWriteSerializer(serializers.Serializer):
     pain_worst = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
     percent_relief = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
     pgic = serializers.IntegerField(min_value=1, max_value=7, required=False, allow_null=True)
+    new_problem = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Any new problem since the procedure? A yes goes on the staff queue."
+    )
+    new_problem_text = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="The new problem, in the patient's words."
+    )
 
 
 class AblationSummarySerializer(serializers.Serializer):

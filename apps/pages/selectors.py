@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from django.utils import timezone
 
+from apps.adverse_events.selectors import adverse_events_for_patient
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.models import Protocol
 from apps.clinic.rules import clinic_day_start
@@ -17,7 +18,7 @@ from apps.surveys.models import SurveyResponse
 @dataclass(frozen=True)
 class TimelineEvent:
     """One line of a patient's timeline; `kind` is block, ablation (a treatment of any kind: `extra` is its
-    TreatmentChain, the repeats it is part of), follow_up or response."""
+    TreatmentChain, the repeats it is part of), follow_up, response or adverse_event."""
 
     on: date
     at: datetime
@@ -61,4 +62,8 @@ def patient_timeline(*, patient: Patient, protocol: Protocol, today: date) -> li
         for row in follow_up_rows(follow_ups=follow_ups, today=today)
     ]
     events += [TimelineEvent(timezone.localdate(r.completed_at), r.completed_at, "response", r) for r in responses]
+    events += [
+        TimelineEvent(e.occurred_on, clinic_day_start(e.occurred_on), "adverse_event", e)
+        for e in adverse_events_for_patient(patient=patient)
+    ]
     return sorted(events, key=lambda e: e.at, reverse=True)

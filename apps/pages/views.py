@@ -51,6 +51,8 @@ def patient_detail(request, public_id):
     context = {
         "patient": patient,
         "timeline": timeline,
+        # Read once, with the timeline's entries.
+        "adverse_events": [event.item for event in timeline if event.kind == "adverse_event"],
         "reminder_messages": messages_for_patient(patient=patient),
         **_link_refusals(patient),
     }

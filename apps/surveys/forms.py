@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from apps.cryoablations.models import FollowUp
@@ -18,6 +19,40 @@ PGIC_CHOICES = [
     (6, _("Much worse")),
     (7, _("Very much worse")),
 ]
+
+
+# Every survey ends with "Any new problem since the procedure?" and the patient's own words; a yes goes on the staff
+# queue (the worklist's "New problems" tab, apps.adverse_events).
+NEW_PROBLEM_LABEL = _("Any new problem since the procedure?")
+NEW_PROBLEM_TEXT_LABEL = _("What happened?")
+NEW_PROBLEM_TEXT_MAX = 2000
+
+
+def new_problem_field(*, unanswered: str | None = None) -> forms.NullBooleanField:
+    """Yes, no or not answered; `unanswered` names the choice of not answering (the staff form: "Not asked"). A
+    boolean field, so the API takes a JSON true or false for it (apps.api reads the page's form)."""
+    choices: list[tuple[str, str | Promise]] = [("true", _("Yes")), ("false", _("No"))]
+    if unanswered:
+        choices.insert(0, ("", unanswered))
+    return forms.NullBooleanField(label=NEW_PROBLEM_LABEL, required=False, widget=forms.RadioSelect(choices=choices))
+
+
+def new_problem_text_field() -> forms.CharField:
+    return forms.CharField(
+        label=NEW_PROBLEM_TEXT_LABEL,
+        required=False,
+        max_length=NEW_PROBLEM_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": _("Please keep it under 2000 characters.")},
+    )
+
+
+def clean_new_problem(cleaned_data: dict) -> dict:
+    """Words written without a yes or no are read as a yes: a patient who describes a problem has one, and staff
+    see it on their queue rather than never. A "no" with words keeps both; nothing written is dropped."""
+    if cleaned_data.get("new_problem_text", "").strip() and cleaned_data.get("new_problem") is None:
+        cleaned_data["new_problem"] = True
+    return cleaned_data
 
 
 def nrs_field(label, *, required: bool) -> forms.TypedChoiceField:
@@ -55,6 +90,11 @@ class FollowUpSurveyForm(forms.Form):
         empty_value=None,
         widget=forms.RadioSelect,
     )
+    new_problem = new_problem_field()
+    new_problem_text = new_problem_text_field()
+
+    def clean(self):
+        return clean_new_problem(super().clean())
 
 
 class DiarySurveyForm(forms.Form):
@@ -70,6 +110,8 @@ class FollowUpAnswersForm(forms.ModelForm):
         widget=forms.RadioSelect,
         initial="phone",
     )
+    new_problem = new_problem_field(unanswered="Not asked")
+    new_problem_text = new_problem_text_field()
 
     class Meta:
         model = SurveyResponse
@@ -81,6 +123,8 @@ class FollowUpAnswersForm(forms.ModelForm):
             "pain_worst",
             "percent_relief",
             "pgic",
+            "new_problem",
+            "new_problem_text",
         ]
         widgets = {
             "completed_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -106,3 +150,6 @@ class FollowUpAnswersForm(forms.ModelForm):
                 f"({follow_up.window_start:%Y-%m-%d} to {follow_up.window_end:%Y-%m-%d})."
             )
         return completed_at
+
+    def clean(self):
+        return clean_new_problem(super().clean())

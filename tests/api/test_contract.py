@@ -116,6 +116,7 @@ def test_the_write_schemas_allow_null_only_where_the_server_takes_it(schema):
         "pain_worst",
         "percent_relief",
         "pgic",
+        "new_problem",  # not asked
     }
 
 

@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from apps.accounts.models import Role
+from apps.adverse_events.services import adverse_event_create
 from apps.clinic.models import Nerve
 from apps.registry.services import registry_import
 from apps.surveys.services import response_record
@@ -72,6 +73,22 @@ def clinic(live_server):
     first, second = ablation.follow_ups.order_by("target_date")[:2]
     answered = timezone.now() - dt.timedelta(days=16)
     response_record(ablation=ablation, completed_at=answered, pain_average=3, collected_via="phone")
+    # a new problem waiting on the worklist's New problems tab, and an adverse event on the block
+    new_problem = response_record(
+        ablation=ablation,
+        completed_at=answered,
+        pain_average=4,
+        collected_via="phone",
+        new_problem=True,
+        new_problem_text="Burning skin",
+    )
+    event = adverse_event_create(
+        block=block,
+        occurred_on=timezone.localdate(block.performed_at),
+        category="vasovagal",
+        severity="mild",
+        relatedness="definite",
+    )
     _link, token = make_survey_link(follow_up=second)
     run = make_report_run()
     registry_import(folder=SAMPLE_IMPORT, dry_run=True, user=None, source="registry-sample")
@@ -84,6 +101,8 @@ def clinic(live_server):
         "follow_up": first,
         "report": run,
         "token": token,
+        "new_problem": new_problem,
+        "adverse_event": event,
     }
 
 
@@ -105,6 +124,11 @@ def _clinical_pages(c) -> list[str]:
         f"/treatments/new/{patient}/?block={block}",
         f"/treatments/{ablation}/edit/",
         f"/treatments/follow-ups/{c['follow_up'].public_id}/answers/",
+        "/adverse-events/new-problems/",
+        f"/adverse-events/new/treatment/{ablation}/?response={c['new_problem'].public_id}",
+        f"/adverse-events/new/block/{block}/",
+        f"/adverse-events/{c['adverse_event'].public_id}/edit/",
+        f"/adverse-events/new-problems/{c['new_problem'].public_id}/dismiss/",
         "/accounts/password/",
         "/accounts/mfa/",
     ]
@@ -191,6 +215,8 @@ def test_admins_find_every_page_in_words_at_both_widths(page, clinic):
             "/admin/patients/patient/",
             f"/admin/patients/patient/{patient.pk}/change/",
             "/admin/blocks/diagnosticblock/",
+            "/admin/adverse_events/adverseevent/",
+            "/admin/adverse_events/problemreview/",
         ],
     )
     # then

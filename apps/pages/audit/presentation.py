@@ -17,6 +17,7 @@ from django.utils.text import capfirst
 PAGE_NAMES = {
     "patient_list": "Patient list",
     "worklist": "Follow-up worklist",
+    "new_problems": "New problems (worklist)",
     "dashboard": "Outcomes dashboard",
     "drill_down": "Dashboard procedures",
     "report_run": "Report",
@@ -35,6 +36,7 @@ _RECORD_NAMES = {
     "followup": "Follow-up",
     "surveyresponse": "Survey answers",
     "diaryentry": "Pain diary entry",
+    "problemreview": "Review of a new problem",
     "user_groups": "Role membership",
 }
 
@@ -166,6 +168,8 @@ class RecordNamer:
         if label == "surveys.SurveyLink":
             of = obj.follow_up or obj.block
             return f"{of}" if obj.follow_up else f"{obj.diary_minutes} min after the {of}"
+        if label == "adverse_events.ProblemReview":
+            return f"{obj.get_decision_display()}, the {self._words(obj.response)} answers"
         if label == "surveys.SurveyResponse":
             when = timezone.localtime(obj.completed_at).date() if obj.completed_at else ""
             of = obj.follow_up or obj.ablation

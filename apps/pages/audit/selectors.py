@@ -206,24 +206,42 @@ def change_actor(username: str | None, context: dict[str, Any] | None) -> str:
 _PGH = ("pgh_id", "pgh_created_at", "pgh_label", "pgh_obj", "pgh_context", "pgh_context_id", "chain_seq", "row_hash")
 
 
-def _patient_condition(model: type[Any], event_models: dict[type[Model], type[Any]]) -> str | None:
-    """SQL naming the events of `model` that are about one patient (its id the one parameter), or None when the
-    model's rows belong to no patient. A record without a patient column of its own (survey answers and follow-ups
-    of an ablation, diary entries of a block) belongs to the patient of the record it points to, as that record's
-    own history says: the answer stays found after the ablation is changed or deleted."""
+def _patient_condition(
+    model: type[Any], event_models: dict[type[Model], type[Any]], *, prefix: str = "t.", hops: int = 2
+) -> str | None:
+    """SQL naming the events of `model` that are about one patient (its id each of the parameters, one per %s), or
+    None when the model's rows belong to no patient. A record without a patient column of its own (survey answers
+    and follow-ups of an ablation, diary entries of a block, an adverse event of a treatment or of a block, the
+    review of an answer) belongs to the patient of the records it points to, up to `hops` records away, as those
+    records' own histories say: the answer stays found after the ablation is changed or deleted."""
     tracked = model.pgh_tracked_model
     if tracked is Patient:
-        return "t.pgh_obj_id = %s"
+        return f"{prefix}pgh_obj_id = %s"
     names = {f.name for f in model._meta.fields}
     if "patient" in names:
-        return "t.patient_id = %s"
-    for field in model._meta.fields:
-        parent = event_models.get(field.related_model) if field.is_relation and field.name != "pgh_obj" else None
-        if parent is not None and any(f.name == "patient" for f in parent._meta.fields):
-            table = connection.ops.quote_name(parent._meta.db_table)
-            return (
-                f"t.{connection.ops.quote_name(field.column)} IN (SELECT pgh_obj_id FROM {table} WHERE patient_id = %s)"  # noqa: S608
-            )
+        return f"{prefix}patient_id = %s"
+    if hops == 0:
+        return None
+    parents = [
+        (field, parent)
+        for field in model._meta.fields
+        if field.is_relation
+        and field.name != "pgh_obj"
+        and (parent := event_models.get(field.related_model)) is not None
+        and parent is not model
+    ]
+    # The records one step away first: a survey answer is its ablation's patient's, not also (through an OR that no
+    # index serves) its follow-up's. Further only when no record one step away names the patient.
+    for depth in (0, hops - 1):
+        conditions = []
+        for field, parent in parents:
+            about = _patient_condition(parent, event_models, prefix="", hops=depth)
+            if about is not None:
+                table = connection.ops.quote_name(parent._meta.db_table)
+                column = connection.ops.quote_name(field.column)
+                conditions.append(f"{prefix}{column} IN (SELECT pgh_obj_id FROM {table} WHERE {about})")  # noqa: S608
+        if conditions:
+            return conditions[0] if len(conditions) == 1 else "(" + " OR ".join(conditions) + ")"
     return None
 
 
@@ -262,7 +280,7 @@ def change_rows(
             local.append(action)
         if patient is not None:
             where.append(cast(str, patient_condition))  # None was skipped above
-            local.append(patient.pk)
+            local += [patient.pk] * cast(str, patient_condition).count("%s")
         if date_from:
             where.append("t.pgh_created_at >= %s")
             local.append(clinic_day_start(date_from))

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from apps.patients.models import Patient
+from apps.surveys.models import SurveyResponse
+
+from .models import AdverseEvent
+
+_EVENT_RELATED = (
+    "treatment__patient",
+    "treatment__nerve",
+    "block__patient",
+    "block__nerve",
+    "source_response",
+    "recorded_by",
+)
+
+
+def adverse_event_get(*, public_id: UUID | str) -> AdverseEvent:
+    return get_object_or_404(AdverseEvent.objects.select_related(*_EVENT_RELATED), public_id=public_id)
+
+
+def adverse_events_for_patient(*, patient: Patient) -> QuerySet[AdverseEvent]:
+    """The patient's events, on their treatments and on their blocks, newest first."""
+    return (
+        AdverseEvent.objects.filter(Q(treatment__patient=patient) | Q(block__patient=patient))
+        .select_related(*_EVENT_RELATED)
+        .order_by("-occurred_on", "-id")
+    )
+
+
+def new_problems_waiting() -> QuerySet[SurveyResponse]:
+    """Answers in which the patient reported a new problem that no one has reviewed yet (made an adverse event of,
+    or dismissed), the longest waiting first. A problem reported about a treatment later superseded still waits:
+    a harm is not a follow-up and does not stop being one."""
+    return (
+        SurveyResponse.objects.filter(new_problem=True, problem_review__isnull=True, adverse_event__isnull=True)
+        .select_related("ablation__patient", "ablation__nerve", "follow_up")
+        .order_by("recorded_at", "pk")
+    )
+
+
+def new_problem_get(*, public_id: UUID | str) -> SurveyResponse:
+    """An answer that reported a new problem, reviewed or not (the services refuse a second review)."""
+    return get_object_or_404(
+        SurveyResponse.objects.filter(new_problem=True).select_related(
+            "ablation__patient", "ablation__nerve", "follow_up", "problem_review", "adverse_event"
+        ),
+        public_id=public_id,
+    )
+
+
+def days_waiting(*, response: SurveyResponse, today: date | None = None) -> int:
+    """Whole days, counted in the clinic's time zone, since the answer reached the registry."""
+    today = today or timezone.localdate()
+    return max((today - timezone.localdate(response.recorded_at)).days, 0)
+
+
+@dataclass(frozen=True)
+class WaitingProblem:
+    response: SurveyResponse
+    days_waiting: int
+
+
+def new_problem_rows(*, responses: list[SurveyResponse], today: date) -> list[WaitingProblem]:
+    return [WaitingProblem(r, days_waiting(response=r, today=today)) for r in responses]
