@@ -92,15 +92,17 @@ def counts_in_words(counts: dict[str, dict[str, int]]) -> list[str]:
         lines.append(f"New treatments by kind: {kinds}.")
     if "follow_ups" in counts:
         c = counts["follow_ups"]
-        superseded = c.get("superseded", 0)
-        left_out = (
-            f"; {superseded} left out by a repeat treatment (no answer counted, no reminder)" if superseded else ""
-        )
         lines.append(
             f"{_n(c.get('created', 0), 'follow-up', 'follow-ups')} scheduled, "
             f"{c.get('window_closed_at_import', 0)} of them whose window had closed before the import "
-            f"(no reminder is sent for those){left_out}."
+            "(no reminder is sent for those)."
         )
+        superseded = c.get("superseded", 0)
+        if superseded:
+            lines.append(
+                f"{_n(superseded, 'follow-up', 'follow-ups')} left out because the treatment was repeated "
+                "(no answer counted, no reminder sent)."
+            )
     if "survey_responses.csv" in counts:
         c = counts["survey_responses.csv"]
         lines.append(

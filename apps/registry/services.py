@@ -309,14 +309,16 @@ def _write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | No
         # after the rows' insert events (which hold them as copied), so that a follow-up the rule then changes, new
         # or old, has its update event from its trigger (inside the outer block, see history_in_bulk); it drops
         # the counted answer of a superseded follow-up.
+        superseded = FollowUp.objects.filter(superseded_by__isnull=False)
+        superseded_before = superseded.count()
         for chunk in bulk.chunks(created.patients_touched, REFRESH_CHUNK):
             supersession_refresh(patient_ids=list(chunk))
         # Follow-ups that were there before and now count a new answer, after the rule: a superseded one counts none.
         for chunk in bulk.chunks(created.old_follow_ups_touched, REFRESH_CHUNK):
             counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk__in=chunk))
-        result.counts["follow_ups"]["superseded"] = FollowUp.objects.filter(
-            ablation_id__in=created.ids[Cryoablation], superseded_by__isnull=False
-        ).count()
+        # Follow-ups the rule left out in this import, new ones or older ones a new repeat supersedes (an import only
+        # adds treatments, so it never brings one back).
+        result.counts["follow_ups"]["superseded"] = superseded.count() - superseded_before
 
 
 @dataclass

@@ -6,12 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import zipfile
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 
 from apps.adverse_events.models import AdverseEvent, Category, Relatedness, Severity
 from apps.blocks.models import DiagnosticBlock
@@ -393,3 +396,35 @@ def test_a_repeat_in_a_later_import_leaves_out_the_earlier_treatments_follow_ups
     assert one_month.superseded_by.external_id == "T3" and one_month.counted_response is None
     assert one_month.change_events.filter(pgh_label="update").exists()
     assert result.counts["treatments_by_kind"] == {"rf_cooled": 1}
+    assert result.counts["follow_ups"]["superseded"] == FollowUp.objects.filter(superseded_by__isnull=False).count()
+    assert result.counts["follow_ups"]["superseded"] >= 1
+
+
+def test_the_upload_page_names_the_files_of_a_later_release_instead_of_dropping_them(client, admin_user):
+    # given a zip of the full version 2 sample
+    client.force_login(admin_user)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(SAMPLE_V2.glob("*.csv")):
+            archive.writestr(f"export/{path.name}", path.read_bytes())
+    upload = SimpleUploadedFile("registry.zip", buffer.getvalue(), content_type="application/zip")
+    # when it is uploaded
+    response = client.post(reverse("registry:import"), {"files": [upload]})
+    # then the dry run names both files and nothing can be confirmed
+    html = response.content.decode()
+    assert "2 problems: nothing would be imported" in html
+    assert (
+        "<li>medications.csv: not imported by this version: instruments and opioids come with a later release." in html
+    )
+    assert "Confirm the import" not in html
+    # and without them the same upload is checked and can be confirmed, with its counts in words
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(SAMPLE_V2.glob("*.csv")):
+            if path.name not in LATER_FILES:
+                archive.writestr(f"export/{path.name}", path.read_bytes())
+    upload = SimpleUploadedFile("registry.zip", buffer.getvalue(), content_type="application/zip")
+    html = client.post(reverse("registry:import"), {"files": [upload]}).content.decode()
+    assert "Dry run: no problems" in html and "28 new adverse events" in html
+    client.post(reverse("registry:import_confirm"))
+    assert Cryoablation.objects.count() == 84 and AdverseEvent.objects.count() == 28
