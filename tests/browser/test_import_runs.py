@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from apps.accounts.models import Role
 from apps.patients.models import Patient
 from apps.registry.models import ImportRun
-from apps.registry.parsing import FILES
+from apps.registry.parsing import FILES_V1 as FILES
 from tests.browser.conftest import sign_in_with_code
 from tests.factories import UserFactory
 
