@@ -346,6 +346,18 @@ def test_each_bad_row_of_version_2_is_named_with_its_line_and_nothing_is_written
     assert not Patient.objects.exists() and not Cryoablation.objects.exists() and not AdverseEvent.objects.exists()
 
 
+def test_a_detail_of_another_kind_is_named_beside_the_rows_other_problems(tmp_path):
+    files = with_rows(treatments=["T9,R1,rf_pulsed,2025-02-01,dr_new,superior_cluneal,left,11,,,,,2,,,,42,,,,"])
+    result = registry_import(folder=write(tmp_path / "export", files))
+    messages = [str(p) for p in result.problems]
+    assert "treatments.csv:4: cycles: Not recorded for pulsed radiofrequency (rf_pulsed): leave it empty." in messages
+    assert "treatments.csv:4: temperature_c: Not recorded for pulsed radiofrequency (rf_pulsed): leave it empty." in (
+        messages
+    )
+    assert any(m.startswith("treatments.csv:4: baseline_nrs: ") for m in messages), messages
+    assert len(messages) == 3
+
+
 def test_an_id_in_both_ablations_and_treatments_names_both(tmp_path):
     files = with_rows()
     files["ablations.csv"] = [
