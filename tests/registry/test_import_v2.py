@@ -444,3 +444,16 @@ def test_the_upload_page_names_the_files_of_a_later_release_instead_of_dropping_
     assert "Dry run: no problems" in html and "28 new adverse events" in html
     client.post(reverse("registry:import_confirm"))
     assert Cryoablation.objects.count() == 84 and AdverseEvent.objects.count() == 28
+
+
+def test_a_dry_run_of_the_v2_sample_counts_what_a_real_run_would_and_writes_nothing(tmp_path):
+    folder = sample_v2(tmp_path)
+    # when checked only
+    dry = registry_import(folder=folder, dry_run=True)
+    # then nothing is written, the repeat rule's figures included
+    assert dry.ok, dry.problems
+    assert not Cryoablation.objects.exists() and not AdverseEvent.objects.exists() and not FollowUp.objects.exists()
+    # and a real run gives the same counts
+    real = registry_import(folder=folder)
+    assert real.counts == dry.counts
+    assert real.counts["follow_ups"]["superseded"] == FollowUp.objects.filter(superseded_by__isnull=False).count() > 0
