@@ -124,7 +124,7 @@ def treatment_details(*, treatment: Cryoablation) -> list[tuple[str, str]]:
 
 def follow_up_get(*, public_id: UUID | str) -> FollowUp:
     return get_object_or_404(
-        FollowUp.objects.select_related("ablation__patient", "ablation__nerve", "ablation__physician"),
+        FollowUp.objects.select_related("ablation__patient", "ablation__nerve", "ablation__physician", "superseded_by"),
         public_id=public_id,
     )
 

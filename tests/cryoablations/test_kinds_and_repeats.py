@@ -7,11 +7,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.accounts.models import Role
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind, Status
 from apps.cryoablations.selectors import worklist
 from apps.reminders.models import Message, MessageStatus
 from apps.surveys.services import ablation_update, response_record
-from tests.factories import PatientFactory, make_ablation, nerve
+from tests.factories import PatientFactory, UserFactory, make_ablation, nerve
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +140,14 @@ def test_a_superseded_follow_up_stops_its_queued_reminders_and_leaves_the_workli
     queued.refresh_from_db()
     assert (queued.status, queued.detail) == (MessageStatus.CANCELLED, "superseded by a repeat treatment")
     assert six_months not in worklist(today=TODAY)
+
+
+def test_the_answers_page_of_a_superseded_follow_up_says_an_answer_there_is_never_counted(client):
+    patient = PatientFactory()
+    first = make_ablation(patient=patient, performed_on=TODAY - dt.timedelta(days=160))
+    make_ablation(patient=patient, performed_on=TODAY - dt.timedelta(days=20), kind=Kind.RF_PULSED)
+    six_months = FollowUp.objects.get(ablation=first, time_point="6m")
+    client.force_login(UserFactory(role=Role.STAFF))
+    page = client.get(f"/treatments/follow-ups/{six_months.public_id}/answers/").content.decode()
+    assert "superseded by the pulsed radiofrequency of" in page
+    assert "never counted" in page
