@@ -11,6 +11,7 @@ CLINICAL_MODELS = [
     "cryoablations.cryoablation",
     "cryoablations.followup",
     "surveys.surveyresponse",
+    "adverse_events.adverseevent",
 ]
 CLINICAL_ACTIONS = ["view", "add", "change"]
 
