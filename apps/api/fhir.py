@@ -19,11 +19,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, Field, OuterRef, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.utils.html import escape
 
@@ -160,7 +160,7 @@ def treatment_details_text(treatment: Cryoablation) -> str:
     for name in KIND_DETAILS.get(treatment.kind, ()):
         value = getattr(treatment, name)
         if value not in (None, ""):
-            label = str(Cryoablation._meta.get_field(name).verbose_name)
+            label = str(cast(Field, Cryoablation._meta.get_field(name)).verbose_name)
             parts.append(f"{label[:1].upper()}{label[1:]}: {value}")
     return "; ".join(parts)
 

@@ -3,6 +3,7 @@ serializers shape the responses and describe both in the OpenAPI schema."""
 
 from __future__ import annotations
 
+from typing import Any, cast
 from uuid import UUID
 
 from django.db import models
@@ -188,7 +189,7 @@ class AblationSerializer(AblationSummarySerializer):
 class EmptyAsNullCharField(serializers.CharField):
     """A text detail: stored as "" when not recorded, sent as null like the other details."""
 
-    def to_representation(self, value) -> str | None:
+    def to_representation(self, value) -> str | None:  # type: ignore[override]  # null is the point
         return value or None
 
 
@@ -198,8 +199,8 @@ def _kinds_recording(name: str) -> str:
 
 def _detail_field(name: str) -> serializers.Field:
     """A treatment detail as the model declares it, null unless the treatment's kind records it (KIND_DETAILS)."""
-    model_field = Cryoablation._meta.get_field(name)
-    options = {
+    model_field = cast(models.Field, Cryoablation._meta.get_field(name))
+    options: dict[str, Any] = {
         "source": f"treatment.{name}",
         "allow_null": True,
         "help_text": f"{str(model_field.verbose_name).capitalize()}. Recorded for {_kinds_recording(name)}; "
