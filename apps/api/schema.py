@@ -163,9 +163,17 @@ LINKS = {
             "operationId": "api_v1_adverse_events_list",
             "parameters": {"query.treatment": "$response.body#/id"},
         },
+        "ExportPatient": {
+            "operationId": "fhir_patient_everything",
+            "parameters": {"public_id": "$response.body#/patient"},
+        },
     },
     ("api_v1_adverse_events_create", "201"): {
         "ReadAdverseEvent": {"operationId": "api_v1_adverse_events_retrieve", "parameters": _PATIENT_ID},
+        "ExportPatient": {
+            "operationId": "fhir_patient_everything",
+            "parameters": {"public_id": "$response.body#/patient"},
+        },
     },
     ("api_v1_adverse_events_list", "200"): {
         "ReadAdverseEvent": {
@@ -176,6 +184,10 @@ LINKS = {
     ("api_v1_adverse_events_retrieve", "200"): {
         "ReadPatient": {
             "operationId": "api_v1_patients_retrieve",
+            "parameters": {"public_id": "$response.body#/patient"},
+        },
+        "ExportPatient": {
+            "operationId": "fhir_patient_everything",
             "parameters": {"public_id": "$response.body#/patient"},
         },
     },
