@@ -23,6 +23,7 @@ from django.urls.converters import UUIDConverter
 from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
+from apps.adverse_events.services import adverse_event_create
 from apps.audit.models import AccessEvent
 from apps.registry.models import ImportRun
 from tests.factories import BlockFactory, UserFactory, make_ablation, make_report_run
@@ -66,6 +67,7 @@ CLINICAL_POST_ONLY |= {"reminders:send_now", "reminders:link_for_call"}
 API = {"api:patient_list", "api:patient_detail", "api:block_detail", "api:ablation_detail"}
 API |= {"fhir:patient_everything", "api:follow_up_detail"}
 API |= {"api:block_list", "api:ablation_list", "api:follow_up_list"}
+API |= {"api:treatment_list", "api:treatment_detail", "api:adverse_event_list", "api:adverse_event_detail"}
 # The outcomes report: physicians and admins, as the dashboards.
 API_OUTCOMES = {"api:outcomes_report"}
 # The registry import: admins only, POST only (405 for an admin's GET, 403 before).
@@ -147,6 +149,13 @@ def objects(db):
         "block": block,
         "ablation": ablation,
         "follow-up": ablation.follow_ups.order_by("target_date").first(),
+        "adverse event": adverse_event_create(
+            treatment=ablation,
+            occurred_on=ablation.performed_on,
+            category="other",
+            severity="mild",
+            relatedness="possible",
+        ),
     }
 
 
