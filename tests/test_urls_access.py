@@ -77,6 +77,7 @@ CLINICAL_POST_ONLY |= {"reminders:send_now", "reminders:link_for_call"}
 API = {"api:patient_list", "api:patient_detail", "api:block_detail", "api:ablation_detail"}
 API |= {"fhir:patient_everything", "api:follow_up_detail"}
 API |= {"api:block_list", "api:ablation_list", "api:follow_up_list"}
+API |= {"api:treatment_list", "api:treatment_detail", "api:adverse_event_list", "api:adverse_event_detail"}
 # The outcomes report: physicians and admins, as the dashboards.
 API_OUTCOMES = {"api:outcomes_report"}
 # The registry import: admins only, POST only (405 for an admin's GET, 403 before).

@@ -1,6 +1,7 @@
-"""FHIR R4 resources of the registry, as plain JSON-ready dicts: the Patient, a Procedure for each block and ablation,
-an Observation for each pain score (LOINC 72514-3, 0-10 numeric rating) and a QuestionnaireResponse for each survey,
-with the one Questionnaire they answer. The tests validate every one with fhir.resources' R4B models.
+"""FHIR R4 resources of the registry, as plain JSON-ready dicts: the Patient, a Procedure for each block and treatment
+(its code naming the treatment's kind), an Observation for each pain score (LOINC 72514-3, 0-10 numeric rating), a
+QuestionnaireResponse for each survey, with the one Questionnaire they answer, and an AdverseEvent for each adverse
+event, pointing to the Procedure it is recorded on. The tests validate every one with fhir.resources' R4B models.
 
 One place builds them: `histories_load` reads the records of a list of patients in a fixed number of queries and
 `history_resources` turns one patient's records into resources, row by row. `$everything` (one patient, a Bundle)
@@ -18,17 +19,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, Field, OuterRef, Prefetch, Q
+from django.db.models.functions import Coalesce
+from django.utils.html import escape
 
+from apps.adverse_events.models import AdverseEvent
 from apps.audit.models import Action, Category
 from apps.audit.services import access_record
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.clinic.rules import clinic_days_q
-from apps.cryoablations.models import Cryoablation
+from apps.cryoablations.models import KIND_DETAILS, Cryoablation
 from apps.patients.models import Patient, Sex
 from apps.surveys.models import SurveyResponse
 
@@ -59,6 +63,29 @@ def base_url() -> str:
 
 def questionnaire_url() -> str:
     return f"{base_url()}/Questionnaire/follow-up-survey"
+
+
+# The registry's own code systems, under the same address as its Questionnaire (README, "FHIR R4"): their codes are
+# the registry's own (cryoablations.models.Kind, adverse_events.models.Category and Relatedness). No SNOMED CT concept
+# was found, in a terminology source, that names each of these nerve treatments exactly (cryoneurolysis, conventional,
+# cooled and pulsed radiofrequency, temporary and implanted peripheral nerve stimulation), so none is guessed.
+def code_system_url(name: str) -> str:
+    return f"{base_url()}/CodeSystem/{name}"
+
+
+TREATMENT_KIND = "treatment-kind"
+ADVERSE_EVENT_CATEGORY = "adverse-event-category"
+ADVERSE_EVENT_RELATEDNESS = "adverse-event-relatedness"
+# FHIR's own code systems for AdverseEvent (terminology.hl7.org, as R4B's AdverseEvent binds them).
+AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"  # mild, moderate, severe
+AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+AE_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+SERIOUSNESS = {True: ("serious", "Serious"), False: ("non-serious", "Non-serious")}
+OUTCOME = {True: ("resolved", "Resolved"), False: ("ongoing", "Ongoing")}
+
+
+def coded(system: str, code: str, display: str) -> dict:
+    return {"coding": [{"system": system, "code": code, "display": display}], "text": display}
 
 
 def ref(resource_type: str, obj) -> dict:
@@ -127,13 +154,29 @@ def block_procedure(block: DiagnosticBlock) -> dict:
     return resource
 
 
+def treatment_details_text(treatment: Cryoablation) -> str:
+    """The details its kind records (KIND_DETAILS) that were filled in, in words: "Cannula gauge: 18; ..."."""
+    parts = []
+    for name in KIND_DETAILS.get(treatment.kind, ()):
+        value = getattr(treatment, name)
+        if value not in (None, ""):
+            label = str(cast(Field, Cryoablation._meta.get_field(name)).verbose_name)
+            parts.append(f"{label[:1].upper()}{label[1:]}: {value}")
+    return "; ".join(parts)
+
+
 def ablation_procedure(ablation: Cryoablation) -> dict:
+    """A treatment of any kind: its code names the kind in the registry's code system (TREATMENT_KIND)."""
+    kind = ablation.get_kind_display()
     resource = {
         "resourceType": "Procedure",
         "id": str(ablation.public_id),
         "status": "completed",
-        "category": {"text": "Cryoablation"},
-        "code": {"text": f"Cryoablation of the {ablation.nerve.name}"},
+        "category": {"text": kind},
+        "code": {
+            "coding": [{"system": code_system_url(TREATMENT_KIND), "code": ablation.kind, "display": kind}],
+            "text": f"{kind} of the {ablation.nerve.name}",
+        },
         "subject": ref("Patient", ablation.patient),
         "performedDateTime": ablation.performed_on.isoformat(),
         "bodySite": _body_site(ablation.nerve, ablation.side),
@@ -142,7 +185,51 @@ def ablation_procedure(ablation: Cryoablation) -> dict:
         resource["reasonReference"] = [ref("Procedure", ablation.qualifying_block)]
     if ablation.complications:
         resource["complication"] = [{"text": ablation.complications}]
+    if details := treatment_details_text(ablation):
+        resource["note"] = [{"text": details}]
     return resource
+
+
+def adverse_event_resource(event: AdverseEvent, patient: Patient) -> dict:
+    """An adverse event, its suspect entity the Procedure of the treatment or block it is recorded on. FHIR R4B's
+    AdverseEvent has no note or resolution date: the narrative carries them, in words."""
+    procedure = event.treatment if event.treatment_id is not None else event.block
+    category = event.get_category_display()
+    seriousness, resolved = SERIOUSNESS[event.serious], OUTCOME[event.resolved_on is not None]
+    summary = (
+        f"{category}, {event.get_severity_display().lower()}, {seriousness[1].lower()}, "
+        f"{event.get_relatedness_display().lower()}; began {event.occurred_on.isoformat()}"
+        + (f", resolved {event.resolved_on.isoformat()}" if event.resolved_on else ", not resolved")
+        + "."
+    )
+    narrative = f"<p>{escape(summary)}</p>" + (f"<p>{escape(event.notes)}</p>" if event.notes else "")
+    return {
+        "resourceType": "AdverseEvent",
+        "id": str(event.public_id),
+        "text": {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{narrative}</div>'},
+        "actuality": "actual",
+        "event": coded(code_system_url(ADVERSE_EVENT_CATEGORY), event.category, category),
+        "subject": ref("Patient", patient),
+        "date": event.occurred_on.isoformat(),
+        "recordedDate": event.created_at.isoformat(),
+        "seriousness": coded(AE_SERIOUSNESS, *seriousness),
+        "severity": coded(AE_SEVERITY, event.severity, event.get_severity_display()),
+        "outcome": coded(AE_OUTCOME, *resolved),
+        "suspectEntity": [
+            {
+                "instance": ref("Procedure", procedure),
+                "causality": [
+                    {
+                        "assessment": coded(
+                            code_system_url(ADVERSE_EVENT_RELATEDNESS),
+                            event.relatedness,
+                            event.get_relatedness_display(),
+                        )
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def pain_observation(*, id_: str, patient: Patient, at, score: int, part_of=None, derived_from=None, note="") -> dict:
@@ -302,11 +389,13 @@ class History:
     blocks: list[DiagnosticBlock] = field(default_factory=list)
     ablations: list[Cryoablation] = field(default_factory=list)
     responses: list[SurveyResponse] = field(default_factory=list)
+    adverse_events: list[AdverseEvent] = field(default_factory=list)
 
 
 def histories_load(patients: Iterable[Patient], *, period: Period = WHOLE_HISTORY) -> list[History]:
-    """The blocks (with their diary), ablations and survey answers of `patients` within `period`, in four queries
-    however many patients and records. Every record's patient is set from `patients`: no query per row."""
+    """The blocks (with their diary), treatments, survey answers and adverse events of `patients` within `period`, in
+    five queries however many patients and records. Every record's patient is set from `patients`: no query per
+    row."""
     histories = {patient.pk: History(patient) for patient in patients}
     ids = list(histories)
     blocks = (
@@ -337,7 +426,22 @@ def histories_load(patients: Iterable[Patient], *, period: Period = WHOLE_HISTOR
         history = histories[response.ablation.patient_id]
         response.ablation.patient = history.patient
         history.responses.append(response)
+    events = (
+        adverse_events_of(ids)
+        .filter(period.filter(on="occurred_on"))
+        .select_related("treatment", "block")
+        .order_by("of_patient", "occurred_on", "id")
+    )
+    for event in events:
+        histories[event.of_patient].adverse_events.append(event)
     return list(histories.values())
+
+
+def adverse_events_of(patient_ids: list[int]):
+    """The adverse events on the treatments and blocks of these patients, each with `of_patient`, its patient's id."""
+    return AdverseEvent.objects.annotate(of_patient=Coalesce("treatment__patient_id", "block__patient_id")).filter(
+        of_patient__in=patient_ids
+    )
 
 
 def history_resources(history: History) -> Iterator[dict]:
@@ -352,6 +456,8 @@ def history_resources(history: History) -> Iterator[dict]:
     for response in history.responses:
         yield questionnaire_response(response)
         yield from survey_observations(response)
+    for event in history.adverse_events:
+        yield adverse_event_resource(event, history.patient)
 
 
 # Compact UTF-8 JSON, as both the Bundle and the NDJSON files are written.
@@ -385,10 +491,17 @@ def patient_everything_json(patient: Patient) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Bulk export: NDJSON files in the FHIR Bulk Data layout
 
-# Patients read per round: 5 queries per round (patients, blocks, diary, ablations, answers); the memory held is
-# one round's records and resources, whatever the size of the registry.
+# Patients read per round: 6 queries per round (patients, blocks, diary, treatments, answers, adverse events); the
+# memory held is one round's records and resources, whatever the size of the registry.
 EXPORT_CHUNK_PATIENTS = 500
-EXPORT_RESOURCE_TYPES = ("Patient", "Procedure", "Observation", "QuestionnaireResponse", "Questionnaire")
+EXPORT_RESOURCE_TYPES = (
+    "Patient",
+    "Procedure",
+    "Observation",
+    "QuestionnaireResponse",
+    "Questionnaire",
+    "AdverseEvent",
+)
 EXPORT_ACTOR = "system:command:export_fhir"
 
 
@@ -409,7 +522,8 @@ class ExportResult:
 
 
 def export_patients(period: Period):
-    """The patients an export covers: all of them, or those with a block, ablation or answer in `period`."""
+    """The patients an export covers: all of them, or those with a block, treatment, answer or adverse event in
+    `period`."""
     patients = Patient.objects.all()
     if period == WHOLE_HISTORY:
         return patients
@@ -417,6 +531,11 @@ def export_patients(period: Period):
         Exists(DiagnosticBlock.objects.filter(period.filter(at="performed_at"), patient=OuterRef("pk")))
         | Exists(Cryoablation.objects.filter(period.filter(on="performed_on"), patient=OuterRef("pk")))
         | Exists(SurveyResponse.objects.filter(period.filter(at="completed_at"), ablation__patient=OuterRef("pk")))
+        | Exists(
+            AdverseEvent.objects.filter(period.filter(on="occurred_on")).filter(
+                Q(treatment__patient=OuterRef("pk")) | Q(block__patient=OuterRef("pk"))
+            )
+        )
     )
     return patients.filter(in_period)
 
@@ -511,10 +630,11 @@ def fhir_bulk_export(
     chunk_size: int = EXPORT_CHUNK_PATIENTS,
 ) -> ExportResult:
     """Write <Type>.ndjson in `directory` (one resource per line) for each of EXPORT_RESOURCE_TYPES, a type without
-    resources as an empty file: every patient with their records, or with a period the blocks, ablations and
-    answers in it and the patients they belong to (a reference may then name a record outside the period, e.g. the
-    ablation an answer is about). Read in one REPEATABLE READ snapshot, so the files agree with each other; one
-    access event (action export) with the counts, written just before the files are renamed into place.
+    resources as an empty file: every patient with their records, or with a period the blocks, treatments, answers
+    and adverse events in it and the patients they belong to (a reference may then name a record outside the period,
+    e.g. the treatment an answer or an adverse event is about). Read in one REPEATABLE READ snapshot, so the files
+    agree with each other; one access event (action export) with the counts, written just before the files are
+    renamed into place.
     Raises ExportError, leaving no file behind, when the folder cannot be written or the period is backwards."""
     if period.date_from and period.date_to and period.date_from > period.date_to:
         raise ExportError(f"The period starts ({period.date_from}) after it ends ({period.date_to}).")

@@ -71,8 +71,9 @@ class PatientEverythingView(FHIRView):
         operation_id="fhir_patient_everything",
     )
     def get(self, request, public_id):
-        """A FHIR R4 Bundle: the Patient, a Procedure per block and ablation, an Observation per pain score
-        (LOINC 72514-3), a QuestionnaireResponse per survey and the Questionnaire they answer."""
+        """A FHIR R4 Bundle: the Patient, a Procedure per block and treatment (its code naming the kind), an
+        Observation per pain score (LOINC 72514-3), a QuestionnaireResponse per survey and the Questionnaire they
+        answer, and an AdverseEvent per adverse event (its suspect entity the Procedure it is recorded on)."""
         patient = patient_get_or_404(public_id=public_id)
         request.audit.subject(patient, resources="everything")
         # Already JSON (see patient_everything_json): sent as it is, not through a renderer.

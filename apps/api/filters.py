@@ -6,14 +6,17 @@ OpenAPI schema. Physicians are named by username and nerves by code, as in the r
 from __future__ import annotations
 
 from decimal import Decimal
+from uuid import UUID
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import User
-from apps.blocks.models import Side
+from apps.blocks.models import DiagnosticBlock, Side
 from apps.clinic.models import Nerve
+from apps.cryoablations.models import Cryoablation, Kind
 from apps.cryoablations.selectors import WORKLIST_STATUSES
+from apps.patients.models import Patient
 from apps.patients.selectors import PATIENT_ORDERINGS
 from apps.reports.outcomes import THRESHOLD_OUT_OF_RANGE, threshold_in_range
 
@@ -132,6 +135,40 @@ class BlockQuery(ProcedureQuery):
 
 class AblationQuery(ProcedureQuery):
     ordering = ordering_param(["performed_on", "baseline_nrs"], "-performed_on")
+
+
+class TreatmentQuery(ProcedureQuery):
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False, help_text="Only treatments of this kind.")
+    patient = serializers.UUIDField(source="patient_id", required=False, help_text="Only this patient's (its id).")
+    ordering = ordering_param(["performed_on", "baseline_nrs"], "-performed_on")
+
+    def validate_patient(self, public_id: UUID) -> int:
+        return _pk_of(Patient, public_id, "No patient with this id.")
+
+
+class AdverseEventQuery(_Query):
+    treatment = serializers.UUIDField(source="treatment_id", required=False, help_text="Events on this treatment.")
+    block = serializers.UUIDField(source="block_id", required=False, help_text="Events on this block.")
+    patient = serializers.UUIDField(
+        source="patient_id", required=False, help_text="Events on any treatment or block of this patient."
+    )
+    ordering = ordering_param(["occurred_on"], "-occurred_on")
+
+    def validate_treatment(self, public_id: UUID) -> int:
+        return _pk_of(Cryoablation, public_id, "No treatment with this id.")
+
+    def validate_block(self, public_id: UUID) -> int:
+        return _pk_of(DiagnosticBlock, public_id, "No block with this id.")
+
+    def validate_patient(self, public_id: UUID) -> int:
+        return _pk_of(Patient, public_id, "No patient with this id.")
+
+
+def _pk_of(model, public_id: UUID, message: str) -> int:
+    pk = model.objects.filter(public_id=public_id).values_list("pk", flat=True).first()
+    if pk is None:
+        raise serializers.ValidationError(message)
+    return pk
 
 
 class FollowUpListQuery(FollowUpQuery):

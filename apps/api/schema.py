@@ -128,9 +128,67 @@ LINKS = {
     },
     ("api_v1_follow_ups_retrieve", "200"): {
         "RecordAnswers": {"operationId": "api_v1_follow_ups_responses_create", "parameters": _PATIENT_ID},
-        "ReadAblation": {
-            "operationId": "api_v1_ablations_retrieve",
-            "parameters": {"public_id": "$response.body#/ablation"},
+        "ReadTreatment": {
+            "operationId": "api_v1_treatments_retrieve",
+            "parameters": {"public_id": "$response.body#/treatment"},
+        },
+    },
+    ("api_v1_treatments_list", "200"): {
+        "ReadTreatment": {
+            "operationId": "api_v1_treatments_retrieve",
+            "parameters": {"public_id": "$response.body#/results/0/id"},
+        },
+    },
+    ("api_v1_treatments_retrieve", "200"): {
+        "ReadFollowUp": {
+            "operationId": "api_v1_follow_ups_retrieve",
+            "parameters": {"public_id": "$response.body#/follow_ups/0/id"},
+        },
+        "ReadPatient": {
+            "operationId": "api_v1_patients_retrieve",
+            "parameters": {"public_id": "$response.body#/patient"},
+        },
+        # An event on this treatment, on its date (the earliest an event may be): the rest of the body is the
+        # client's.
+        "RecordAdverseEvent": {
+            "operationId": "api_v1_adverse_events_create",
+            "requestBody": {
+                "treatment": "$response.body#/id",
+                "block": None,
+                "occurred_on": "$response.body#/performed_on",
+                "resolved_on": None,
+            },
+        },
+        "ListAdverseEvents": {
+            "operationId": "api_v1_adverse_events_list",
+            "parameters": {"query.treatment": "$response.body#/id"},
+        },
+        "ExportPatient": {
+            "operationId": "fhir_patient_everything",
+            "parameters": {"public_id": "$response.body#/patient"},
+        },
+    },
+    ("api_v1_adverse_events_create", "201"): {
+        "ReadAdverseEvent": {"operationId": "api_v1_adverse_events_retrieve", "parameters": _PATIENT_ID},
+        "ExportPatient": {
+            "operationId": "fhir_patient_everything",
+            "parameters": {"public_id": "$response.body#/patient"},
+        },
+    },
+    ("api_v1_adverse_events_list", "200"): {
+        "ReadAdverseEvent": {
+            "operationId": "api_v1_adverse_events_retrieve",
+            "parameters": {"public_id": "$response.body#/results/0/id"},
+        },
+    },
+    ("api_v1_adverse_events_retrieve", "200"): {
+        "ReadPatient": {
+            "operationId": "api_v1_patients_retrieve",
+            "parameters": {"public_id": "$response.body#/patient"},
+        },
+        "ExportPatient": {
+            "operationId": "fhir_patient_everything",
+            "parameters": {"public_id": "$response.body#/patient"},
         },
     },
 }

@@ -5,13 +5,18 @@ physician, nerve, side). Each list ends on the primary key, so pages do not over
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
-from django.db.models import Model, QuerySet
+from django.db.models import DateField, Model, Q, QuerySet, UUIDField
+from django.db.models.expressions import RawSQL
+from django.shortcuts import get_object_or_404
 
+from apps.adverse_events.models import AdverseEvent
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.rules import clinic_days_q
-from apps.cryoablations.models import Cryoablation, FollowUp
+from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.selectors import worklist
+from apps.patients.models import Patient
 
 
 def _procedure_filters[M: Model](
@@ -59,12 +64,16 @@ def ablation_list(
     side: str | None = None,
     ordering: str = "-performed_on",
 ) -> QuerySet[Cryoablation]:
-    ablations = _procedure_filters(Cryoablation.objects.all(), physician_id=physician_id, nerve_id=nerve_id, side=side)
-    if date_from:
-        ablations = ablations.filter(performed_on__gte=date_from)
-    if date_to:
-        ablations = ablations.filter(performed_on__lte=date_to)
-    return ablations.select_related("patient", "nerve", "physician", "qualifying_block").order_by(ordering, "pk")
+    """The version 1 list of ablations: cryoablation treatments only (its fields are cryoablation's)."""
+    return treatment_list(
+        date_from=date_from,
+        date_to=date_to,
+        physician_id=physician_id,
+        nerve_id=nerve_id,
+        side=side,
+        kind=Kind.CRYOABLATION,
+        ordering=ordering,
+    )
 
 
 def follow_up_list(
@@ -95,5 +104,90 @@ def follow_up_list(
     if date_to:
         follow_ups = follow_ups.filter(target_date__lte=date_to)
     return follow_ups.select_related(
-        "ablation__patient", "ablation__nerve", "ablation__physician", "counted_response"
+        "ablation__patient", "ablation__nerve", "ablation__physician", "counted_response", "superseded_by"
     ).order_by(ordering, "pk")
+
+
+def _with_repeat(treatments: QuerySet[Cryoablation]) -> QuerySet[Cryoablation]:
+    """Each treatment's superseding repeat (its public id) and its date, read from the repeat rule's one home, the
+    view cryoablations_supersession (apps/cryoablations/migrations/0005)."""
+    return treatments.annotate(
+        superseded_by_public_id=RawSQL(
+            "SELECT later.public_id FROM cryoablations_supersession s"
+            " JOIN cryoablations_cryoablation later ON later.id = s.superseded_by_id"
+            " WHERE s.ablation_id = cryoablations_cryoablation.id",
+            [],
+            output_field=UUIDField(),
+        ),
+        repeat_on=RawSQL(
+            "SELECT s.repeat_on FROM cryoablations_supersession s WHERE s.ablation_id = cryoablations_cryoablation.id",
+            [],
+            output_field=DateField(),
+        ),
+    )
+
+
+def treatment_list(
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    physician_id: int | None = None,
+    nerve_id: int | None = None,
+    side: str | None = None,
+    kind: str | None = None,
+    patient_id: int | None = None,
+    ordering: str = "-performed_on",
+) -> QuerySet[Cryoablation]:
+    """Treatments of every kind (or of `kind`): performed from date_from to date_to, of a physician, nerve, side or
+    patient."""
+    treatments = _procedure_filters(Cryoablation.objects.all(), physician_id=physician_id, nerve_id=nerve_id, side=side)
+    if date_from:
+        treatments = treatments.filter(performed_on__gte=date_from)
+    if date_to:
+        treatments = treatments.filter(performed_on__lte=date_to)
+    if kind:
+        treatments = treatments.filter(kind=kind)
+    if patient_id is not None:
+        treatments = treatments.filter(patient_id=patient_id)
+    treatments = treatments.select_related("patient", "nerve", "physician", "qualifying_block")
+    return _with_repeat(treatments).order_by(ordering, "pk")
+
+
+def treatment_get(*, public_id: UUID | str) -> Cryoablation:
+    return get_object_or_404(
+        _with_repeat(Cryoablation.objects.select_related("patient", "nerve", "physician", "qualifying_block")),
+        public_id=public_id,
+    )
+
+
+ADVERSE_EVENT_RELATED = ("treatment__patient", "block__patient", "source_response", "recorded_by")
+
+
+def adverse_event_list(
+    *,
+    treatment_id: int | None = None,
+    block_id: int | None = None,
+    patient_id: int | None = None,
+    ordering: str = "-occurred_on",
+) -> QuerySet[AdverseEvent]:
+    """Adverse events, on treatments and blocks alike: of one treatment, one block, or one patient (whichever
+    procedure they are recorded on)."""
+    events = AdverseEvent.objects.all()
+    if treatment_id is not None:
+        events = events.filter(treatment_id=treatment_id)
+    if block_id is not None:
+        events = events.filter(block_id=block_id)
+    if patient_id is not None:
+        events = events.filter(Q(treatment__patient_id=patient_id) | Q(block__patient_id=patient_id))
+    return events.select_related(*ADVERSE_EVENT_RELATED).order_by(ordering, "pk")
+
+
+def adverse_event_get(*, public_id: UUID | str) -> AdverseEvent:
+    return get_object_or_404(AdverseEvent.objects.select_related(*ADVERSE_EVENT_RELATED), public_id=public_id)
+
+
+def adverse_event_patient(event: AdverseEvent) -> Patient:
+    """The patient of the procedure the event is recorded on."""
+    procedure = event.treatment if event.treatment is not None else event.block
+    assert procedure is not None  # the database's check: one of the two
+    return procedure.patient

@@ -3,8 +3,18 @@ serializers shape the responses and describe both in the OpenAPI schema."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+from uuid import UUID
+
+from django.db import models
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.adverse_events.models import Category as AdverseEventCategory
+from apps.adverse_events.models import Relatedness, Severity
+from apps.blocks.models import DiagnosticBlock
+from apps.cryoablations.models import DETAILS, KIND_DETAILS, TEXT_DETAILS, Cryoablation, Kind
 from apps.patients.forms import PatientForm, timezone_choices
 from apps.patients.models import Patient
 
@@ -123,10 +133,17 @@ class FollowUpRowSerializer(serializers.Serializer):
     status = serializers.CharField()
     response = SurveyAnswerSerializer(allow_null=True, help_text="The answer this follow-up is judged by.")
     reduction_percent = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
+    superseded_by = serializers.UUIDField(
+        source="follow_up.superseded_by.public_id",
+        allow_null=True,
+        help_text="The repeat treatment that supersedes this time point (status `superseded`: no answer counts, no "
+        "reminder), or null.",
+    )
 
 
 class FollowUpSerializer(FollowUpRowSerializer):
-    ablation = serializers.UUIDField(source="follow_up.ablation.public_id")
+    ablation = serializers.UUIDField(source="follow_up.ablation.public_id", help_text="The same as `treatment`.")
+    treatment = serializers.UUIDField(source="follow_up.ablation.public_id", help_text="The treatment followed up.")
     patient = serializers.UUIDField(source="follow_up.ablation.patient.public_id")
 
 
@@ -173,6 +190,165 @@ class AblationSummarySerializer(serializers.Serializer):
 
 class AblationSerializer(AblationSummarySerializer):
     follow_ups = FollowUpRowSerializer(many=True)
+
+
+class EmptyAsNullCharField(serializers.CharField):
+    """A text detail: stored as "" when not recorded, sent as null like the other details."""
+
+    def to_representation(self, value) -> str | None:  # type: ignore[override]  # null is the point
+        return value or None
+
+
+def _kinds_recording(name: str) -> str:
+    return ", ".join(str(kind) for kind, details in KIND_DETAILS.items() if name in details)
+
+
+def _detail_field(name: str) -> serializers.Field:
+    """A treatment detail as the model declares it, null unless the treatment's kind records it (KIND_DETAILS)."""
+    model_field = cast(models.Field, Cryoablation._meta.get_field(name))
+    options: dict[str, Any] = {
+        "source": f"treatment.{name}",
+        "allow_null": True,
+        "help_text": f"{str(model_field.verbose_name).capitalize()}. Recorded for {_kinds_recording(name)}; "
+        "null for the other kinds or when not recorded.",
+    }
+    if name in TEXT_DETAILS:
+        return EmptyAsNullCharField(**options)
+    if isinstance(model_field, models.DecimalField):
+        return serializers.DecimalField(
+            max_digits=model_field.max_digits, decimal_places=model_field.decimal_places, **options
+        )
+    if isinstance(model_field, models.DateField):
+        return serializers.DateField(**options)
+    return serializers.IntegerField(**options)
+
+
+class _TreatmentFields(serializers.Serializer):
+    id = serializers.UUIDField(source="treatment.public_id")
+    patient = serializers.UUIDField(source="treatment.patient.public_id")
+    performed_on = serializers.DateField(source="treatment.performed_on")
+    physician = serializers.SerializerMethodField()
+    nerve = serializers.CharField(source="treatment.nerve.code")
+    side = serializers.CharField(source="treatment.side")
+    kind = serializers.ChoiceField(source="treatment.kind", choices=Kind.choices, help_text="The kind of treatment.")
+    kind_label = serializers.CharField(source="treatment.get_kind_display", help_text="The kind, in words.")
+    guidance = serializers.CharField(source="treatment.guidance")
+    baseline_nrs = serializers.IntegerField(source="treatment.baseline_nrs")
+    complications = serializers.CharField(source="treatment.complications")
+    qualifying_block = serializers.UUIDField(
+        source="treatment.qualifying_block.public_id",
+        allow_null=True,
+        help_text="The positive block this treatment follows (the qualifying-block rule's pick, or named by staff).",
+    )
+    qualifying_source = serializers.CharField(
+        source="treatment.qualifying_source", help_text="rule, staff, or empty when there is none."
+    )
+    superseded_by = serializers.UUIDField(
+        source="treatment.superseded_by_public_id",
+        allow_null=True,
+        help_text="The repeat treatment (same patient, nerve and side, later date) that supersedes this one, or null.",
+    )
+    repeat_on = serializers.DateField(
+        source="treatment.repeat_on", allow_null=True, help_text="The date of that repeat treatment, or null."
+    )
+
+    def get_physician(self, obj) -> str:
+        return _person(obj["treatment"].physician)
+
+
+# The details of every kind (DETAILS, the model's one list), after the common fields.
+TreatmentSummarySerializer = type(
+    "TreatmentSummarySerializer",
+    (_TreatmentFields,),
+    {
+        "__doc__": "A treatment of any kind in a list, without its follow-ups: its kind and every detail.",
+        "__module__": __name__,
+        **{name: _detail_field(name) for name in DETAILS},
+    },
+)
+
+
+class TreatmentSerializer(TreatmentSummarySerializer):  # type: ignore[misc, valid-type]
+    """A treatment with its follow-ups (each with its status, counted answer and superseding treatment)."""
+
+    follow_ups = FollowUpRowSerializer(many=True)
+
+
+class AdverseEventSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.SerializerMethodField()
+    treatment = serializers.UUIDField(
+        source="treatment.public_id", allow_null=True, help_text="The treatment it is recorded on, or null."
+    )
+    block = serializers.UUIDField(
+        source="block.public_id", allow_null=True, help_text="The block it is recorded on, or null."
+    )
+    occurred_on = serializers.DateField()
+    category = serializers.ChoiceField(choices=AdverseEventCategory.choices)
+    category_label = serializers.CharField(source="get_category_display", help_text="The category, in words.")
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    serious = serializers.BooleanField(help_text="Death, life-threatening, hospitalisation or lasting disability.")
+    relatedness = serializers.ChoiceField(choices=Relatedness.choices, help_text="Related to the procedure.")
+    resolved_on = serializers.DateField(allow_null=True)
+    notes = serializers.CharField()
+    source_response = serializers.UUIDField(
+        source="source_response.public_id",
+        allow_null=True,
+        help_text="The survey answer (a new problem the patient reported) it was made from, or null.",
+    )
+    recorded_by = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(OpenApiTypes.UUID)
+    def get_patient(self, obj) -> str:
+        procedure = obj.treatment if obj.treatment_id is not None else obj.block
+        return str(procedure.patient.public_id)
+
+    def get_recorded_by(self, obj) -> str | None:
+        return _person(obj.recorded_by) if obj.recorded_by_id is not None else None
+
+
+class AdverseEventWriteSerializer(serializers.Serializer):
+    """The request body of a new adverse event. Its rules are the model's (apps.adverse_events.models), checked by
+    apps.adverse_events.services.adverse_event_create."""
+
+    treatment = serializers.UUIDField(
+        required=False, allow_null=True, help_text="The treatment's id; send this or `block`, not both."
+    )
+    block = serializers.UUIDField(
+        required=False, allow_null=True, help_text="The block's id; send this or `treatment`, not both."
+    )
+    occurred_on = serializers.DateField(help_text="Not before the procedure's date.")
+    category = serializers.ChoiceField(choices=AdverseEventCategory.choices)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    serious = serializers.BooleanField(
+        required=False, default=False, help_text="Death, life-threatening, hospitalisation or lasting disability."
+    )
+    relatedness = serializers.ChoiceField(choices=Relatedness.choices, help_text="Related to the procedure.")
+    resolved_on = serializers.DateField(required=False, allow_null=True, help_text="Not before occurred_on.")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_treatment(self, public_id: UUID | None) -> Cryoablation | None:
+        if public_id is None:
+            return None
+        treatment = Cryoablation.objects.select_related("patient").filter(public_id=public_id).first()
+        if treatment is None:
+            raise serializers.ValidationError("No treatment with this id.")
+        return treatment
+
+    def validate_block(self, public_id: UUID | None) -> DiagnosticBlock | None:
+        if public_id is None:
+            return None
+        block = DiagnosticBlock.objects.select_related("patient").filter(public_id=public_id).first()
+        if block is None:
+            raise serializers.ValidationError("No block with this id.")
+        return block
+
+    def validate(self, data: dict) -> dict:
+        if (data.get("treatment") is None) == (data.get("block") is None):
+            message = "Record the event on a treatment or on a block: send the id of exactly one of the two."
+            raise serializers.ValidationError({"treatment": [message], "block": [message]})
+        return data
 
 
 # The outcomes report (docs/data-exchange.md), for the schema only: the view sends OutcomesReport.to_json() as is.

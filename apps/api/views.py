@@ -11,17 +11,19 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.roles import CLINICAL, CONFIGURE, OUTCOMES
+from apps.adverse_events.services import adverse_event_create
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.blocks.selectors import block_get
 from apps.clinic.selectors import protocol_get
+from apps.cryoablations.models import Kind
 from apps.cryoablations.selectors import ablation_get, follow_up_get, follow_up_rows
 from apps.patients.forms import PatientForm
 from apps.patients.models import Patient
@@ -35,11 +37,31 @@ from apps.surveys.forms import FollowUpAnswersForm
 from apps.surveys.services import response_record
 
 from .etags import ETAG_PATTERN, IF_MATCH_PATTERN, etag_of, if_match_check
-from .filters import AblationQuery, BlockQuery, FollowUpListQuery, OutcomesQuery, PatientQuery, query_of
-from .selectors import ablation_list, block_list, follow_up_list
+from .filters import (
+    AblationQuery,
+    AdverseEventQuery,
+    BlockQuery,
+    FollowUpListQuery,
+    OutcomesQuery,
+    PatientQuery,
+    TreatmentQuery,
+    query_of,
+)
+from .selectors import (
+    ablation_list,
+    adverse_event_get,
+    adverse_event_list,
+    adverse_event_patient,
+    block_list,
+    follow_up_list,
+    treatment_get,
+    treatment_list,
+)
 from .serializers import (
     AblationSerializer,
     AblationSummarySerializer,
+    AdverseEventSerializer,
+    AdverseEventWriteSerializer,
     BlockSerializer,
     BlockSummarySerializer,
     FollowUpAnswersWriteSerializer,
@@ -50,6 +72,8 @@ from .serializers import (
     PatientSerializer,
     PatientWriteSerializer,
     SurveyAnswerSerializer,
+    TreatmentSerializer,
+    TreatmentSummarySerializer,
 )
 
 ETAG_HEADER = OpenApiParameter(
@@ -171,6 +195,45 @@ def validated_form(form_class, data, *, body, current: dict | None = None, **kwa
     return form
 
 
+def _serializer_json_type_problem(field: serializers.Field, value) -> str | None:
+    """As _json_type_problem, for a body that a serializer checks (no page form takes it): DRF would read 1 as a
+    boolean, a number as text and an integer as a UUID."""
+    if value is None:
+        return None if field.allow_null else "This field may not be null."
+    if isinstance(value, list | dict):
+        return f"Send a single value, not {'a list' if isinstance(value, list) else 'an object'}."
+    if isinstance(field, serializers.BooleanField):
+        ok, expected = isinstance(value, bool), "true or false (a JSON boolean)"
+    elif isinstance(field, serializers.IntegerField | serializers.DecimalField | serializers.FloatField):
+        ok, expected = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+    else:
+        ok, expected = isinstance(value, str), "text (a JSON string)"
+    return None if ok else f"Send {expected}."
+
+
+def validated_body(body, data) -> dict:
+    """The JSON object sent, checked by the serializer `body` (its fields' JSON types first, each bad one named, and
+    a field it does not declare named too, as validated_form does); 400 naming each bad field."""
+    if not isinstance(data, dict):
+        raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
+    fields = body().fields
+    unknown = {
+        name: ["Not a field of this request (or one that cannot be changed)."] for name in data if name not in fields
+    }
+    if unknown:
+        raise exceptions.ValidationError(unknown)
+    problems = {
+        name: [problem]
+        for name, value in data.items()
+        if (problem := _serializer_json_type_problem(fields[name], value))
+    }
+    if problems:
+        raise exceptions.ValidationError(problems)
+    serializer = body(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 def with_etag(data, *, status_code: int = status.HTTP_200_OK, headers=None) -> Response:
     return Response(data, status=status_code, headers={"ETag": etag_of(data), **(headers or {})})
 
@@ -258,9 +321,12 @@ class AblationDetailView(APIView):
     @extend_schema(responses={200: AblationSerializer, 404: NOT_FOUND})
     def get(self, request, public_id):
         ablation = ablation_get(public_id=public_id)
+        if ablation.kind != Kind.CRYOABLATION:
+            # Version 1's ablations are cryoablations: a treatment of another kind is at /api/v1/treatments/{id}/.
+            raise exceptions.NotFound("No such ablation: a treatment of another kind is under /api/v1/treatments/.")
         request.audit.subject(ablation)
         rows = follow_up_rows(
-            follow_ups=list(ablation.follow_ups.select_related("ablation", "counted_response")),
+            follow_ups=list(ablation.follow_ups.select_related("ablation", "counted_response", "superseded_by")),
             today=timezone.localdate(),
         )
         return Response(AblationSerializer({"ablation": ablation, "follow_ups": rows}).data)
@@ -337,6 +403,72 @@ class FollowUpListView(APIView):
         return paginator.get_paginated_response(FollowUpSerializer(rows, many=True).data)
 
 
+class TreatmentListView(APIView):
+    pagination_class = Pagination  # also tells the schema that the answer is a page
+    required_perms = {"GET": "cryoablations.view_cryoablation"}
+
+    @extend_schema(parameters=[TreatmentQuery], responses={200: TreatmentSummarySerializer(many=True), **LIST_ERRORS})
+    def get(self, request):
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(treatment_list(**query_of(TreatmentQuery, request)), request, view=self)
+        request.audit.subject(None, listed=sorted({t.patient_id for t in page}))
+        rows = [{"treatment": treatment} for treatment in page]
+        return paginator.get_paginated_response(TreatmentSummarySerializer(rows, many=True).data)
+
+
+class TreatmentDetailView(APIView):
+    required_perms = {"GET": "cryoablations.view_cryoablation"}
+
+    @extend_schema(responses={200: TreatmentSerializer, 404: NOT_FOUND})
+    def get(self, request, public_id):
+        treatment = treatment_get(public_id=public_id)
+        request.audit.subject(treatment)
+        rows = follow_up_rows(
+            follow_ups=list(treatment.follow_ups.select_related("ablation", "counted_response", "superseded_by")),
+            today=timezone.localdate(),
+        )
+        return Response(TreatmentSerializer({"treatment": treatment, "follow_ups": rows}).data)
+
+
+class AdverseEventListView(APIView):
+    pagination_class = Pagination  # also tells the schema that the answer is a page
+    required_perms = {"GET": "adverse_events.view_adverseevent", "POST": "adverse_events.add_adverseevent"}
+
+    @extend_schema(parameters=[AdverseEventQuery], responses={200: AdverseEventSerializer(many=True), **LIST_ERRORS})
+    def get(self, request):
+        paginator = self.pagination_class()
+        events = adverse_event_list(**query_of(AdverseEventQuery, request))
+        page = paginator.paginate_queryset(events, request, view=self)
+        request.audit.subject(None, listed=sorted({adverse_event_patient(e).pk for e in page}))
+        return paginator.get_paginated_response(AdverseEventSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=AdverseEventWriteSerializer,
+        responses={201: AdverseEventSerializer, 400: VALIDATION_ERROR},
+        parameters=[LOCATION_HEADER],
+    )
+    def post(self, request):
+        """Record an adverse event on a treatment or a block, as staff do on its page; 400 naming each bad field
+        (an unknown category, a date before the procedure...), nothing written."""
+        data = validated_body(AdverseEventWriteSerializer, request.data)
+        event = adverse_event_create(recorded_by=request.user, **data)
+        return Response(
+            AdverseEventSerializer(event).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": request.build_absolute_uri(f"{event.public_id}/")},
+        )
+
+
+class AdverseEventDetailView(APIView):
+    required_perms = {"GET": "adverse_events.view_adverseevent"}
+
+    @extend_schema(responses={200: AdverseEventSerializer, 404: NOT_FOUND})
+    def get(self, request, public_id):
+        event = adverse_event_get(public_id=public_id)
+        request.audit.subject(event, patient=adverse_event_patient(event))
+        return Response(AdverseEventSerializer(event).data)
+
+
 class OutcomesReportView(APIView):
     """The outcomes report of docs/data-exchange.md: exactly `manage.py outcomes_report --format json`."""
 
@@ -411,6 +543,13 @@ follow_up_answers = FollowUpAnswersView.as_view()  # writes only: the change his
 block_list_view = audited(BlockListView, Action.LIST, Category.CLINICAL, object_type="block_list")
 ablation_list_view = audited(AblationListView, Action.LIST, Category.CLINICAL, object_type="ablation_list")
 follow_up_list_view = audited(FollowUpListView, Action.LIST, Category.CLINICAL, object_type="follow_up_list")
+treatment_list_view = audited(TreatmentListView, Action.LIST, Category.CLINICAL, object_type="treatment_list")
+treatment_detail = audited(TreatmentDetailView, Action.VIEW, Category.CLINICAL)
+# A create answers with what was sent; the change history records it.
+adverse_event_list_view = audited(
+    AdverseEventListView, Action.LIST, Category.CLINICAL, object_type="adverse_event_list"
+)
+adverse_event_detail = audited(AdverseEventDetailView, Action.VIEW, Category.CLINICAL)
 # As the dashboard page writes it (apps.reports.views.dashboard).
 outcomes_report = audited(OutcomesReportView, Action.VIEW, Category.REPORT, object_type="outcomes_report")
 # As the admin import page: a problem's message may quote a cell of the files, so a refusal that lists problems is

@@ -305,7 +305,8 @@ REST_FRAMEWORK = {
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "painreg API",
-    "DESCRIPTION": "Patients, diagnostic blocks with their diary, cryoablations with their follow-ups.",
+    "DESCRIPTION": "Patients, diagnostic blocks with their diary, treatments of every kind with their follow-ups, "
+    "adverse events.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

@@ -10,10 +10,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from apps.adverse_events.models import AdverseEvent, Category
+from apps.cryoablations.models import DETAILS, Kind
 from apps.patients.models import Patient
 from apps.registry.models import ImportRun
 from tests.api.test_api import NEW_PATIENT, bearer
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, make_ablation
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +112,10 @@ def test_the_write_schemas_allow_null_only_where_the_server_takes_it(schema):
     patient = components["PatientWriteRequest"]["properties"]
     assert not [name for name, field in patient.items() if field.get("nullable")]
     assert patient["reminder_consent"]["type"] == patient["is_active"]["type"] == "boolean"
+    event = components["AdverseEventWriteRequest"]["properties"]
+    assert {name for name, field in event.items() if field.get("nullable")} == {"treatment", "block", "resolved_on"}
+    assert event["serious"]["type"] == "boolean"
+    assert components["AdverseEventWriteRequest"]["additionalProperties"] is False
     answers = components["FollowUpAnswersWriteRequest"]["properties"]
     assert {name for name, field in answers.items() if field.get("nullable")} == {
         "pain_current",
@@ -238,6 +244,7 @@ def test_the_threshold_is_a_number_above_0_and_at_most_100(schema, physician):
         ("/api/v1/blocks/", "physician"),
         ("/api/v1/blocks/", "nerve"),
         ("/api/v1/ablations/", "nerve"),
+        ("/api/v1/treatments/", "nerve"),
         ("/api/v1/follow-ups/", "time_point"),
         ("/api/v1/reports/outcomes/", "physician"),
         ("/api/v1/reports/outcomes/", "nerve"),
@@ -253,3 +260,43 @@ def test_a_nul_in_a_text_query_parameter_is_a_400_naming_it_as_the_schema_says(s
     pattern = _query_parameter(schema, path, name)["pattern"]
     assert not re.search(pattern, "dr_a\x00")
     assert re.search(pattern, "dr_okafor")
+
+
+# 12. Treatments and adverse events: what the schema declares is what the API sends
+
+
+def test_the_adverse_event_create_declares_its_location_and_enums_as_sent(schema, staff_user):
+    # given
+    treatment = make_ablation(patient=PatientFactory())
+    # when
+    response = bearer(staff_user).post(
+        "/api/v1/adverse-events/",
+        {
+            "treatment": str(treatment.public_id),
+            "occurred_on": treatment.performed_on.isoformat(),
+            "category": "numbness",
+            "severity": "mild",
+            "relatedness": "possible",
+        },
+        content_type="application/json",
+    )
+    # then
+    assert response.status_code == 201, response.content
+    created = schema["paths"]["/api/v1/adverse-events/"]["post"]["responses"]["201"]
+    assert created["headers"]["Location"]["required"] is True
+    event = AdverseEvent.objects.get()
+    assert response["Location"] == f"http://testserver/api/v1/adverse-events/{event.public_id}/"
+    components = schema["components"]["schemas"]
+    assert set(components["CategoryEnum"]["enum"]) == set(Category.values)
+    assert set(components["KindEnum"]["enum"]) == set(Kind.values)
+    # and the links a client follows: create -> read, treatment read -> create on it
+    links = created["links"]
+    assert links["ReadAdverseEvent"]["operationId"] == "api_v1_adverse_events_retrieve"
+    read = schema["paths"]["/api/v1/treatments/{public_id}/"]["get"]["responses"]["200"]["links"]
+    assert read["RecordAdverseEvent"]["requestBody"]["treatment"] == "$response.body#/id"
+
+
+def test_every_treatment_detail_is_declared_nullable(schema):
+    for name in ("TreatmentSummary", "Treatment"):
+        properties = schema["components"]["schemas"][name]["properties"]
+        assert all(properties[detail]["nullable"] for detail in DETAILS), name

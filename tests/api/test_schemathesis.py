@@ -17,30 +17,36 @@ from django.utils import timezone
 from schemathesis.engine import events, from_schema
 
 from apps.accounts.models import Role
+from apps.adverse_events.models import AdverseEvent
+from apps.adverse_events.services import adverse_event_create
 from apps.api.services import token_issue
 from apps.surveys.services import response_record
 from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation
 
 EXAMPLES_PER_OPERATION = 3
-STATEFUL_SCENARIOS = 10
+# Enough scenarios that the stateful phase, whose choice among links is partly truly random (schemathesis draws it
+# outside the seed), reaches every operation asserted below in every run, 19 operations in all (10 were enough for 14).
+STATEFUL_SCENARIOS = 80
 STEPS_PER_SCENARIO = 6
 # Answers a valid request may get besides 2xx: credentials and roles (401, 403), a record or page that is not there
 # (404), a stale If-Match (412: the schema cannot know which ETag is current), the throttle (429).
 ACCEPTED = ["2xx", "401", "403", "404", "409", "412", "429"]
-# ...and 400 where a rule beyond the schema refuses schema-valid values, named in the answer: a username or nerve
-# code that names nobody, an end date before the start date, an MRN already taken, SMS without a mobile number, an
-# answer dated outside its follow-up's window, CSV files whose rows the import refuses.
+# ...and 400 where a rule beyond the schema refuses schema-valid values, named in the answer: a username, nerve
+# code or record id that names nobody, an end date before the start date, an MRN already taken, SMS without a mobile
+# number, an answer dated outside its follow-up's window, CSV files whose rows the import refuses, an adverse event on
+# no procedure or before it, text with a NUL byte.
 BUSINESS_RULES = {
-    "include-operation-id-regex": "^(api_v1_(blocks|ablations|follow_ups)_list"
+    "include-operation-id-regex": "^(api_v1_(blocks|ablations|treatments|follow_ups|adverse_events)_list"
     "|api_v1_reports_outcomes_retrieve|api_v1_patients_(create|partial_update)"
-    "|api_v1_follow_ups_responses_create|api_v1_registry_imports_create)$",
+    "|api_v1_follow_ups_responses_create|api_v1_registry_imports_create|api_v1_adverse_events_create)$",
     "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
 }
 # The create's coverage phase enumerates hundreds of bodies (every time zone of the enum, each field missing, null...)
 # in a minute: its fields are the update's, whose coverage runs, and the create is fuzzed and chained statefully.
-# Likewise the ablations' list, whose query parameters are the blocks' list's (ProcedureQuery), enumerated there.
+# Likewise the ablations' and treatments' lists, whose query parameters are the blocks' list's (ProcedureQuery),
+# enumerated there (the treatments' own, kind and patient, are fuzzed).
 NOT_ENUMERATED = {
-    "include-operation-id-regex": "^api_v1_(patients_create|ablations_list)$",
+    "include-operation-id-regex": "^api_v1_(patients_create|ablations_list|treatments_list)$",
     "phases": {"coverage": {"enabled": False}},
 }
 # Preconditions are checked before the body (RFC 9110): a stale If-Match is answered 412 whatever the body holds;
@@ -65,6 +71,9 @@ def seeded(transactional_db, settings, live_server):
         collected_via="phone",
         pain_average=3,
     )
+    event = adverse_event_create(
+        block=block, occurred_on=timezone.localdate(), category="vasovagal", severity="mild", relatedness="definite"
+    )
     admin = UserFactory(role=Role.ADMIN, is_staff=True)
     _, raw = token_issue(
         user=admin, name="schemathesis", expires_at=timezone.now() + dt.timedelta(days=1), read_only=False
@@ -72,17 +81,29 @@ def seeded(transactional_db, settings, live_server):
     pinned = {
         "api_v1_blocks_retrieve": block.public_id,
         "api_v1_ablations_retrieve": ablation.public_id,
+        "api_v1_treatments_retrieve": ablation.public_id,
+        "api_v1_adverse_events_retrieve": event.public_id,
         "api_v1_follow_ups_retrieve": follow_up.public_id,
         "api_v1_follow_ups_responses_create": follow_up.public_id,
         "fhir_patient_everything": patient.public_id,
     }
-    return {"token": raw, "pinned": pinned, "url": live_server.url}
+    return {"token": raw, "pinned": pinned, "url": live_server.url, "ablation": ablation}
+
+
+def _adverse_event_on_the_seeded_treatment(seeded: dict) -> dict:
+    """A new adverse event names its treatment (or block) by id: a random id names none (400), so the body's
+    `treatment` is mostly the seeded treatment's, for the create to be accepted and its answer checked too."""
+    return {
+        "include-operation-id": "api_v1_adverse_events_create",
+        "parameters": {"body.treatment": {"dictionary": "treatments", "probability": 0.8}},
+    }
 
 
 def _config(seeded: dict) -> schemathesis.Config:
     return schemathesis.Config.from_dict(
         {
             "seed": 20261205,
+            "dictionaries": {"treatments": {"values": [str(seeded["ablation"].public_id)]}},
             "workers": 1,
             "cache": {"enabled": False},  # nothing learnt by an earlier run: the same requests each run
             "headers": {"Authorization": f"Bearer {seeded['token']}"},
@@ -104,6 +125,7 @@ def _config(seeded: dict) -> schemathesis.Config:
             "operations": [
                 BUSINESS_RULES,
                 NOT_ENUMERATED,
+                _adverse_event_on_the_seeded_treatment(seeded),
                 *(
                     {"include-operation-id": operation_id, "parameters": {"path.public_id": str(public_id)}}
                     for operation_id, public_id in seeded["pinned"].items()
@@ -141,11 +163,17 @@ def test_the_api_holds_to_its_schema_with_every_check_and_its_links(seeded):
     # and every operation was called, in the stateful phase too: the links carried a created (or listed) patient's id
     # and ETag from the create or the read to the update (If-Match), and on from there
     operations = {label for _, label in calls}
-    assert len(operations) == 14
+    assert len(operations) == 19
     stateful = {label for phase, label in calls if phase.value == "stateful"}
     assert {
         "POST /api/v1/patients/",
         "GET /api/v1/patients/{public_id}/",
         "PATCH /api/v1/patients/{public_id}/",
         "GET /fhir/Patient/{public_id}/$everything",
-    } <= stateful, calls
+        "GET /api/v1/treatments/{public_id}/",
+        "POST /api/v1/adverse-events/",
+    } <= stateful, "\n".join(
+        f"{label}: {calls[phase, label]}" for phase, label in sorted(calls) if phase.value == "stateful"
+    )
+    # and adverse events were recorded on the seeded treatment: creates were accepted, their answers checked
+    assert AdverseEvent.objects.filter(treatment=seeded["ablation"]).exists()

@@ -26,6 +26,8 @@ PAGE_NAMES = {
     "registry_upload": "Registry import files",
     "block_list": "Diagnostic blocks (API)",
     "ablation_list": "Cryoablations (API)",
+    "treatment_list": "Treatments (API)",
+    "adverse_event_list": "Adverse events (API)",
     "follow_up_list": "Follow-ups (API)",
     "outcomes_report": "Outcomes report (API)",
     "fhir_bulk_export": "FHIR export",

@@ -18,11 +18,11 @@ def _date(value: str) -> date:
 
 class Command(BaseCommand):
     help = (
-        "FHIR R4 bulk export: Patient.ndjson, Procedure.ndjson, Observation.ndjson, QuestionnaireResponse.ndjson "
-        "and Questionnaire.ndjson in DIR (created if missing; files of an earlier export replaced), one resource a "
-        "line, as GET /fhir/Patient/{id}/$everything builds them. With --from/--to: the blocks, ablations and survey "
-        "answers dated in that period (clinic time zone, both days included) and their patients; without, the "
-        "whole registry. Logged as one access event."
+        "FHIR R4 bulk export: Patient.ndjson, Procedure.ndjson, Observation.ndjson, QuestionnaireResponse.ndjson, "
+        "Questionnaire.ndjson and AdverseEvent.ndjson in DIR (created if missing; files of an earlier export "
+        "replaced), one resource a line, as GET /fhir/Patient/{id}/$everything builds them. With --from/--to: the "
+        "blocks, treatments, survey answers and adverse events dated in that period (clinic time zone, both days "
+        "included) and their patients; without, the whole registry. Logged as one access event."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
