@@ -13,6 +13,7 @@ from rest_framework import serializers
 from apps.accounts.models import User
 from apps.blocks.models import Side
 from apps.clinic.models import Nerve
+from apps.cryoablations.models import Kind
 from apps.cryoablations.selectors import WORKLIST_STATUSES
 from apps.patients.selectors import PATIENT_ORDERINGS
 from apps.reports.outcomes import THRESHOLD_OUT_OF_RANGE, threshold_in_range
@@ -109,6 +110,11 @@ class OutcomesQuery(ProcedureQuery):
     threshold = ThresholdPercent(
         required=False,
         help_text="Positive-block threshold, percent, above 0 and at most 100 (default: the protocol's).",
+    )
+    kind = serializers.ChoiceField(
+        choices=Kind.values,
+        required=False,
+        help_text="Only treatments of this kind (outcomes_report --kind); the funnel's later stages follow them.",
     )
 
 

@@ -105,6 +105,10 @@ class FollowUpFact(models.Model):
     qualifying_peak_relief_percent = models.DecimalField(max_digits=30, decimal_places=16, null=True, editable=False)
     qualifying_block_performed_at = models.DateTimeField(null=True, editable=False)
     qualifying_block_physician_id = models.BigIntegerField(null=True, editable=False)
+    # Version 2 (migration 0007): the treatment's kind, and whether a repeat treatment supersedes this follow-up (a
+    # copy of FollowUp.superseded_by, which cryoablations.services.supersession_refresh copies from the rule's view).
+    kind = models.CharField(max_length=15, default="cryoablation", editable=False)
+    superseded = models.BooleanField(default=False, editable=False)
 
     class Meta:
         db_table = "reports_followupfact"
@@ -139,6 +143,7 @@ class DurabilityStep(models.Model):
     nerve_id = models.BigIntegerField(editable=False)
     side = models.CharField(max_length=9, editable=False)
     performed_on = models.DateField(editable=False)
+    kind = models.CharField(max_length=15, default="cryoablation", editable=False)
 
     class Meta:
         db_table = "reports_durabilitystep"

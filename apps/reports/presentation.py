@@ -175,7 +175,7 @@ def _funnel_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, An
             {
                 "label": nerve[1] if nerve else "All nerves",
                 "cells": [link(getattr(row, m), "funnel", m, **scope) for m in ("blocks", "evaluable", "positive")]
-                + [link(row.ablated, "funnel", "ablated", **scope)]
+                + [link(row.treated, "funnel", "ablated", **scope)]
                 + [link(getattr(row, m), "funnel_3m", m, **scope) for m in ("evaluable_3m", "responders_3m")],
                 "rate": percent(row.rate_3m),
             }
@@ -188,7 +188,7 @@ def _funnel_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, An
                 ("Blocks", overall_funnel.blocks),
                 ("Evaluable", overall_funnel.evaluable),
                 ("Positive", overall_funnel.positive),
-                ("Ablated", overall_funnel.ablated),
+                ("Treated", overall_funnel.treated),
                 ("Evaluable at 3 months", overall_funnel.evaluable_3m),
                 ("Responders at 3 months", overall_funnel.responders_3m),
             ]
@@ -212,7 +212,7 @@ def _response_part(
             {
                 "time_point": tp,
                 "label": labels.get(tp, tp),
-                "ablations": link(row.ablations, "response", "ablations", time_point=tp),
+                "ablations": link(row.treatments, "response", "ablations", time_point=tp),
                 "closed": link(row.closed, "response", "closed", time_point=tp),
                 "evaluable": link(row.evaluable, "response", "evaluable", time_point=tp),
                 "responders": link(row.responders, "response", "responders", time_point=tp),
@@ -274,9 +274,9 @@ def _durability_part(durability: outcomes.Durability, link: _Linker) -> dict[str
     )
     median_ci = durability.median_ci
     durability_table = {
-        "ablations": link(durability.ablations, "durability", "ablations"),
+        "ablations": link(durability.treatments, "durability", "ablations"),
         "events": link(durability.events, "durability", "events"),
-        "censored": link(durability.ablations - durability.events, "durability", "censored"),
+        "censored": link(durability.treatments - durability.events, "durability", "censored"),
         "median": f"{durability.median_days} days" if durability.median_days is not None else "not reached",
         "median_ci": (
             f"{median_ci[0] if median_ci[0] is not None else '—'} – "
