@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from apps.cryoablations.models import Kind
+
 
 class ImportRun(models.Model):
     """One run of the registry import (docs: data-exchange.md), refused, dry or written, with its counts.
@@ -75,6 +77,19 @@ def counts_in_words(counts: dict[str, dict[str, int]]) -> list[str]:
             f"Qualifying block named in the file for {named}, picked by the protocol's rule for {by_rule}, "
             f"none found for {max(created - named - by_rule, 0)}."
         )
+    if "treatments.csv" in counts:
+        c = counts["treatments.csv"]
+        created, named, by_rule = c.get("created", 0), c.get("qualifying_named", 0), c.get("qualifying_by_rule", 0)
+        lines.append(
+            f"{_n(created, 'new treatment', 'new treatments')} from treatments.csv; "
+            f"{_n(c.get('matched', 0), 'treatment', 'treatments')} already in the registry. "
+            f"Qualifying block named in the file for {named}, picked by the protocol's rule for {by_rule}, "
+            f"none found for {max(created - named - by_rule, 0)}."
+        )
+    by_kind = counts.get("treatments_by_kind")
+    if by_kind:
+        kinds = ", ".join(f"{Kind(code).label.lower()} {count}" for code, count in by_kind.items())
+        lines.append(f"New treatments by kind: {kinds}.")
     if "follow_ups" in counts:
         c = counts["follow_ups"]
         lines.append(
@@ -82,11 +97,24 @@ def counts_in_words(counts: dict[str, dict[str, int]]) -> list[str]:
             f"{c.get('window_closed_at_import', 0)} of them whose window had closed before the import "
             "(no reminder is sent for those)."
         )
+        superseded = c.get("superseded", 0)
+        if superseded:
+            lines.append(
+                f"{_n(superseded, 'follow-up', 'follow-ups')} left out because the treatment was repeated "
+                "(no answer counted, no reminder sent)."
+            )
     if "survey_responses.csv" in counts:
         c = counts["survey_responses.csv"]
         lines.append(
             f"{_n(c.get('created', 0), 'new survey answer', 'new survey answers')}, "
             f"{c.get('unscheduled', 0)} of them outside every follow-up window; "
             f"{_n(c.get('matched', 0), 'answer', 'answers')} already in the registry."
+        )
+    if "adverse_events.csv" in counts:
+        c = counts["adverse_events.csv"]
+        lines.append(
+            f"{_n(c.get('created', 0), 'new adverse event', 'new adverse events')} "
+            f"({c.get('on_treatments', 0)} after a treatment, {c.get('on_blocks', 0)} after a block, "
+            f"{c.get('serious', 0)} serious); {_n(c.get('matched', 0), 'event', 'events')} already in the registry."
         )
     return lines

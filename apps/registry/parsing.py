@@ -1,9 +1,15 @@
-"""Reading and checking the four CSV files of a registry folder (docs: data-exchange.md), without writing.
+"""Reading and checking the CSV files of a registry folder (docs: data-exchange.md), without writing.
 
 Every cell is checked by the model field it lands in (`Field.clean`: choices, NRS ranges, lengths, dates not in
 the future...), so the import refuses exactly what a form or a service would; the few rules that live only in a
 CheckConstraint or a form are repeated here, named beside the constraint they mirror. Checks that need other rows
 (a block's patient, an ablation's qualifying block, a response's ablation) are made once every file is read.
+
+Version 2 (data-exchange.md, "Import, version 2"): `treatments.csv` holds treatments of every kind beside, or instead
+of, `ablations.csv` (whose rows are cryoablations); both land in `Parsed.treatments`, whose rows say their file. A
+kind's details are those of cryoablations.models.KIND_DETAILS, the one list the forms, the API and the database use.
+`instrument_responses.csv` and `medications.csv` are refused as a whole (LATER): this version does not import them,
+and a folder is imported whole or not at all.
 """
 
 from __future__ import annotations
@@ -24,13 +30,25 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts.models import User
+from apps.adverse_events.models import AdverseEvent
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
-from apps.cryoablations.models import Cryoablation
+from apps.cryoablations.models import DETAILS, KIND_DETAILS, Cryoablation, Kind
 from apps.patients.models import Patient
 from apps.surveys.models import SurveyResponse
 
 PATIENTS, BLOCKS, ABLATIONS, RESPONSES = "patients.csv", "blocks.csv", "ablations.csv", "survey_responses.csv"
-FILES = [PATIENTS, BLOCKS, ABLATIONS, RESPONSES]
+TREATMENTS, ADVERSE_EVENTS = "treatments.csv", "adverse_events.csv"
+INSTRUMENTS, MEDICATIONS = "instrument_responses.csv", "medications.csv"
+FILES_V1 = [PATIENTS, BLOCKS, ABLATIONS, RESPONSES]
+# Every file the import reads, in the order it reads them (ablations before treatments: an id in both is named on
+# the treatments' line).
+FILES = [PATIENTS, BLOCKS, ABLATIONS, TREATMENTS, RESPONSES, ADVERSE_EVENTS]
+# Files of version 2 that this version does not import: a folder holding one is refused (all or nothing).
+LATER = [INSTRUMENTS, MEDICATIONS]
+LATER_MESSAGE = "not imported by this version: instruments and opioids come with a later release"
+# Files a folder may lack: one of ablations.csv and treatments.csv is needed (registry_parse), adverse events may be
+# left out.
+OPTIONAL = {ABLATIONS, TREATMENTS, ADVERSE_EVENTS}
 
 # column -> (model field it is stored in, required). Required beyond the contract's own list where the registry
 # cannot store a row without the value (a patient's name and date of birth).
@@ -75,19 +93,58 @@ COLUMNS: dict[str, dict[str, tuple[type[models.Model], str, bool]]] = {
         "freeze_seconds": (Cryoablation, "freeze_seconds", False),
         "qualifying_block_id": (DiagnosticBlock, "external_id", False),
     },
+    TREATMENTS: {
+        "treatment_id": (Cryoablation, "external_id", True),
+        "mrn": (Patient, "mrn", True),
+        "kind": (Cryoablation, "kind", True),
+        "performed_on": (Cryoablation, "performed_on", True),
+        "physician": (Cryoablation, "physician", True),
+        "nerve": (Cryoablation, "nerve", True),
+        "side": (Cryoablation, "side", True),
+        "baseline_nrs": (Cryoablation, "baseline_nrs", True),
+        "guidance": (Cryoablation, "guidance", False),
+        "qualifying_block_id": (DiagnosticBlock, "external_id", False),
+        **{name: (Cryoablation, name, False) for name in DETAILS},
+    },
     RESPONSES: {
         "mrn": (Patient, "mrn", True),
-        "ablation_id": (Cryoablation, "external_id", True),
+        # One of the two names the treatment (RESPONSE_TREATMENT_COLUMNS): checked by _read and _check_response.
+        "treatment_id": (Cryoablation, "external_id", False),
+        "ablation_id": (Cryoablation, "external_id", False),
         "completed_at": (SurveyResponse, "completed_at", True),
         "pain_average": (SurveyResponse, "pain_average", True),
         "pain_current": (SurveyResponse, "pain_current", False),
         "pain_worst": (SurveyResponse, "pain_worst", False),
         "percent_relief": (SurveyResponse, "percent_relief", False),
         "pgic": (SurveyResponse, "pgic", False),
+        "new_problem": (SurveyResponse, "new_problem", False),
+        "new_problem_text": (SurveyResponse, "new_problem_text", False),
+    },
+    ADVERSE_EVENTS: {
+        "event_id": (AdverseEvent, "external_id", True),
+        # Exactly one of the two, checked by _check_adverse_event.
+        "treatment_id": (Cryoablation, "external_id", False),
+        "block_id": (DiagnosticBlock, "external_id", False),
+        "occurred_on": (AdverseEvent, "occurred_on", True),
+        "category": (AdverseEvent, "category", True),
+        "severity": (AdverseEvent, "severity", True),
+        "serious": (AdverseEvent, "serious", True),
+        "relatedness": (AdverseEvent, "relatedness", True),
+        "resolved_on": (AdverseEvent, "resolved_on", False),
+        "notes": (AdverseEvent, "notes", False),
     },
 }
+RESPONSE_TREATMENT_COLUMNS = ("treatment_id", "ablation_id")
 # Cells read as text and checked here (references to other rows or a format of their own), not by Field.clean.
-SPECIAL = {"physician", "nerve", "diary", "performed_at", "completed_at", "mrn"}
+SPECIAL = {"physician", "nerve", "diary", "performed_at", "completed_at", "mrn", "new_problem", "serious"}
+# Codes whose refusal lists the codes allowed (a file's author needs them; Django's "not a valid choice" names none).
+LISTED_CHOICES = {
+    "kind": "kind of treatment",
+    "category": "category",
+    "severity": "severity",
+    "relatedness": "relatedness",
+}
+YES_NO = {"yes": True, "no": False}
 
 
 # The line of a problem about a file as a whole (it is missing): shown as its message alone, which names the file.
@@ -119,16 +176,22 @@ class Problem:
 class Row:
     line: int
     values: dict[str, Any]
+    # The file it came from where two files land together (ablations.csv and treatments.csv), and the column naming
+    # its treatment where a file may name it two ways (survey_responses.csv: treatment_id or ablation_id).
+    file: str = ""
+    treatment_column: str = "treatment_id"
 
 
 @dataclass
 class Parsed:
-    """The rows of the four files, cleaned, keyed by their source ids; and every problem found."""
+    """The rows of the files, cleaned, keyed by their source ids; and every problem found."""
 
     patients: dict[str, Row] = field(default_factory=dict)  # by mrn
     blocks: dict[str, Row] = field(default_factory=dict)  # by block_id
-    ablations: dict[str, Row] = field(default_factory=dict)  # by ablation_id
-    responses: list[Row] = field(default_factory=list)
+    # by ablation_id or treatment_id; values hold "treatment_id" and "kind" whichever file a row came from
+    treatments: dict[str, Row] = field(default_factory=dict)
+    responses: list[Row] = field(default_factory=list)  # values hold "treatment_id", whichever column named it
+    adverse_events: dict[str, Row] = field(default_factory=dict)  # by event_id
     problems: list[Problem] = field(default_factory=list)
     # Ids of rows refused on their own: a reference to one is not reported again as unknown.
     refused: set[tuple[str, str]] = field(default_factory=set)
@@ -189,7 +252,8 @@ def _read(folder: Path, name: str, parsed: Parsed):
     """The rows of one file as (line, {column: stripped text}); header problems are recorded."""
     path = folder / name
     if not path.is_file():
-        parsed.problem(name, WHOLE_FILE, "-", f"{name} is missing.")
+        if name not in OPTIONAL:
+            parsed.problem(name, WHOLE_FILE, "-", f"{name} is missing.")
         return
     known = COLUMNS[name]
     with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -213,6 +277,14 @@ def _read(folder: Path, name: str, parsed: Parsed):
         for column, (_, _, required) in known.items():
             if required and column not in header:
                 parsed.problem(name, 1, column, "Missing column: it is required.")
+                bad_header = True
+        if name == RESPONSES:
+            named = [column for column in RESPONSE_TREATMENT_COLUMNS if column in header]
+            if not named:
+                parsed.problem(name, 1, "treatment_id", "Missing column: treatment_id (or ablation_id) is required.")
+                bad_header = True
+            elif len(named) > 1:
+                parsed.problem(name, 1, "ablation_id", "Name the treatment in treatment_id or ablation_id, not both.")
                 bad_header = True
         if bad_header:
             return
@@ -250,6 +322,9 @@ def _clean_row(name: str, line: int, cells: dict[str, str], parsed: Parsed) -> d
                 ok = False
             continue
         value, errors = _clean_cell(model, field_name, raw)
+        if errors and column in LISTED_CHOICES:
+            codes = ", ".join(str(code) for code, _ in model._meta.get_field(field_name).choices or ())
+            errors = (f"“{raw}” is not a {LISTED_CHOICES[column]}: one of {codes}.",)
         if errors:
             parsed.problem(name, line, column, " ".join(errors))
             ok = False
@@ -265,6 +340,10 @@ def _special(column: str, raw: str) -> Any:
         return value
     if column == "diary":
         return parse_diary(raw)
+    if column in ("new_problem", "serious"):
+        if raw.lower() not in YES_NO:
+            raise ValidationError(f"“{raw}” is not yes or no.")
+        return YES_NO[raw.lower()]
     if column in ("performed_at", "completed_at"):
         value = parse_when(raw)
         # The field's own validators (not in the future); Field.clean would refuse a naive value first.
@@ -326,50 +405,172 @@ def _check_block(values: dict[str, Any], line: int, parsed: Parsed) -> bool:
     return ok
 
 
-def _check_ablation(values: dict[str, Any], line: int, parsed: Parsed) -> bool:
+# The details that count something: CheckConstraints ablation_cycles_positive, ablation_freeze_positive and
+# treatment_<detail>_positive.
+POSITIVE_DETAILS = (
+    "cycles",
+    "freeze_seconds",
+    "cannula_gauge",
+    "active_tip_mm",
+    "temperature_c",
+    "lesion_seconds",
+    "lesions",
+    "leads",
+)
+
+
+def _check_treatment(name: str, values: dict[str, Any], line: int, parsed: Parsed) -> bool:
+    """A treatment of either file: its kind (an ablation is a cryoablation), the details of that kind only
+    (Cryoablation.clean and the constraint treatment_details_of_its_kind), counts at least 1, leads not removed
+    before the treatment (treatment_leads_removed_after)."""
     ok = True
-    # CheckConstraints ablation_cycles_positive and ablation_freeze_positive.
-    for column in ("cycles", "freeze_seconds"):
-        if values.get(column) is not None and values[column] < 1:
-            parsed.problem(ABLATIONS, line, column, "It must be at least 1.")
+    if name == ABLATIONS:
+        values["treatment_id"], values["kind"] = values.pop("ablation_id"), Kind.CRYOABLATION.value
+        values["guidance"] = None
+    kind = values["kind"]
+    for column in DETAILS:
+        if column not in values:
+            values[column] = None
+        if values[column] not in (None, "") and column not in KIND_DETAILS[kind]:
+            label = Kind(kind).label.lower()
+            parsed.problem(name, line, column, f"Not recorded for {label} ({kind}): leave it empty.")
             ok = False
+    for column in POSITIVE_DETAILS:
+        if values[column] is not None and values[column] < 1:
+            parsed.problem(name, line, column, "It must be at least 1.")
+            ok = False
+    removed_on, performed_on = values["removed_on"], values["performed_on"]
+    if removed_on is not None and removed_on < performed_on:
+        parsed.problem(name, line, "removed_on", f"The leads cannot be removed before the treatment ({performed_on}).")
+        ok = False
     return ok
 
 
-CHECKS = {PATIENTS: _check_patient, BLOCKS: _check_block, ABLATIONS: _check_ablation}
-KEYS = {PATIENTS: "mrn", BLOCKS: "block_id", ABLATIONS: "ablation_id"}
+def _check_ablation(values: dict[str, Any], line: int, parsed: Parsed) -> bool:
+    return _check_treatment(ABLATIONS, values, line, parsed)
+
+
+def _check_treatment_row(values: dict[str, Any], line: int, parsed: Parsed) -> bool:
+    return _check_treatment(TREATMENTS, values, line, parsed)
+
+
+def _check_response(values: dict[str, Any], line: int, parsed: Parsed) -> bool:
+    """The treatment named in treatment_id or, version 1, ablation_id (held as "treatment_id" from here on); a new
+    problem's text only beside a yes."""
+    ok = True
+    column = values["header_column"]
+    values["treatment_id"] = values.pop(column)
+    values.pop("ablation_id", None)
+    if not values["treatment_id"]:
+        parsed.problem(RESPONSES, line, column, "Required: the cell is empty.")
+        ok = False
+    if values["new_problem_text"] and values["new_problem"] is not True:
+        parsed.problem(RESPONSES, line, "new_problem_text", "A new problem is described, but new_problem is not yes.")
+        ok = False
+    values["new_problem_text"] = values["new_problem_text"] or ""
+    return ok
+
+
+def _check_adverse_event(values: dict[str, Any], line: int, parsed: Parsed) -> bool:
+    ok = True
+    # The constraint adverse_event_on_treatment_or_block.
+    if values["treatment_id"] and values["block_id"]:
+        parsed.problem(
+            ADVERSE_EVENTS, line, "block_id", "Name the treatment or the block the event followed, not both."
+        )
+        ok = False
+    elif not values["treatment_id"] and not values["block_id"]:
+        parsed.problem(
+            ADVERSE_EVENTS,
+            line,
+            "treatment_id",
+            "Required: name the treatment (treatment_id) or the block (block_id) the event followed.",
+        )
+        ok = False
+    # The constraint adverse_event_resolved_after.
+    occurred_on, resolved_on = values["occurred_on"], values["resolved_on"]
+    if resolved_on is not None and resolved_on < occurred_on:
+        parsed.problem(
+            ADVERSE_EVENTS, line, "resolved_on", f"The event cannot be resolved before it began ({occurred_on})."
+        )
+        ok = False
+    values["notes"] = values["notes"] or ""
+    return ok
+
+
+CHECKS = {
+    PATIENTS: _check_patient,
+    BLOCKS: _check_block,
+    ABLATIONS: _check_ablation,
+    TREATMENTS: _check_treatment_row,
+    RESPONSES: _check_response,
+    ADVERSE_EVENTS: _check_adverse_event,
+}
+KEYS = {
+    PATIENTS: "mrn",
+    BLOCKS: "block_id",
+    ABLATIONS: "ablation_id",
+    TREATMENTS: "treatment_id",
+    ADVERSE_EVENTS: "event_id",
+}
 
 
 def registry_parse(folder: Path) -> Parsed:
-    """Read and check the four files on their own (cell by cell, ids unique within a file)."""
+    """Read and check the files on their own (cell by cell, ids unique within a file, and a treatment's id in only
+    one of ablations.csv and treatments.csv)."""
     parsed = Parsed()
     _clean_cell.cache_clear()  # the future-date rules depend on today
+    for name in LATER:
+        if (folder / name).exists():
+            parsed.problem(name, WHOLE_FILE, "-", f"{name}: {LATER_MESSAGE}. Remove the file to import the others.")
+    if not (folder / ABLATIONS).is_file() and not (folder / TREATMENTS).is_file():
+        parsed.problem(TREATMENTS, WHOLE_FILE, "-", f"{TREATMENTS} (or {ABLATIONS}, version 1) is missing.")
     for name in FILES:
         seen: dict[Any, int] = {}
+        target = {
+            PATIENTS: parsed.patients,
+            BLOCKS: parsed.blocks,
+            ABLATIONS: parsed.treatments,
+            TREATMENTS: parsed.treatments,
+            ADVERSE_EVENTS: parsed.adverse_events,
+        }.get(name)
         for line, cells in _read(folder, name, parsed):
             values = _clean_row(name, line, cells, parsed)
-            check = CHECKS.get(name)
-            if values is None or (check and not check(values, line, parsed)):
+            if values is not None and name == RESPONSES:
+                values["header_column"] = next(c for c in RESPONSE_TREATMENT_COLUMNS if c in cells)
+            check = CHECKS[name]
+            if values is None or not check(values, line, parsed):
                 if name in KEYS:
                     raw_key = cells.get(KEYS[name], "")
                     parsed.refused.add((name, normalize_mrn(raw_key) if name == PATIENTS else raw_key))
                 continue
             if name == RESPONSES:
-                key = (values["ablation_id"], values["completed_at"])
+                column = values.pop("header_column")
+                key = (values["treatment_id"], values["completed_at"])
                 if key in seen:
                     parsed.problem(
-                        name, line, "completed_at", f"The same ablation and completion time as line {seen[key]}."
+                        name, line, "completed_at", f"The same treatment and completion time as line {seen[key]}."
                     )
                     continue
                 seen[key] = line
-                parsed.responses.append(Row(line, values))
+                parsed.responses.append(Row(line, values, file=name, treatment_column=column))
                 continue
             key_column = KEYS[name]
-            key = values[key_column]
+            key = values["treatment_id"] if name == ABLATIONS else values[key_column]
             if key in seen:
                 parsed.problem(name, line, key_column, f"“{key}” is already on line {seen[key]}.")
                 continue
             seen[key] = line
-            target = {PATIENTS: parsed.patients, BLOCKS: parsed.blocks, ABLATIONS: parsed.ablations}[name]
-            target[key] = Row(line, values)
+            assert target is not None
+            other = target.get(key)
+            if other is not None:  # an ablation's id again in treatments.csv
+                parsed.problem(
+                    name,
+                    line,
+                    key_column,
+                    f"“{key}” is also in {other.file} (line {other.line}): "
+                    f"an id may appear in only one of {ABLATIONS} and {TREATMENTS}.",
+                )
+                continue
+            target[key] = Row(line, values, file=name)
     return parsed

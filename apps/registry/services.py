@@ -24,40 +24,55 @@ recorded by their triggers, as any change.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple, cast
 
 import pghistory
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
+from apps.adverse_events.models import AdverseEvent
 from apps.audit.services import history_in_bulk, history_record_created
 from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance
 from apps.clinic.models import Nerve, Protocol
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
-from apps.cryoablations.services import follow_up_dates
+from apps.cryoablations.services import follow_up_dates, supersession_refresh
 from apps.patients.models import Channel, Patient, Sex, patient_search_name
 from apps.surveys.models import CollectedVia, SurveyResponse
 from apps.surveys.services import counted_responses_refresh
 
 from . import bulk
 from .models import ImportRun
-from .parsing import ABLATIONS, BLOCKS, PATIENTS, RESPONSES, Parsed, Problem, registry_parse
+from .parsing import (
+    ABLATIONS,
+    ADVERSE_EVENTS,
+    BLOCKS,
+    PATIENTS,
+    RESPONSES,
+    TREATMENTS,
+    Parsed,
+    Problem,
+    Row,
+    registry_parse,
+)
 from .uploads import UploadError, upload_discard, upload_folder, upload_names, upload_store
 
 logger = logging.getLogger(__name__)
 
+# The summary's count of new treatments of each kind (Kind codes), beside the counts of each file.
+TREATMENTS_BY_KIND = "treatments_by_kind"
 REFRESH_CHUNK = 10_000  # follow-ups per counted_responses_refresh
 PROBLEMS_KEPT = 200  # problem locations kept in the ImportRun
 # The models whose created rows the import records in bulk (history_in_bulk).
-CREATED_IN_BULK = bulk.WRITTEN
+CREATED_IN_BULK = (*bulk.WRITTEN, AdverseEvent)
 
 
 @dataclass
@@ -84,53 +99,70 @@ class _Resolved:
     patient_ids: dict[str, int] = field(default_factory=dict)  # mrn -> id, existing patients
     users: dict[str, int] = field(default_factory=dict)  # username -> id
     nerves: dict[str, int] = field(default_factory=dict)  # code -> id
-    # block_id -> (db id or None, mrn, nerve code, side); ablation_id -> (db id or None, mrn)
+    # block_id -> (db id or None, mrn, nerve code, side); treatment_id (or ablation_id) -> (db id or None, mrn)
     blocks: dict[str, tuple[int | None, str, str, str]] = field(default_factory=dict)
-    ablations: dict[str, tuple[int | None, str]] = field(default_factory=dict)
-    existing_responses: set[tuple[int, Any]] = field(default_factory=set)
+    treatments: dict[str, tuple[int | None, str]] = field(default_factory=dict)
+    # The procedure's date (a block's in the clinic's time zone), which an adverse event cannot precede.
+    block_days: dict[str, date] = field(default_factory=dict)
+    treatment_days: dict[str, date] = field(default_factory=dict)
+    existing_responses: set[tuple[int, datetime]] = field(default_factory=set)
+    existing_events: set[str] = field(default_factory=set)  # event_id of adverse events already imported
     new_physicians: list[str] = field(default_factory=list)
 
 
 def _resolve(parsed: Parsed) -> _Resolved:
-    """Look up, in bulk, every patient, block, ablation, user and nerve the files name, and check references
-    across files (a block's patient, an ablation's qualifying block, a response's ablation and patient)."""
+    """Look up, in bulk, every patient, block, treatment, adverse event, user and nerve the files name, and check
+    references across files (a block's patient, a treatment's qualifying block, a response's treatment and patient,
+    an adverse event's treatment or block and its date)."""
     res = _Resolved(nerves=dict(Nerve.objects.values_list("code", "id")))
     mrns = set(parsed.patients)
     mrns |= {r.values["mrn"] for r in parsed.blocks.values()}
-    mrns |= {r.values["mrn"] for r in parsed.ablations.values()}
+    mrns |= {r.values["mrn"] for r in parsed.treatments.values()}
     mrns |= {r.values["mrn"] for r in parsed.responses}
     for chunk in bulk.chunks(sorted(mrns)):
         res.patient_ids.update(Patient.objects.filter(mrn__in=chunk).values_list("mrn", "id"))
     known_mrns = set(res.patient_ids) | set(parsed.patients)
 
     usernames = {r.values["physician"] for r in parsed.blocks.values()} | {
-        r.values["physician"] for r in parsed.ablations.values()
+        r.values["physician"] for r in parsed.treatments.values()
     }
     res.users = dict(User.objects.filter(username__in=usernames).values_list("username", "id"))
     res.new_physicians = sorted(usernames - set(res.users))
 
     block_ids = set(parsed.blocks) | {
-        r.values["qualifying_block_id"] for r in parsed.ablations.values() if r.values["qualifying_block_id"]
+        r.values["qualifying_block_id"] for r in parsed.treatments.values() if r.values["qualifying_block_id"]
     }
+    block_ids |= {r.values["block_id"] for r in parsed.adverse_events.values() if r.values["block_id"]}
     for chunk in bulk.chunks(sorted(block_ids)):
-        for pk, ext, mrn, code, side in DiagnosticBlock.objects.filter(external_id__in=chunk).values_list(
-            "id", "external_id", "patient__mrn", "nerve__code", "side"
+        for pk, ext, mrn, code, side, performed_at in DiagnosticBlock.objects.filter(external_id__in=chunk).values_list(
+            "id", "external_id", "patient__mrn", "nerve__code", "side", "performed_at"
         ):
             res.blocks[cast(str, ext)] = (pk, mrn, code, side)  # found by external_id: not null
-    ablation_ids = set(parsed.ablations) | {r.values["ablation_id"] for r in parsed.responses}
-    for chunk in bulk.chunks(sorted(ablation_ids)):
-        for pk, ext, mrn in Cryoablation.objects.filter(external_id__in=chunk).values_list(
-            "id", "external_id", "patient__mrn"
+            res.block_days[cast(str, ext)] = timezone.localdate(performed_at)
+    treatment_ids = set(parsed.treatments) | {r.values["treatment_id"] for r in parsed.responses}
+    treatment_ids |= {r.values["treatment_id"] for r in parsed.adverse_events.values() if r.values["treatment_id"]}
+    for chunk in bulk.chunks(sorted(treatment_ids)):
+        for pk, ext, mrn, performed_on in Cryoablation.objects.filter(external_id__in=chunk).values_list(
+            "id", "external_id", "patient__mrn", "performed_on"
         ):
-            res.ablations[cast(str, ext)] = (pk, mrn)
-    existing_ablation_pks = [v[0] for v in res.ablations.values()]
-    for chunk in bulk.chunks(existing_ablation_pks):
+            res.treatments[cast(str, ext)] = (pk, mrn)
+            res.treatment_days[cast(str, ext)] = performed_on
+    existing_treatment_pks = [pk for pk, _ in res.treatments.values() if pk is not None]
+    for chunk in bulk.chunks(existing_treatment_pks):
         res.existing_responses.update(
             SurveyResponse.objects.filter(ablation_id__in=chunk).values_list("ablation_id", "completed_at")
+        )
+    for chunk in bulk.chunks(sorted(parsed.adverse_events)):
+        res.existing_events.update(
+            cast(str, ext)
+            for ext in AdverseEvent.objects.filter(external_id__in=chunk).values_list("external_id", flat=True)
         )
 
     def known(name: str, key: str) -> bool:
         return (name, key) in parsed.refused
+
+    def treatment_refused(key: str) -> bool:
+        return known(ABLATIONS, key) or known(TREATMENTS, key)
 
     for block_id, row in parsed.blocks.items():
         v = row.values
@@ -139,48 +171,74 @@ def _resolve(parsed: Parsed) -> _Resolved:
         if v["nerve"] not in res.nerves:
             parsed.problem(BLOCKS, row.line, "nerve", f"“{v['nerve']}” is not a nerve code of the catalog.")
         res.blocks.setdefault(block_id, (None, v["mrn"], v["nerve"], v["side"]))
-    for ablation_id, row in parsed.ablations.items():
+        res.block_days.setdefault(block_id, timezone.localdate(v["performed_at"]))
+    for treatment_id, row in parsed.treatments.items():
         v = row.values
         if v["mrn"] not in known_mrns and not known(PATIENTS, v["mrn"]):
             parsed.problem(
-                ABLATIONS, row.line, "mrn", f"No patient with MRN {v['mrn']} in patients.csv or the registry."
+                row.file, row.line, "mrn", f"No patient with MRN {v['mrn']} in patients.csv or the registry."
             )
         if v["nerve"] not in res.nerves:
-            parsed.problem(ABLATIONS, row.line, "nerve", f"“{v['nerve']}” is not a nerve code of the catalog.")
+            parsed.problem(row.file, row.line, "nerve", f"“{v['nerve']}” is not a nerve code of the catalog.")
         named = v["qualifying_block_id"]
         if named:
             block = res.blocks.get(named)
             if block is None:
                 if not known(BLOCKS, named):
                     parsed.problem(
-                        ABLATIONS, row.line, "qualifying_block_id", f"No block {named} in blocks.csv or the registry."
+                        row.file, row.line, "qualifying_block_id", f"No block {named} in blocks.csv or the registry."
                     )
             elif (block[1], block[2], block[3]) != (v["mrn"], v["nerve"], v["side"]):
                 parsed.problem(
-                    ABLATIONS,
+                    row.file,
                     row.line,
                     "qualifying_block_id",
-                    f"Block {named} is not of the same patient, nerve and side as the ablation.",
+                    f"Block {named} is not of the same patient, nerve and side as the treatment.",
                 )
-        res.ablations.setdefault(ablation_id, (None, v["mrn"]))
+        res.treatments.setdefault(treatment_id, (None, v["mrn"]))
+        res.treatment_days.setdefault(treatment_id, v["performed_on"])
     for row in parsed.responses:
         v = row.values
-        ablation = res.ablations.get(v["ablation_id"])
-        if ablation is None:
-            if not known(ABLATIONS, v["ablation_id"]):
+        treatment = res.treatments.get(v["treatment_id"])
+        if treatment is None:
+            if not treatment_refused(v["treatment_id"]):
                 parsed.problem(
                     RESPONSES,
                     row.line,
-                    "ablation_id",
-                    f"No ablation {v['ablation_id']} in ablations.csv or the registry.",
+                    row.treatment_column,
+                    f"No treatment {v['treatment_id']} in {TREATMENTS}, {ABLATIONS} or the registry.",
                 )
-        elif ablation[1] != v["mrn"]:
-            parsed.problem(RESPONSES, row.line, "mrn", f"Ablation {v['ablation_id']} is of another patient.")
+        elif treatment[1] != v["mrn"]:
+            parsed.problem(RESPONSES, row.line, "mrn", f"Treatment {v['treatment_id']} is of another patient.")
+    for row in parsed.adverse_events.values():
+        _event_resolve(row, res, parsed, treatment_refused(row.values["treatment_id"] or ""))
     return res
 
 
+def _event_resolve(row: Row, res: _Resolved, parsed: Parsed, treatment_refused: bool) -> None:
+    """An adverse event's treatment or block exists, and the event is not before it (AdverseEvent.clean)."""
+    v = row.values
+    if v["treatment_id"]:
+        column, key, day = "treatment_id", v["treatment_id"], res.treatment_days.get(v["treatment_id"])
+        missing = f"No treatment {key} in {TREATMENTS}, {ABLATIONS} or the registry."
+        refused = treatment_refused
+    else:
+        column, key, day = "block_id", v["block_id"], res.block_days.get(v["block_id"])
+        missing = f"No block {key} in {BLOCKS} or the registry."
+        refused = (BLOCKS, key) in parsed.refused
+    if day is None:
+        if not refused:
+            parsed.problem(ADVERSE_EVENTS, row.line, column, missing)
+        return
+    if v["occurred_on"] < day:
+        what = "treatment" if column == "treatment_id" else "block"
+        parsed.problem(
+            ADVERSE_EVENTS, row.line, "occurred_on", f"The event cannot be before its procedure ({what} {key}, {day})."
+        )
+
+
 def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = None, source: str = "") -> ImportResult:
-    """Check every row of the four files, then write them all in one transaction, or nothing when any row has a
+    """Check every row of the files, then write them all in one transaction, or nothing when any row has a
     problem (or on a dry run, whose writes are rolled back so that its counts are those a real run would give).
     `source` says where the files came from (the names of the files uploaded); by default, the folder."""
     source = source or str(folder)
@@ -244,12 +302,23 @@ def _write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | No
     with history_in_bulk(*CREATED_IN_BULK):
         with history_in_bulk(*CREATED_IN_BULK, updates=True):
             created = _rows_write(parsed, res, result, user)
-        # Follow-ups that were there before and now count a new answer: their update events come from their
-        # triggers (inside the outer block, see history_in_bulk).
-        for chunk in bulk.chunks(created.old_follow_ups_touched, REFRESH_CHUNK):
-            counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk__in=chunk))
         for model, ids in created.ids.items():
             history_record_created(model=model, ids=ids)
+        # The repeat-treatment rule (cryoablations' one home of it) for every patient a new treatment or answer
+        # touches: a new treatment may supersede time points of an older one, a new answer may land on one. Run
+        # after the rows' insert events (which hold them as copied), so that a follow-up the rule then changes, new
+        # or old, has its update event from its trigger (inside the outer block, see history_in_bulk); it drops
+        # the counted answer of a superseded follow-up.
+        superseded = FollowUp.objects.filter(superseded_by__isnull=False)
+        superseded_before = superseded.count()
+        for chunk in bulk.chunks(created.patients_touched, REFRESH_CHUNK):
+            supersession_refresh(patient_ids=list(chunk))
+        # Follow-ups that were there before and now count a new answer, after the rule: a superseded one counts none.
+        for chunk in bulk.chunks(created.old_follow_ups_touched, REFRESH_CHUNK):
+            counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk__in=chunk))
+        # Follow-ups the rule left out in this import, new ones or older ones a new repeat supersedes (an import only
+        # adds treatments, so it never brings one back).
+        result.counts["follow_ups"]["superseded"] = superseded.count() - superseded_before
 
 
 @dataclass
@@ -264,7 +333,7 @@ class UploadImport:
 
 
 def registry_upload_import(*, files, user: User | None, dry_run: bool = True, keep: bool = False) -> UploadImport:
-    """Store the uploaded files (four CSVs or a zip: apps/registry/uploads.py) and import them. With `keep`, a dry run
+    """Store the uploaded files (CSVs or a zip: apps/registry/uploads.py) and import them. With `keep`, a dry run
     without problems keeps them for registry_upload_confirm (its token in the answer); otherwise they are discarded
     at once."""
     try:
@@ -302,8 +371,9 @@ def registry_upload_discard(*, token: str) -> None:
 
 @dataclass
 class _Created:
-    ids: dict[type, list[int]] = field(default_factory=dict)
+    ids: dict[type[Model], list[int]] = field(default_factory=dict)
     old_follow_ups_touched: list[int] = field(default_factory=list)
+    patients_touched: list[int] = field(default_factory=list)  # of new treatments or answers
 
 
 def _physicians_create(res: _Resolved, result: ImportResult) -> None:
@@ -355,18 +425,27 @@ class DiaryRow(NamedTuple):
     nrs: int
 
 
-class AblationRow(NamedTuple):
+class TreatmentRow(NamedTuple):
     external_id: str
     patient_id: int
+    kind: str
     performed_on: date
     physician_id: int
     nerve_id: int
     side: str
     baseline_nrs: int
+    guidance: str
     device: str
     probe: str
-    cycles: int
-    freeze_seconds: int
+    cycles: int | None
+    freeze_seconds: int | None
+    cannula_gauge: int | None
+    active_tip_mm: Decimal | None
+    temperature_c: int | None
+    lesion_seconds: int | None
+    lesions: int | None
+    leads: int | None
+    removed_on: date | None
     qualifying_block_id: int | None
     qualifying_source: str
 
@@ -392,7 +471,23 @@ class ResponseRow(NamedTuple):
     pain_worst: int | None
     percent_relief: int | None
     pgic: int | None
+    new_problem: bool | None
+    new_problem_text: str
     collected_via: str
+    recorded_by_id: int | None
+
+
+class AdverseEventRow(NamedTuple):
+    external_id: str
+    treatment_id: int | None
+    block_id: int | None
+    occurred_on: date
+    category: str
+    severity: str
+    serious: bool
+    relatedness: str
+    resolved_on: date | None
+    notes: str
     recorded_by_id: int | None
 
 
@@ -402,7 +497,7 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
     created = _Created()
     created.ids[Patient] = _patients_write(parsed, res, result)
     created.ids[DiagnosticBlock], created.ids[DiaryEntry] = _blocks_write(parsed, res, result)
-    created.ids[Cryoablation], performed_on = _ablations_write(parsed, res, result, protocol)
+    created.ids[Cryoablation], performed_on = _treatments_write(parsed, res, result, protocol)
     follow_ups = _follow_ups_plan(performed_on, protocol)
     responses = _responses_plan(parsed, res, follow_ups, user)
     # The answers before the follow-ups that count them (foreign keys are checked at commit): the follow-ups' insert
@@ -425,6 +520,14 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
     }
     touched = {row.follow_up_id for row in responses if row.follow_up_id is not None}
     created.old_follow_ups_touched = sorted(touched - set(created.ids[FollowUp]))
+    created.ids[AdverseEvent] = _adverse_events_write(parsed, res, result, user)
+    treatment_patients = {
+        pk: res.patient_ids[mrn] for pk, mrn in res.treatments.values() if pk is not None and mrn in res.patient_ids
+    }
+    created.patients_touched = sorted(
+        {treatment_patients[pk] for pk in created.ids[Cryoablation]}
+        | {treatment_patients[row.ablation_id] for row in responses}
+    )
     return created
 
 
@@ -501,33 +604,43 @@ def _blocks_write(parsed: Parsed, res: _Resolved, result: ImportResult) -> tuple
     return block_pks, entry_ids
 
 
-def _ablations_write(
+def _treatments_write(
     parsed: Parsed, res: _Resolved, result: ImportResult, protocol: Protocol
 ) -> tuple[list[int], dict[int, date]]:
-    """Ablations: a named qualifying block is the staff's choice; the others get the rule's pick, in SQL. Returns
-    their ids and each new ablation's date."""
-    cycles_default = Cryoablation._meta.get_field("cycles").get_default()
-    freeze_default = Cryoablation._meta.get_field("freeze_seconds").get_default()
-    new_ablation_ids, rows = [], []
-    for ablation_id, row in parsed.ablations.items():
-        if res.ablations[ablation_id][0] is not None:
+    """Treatments of both files (an ablation is a cryoablation): a named qualifying block is the staff's choice; the
+    others get the rule's pick, in SQL. An empty detail is not recorded (null, or "" for a text). Returns their ids
+    and each new treatment's date."""
+    guidance_default = Cryoablation._meta.get_field("guidance").get_default()
+    new_treatment_ids: list[str] = []
+    rows: list[TreatmentRow] = []
+    for treatment_id, row in parsed.treatments.items():
+        if res.treatments[treatment_id][0] is not None:
             continue
         v = row.values
         named = v["qualifying_block_id"]
-        new_ablation_ids.append(ablation_id)
+        new_treatment_ids.append(treatment_id)
         rows.append(
-            AblationRow(
-                external_id=ablation_id,
+            TreatmentRow(
+                external_id=treatment_id,
                 patient_id=res.patient_ids[v["mrn"]],
+                kind=v["kind"],
                 performed_on=v["performed_on"],
                 physician_id=res.users[v["physician"]],
                 nerve_id=res.nerves[v["nerve"]],
                 side=v["side"],
                 baseline_nrs=v["baseline_nrs"],
+                guidance=v["guidance"] or guidance_default,
                 device=v["device"] or "",
                 probe=v["probe"] or "",
-                cycles=cycles_default if v["cycles"] is None else v["cycles"],
-                freeze_seconds=freeze_default if v["freeze_seconds"] is None else v["freeze_seconds"],
+                cycles=v["cycles"],
+                freeze_seconds=v["freeze_seconds"],
+                cannula_gauge=v["cannula_gauge"],
+                active_tip_mm=v["active_tip_mm"],
+                temperature_c=v["temperature_c"],
+                lesion_seconds=v["lesion_seconds"],
+                lesions=v["lesions"],
+                leads=v["leads"],
+                removed_on=v["removed_on"],
                 qualifying_block_id=res.blocks[named][0] if named else None,
                 qualifying_source=QualifyingSource.STAFF if named else "",
             )
@@ -535,15 +648,59 @@ def _ablations_write(
     ids = bulk.rows_copy(Cryoablation, rows)
     unnamed = [pk for pk, row in zip(ids, rows, strict=True) if row.qualifying_block_id is None]
     picked = bulk.qualifying_blocks_pick(ablation_ids=unnamed, protocol=protocol)
-    for ablation_id, ablation_pk in zip(new_ablation_ids, ids, strict=True):
-        res.ablations[ablation_id] = (ablation_pk, res.ablations[ablation_id][1])
-    result.counts[ABLATIONS] = {
-        "created": len(ids),
-        "matched": len(parsed.ablations) - len(ids),
-        "qualifying_named": len(ids) - len(unnamed),
-        "qualifying_by_rule": len(picked),
-    }
+    files: dict[int, str] = {}
+    for treatment_id, treatment_pk in zip(new_treatment_ids, ids, strict=True):
+        res.treatments[treatment_id] = (treatment_pk, res.treatments[treatment_id][1])
+        files[treatment_pk] = parsed.treatments[treatment_id].file
+    for name in (ABLATIONS, TREATMENTS):
+        in_file = [r for r in parsed.treatments.values() if r.file == name]
+        # A file with no rows has no line in the summary, but for a folder with none at all (version 1's line).
+        if not in_file and (name == TREATMENTS or parsed.treatments):
+            continue
+        mine = [pk for pk in ids if files[pk] == name]
+        mine_unnamed = [pk for pk in unnamed if files[pk] == name]
+        result.counts[name] = {
+            "created": len(mine),
+            "matched": len(in_file) - len(mine),
+            "qualifying_named": len(mine) - len(mine_unnamed),
+            "qualifying_by_rule": sum(1 for pk in mine_unnamed if pk in picked),
+        }
+    result.counts[TREATMENTS_BY_KIND] = dict(sorted(Counter(row.kind for row in rows).items()))
     return ids, {pk: row.performed_on for pk, row in zip(ids, rows, strict=True)}
+
+
+def _adverse_events_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None) -> list[int]:
+    """Adverse events: matched by event_id, left as they are; new ones on their treatment or block."""
+    rows = []
+    for event_id, row in parsed.adverse_events.items():
+        if event_id in res.existing_events:
+            continue
+        v = row.values
+        rows.append(
+            AdverseEventRow(
+                external_id=event_id,
+                treatment_id=res.treatments[v["treatment_id"]][0] if v["treatment_id"] else None,
+                block_id=res.blocks[v["block_id"]][0] if v["block_id"] else None,
+                occurred_on=v["occurred_on"],
+                category=v["category"],
+                severity=v["severity"],
+                serious=v["serious"],
+                relatedness=v["relatedness"],
+                resolved_on=v["resolved_on"],
+                notes=v["notes"],
+                recorded_by_id=user.pk if user is not None else None,
+            )
+        )
+    ids = bulk.rows_copy(AdverseEvent, rows)
+    if parsed.adverse_events:
+        result.counts[ADVERSE_EVENTS] = {
+            "created": len(ids),
+            "matched": len(parsed.adverse_events) - len(ids),
+            "on_treatments": sum(1 for row in rows if row.treatment_id is not None),
+            "on_blocks": sum(1 for row in rows if row.block_id is not None),
+            "serious": sum(1 for row in rows if row.serious),
+        }
+    return ids
 
 
 def _follow_ups_plan(performed_on: dict[int, date], protocol: Protocol) -> list[FollowUpRow]:
@@ -576,7 +733,7 @@ def _follow_up_windows(res: _Resolved, parsed: Parsed, new: list[FollowUpRow]) -
     windows: dict[int, list[tuple]] = defaultdict(list)
     for row in new:
         windows[row.ablation_id].append((row.target_date, row.window_start, row.window_end, row.id))
-    answered = {res.ablations[r.values["ablation_id"]][0] for r in parsed.responses}
+    answered = {res.treatments[r.values["treatment_id"]][0] for r in parsed.responses}
     old_ablations = [pk for pk in answered if pk not in windows]
     for chunk in bulk.chunks(old_ablations):
         for ablation_pk, *window in FollowUp.objects.filter(ablation_id__in=chunk).values_list(
@@ -597,7 +754,7 @@ def _responses_plan(
     new = []
     for row in parsed.responses:
         v = row.values
-        ablation_pk = res.ablations[v["ablation_id"]][0]
+        ablation_pk = cast(int, res.treatments[v["treatment_id"]][0])
         if (ablation_pk, v["completed_at"]) in res.existing_responses:
             continue
         local = timezone.localdate(v["completed_at"])
@@ -617,6 +774,8 @@ def _responses_plan(
             pain_worst=v["pain_worst"],
             percent_relief=v["percent_relief"],
             pgic=v["pgic"],
+            new_problem=v["new_problem"],
+            new_problem_text=v["new_problem_text"],
             collected_via=CollectedVia.IMPORT,
             recorded_by_id=recorded_by,
         )

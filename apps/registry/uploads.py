@@ -1,5 +1,5 @@
-"""An uploaded registry (four CSV files or one zip) kept in a folder of its own between the dry run and the
-confirmation, so that the confirmed import reads exactly the files that were checked. Only the four known file
+"""An uploaded registry (its CSV files or one zip) kept in a folder of its own between the dry run and the
+confirmation, so that the confirmed import reads exactly the files that were checked. Only the known file
 names are ever written: nothing from the upload chooses a path."""
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from .parsing import FILES
+from .parsing import FILES, LATER
+
+# The names kept from an upload: the files the import reads, and those of a later version, which the import names
+# as refused rather than an upload (or a zip) silently leaving them out.
+KEPT_NAMES = [*FILES, *LATER]
 
 # A registry far larger than any clinic's. Checked before anything is read (the size Django's upload handlers
 # measured while streaming the upload to a temporary file), and again while a zip's files are unpacked.
 MAX_FILE_BYTES = 200 * 1024 * 1024  # per CSV, unzipped
-MAX_TOTAL_BYTES = 400 * 1024 * 1024  # the four CSVs together, unzipped; and what was uploaded
+MAX_TOTAL_BYTES = 400 * 1024 * 1024  # the CSVs together, unzipped; and what was uploaded
 COPY_CHUNK = 1024 * 1024
 
 
@@ -70,7 +74,7 @@ def _together_too_large() -> UploadError:
 def _sizes_check(files) -> None:
     for upload in files:
         name = PurePosixPath(upload.name).name
-        if not name.lower().endswith(".zip") and name not in FILES:
+        if not name.lower().endswith(".zip") and name not in KEPT_NAMES:
             raise UploadError(f"{name}: not one of {', '.join(FILES)} nor a .zip.")
         # A zip is checked again file by file as it is unpacked; it cannot be larger than the files it holds.
         limit = MAX_TOTAL_BYTES if name.lower().endswith(".zip") else MAX_FILE_BYTES
@@ -100,7 +104,7 @@ def _unzip(upload, folder: Path, budget: _Budget) -> None:
     with zipfile.ZipFile(upload) as archive:
         for info in archive.infolist():
             name = PurePosixPath(info.filename).name
-            if info.is_dir() or name not in FILES:
+            if info.is_dir() or name not in KEPT_NAMES:
                 continue
             if info.file_size > MAX_FILE_BYTES:
                 raise _too_large(name, MAX_FILE_BYTES)

@@ -14,7 +14,7 @@ from django.db import connection
 from apps.patients.models import Patient
 from apps.registry import bulk
 from apps.registry.models import ImportRun
-from apps.registry.parsing import FILES
+from apps.registry.parsing import FILES_V1 as FILES
 from apps.registry.services import registry_import, registry_upload_confirm, registry_upload_import
 from apps.registry.uploads import upload_folder
 from tests.registry.test_import import GOOD, write

@@ -50,7 +50,8 @@ GOOD = {
         ABLATIONS,
         "X1,R1,2025-03-10,dr_new,superior_cluneal,left,8,cryo,27G,2,120,",
         "X2,R1,2025-03-10,dr_new,superior_cluneal,right,8,cryo,27G,2,120,",
-        "X3,R1,2025-03-11,dr_new,superior_cluneal,left,8,cryo,27G,,,K1",
+        # the day before X1, on the same nerve and side: X1 repeats it (X3 has no answers to leave out)
+        "X3,R1,2025-03-09,dr_new,superior_cluneal,left,8,cryo,27G,,,K1",
     ],
     "survey_responses.csv": [
         RESPONSES,
@@ -116,7 +117,8 @@ def test_the_files_are_imported_with_follow_ups_qualifying_blocks_and_counted_an
     assert not physician.is_active and physician.has_role(Role.PHYSICIAN) and not physician.has_usable_password()
     assert result.created_physicians == ["dr_new"]
     # every window of these 2025 ablations has closed: recorded, so no reminder is ever due for them
-    assert result.counts["follow_ups"] == {"created": 15, "window_closed_at_import": 15}
+    # X3 is repeated by X1 the next day: its five time points are left out
+    assert result.counts["follow_ups"] == {"created": 15, "window_closed_at_import": 15, "superseded": 5}
     run = ImportRun.objects.get()
     assert run.status == ImportRun.Status.IMPORTED and run.counts["survey_responses.csv"]["created"] == 4
 
@@ -170,11 +172,11 @@ BAD_ROWS = [
     ("ablations", "X5,R1,2025-03-10,dr_new,superior_cluneal,right,8,,,2,120,K1", "qualifying_block_id: Block K1 is"),
     ("ablations", "X6,R1,2025-03-10,dr_new,superior_cluneal,left,8,,,2,120,K99", "qualifying_block_id: No block"),
     ("ablations", "X7,R1,2025-03-10,dr_new,superior_cluneal,left,,,,2,120,", "baseline_nrs: Required"),
-    ("survey_responses", "R1,X9,2025-06-10T10:00,2,,,,", "ablation_id: No ablation X9"),
+    ("survey_responses", "R1,X9,2025-06-10T10:00,2,,,,", "ablation_id: No treatment X9"),
     ("survey_responses", "R1,X1,2025-06-11T10:00,2,,,,8", "pgic: Value 8 is not a valid choice."),
     ("survey_responses", "R1,X1,2025-06-12T10:00,2,,,101,", "percent_relief: "),
     ("survey_responses", "R1,X1,2025-06-13T10:00,,,,,", "pain_average: Required: the cell is empty."),
-    ("survey_responses", "R1,X1,2025-06-10T10:00,2,,,,", "completed_at: The same ablation and completion time"),
+    ("survey_responses", "R1,X1,2025-06-10T10:00,2,,,,", "completed_at: The same treatment and completion time"),
     ("patients", "R2,Bo,Li,1970-01-01,F,,,fax,", "preferred_channel: "),
     ("patients", "R3,Bo,Li,1970-01-01,F,not-an-email,,none,", "email: "),
     ("blocks", "K3,R1,2025-01-01T10:00,dr_new,superior_cluneal,left,xray,,,,,7,", "guidance: "),
@@ -257,9 +259,9 @@ def test_a_missing_file_and_a_missing_column_are_problems(tmp_path):
     result = registry_import(folder=write(tmp_path / "export", files))
     messages = [str(p) for p in result.problems]
     assert "patients.csv:1: last_name: Missing column: it is required." in messages
-    assert "ablations.csv is missing." in messages
+    assert "treatments.csv (or ablations.csv, version 1) is missing." in messages
     assert not Patient.objects.exists()
-    assert "ablations.csv is missing." in ImportRun.objects.get().problems
+    assert "treatments.csv (or ablations.csv, version 1) is missing." in ImportRun.objects.get().problems
 
 
 def test_an_empty_timezone_is_the_clinics_and_an_existing_patient_is_matched_by_mrn(tmp_path):

@@ -13,7 +13,7 @@ from apps.audit.models import AccessEvent
 from apps.patients.models import Patient
 from apps.registry import uploads
 from apps.registry.models import ImportRun
-from apps.registry.parsing import FILES
+from apps.registry.parsing import FILES_V1 as FILES
 from apps.registry.uploads import uploads_root
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
@@ -150,7 +150,7 @@ def test_a_missing_file_is_named_and_nothing_else(client, admin_user):
 
     # then the page says which file is missing, without a line 0 or the upload's folder
     html = response.content.decode()
-    assert "<li>ablations.csv is missing.</li>" in html
+    assert "<li>treatments.csv (or ablations.csv, version 1) is missing.</li>" in html
     assert "ablations.csv:0" not in html and "missing from" not in html
 
 

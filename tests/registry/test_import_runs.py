@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from apps.registry.models import ImportRun
-from apps.registry.parsing import FILES
+from apps.registry.parsing import FILES_V1 as FILES
 from apps.registry.services import registry_import
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"

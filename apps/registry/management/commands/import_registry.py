@@ -5,15 +5,16 @@ from typing import cast
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.cryoablations.models import Kind
 from apps.registry.models import ImportRun
-from apps.registry.services import registry_import
+from apps.registry.services import TREATMENTS_BY_KIND, registry_import
 
 
 class Command(BaseCommand):
     help = (
-        "Import a registry folder (patients.csv, blocks.csv, ablations.csv, survey_responses.csv; "
-        "docs: data-exchange.md). All or nothing: any problem is listed as file:line: column: message and "
-        "nothing is written. A second import of the same files changes nothing."
+        "Import a registry folder (patients.csv, blocks.csv, treatments.csv or ablations.csv, survey_responses.csv, "
+        "adverse_events.csv; docs: data-exchange.md). All or nothing: any problem is listed as "
+        "file:line: column: message and nothing is written. A second import of the same files changes nothing."
     )
 
     def add_arguments(self, parser) -> None:
@@ -32,6 +33,11 @@ class Command(BaseCommand):
         verb = "Checked (dry run, nothing written)" if dry_run else "Imported"
         self.stdout.write(f"{verb}: import run {run.pk}")
         for name, counts in result.counts.items():
+            if name == TREATMENTS_BY_KIND:
+                if counts:
+                    figures = ", ".join(f"{Kind(code).label.lower()} {value}" for code, value in counts.items())
+                    self.stdout.write(f"  new treatments by kind: {figures}")
+                continue
             figures = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in counts.items())
             self.stdout.write(f"  {name}: {figures}")
         if result.created_physicians:
