@@ -16,16 +16,19 @@ the tables written, the derived ones included.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 
 from django.db import connection
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
+from django.db.backends.utils import CursorWrapper
 from django.db.models import NOT_PROVIDED, Model
 from django.utils import timezone
 
 from apps.blocks.models import BlockPeakRelief, DiagnosticBlock, DiaryEntry
-from apps.clinic.models import Protocol
+from apps.clinic.models import Protocol as ClinicProtocol
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.patients.models import Patient
 from apps.reports import sql
@@ -40,7 +43,18 @@ WRITTEN = (Patient, DiagnosticBlock, DiaryEntry, Cryoablation, SurveyResponse, F
 DERIVED = (BlockPeakRelief, FollowUpFact, DurabilityStep)
 
 
-def chunks(items: Sequence, size: int = ID_CHUNK) -> Iterable[Sequence]:
+class AnswerRow(Protocol):
+    """What counted_responses_pick reads of an answer row (a NamedTuple of the import or the demo data)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def follow_up_id(self) -> int | None: ...
+    @property
+    def completed_at(self) -> datetime: ...
+
+
+def chunks[T](items: Sequence[T], size: int = ID_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -118,7 +132,7 @@ def rows_copy(model: type[Model], rows: Sequence[NamedTuple], *, ids: list[int] 
         types = dict(cursor.fetchall())
         quote = connection.ops.quote_name
         names = [*given, *constant, *per_row] if pk_given else [meta.pk.attname, *given, *constant, *per_row]
-        columns = [fields[name].column for name in names]
+        columns = [cast(str, fields[name].column) for name in names]  # concrete fields: each has its column
         statement = f"COPY {quote(meta.db_table)} ({', '.join(map(quote, columns))}) FROM STDIN (FORMAT BINARY)"
         fixed = tuple(constant.values())
         makers = tuple(per_row.values())
@@ -136,14 +150,15 @@ def rows_copy(model: type[Model], rows: Sequence[NamedTuple], *, ids: list[int] 
     return ids
 
 
-def execute_named(cursor, statement: str, params: dict[str, Any]) -> None:
+def execute_named(cursor: CursorWrapper, statement: str, params: dict[str, Any]) -> None:
     """A statement with named placeholders, inside history_in_bulk: pgtrigger.ignore prepends a positional one to
     every statement, which psycopg refuses beside named ones. So the values are bound client-side (psycopg's own
     quoting), and the statement's % escaped for the positional values the wrappers then add."""
-    cursor.execute(connection.ops.compose_sql(statement, params).replace("%", "%%"), [])
+    operations = cast(PostgresOperations, connection.ops)  # PostgreSQL only: COPY and psycopg's quoting
+    cursor.execute(operations.compose_sql(statement, params).replace("%", "%%"), [])
 
 
-def qualifying_blocks_pick(*, ablation_ids: Sequence[int], protocol: Protocol) -> dict[int, int]:
+def qualifying_blocks_pick(*, ablation_ids: Sequence[int], protocol: ClinicProtocol) -> dict[int, int]:
     """Give the copied ablations that name no qualifying block the rule's pick (apps/reports/sql.py,
     QUALIFYING_BLOCKS_PICK: the same rule as cryoablations' qualifying_block_pick, for many at once). Returns the
     picked block of each ablation that got one."""
@@ -165,7 +180,7 @@ def qualifying_blocks_pick(*, ablation_ids: Sequence[int], protocol: Protocol) -
     return picked
 
 
-def blocks_assessed(*, block_ids: Sequence[int], protocol: Protocol) -> dict[int, tuple[Any, bool]]:
+def blocks_assessed(*, block_ids: Sequence[int], protocol: ClinicProtocol) -> dict[int, tuple[Any, bool]]:
     """(peak relief, positive) of each copied block, as the database derived them (the peak relief kept by the
     blocks' triggers, positive by blocks_positive): a writer that goes on from its blocks (the demo's ablations)
     reads the rule's result instead of computing it again."""
@@ -186,7 +201,7 @@ def blocks_assessed(*, block_ids: Sequence[int], protocol: Protocol) -> dict[int
     return assessed
 
 
-def counted_responses_pick(rows: Iterable[NamedTuple]) -> dict[int, int]:
+def counted_responses_pick(rows: Iterable[AnswerRow]) -> dict[int, int]:
     """The answer each follow-up counts (surveys.services.counted_response_key), among new answer rows (fields id,
     follow_up_id, completed_at and, when given, recorded_at): picked before the follow-ups are copied, so that each
     is written once with it rather than updated after. Returns follow-up id -> answer id."""

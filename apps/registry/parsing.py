@@ -323,7 +323,8 @@ def _clean_row(name: str, line: int, cells: dict[str, str], parsed: Parsed) -> d
             continue
         value, errors = _clean_cell(model, field_name, raw)
         if errors and column in LISTED_CHOICES:
-            codes = ", ".join(str(code) for code, _ in model._meta.get_field(field_name).choices or ())
+            choices = cast("models.Field[Any, Any]", model._meta.get_field(field_name)).choices or ()
+            codes = ", ".join(str(code) for code, _ in choices)
             errors = (f"“{raw}” is not a {LISTED_CHOICES[column]}: one of {codes}.",)
         if errors:
             parsed.problem(name, line, column, " ".join(errors))

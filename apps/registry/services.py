@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,6 +34,7 @@ from typing import NamedTuple, cast
 
 import pghistory
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -332,7 +334,9 @@ class UploadImport:
     source: str = ""
 
 
-def registry_upload_import(*, files, user: User | None, dry_run: bool = True, keep: bool = False) -> UploadImport:
+def registry_upload_import(
+    *, files: Sequence[UploadedFile[bytes]], user: User | None, dry_run: bool = True, keep: bool = False
+) -> UploadImport:
     """Store the uploaded files (CSVs or a zip: apps/registry/uploads.py) and import them. With `keep`, a dry run
     without problems keeps them for registry_upload_confirm (its token in the answer); otherwise they are discarded
     at once."""
@@ -341,8 +345,9 @@ def registry_upload_import(*, files, user: User | None, dry_run: bool = True, ke
     except UploadError as error:
         return UploadImport(error=str(error))
     source = upload_names(files)
+    folder = cast(Path, upload_folder(token))  # just stored under this token
     try:
-        result = registry_import(folder=upload_folder(token), dry_run=dry_run, user=user, source=source)
+        result = registry_import(folder=folder, dry_run=dry_run, user=user, source=source)
     except BaseException:
         upload_discard(token)
         raise
@@ -727,19 +732,23 @@ def _follow_ups_plan(performed_on: dict[int, date], protocol: Protocol) -> list[
     return rows
 
 
-def _follow_up_windows(res: _Resolved, parsed: Parsed, new: list[FollowUpRow]) -> dict[int, list[tuple]]:
+# A follow-up's dates and id: (target date, window start, window end, id), sorted in time-point order.
+Window = tuple[date, date, date, int]
+
+
+def _follow_up_windows(res: _Resolved, parsed: Parsed, new: list[FollowUpRow]) -> dict[int, list[Window]]:
     """Each answered ablation's follow-ups as (target date, window start, window end, id), in time-point order:
     the new ones' and, for ablations already in the registry, theirs."""
-    windows: dict[int, list[tuple]] = defaultdict(list)
+    windows: dict[int, list[Window]] = defaultdict(list)
     for row in new:
         windows[row.ablation_id].append((row.target_date, row.window_start, row.window_end, row.id))
     answered = {res.treatments[r.values["treatment_id"]][0] for r in parsed.responses}
     old_ablations = [pk for pk in answered if pk not in windows]
     for chunk in bulk.chunks(old_ablations):
-        for ablation_pk, *window in FollowUp.objects.filter(ablation_id__in=chunk).values_list(
+        for ablation_pk, target, start, end, pk in FollowUp.objects.filter(ablation_id__in=chunk).values_list(
             "ablation_id", "target_date", "window_start", "window_end", "id"
         ):
-            windows[ablation_pk].append(tuple(window))
+            windows[ablation_pk].append((target, start, end, pk))
     for follow_ups in windows.values():
         follow_ups.sort()
     return windows

@@ -19,7 +19,7 @@ from apps.audit.models import Action, Category
 from apps.blocks.models import DiagnosticBlock
 from apps.patients.models import Patient
 from apps.registry.models import ImportRun
-from apps.registry.parsing import FILES
+from apps.registry.parsing import FILES_V1 as FILES
 from apps.surveys.models import SurveyResponse
 from tests.api.test_api import bearer, events_after, last_event_id
 
