@@ -7,6 +7,7 @@ from django.db import models
 
 from apps.blocks.models import Side
 from apps.clinic.models import Nerve
+from apps.cryoablations.models import Kind as TreatmentKind
 
 
 class ReportRun(models.Model):
@@ -43,6 +44,8 @@ class ReportRun(models.Model):
     )
     nerve = models.ForeignKey(Nerve, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     side = models.CharField(max_length=9, choices=Side.choices, blank=True)
+    # Only treatments of this kind (empty: every kind); `kind` above says how the run was asked for.
+    treatment_kind = models.CharField("treatment", max_length=15, choices=TreatmentKind.choices, blank=True)
     # File names relative to settings.REPORT_FILES_ROOT; empty until built.
     pdf_file = models.CharField(max_length=200, blank=True)
     csv_file = models.CharField(max_length=200, blank=True)

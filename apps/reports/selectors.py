@@ -28,7 +28,17 @@ DRILL_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "funnel_3m": ("ablation", ("evaluable_3m", "responders_3m")),
     "response": (
         "ablation",
-        ("ablations", "closed", "evaluable", "responders", "responders_30", "pgic_improved", "missing", "completed"),
+        (
+            "ablations",
+            "closed",
+            "superseded",
+            "evaluable",
+            "responders",
+            "responders_30",
+            "pgic_improved",
+            "missing",
+            "completed",
+        ),
     ),
     "band": ("ablation", ("evaluable_3m", "responders_3m")),
     "durability": ("ablation", ("ablations", "events", "censored")),

@@ -321,7 +321,7 @@ def test_a_funnel_drill_down_names_its_step_in_words(sample, admin_client):
 
     # then
     text = unescape(re.sub(r"<[^>]+>", " ", response.content.decode()))
-    assert "Responders at 3 months of the funnel's ablations" in text
+    assert "Responders at 3 months of the funnel's treatments" in text
     assert "funnel_3m" not in text
 
 
