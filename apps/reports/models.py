@@ -154,3 +154,36 @@ class DurabilityStep(models.Model):
 
     def __str__(self) -> str:
         return f"ablation {self.ablation_id} after {self.closed_after}"
+
+
+class TreatmentFact(models.Model):
+    """One treatment with the repeat rule's answer for it: the treatment that supersedes it and that one's date (none:
+    not superseded), copied from the view cryoablations_supersession (the rule's one home) with the treatment's columns
+    the figures filter and group on, kept by database triggers on the treatments (migration 0009). The durability and
+    time-to-repeat figures scan this narrow table instead of asking the view once per treatment.
+
+    Written only by the triggers: inserts, deletes and updates of treatments recompute every treatment of the
+    patients concerned (a change of one may change which of the others it supersedes); a deleted treatment takes its
+    row with it (ON DELETE CASCADE). Not in the change history: a derived value is no change a person made."""
+
+    ablation = models.OneToOneField(
+        "cryoablations.Cryoablation",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=15, editable=False)
+    physician_id = models.BigIntegerField(editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    side = models.CharField(max_length=9, editable=False)
+    performed_on = models.DateField(editable=False)
+    baseline_nrs = models.PositiveSmallIntegerField(editable=False)
+    superseded_by_id = models.BigIntegerField(null=True, editable=False)
+    repeat_on = models.DateField(null=True, editable=False)
+
+    class Meta:
+        db_table = "reports_treatmentfact"
+
+    def __str__(self) -> str:
+        return f"treatment {self.ablation_id}: superseded by {self.superseded_by_id}"

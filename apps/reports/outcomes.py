@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any, cast
 
 from django.conf import settings
@@ -37,6 +36,7 @@ FUNNEL_TIME_POINT = "3m"
 BANDS = ["50-69", "70-79", "80-100"]
 OVERALL = "overall"
 REPORT_VERSION = 2
+MEDIAN_TOLERANCE = 1e-9
 THRESHOLD_OUT_OF_RANGE = "The threshold is a percentage above 0 and at most 100."
 
 
@@ -232,6 +232,9 @@ class OutcomesReport:
     # For the dashboards' labels: {code: label} of the protocol's time points, {"nerve:<code>": (id, name)}.
     time_point_labels: dict[str, str] = field(default_factory=dict)
     nerve_names: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # False for the dashboard page's figures (dashboard_compute(page=True)): durability overall only, no time to repeat
+    # or adverse events; such a report has no JSON.
+    complete: bool = True
 
     def group(self, key: str) -> Group:
         return next(g for g in self.groups if g.key == key)
@@ -242,6 +245,8 @@ class OutcomesReport:
     def to_json(self) -> dict[str, Any]:
         """data-exchange.md's report, version 2, as a dict ready for json.dumps. `instruments` and `opioids` are
         empty lists until their figures exist (the next issue)."""
+        if not self.complete:
+            raise ValueError("The dashboard page's figures are not the whole report: compute it with page=False.")
         threshold = self.filters.threshold
         return {
             "version": REPORT_VERSION,
@@ -334,8 +339,18 @@ class _GroupNamer:
         self.nerve_order = {pk: i for i, (pk, _, _) in enumerate(self.nerve_rows)}
         self.users: dict[int, str] = {}
         self.groups: dict[str, Group] = {OVERALL: Group(OVERALL)}
+        self.known: dict[tuple[Any, ...], str] = {}
 
     def key(self, row: dict[str, Any]) -> str:
+        """The group of a row of a grouped section (the Kaplan-Meier sections send thousands: each group is named
+        once)."""
+        columns = (row["g_kind"], row["g_nerve"], row["g_physician"], row["kind"], row["nerve_id"], row["physician_id"])
+        key = self.known.get(columns)
+        if key is None:
+            key = self.known[columns] = self._name(row)
+        return key
+
+    def _name(self, row: dict[str, Any]) -> str:
         if row["g_kind"] == 0:
             key = f"kind:{row['kind']}"
             self.groups.setdefault(key, Group(key, kind=row["kind"]))
@@ -406,13 +421,19 @@ def outcomes_compute_for(*, filters: OutcomesFilters) -> OutcomesReport:
     return report
 
 
-def _compute(*, filters: OutcomesFilters, pain: bool) -> tuple[OutcomesReport, list[dict[str, Any]] | None]:
-    """The report and, when asked, the pain rows: every figure from one statement (sql.FIGURES)."""
+def _compute(
+    *, filters: OutcomesFilters, pain: bool, page: bool = False
+) -> tuple[OutcomesReport, list[dict[str, Any]] | None]:
+    """The report and, when asked, the pain rows: every figure from one statement (sql.FIGURES); `page`: the
+    dashboard page's figures only (with pain; see sql.FIGURES_OF_THE_PAGE)."""
     params = filters.params()
     time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label"))
     time_points = [code for code, _ in time_point_rows]
 
-    figures = _fetch(sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN, params)[0]
+    statement = sql.FIGURES_OF_THE_PAGE if page else sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN
+    figures = _fetch(statement, params)[0]
+    figures["repeat"] = figures["repeat"] or []
+    figures["adverse_events"] = figures["adverse_events"] or []
     funnel_rows, response_rows = figures["funnel"], figures["response"]
     namer = _GroupNamer()
     _warm_users(
@@ -472,6 +493,7 @@ def _compute(*, filters: OutcomesFilters, pain: bool) -> tuple[OutcomesReport, l
         durability_groups={g.key: _durability(durability_days.get(g.key, [])) for g in groups},
         repeat={g.key: _durability(repeat_days.get(g.key, [])) for g in groups},
         adverse_events=[adverse.get(g.key) or AdverseEventRow(group=g.key) for g in groups],
+        complete=not page,
     )
     return report, figures["pain"]
 
@@ -490,18 +512,23 @@ def _durability(days: list[dict[str, Any]]) -> Durability:
     the first day the band's lower limit reaches 0.5 to the first day its upper limit does)."""
     at_risk = sum(int(d["events"]) + int(d["censored"]) for d in days)
     result = Durability(treatments=at_risk, events=sum(int(d["events"]) for d in days))
-    # The estimate exactly (a fraction), so one of exactly 0.5 reaches the median ("Version 2: exact readings").
-    exact = Fraction(1)
     survival, greenwood = 1.0, 0.0
     median = low = high = None
     for d in days:
         events, censored = int(d["events"]), int(d["censored"])
         if events:
-            exact *= Fraction(at_risk - events, at_risk)
-            survival = float(exact)
+            survival *= 1 - events / at_risk
             if at_risk > events:
                 greenwood += events / (at_risk * (at_risk - events))
         ci_low = ci_high = None
+        if not events and result.curve:
+            # A day of censoring only: the estimate and its band are the previous day's.
+            previous = result.curve[-1]
+            result.curve.append(
+                KaplanMeierStep(int(d["day"]), at_risk, 0, censored, survival, previous.ci_low, previous.ci_high)
+            )
+            at_risk -= censored
+            continue
         if 0 < survival < 1 and greenwood:
             log_s = math.log(survival)
             spread = Z_95 * math.sqrt(greenwood) / abs(log_s)
@@ -512,7 +539,10 @@ def _durability(days: list[dict[str, Any]]) -> Durability:
             ci_low = ci_high = 1.0
         result.curve.append(KaplanMeierStep(int(d["day"]), at_risk, events, censored, survival, ci_low, ci_high))
         if events:
-            if median is None and exact <= Fraction(1, 2):
+            # An estimate of exactly 0.5 reaches the median: compared with a tolerance of 1e-9 ("Version 2: exact
+            # readings" allows it), as floats drift by far less over any number of steps, and a fraction's
+            # denominator grows with every step (measured: seconds for a clinic's time to repeat).
+            if median is None and survival <= 0.5 + MEDIAN_TOLERANCE:
                 median = int(d["day"])
             # The band's lower limit reaches 0.5 first (the interval's low end), its upper limit later (high end).
             if low is None and ci_low is not None and ci_low <= 0.5:
@@ -684,11 +714,12 @@ def _pain(cells: list[dict[str, Any]], time_points: list[str]) -> list[PainRow]:
     return result
 
 
-def dashboard_compute(*, filters: OutcomesFilters) -> Dashboard:
+def dashboard_compute(*, filters: OutcomesFilters, page: bool = False) -> Dashboard:
     """Every figure of a dashboard (and of a report run, which shows the same): the outcomes report for the
     filters, pain over time and survey completion. Completion needs no query of its own: its counts are the
-    response section's closed time points and the pain section's counted surveys."""
-    report, pain_rows = _compute(filters=filters, pain=True)
+    response section's closed time points and the pain section's counted surveys. `page`: only what the dashboard's
+    page shows (durability overall, no time to repeat or adverse events), whose report has no JSON."""
+    report, pain_rows = _compute(filters=filters, pain=True, page=page)
     pain = _pain(cast(list[dict[str, Any]], pain_rows), report.time_points)  # asked for: pain=True
     answers = {p.time_point: p.answers for p in pain}
     completion = [

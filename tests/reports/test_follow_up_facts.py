@@ -23,7 +23,7 @@ from apps.clinic.models import Nerve
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.demo.generator import seed_demo
-from apps.reports.models import DurabilityStep, FollowUpFact
+from apps.reports.models import DurabilityStep, FollowUpFact, TreatmentFact
 from apps.surveys.models import CollectedVia, SurveyResponse
 from apps.surveys.services import ablation_update, counted_responses_refresh, response_record
 from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation
@@ -360,3 +360,53 @@ def test_a_repeat_treatment_marks_the_superseded_follow_ups_and_a_kind_change_re
     assert not FollowUpFact.objects.filter(superseded=True).exists()
     assert FollowUpFact.objects.get(ablation_id=first.pk, time_point="6m").pain_average == 2
     assert_derived_rows_follow_the_source()
+
+
+def assert_treatment_facts_follow_the_view() -> int:
+    """Each treatment's row holds its columns and the view cryoablations_supersession's answer for it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.id, t.kind, t.physician_id, t.nerve_id, t.side, t.performed_on, t.baseline_nrs, "
+            "s.superseded_by_id, s.repeat_on FROM cryoablations_cryoablation t "
+            "LEFT JOIN cryoablations_supersession s ON s.ablation_id = t.id"
+        )
+        source = {row[0]: row[1:] for row in cursor.fetchall()}
+    derived = {
+        x.ablation_id: (
+            x.kind, x.physician_id, x.nerve_id, x.side, x.performed_on, x.baseline_nrs, x.superseded_by_id, x.repeat_on,
+        )
+        for x in TreatmentFact.objects.all()
+    }  # fmt: skip
+    assert derived == source
+    return len(source)
+
+
+def test_the_treatment_facts_follow_the_repeat_rule_through_inserts_corrections_and_deletes():
+    # given a treatment, then a repeat of the same nerve and side on day 100
+    patient = PatientFactory()
+    first = make_ablation(patient=patient, performed_on=ABLATED_ON, kind="rf_conventional")
+    assert assert_treatment_facts_follow_the_view() == 1
+    repeat = make_ablation(
+        patient=patient, performed_on=ABLATED_ON + dt.timedelta(days=100), nerve=first.nerve, side=first.side
+    )
+    assert assert_treatment_facts_follow_the_view() == 2
+    assert TreatmentFact.objects.get(ablation_id=first.pk).repeat_on == repeat.performed_on
+
+    # when the repeat's side is corrected, then put back and moved earlier than the first
+    ablation_update(ablation=repeat, side="right")
+    assert TreatmentFact.objects.get(ablation_id=first.pk).superseded_by_id is None
+    ablation_update(ablation=repeat, side=first.side, performed_on=ABLATED_ON - dt.timedelta(days=30))
+    # then the roles swap
+    assert TreatmentFact.objects.get(ablation_id=repeat.pk).superseded_by_id == first.pk
+    assert assert_treatment_facts_follow_the_view() == 2
+
+    # when the first one's kind is corrected, and a treatment of another patient is recorded and deleted
+    ablation_update(ablation=first, kind="rf_cooled")
+    other = make_ablation(patient=PatientFactory(), performed_on=ABLATED_ON)
+    assert assert_treatment_facts_follow_the_view() == 3
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cryoablations_followup WHERE ablation_id = %s", [other.pk])
+    Cryoablation.objects.filter(pk__in=[other.pk, first.pk]).delete()
+    # then the rows follow, and the remaining treatment is superseded by nothing
+    assert assert_treatment_facts_follow_the_view() == 1
+    assert TreatmentFact.objects.get().superseded_by_id is None
