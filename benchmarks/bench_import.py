@@ -9,6 +9,9 @@ second time to show that matching every row again is fast too. Target: the first
 `audit_verify` must pass: every created row has its change event, in the hash chain.
 
     python benchmarks/bench_import.py --patients 2000      (a tenth of the size, to profile)
+    python benchmarks/bench_import.py --v2                 (version 2 files: treatments.csv of every kind, a repeat
+                                                            treatment for a tenth of the patients, new-problem answers
+                                                            and adverse_events.csv; the same 100,000 answers)
 """
 
 from __future__ import annotations
@@ -37,15 +40,48 @@ TARGET_S = 60
 NERVES = ["superior_cluneal", "middle_cluneal", "genicular_superior_lateral", "medial_branch", "tibial"]
 PHYSICIANS = ["dr_import_a", "dr_import_b", "dr_import_c", "dr_import_d"]
 ANSWER_DAYS = [14, 30, 90, 182, 365]
+# Version 2: each kind with details of its own (cryoablations.models.KIND_DETAILS), a repeat for REPEAT_SHARE of the
+# patients (same nerve and side, REPEAT_AFTER_DAYS later: it supersedes the first treatment's later time points),
+# an adverse event after EVENT_SHARE of the treatments.
+KIND_ROWS = {
+    "cryoablation": {"device": "cryo", "probe": "27G", "cycles": "2", "freeze_seconds": "120"},
+    "rf_conventional": {"cannula_gauge": "18", "active_tip_mm": "10", "temperature_c": "80", "lesion_seconds": "90",
+                        "lesions": "2"},
+    "rf_cooled": {"cannula_gauge": "17", "active_tip_mm": "4", "temperature_c": "60", "lesion_seconds": "150",
+                  "lesions": "3"},
+    "rf_pulsed": {"cannula_gauge": "22", "active_tip_mm": "5", "lesion_seconds": "120", "lesions": "1"},
+    "pns_temporary": {"device": "StimRouter", "leads": "1"},
+    "pns_permanent": {"device": "Freedom", "leads": "2"},
+}  # fmt: skip
+TREATMENT_COLUMNS = [
+    "treatment_id", "mrn", "kind", "performed_on", "physician", "nerve", "side", "baseline_nrs", "guidance",
+    "qualifying_block_id", "device", "probe", "cycles", "freeze_seconds", "cannula_gauge", "active_tip_mm",
+    "temperature_c", "lesion_seconds", "lesions", "leads", "removed_on",
+]  # fmt: skip
+REPEAT_SHARE, REPEAT_AFTER_DAYS, EVENT_SHARE = 0.1, 120, 0.05
 
 
-def write_folder(folder: Path, seed: int = 1, patients: int = PATIENTS) -> dict[str, int]:
-    """The four CSV files; clinic-local times without an offset, answers with offsets (some UTC, late evening)."""
+def write_folder(folder: Path, seed: int = 1, patients: int = PATIENTS, v2: bool = False) -> dict[str, int]:
+    """The four CSV files; clinic-local times without an offset, answers with offsets (some UTC, late evening).
+    With `v2`, treatments.csv instead of ablations.csv, new-problem answers, and adverse_events.csv."""
     rng = random.Random(seed)
-    counts = dict.fromkeys(("patients", "blocks", "ablations", "answers"), 0)
-    files = {name: (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") for name in
-             ("patients", "blocks", "ablations", "survey_responses")}  # fmt: skip
+    counts = dict.fromkeys(("patients", "blocks", "ablations", "answers", "repeats", "events"), 0)
+    names = (
+        "patients",
+        "blocks",
+        "treatments" if v2 else "ablations",
+        "survey_responses",
+        *(("adverse_events",) if v2 else ()),
+    )
+    files = {name: (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") for name in names}
     writers = {name: csv.writer(handle) for name, handle in files.items()}
+    if v2:
+        writers["ablations"] = writers["treatments"]
+        writers["treatments"].writerow(TREATMENT_COLUMNS)
+        writers["adverse_events"].writerow(
+            ["event_id", "treatment_id", "block_id", "occurred_on", "category", "severity", "serious", "relatedness",
+             "resolved_on", "notes"]
+        )  # fmt: skip
     writers["patients"].writerow(
         ["mrn", "first_name", "last_name", "date_of_birth", "sex", "email", "mobile_phone", "preferred_channel",
          "timezone"]
@@ -54,13 +90,15 @@ def write_folder(folder: Path, seed: int = 1, patients: int = PATIENTS) -> dict[
         ["block_id", "mrn", "performed_at", "physician", "nerve", "side", "guidance", "drug", "concentration_percent",
          "volume_ml", "needle_gauge", "baseline_nrs", "diary"]
     )  # fmt: skip
-    writers["ablations"].writerow(
-        ["ablation_id", "mrn", "performed_on", "physician", "nerve", "side", "baseline_nrs", "device", "probe",
-         "cycles", "freeze_seconds", "qualifying_block_id"]
-    )  # fmt: skip
+    if not v2:
+        writers["ablations"].writerow(
+            ["ablation_id", "mrn", "performed_on", "physician", "nerve", "side", "baseline_nrs", "device", "probe",
+             "cycles", "freeze_seconds", "qualifying_block_id"]
+        )  # fmt: skip
     writers["survey_responses"].writerow(
-        ["mrn", "ablation_id", "completed_at", "pain_average", "pain_current", "pain_worst", "percent_relief", "pgic"]
-    )
+        ["mrn", "treatment_id" if v2 else "ablation_id", "completed_at", "pain_average", "pain_current", "pain_worst",
+         "percent_relief", "pgic", *(("new_problem", "new_problem_text") if v2 else ())]
+    )  # fmt: skip
     first_day = dt.date(2023, 1, 1)
     for n in range(1, patients + 1):
         mrn = f"BI{n:07d}"
@@ -81,10 +119,18 @@ def write_folder(folder: Path, seed: int = 1, patients: int = PATIENTS) -> dict[
             )  # fmt: skip
             counts["blocks"] += 1
         ablation_id = f"BA{n:07d}"
-        writers["ablations"].writerow(
-            [ablation_id, mrn, ablated_on.isoformat(), rng.choice(PHYSICIANS), nerve, side, baseline, "cryo", "27G",
-             2, 120, ""]
-        )  # fmt: skip
+        if v2:
+            _treatment_write(writers, rng, ablation_id, mrn, ablated_on, nerve, side, baseline, counts)
+            if rng.random() < REPEAT_SHARE:
+                repeat_on = ablated_on + dt.timedelta(days=REPEAT_AFTER_DAYS)
+                _treatment_write(writers, rng, f"BR{n:07d}", mrn, repeat_on, nerve, side, baseline, counts)
+                counts["repeats"] += 1
+                counts["ablations"] += 1
+        else:
+            writers["ablations"].writerow(
+                [ablation_id, mrn, ablated_on.isoformat(), rng.choice(PHYSICIANS), nerve, side, baseline, "cryo",
+                 "27G", 2, 120, ""]
+            )  # fmt: skip
         for day in ANSWER_DAYS[:ANSWERS_PER_ABLATION]:
             local = dt.datetime.combine(ablated_on + dt.timedelta(days=day + rng.randint(-3, 3)), dt.time(10))
             if rng.random() < 0.1:  # a late-evening call, written in UTC: the next day's date
@@ -92,8 +138,9 @@ def write_folder(folder: Path, seed: int = 1, patients: int = PATIENTS) -> dict[
             else:
                 completed = local.strftime("%Y-%m-%dT%H:%M:00-05:00")
             pain = rng.randint(0, 10)
+            new_problem = (["yes", "Numb patch"] if rng.random() < 0.05 else ["no", ""]) if v2 else []
             writers["survey_responses"].writerow(
-                [mrn, ablation_id, completed, pain, pain, min(10, pain + 1), "", rng.randint(1, 7)]
+                [mrn, ablation_id, completed, pain, pain, min(10, pain + 1), "", rng.randint(1, 7), *new_problem]
             )
             counts["answers"] += 1
         counts["patients"] += 1
@@ -101,6 +148,26 @@ def write_folder(folder: Path, seed: int = 1, patients: int = PATIENTS) -> dict[
     for handle in files.values():
         handle.close()
     return counts
+
+
+def _treatment_write(
+    writers: dict, rng: random.Random, treatment_id: str, mrn: str, day: dt.date, nerve: str, side: str,
+    baseline: int, counts: dict[str, int],
+) -> None:  # fmt: skip
+    kind = rng.choice(list(KIND_ROWS))
+    details = dict(KIND_ROWS[kind])
+    if kind == "pns_temporary":
+        details["removed_on"] = (day + dt.timedelta(days=60)).isoformat()
+    row = {"treatment_id": treatment_id, "mrn": mrn, "kind": kind, "performed_on": day.isoformat(),
+           "physician": rng.choice(PHYSICIANS), "nerve": nerve, "side": side, "baseline_nrs": baseline,
+           "guidance": rng.choice(["ultrasound", "fluoroscopy"]), **details}  # fmt: skip
+    writers["treatments"].writerow([row.get(column, "") for column in TREATMENT_COLUMNS])
+    if rng.random() < EVENT_SHARE:
+        counts["events"] += 1
+        writers["adverse_events"].writerow(
+            [f"BE{treatment_id}", treatment_id, "", (day + dt.timedelta(days=3)).isoformat(),
+             rng.choice(["numbness", "increased_pain", "bleeding"]), "mild", "no", "possible", "", ""]
+        )  # fmt: skip
 
 
 def fresh_database(name: str) -> None:
@@ -117,6 +184,7 @@ def fresh_database(name: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=PATIENTS, help="patients in the folder (default %(default)s)")
+    parser.add_argument("--v2", action="store_true", help="version 2 files (treatments.csv, adverse events)")
     args = parser.parse_args()
     fresh_database(DATABASE)
     django_setup(DATABASE)
@@ -127,10 +195,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
-        counts = write_folder(folder, patients=args.patients)
+        counts = write_folder(folder, patients=args.patients, v2=args.v2)
+        extra = f" ({counts['repeats']:,} repeats), {counts['events']:,} adverse events" if args.v2 else ""
         print(
             f"Folder: {counts['patients']:,} patients, {counts['blocks']:,} blocks, {counts['ablations']:,} "
-            f"ablations, {counts['answers']:,} survey answers, written in {time.perf_counter() - started:.1f} s"
+            f"{'treatments' if args.v2 else 'ablations'}{extra}, {counts['answers']:,} survey answers, written in "
+            f"{time.perf_counter() - started:.1f} s"
         )
         started = time.perf_counter()
         out = io.StringIO()

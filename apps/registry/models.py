@@ -88,7 +88,8 @@ def counts_in_words(counts: dict[str, dict[str, int]]) -> list[str]:
         )
     by_kind = counts.get("treatments_by_kind")
     if by_kind:
-        kinds = ", ".join(f"{Kind(code).label.lower()} {count}" for code, count in by_kind.items())
+        # In the order of the kinds (a JSON column keeps no order of its keys); "; " since labels hold commas.
+        kinds = "; ".join(f"{kind.label.lower()} {by_kind[kind]}" for kind in Kind if kind in by_kind)
         lines.append(f"New treatments by kind: {kinds}.")
     if "follow_ups" in counts:
         c = counts["follow_ups"]

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from apps.accounts.models import Role
 from apps.patients.models import Patient
 from apps.registry.models import ImportRun
-from apps.registry.parsing import FILES
+from apps.registry.parsing import FILES_V1 as FILES
 from tests.browser.conftest import sign_in_with_code
 from tests.factories import UserFactory
 
@@ -68,6 +68,54 @@ def test_admin_imports_the_sample_then_opens_the_run_from_the_list(page):
     expect(main).to_contain_text("Ada Admin")
     expect(main).to_contain_text("of them whose window had closed before the import")
     expect(main).not_to_contain_text("window_closed_at_import")
+    for width, height in [(390, 844), (1366, 900)]:
+        page.set_viewport_size({"width": width, "height": height})
+        assert _no_sideways_scrolling(page), f"the run's page scrolls sideways at {width} px"
+    assert page.bad_responses == []
+
+
+SAMPLE_V2 = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample-v2"
+LATER_FILES = ("instrument_responses.csv", "medications.csv")
+
+
+def test_admin_imports_the_version_2_sample_and_reads_its_counts_in_words(page):
+    # given an admin with an authenticator
+    admin = UserFactory(role=Role.ADMIN, is_staff=True, username="ada.admin", first_name="Ada", last_name="Admin")
+    sign_in_with_code(page, admin)
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("button", name="Administration").click()
+    nav.get_by_role("link", name="Import", exact=True).click()
+    every_file = sorted(SAMPLE_V2.glob("*.csv"))
+
+    # when they upload all seven files of the version 2 sample
+    page.locator("input[type=file][name=files]").set_input_files([str(path) for path in every_file])
+    page.get_by_role("button", name="Check (dry run)").click()
+
+    # then the two files of a later release are named, and nothing can be confirmed
+    problems = page.locator("#problems")
+    expect(problems).to_contain_text("instrument_responses.csv: not imported by this version")
+    expect(problems).to_contain_text("medications.csv: not imported by this version")
+    expect(page.get_by_role("button", name="Confirm the import")).to_have_count(0)
+
+    # when they leave those two out, check again and confirm
+    page.locator("input[type=file][name=files]").set_input_files(
+        [str(path) for path in every_file if path.name not in LATER_FILES]
+    )
+    page.get_by_role("button", name="Check (dry run)").click()
+    expect(page.locator("#counts")).to_contain_text("84 new treatments from treatments.csv")
+    page.get_by_role("button", name="Confirm the import").click()
+
+    # then the run's page gives the treatments by kind, the repeats and the adverse events in plain words
+    expect(page.get_by_role("heading", name="What was imported")).to_be_visible()
+    counts = page.locator("#counts")
+    expect(counts).to_contain_text(
+        "New treatments by kind: cryoablation 41; conventional radiofrequency 27; cooled radiofrequency 6; "
+        "pulsed radiofrequency 3; nerve stimulation, temporary leads 4; nerve stimulation, implanted 3."
+    )
+    expect(counts).to_contain_text("left out because the treatment was repeated")
+    expect(counts).to_contain_text("28 new adverse events (21 after a treatment, 7 after a block, 2 serious)")
+    for code in ("rf_conventional", "pns_temporary", "treatments_by_kind", "superseded"):
+        expect(page.locator("main")).not_to_contain_text(code)
     for width, height in [(390, 844), (1366, 900)]:
         page.set_viewport_size({"width": width, "height": height})
         assert _no_sideways_scrolling(page), f"the run's page scrolls sideways at {width} px"

@@ -22,6 +22,7 @@ from apps.cryoablations.models import Cryoablation, FollowUp, Kind, Status
 from apps.patients.models import Patient
 from apps.registry.models import ImportRun
 from apps.registry.services import registry_import
+from apps.reports.models import FollowUpFact
 from apps.surveys.models import SurveyResponse
 
 pytestmark = pytest.mark.django_db
@@ -165,7 +166,7 @@ def test_the_v2_sample_imports_with_the_counts_of_its_files(tmp_path):
         assert treatment.device == row["device"]
     # the summary counts them in plain words
     words = ImportRun.objects.get().counts_in_words
-    assert any(line.startswith("New treatments by kind: ") and "pulsed radiofrequency 3" in line for line in words)
+    assert any(line.startswith("New treatments by kind: ") and "pulsed radiofrequency 3;" in line for line in words)
     assert any(line.startswith("28 new adverse events") for line in words)
 
 
@@ -184,6 +185,9 @@ def test_the_repeat_rule_leaves_out_the_superseded_follow_ups_of_the_sample(tmp_
     assert twelve_months.superseded_by.external_id == "T00008"
     assert SurveyResponse.objects.filter(follow_up=twelve_months).count() == 2
     assert twelve_months.counted_response is None
+    # and the reports' facts, kept by the follow-ups' triggers, agree: no superseded time point holds a score
+    assert not FollowUpFact.objects.filter(follow_up__superseded_by__isnull=False, pain_average__isnull=False).exists()
+    assert FollowUpFact.objects.get(follow_up=twelve_months).counted_response_id is None
     assert twelve_months.status(twelve_months.window_end, completed=False) == Status.SUPERSEDED
     # and a follow-up that is not superseded still counts its last answer
     counted = FollowUp.objects.filter(superseded_by__isnull=True, counted_response__isnull=False)

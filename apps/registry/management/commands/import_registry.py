@@ -35,7 +35,7 @@ class Command(BaseCommand):
         for name, counts in result.counts.items():
             if name == TREATMENTS_BY_KIND:
                 if counts:
-                    figures = ", ".join(f"{Kind(code).label.lower()} {value}" for code, value in counts.items())
+                    figures = "; ".join(f"{kind.label.lower()} {counts[kind]}" for kind in Kind if kind in counts)
                     self.stdout.write(f"  new treatments by kind: {figures}")
                 continue
             figures = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in counts.items())
