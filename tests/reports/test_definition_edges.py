@@ -30,7 +30,7 @@ from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.patients.models import Patient
 from apps.registry.services import registry_import
 from apps.reminders.models import Message
-from apps.reports.models import DurabilityStep, FollowUpFact
+from apps.reports.models import DurabilityStep, FollowUpFact, TreatmentFact
 from apps.reports.outcomes import (
     ablation_ids_for,
     band_ablation_ids_for,
@@ -522,8 +522,8 @@ def with_rows(**extra: list[str]) -> dict[str, list[str]]:
 
 SNAPSHOT_MODELS = [
     Patient, DiagnosticBlock, DiaryEntry, Cryoablation, FollowUp, SurveyResponse, User, BlockPeakRelief,
-    FollowUpFact, DurabilityStep, Message, PatientEvent, DiagnosticBlockEvent, DiaryEntryEvent, CryoablationEvent,
-    FollowUpEvent, SurveyResponseEvent,
+    FollowUpFact, DurabilityStep, TreatmentFact, Message, PatientEvent, DiagnosticBlockEvent, DiaryEntryEvent,
+    CryoablationEvent, FollowUpEvent, SurveyResponseEvent,
 ]  # fmt: skip
 
 
@@ -539,7 +539,7 @@ def test_an_answer_naming_another_patient_s_ablation_is_refused(tmp_path):
     result = registry_import(folder=write(tmp_path / "export", files))
     # then
     messages = [str(p) for p in result.problems]
-    assert "survey_responses.csv:4: mrn: Ablation X1 is of another patient." in messages
+    assert "survey_responses.csv:4: mrn: Treatment X1 is of another patient." in messages
     assert not Patient.objects.exists()
 
 
