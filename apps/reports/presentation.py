@@ -247,7 +247,8 @@ def _response_part(
         title=f"Response rates (≥{responder} less pain) by time point",
         description="Completers and intention-to-treat rates with Wilson 95% intervals",
     )
-    return {"response_rows": response_rows, "response_chart": response_chart}
+    superseded_rows = [row for row in response_rows if row["superseded"].text != "0"]
+    return {"response_rows": response_rows, "response_chart": response_chart, "superseded_rows": superseded_rows}
 
 
 def _pain_part(dashboard: outcomes.Dashboard, labels: dict[str, str]) -> dict[str, Any]:

@@ -66,7 +66,12 @@ def test_the_dashboard_filtered_by_kind_shows_that_kinds_figures_everywhere(samp
         cells = rows[row["time_point"]]
         assert cells[1:5] == [str(row[k]) for k in ("treatments", "closed", "evaluable", "responders")]
         assert cells[5] == percent(row["rate"]) and cells[7] == percent(row["itt_rate"])
-        assert cells[-1] == str(row["superseded"])
+    superseded = {r["time_point"]: r["superseded"] for r in expected["response"] if r["group"] == "overall"}
+    note = unescape(re.sub(r"<[^>]+>", "", re.search(r'<p[^>]*id="superseded-note".*?</p>', html, re.S).group(0)))
+    assert sum(superseded.values()) > 0
+    for row in response.context["response_rows"]:
+        if superseded[row["time_point"]]:
+            assert f"{row['label']} {superseded[row['time_point']]}" in note
     funnel = response.context["funnel_rows"][0]
     assert [c.text for c in funnel["cells"]] == [
         str(expected["funnel"][0][k])
@@ -127,3 +132,18 @@ def test_a_report_run_takes_the_kind_and_builds_its_figures(sample_v2, admin_cli
         "outcomes_report", "--format", "csv", "--as-of", run.as_of.isoformat(), "--kind", "rf_pulsed", stdout=out
     )
     assert csv_text == out.getvalue()
+
+
+def test_the_superseded_time_points_drill_down_to_the_repeated_treatments(sample_v2, admin_client):
+    # given the 6-month time points superseded by a repeat, as the dashboard links them
+    dashboard = admin_client.get(reverse("reports:dashboard"), {"as_of": AS_OF})
+    row = next(r for r in dashboard.context["superseded_rows"] if r["time_point"] == "6m")
+
+    # when
+    response = admin_client.get(row["superseded"].url)
+
+    # then as many treatments as counted, each one superseded at 6 months, titled in words
+    assert response.context["count"] == int(row["superseded"].text) > 0
+    for treatment in response.context["procedures"]:
+        assert treatment.follow_ups.get(time_point="6m").superseded_by_id is not None
+    assert "Superseded by a repeat treatment at 6 months" in unescape(response.content.decode())
