@@ -420,22 +420,31 @@ POSITIVE_DETAILS = (
 )
 
 
+def _details_of_its_kind(line: int, cells: dict[str, str], parsed: Parsed) -> bool:
+    """A treatments.csv row fills in only its kind's details (Cryoablation.clean and the constraint
+    treatment_details_of_its_kind): read from the cells, so that it is reported beside any other problem of the
+    row. An ablations.csv row has only cryoablation's columns."""
+    kind = cells.get("kind", "")
+    if kind not in KIND_DETAILS:
+        return True  # no kind, or an unknown one: reported by the kind's own cell
+    ok = True
+    for column in DETAILS:
+        if cells.get(column, "") and column not in KIND_DETAILS[kind]:
+            label = Kind(kind).label.lower()
+            parsed.problem(TREATMENTS, line, column, f"Not recorded for {label} ({kind}): leave it empty.")
+            ok = False
+    return ok
+
+
 def _check_treatment(name: str, values: dict[str, Any], line: int, parsed: Parsed) -> bool:
-    """A treatment of either file: its kind (an ablation is a cryoablation), the details of that kind only
-    (Cryoablation.clean and the constraint treatment_details_of_its_kind), counts at least 1, leads not removed
-    before the treatment (treatment_leads_removed_after)."""
+    """A treatment of either file (an ablation is a cryoablation): counts at least 1, leads not removed before the
+    treatment (treatment_leads_removed_after). Its details are of its kind (_details_of_its_kind)."""
     ok = True
     if name == ABLATIONS:
         values["treatment_id"], values["kind"] = values.pop("ablation_id"), Kind.CRYOABLATION.value
         values["guidance"] = None
-    kind = values["kind"]
     for column in DETAILS:
-        if column not in values:
-            values[column] = None
-        if values[column] not in (None, "") and column not in KIND_DETAILS[kind]:
-            label = Kind(kind).label.lower()
-            parsed.problem(name, line, column, f"Not recorded for {label} ({kind}): leave it empty.")
-            ok = False
+        values.setdefault(column, None)
     for column in POSITIVE_DETAILS:
         if values[column] is not None and values[column] < 1:
             parsed.problem(name, line, column, "It must be at least 1.")
@@ -536,7 +545,10 @@ def registry_parse(folder: Path) -> Parsed:
             ADVERSE_EVENTS: parsed.adverse_events,
         }.get(name)
         for line, cells in _read(folder, name, parsed):
+            kind_ok = _details_of_its_kind(line, cells, parsed) if name == TREATMENTS else True
             values = _clean_row(name, line, cells, parsed)
+            if values is not None and not kind_ok:
+                values = None
             if values is not None and name == RESPONSES:
                 values["header_column"] = next(c for c in RESPONSE_TREATMENT_COLUMNS if c in cells)
             check = CHECKS[name]

@@ -11,6 +11,13 @@ SQL (apps/reports/sql.py). Rows are written with COPY by the registry's one bulk
 table's in one, as NamedTuples whose fields are the columns; the tables written, derived ones included, are analyzed
 after a real run.
 
+Version 2: treatments of every kind (treatments.csv beside or instead of ablations.csv) are written like the
+ablations, with their kind's details; adverse events are copied after them (matched by event_id on a second import).
+Once the rows hold their final values and their insert events are written, the repeat-treatment rule
+(cryoablations.services.supersession_refresh, the view cryoablations_followup_supersession) runs for every patient
+touched, and then the counted answers of older follow-ups that got new answers: a superseded follow-up ends with no
+counted answer, whichever answer the bulk pick gave it.
+
 The admin page and the API upload the files through registry_upload_import (a dry run, or a real run) and confirm a
 dry run with registry_upload_confirm, which keep the files between the two in apps/registry/uploads.py.
 

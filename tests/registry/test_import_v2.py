@@ -346,6 +346,18 @@ def test_each_bad_row_of_version_2_is_named_with_its_line_and_nothing_is_written
     assert not Patient.objects.exists() and not Cryoablation.objects.exists() and not AdverseEvent.objects.exists()
 
 
+def test_a_detail_of_another_kind_is_named_beside_the_rows_other_problems(tmp_path):
+    files = with_rows(treatments=["T9,R1,rf_pulsed,2025-02-01,dr_new,superior_cluneal,left,11,,,,,2,,,,42,,,,"])
+    result = registry_import(folder=write(tmp_path / "export", files))
+    messages = [str(p) for p in result.problems]
+    assert "treatments.csv:4: cycles: Not recorded for pulsed radiofrequency (rf_pulsed): leave it empty." in messages
+    assert "treatments.csv:4: temperature_c: Not recorded for pulsed radiofrequency (rf_pulsed): leave it empty." in (
+        messages
+    )
+    assert any(m.startswith("treatments.csv:4: baseline_nrs: ") for m in messages), messages
+    assert len(messages) == 3
+
+
 def test_an_id_in_both_ablations_and_treatments_names_both(tmp_path):
     files = with_rows()
     files["ablations.csv"] = [
@@ -432,3 +444,16 @@ def test_the_upload_page_names_the_files_of_a_later_release_instead_of_dropping_
     assert "Dry run: no problems" in html and "28 new adverse events" in html
     client.post(reverse("registry:import_confirm"))
     assert Cryoablation.objects.count() == 84 and AdverseEvent.objects.count() == 28
+
+
+def test_a_dry_run_of_the_v2_sample_counts_what_a_real_run_would_and_writes_nothing(tmp_path):
+    folder = sample_v2(tmp_path)
+    # when checked only
+    dry = registry_import(folder=folder, dry_run=True)
+    # then nothing is written, the repeat rule's figures included
+    assert dry.ok, dry.problems
+    assert not Cryoablation.objects.exists() and not AdverseEvent.objects.exists() and not FollowUp.objects.exists()
+    # and a real run gives the same counts
+    real = registry_import(folder=folder)
+    assert real.counts == dry.counts
+    assert real.counts["follow_ups"]["superseded"] == FollowUp.objects.filter(superseded_by__isnull=False).count() > 0
