@@ -247,7 +247,9 @@ def _response_part(
         title=f"Response rates (≥{responder} less pain) by time point",
         description="Completers and intention-to-treat rates with Wilson 95% intervals",
     )
-    superseded_rows = [row for row in response_rows if row["superseded"].text != "0"]
+    superseded_rows = [
+        row for row, counts in zip(response_rows, dashboard.overall_response(), strict=True) if counts.superseded
+    ]
     return {"response_rows": response_rows, "response_chart": response_chart, "superseded_rows": superseded_rows}
 
 
