@@ -458,6 +458,7 @@ def _compute(
         )
 
     durability_days = _by_group(namer, figures["durability"])
+    durability_overall = _durability(durability_days.get(OVERALL, []))
     repeat_days = _by_group(namer, figures["repeat"])
     adverse: dict[str, AdverseEventRow] = {}
     for row in figures["adverse_events"]:
@@ -488,10 +489,19 @@ def _compute(
         funnel=report_funnel,
         response=report_response,
         threshold_bands=threshold_bands,
-        durability=_durability(durability_days.get(OVERALL, [])),
+        durability=durability_overall,
         time_points=known_points,
-        durability_groups={g.key: _durability(durability_days.get(g.key, [])) for g in groups},
-        repeat={g.key: _durability(repeat_days.get(g.key, [])) for g in groups},
+        # The curves of the overall estimates (the dashboard's); the groups' counts and medians only.
+        durability_groups={
+            g.key: durability_overall if g.key == OVERALL else _median_only(durability_days.get(g.key, []))
+            for g in groups
+        },
+        repeat={
+            g.key: _durability(repeat_days.get(g.key, []))
+            if g.key == OVERALL
+            else _median_only(repeat_days.get(g.key, []))
+            for g in groups
+        },
         adverse_events=[adverse.get(g.key) or AdverseEventRow(group=g.key) for g in groups],
         complete=not page,
     )
@@ -504,6 +514,23 @@ def _by_group(namer: _GroupNamer, rows: Iterable[dict[str, Any]]) -> dict[str, l
     for row in rows:
         days.setdefault(namer.key(row), []).append(row)
     return {key: sorted(rows, key=lambda d: d["day"]) for key, rows in days.items()}
+
+
+def _median_only(days: list[dict[str, Any]]) -> Durability:
+    """A Kaplan-Meier estimate's counts and median, without its curve and band (a group's row of the report): the
+    same product and the same median rule as _durability."""
+    at_risk = sum(int(d["events"]) + int(d["censored"]) for d in days)
+    result = Durability(treatments=at_risk, events=sum(int(d["events"]) for d in days))
+    survival = 1.0
+    for d in days:
+        events = int(d["events"])
+        if events:
+            survival *= 1 - events / at_risk
+            if survival <= 0.5 + MEDIAN_TOLERANCE:
+                result.median_days = int(d["day"])
+                break
+        at_risk -= events + int(d["censored"])
+    return result
 
 
 def _durability(days: list[dict[str, Any]]) -> Durability:

@@ -381,3 +381,20 @@ def test_the_csv_carries_every_section_with_the_version():
 def test_an_unknown_kind_is_refused():
     with pytest.raises(CommandError, match="kind"):
         report_json("--kind", "laser")
+
+
+def test_a_groups_median_is_the_full_estimates_median():
+    # given many made-up estimates, one of them reaching exactly one half
+    import random
+
+    from apps.reports.outcomes import _durability, _median_only
+
+    rng = random.Random(15)
+    cases = [[{"day": 10, "events": 1, "censored": 0}, {"day": 20, "events": 1, "censored": 2}]]
+    for _ in range(200):
+        days = sorted(rng.sample(range(1, 400), rng.randint(1, 30)))
+        cases.append([{"day": d, "events": rng.randint(0, 3), "censored": rng.randint(0, 3)} for d in days])
+    # then the groups' shortcut gives the same counts and median as the full estimate
+    for days in cases:
+        full, quick = _durability(days), _median_only(days)
+        assert (quick.treatments, quick.events, quick.median_days) == (full.treatments, full.events, full.median_days)
