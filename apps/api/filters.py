@@ -113,6 +113,11 @@ class OutcomesQuery(ProcedureQuery):
         required=False,
         help_text="Positive-block threshold, percent, above 0 and at most 100 (default: the protocol's).",
     )
+    kind = serializers.ChoiceField(
+        choices=Kind.values,
+        required=False,
+        help_text="Only treatments of this kind (outcomes_report --kind); the funnel's later stages follow them.",
+    )
 
 
 def ordering_param(fields: list[str], default: str) -> serializers.ChoiceField:

@@ -351,22 +351,27 @@ class AdverseEventWriteSerializer(serializers.Serializer):
         return data
 
 
-# The outcomes report (docs/data-exchange.md), for the schema only: the view sends OutcomesReport.to_json() as is.
+# The outcomes report (docs/data-exchange.md, "Report, version 2"), for the schema only: the view sends
+# OutcomesReport.to_json() as is.
+GROUP_HELP = "overall, kind:<code>, nerve:<code> or physician:<username>"
+
+
 class FunnelRowSerializer(serializers.Serializer):
-    group = serializers.CharField(help_text="overall, nerve:<code> or physician:<username>")
+    group = serializers.CharField(help_text="overall, nerve:<code> or physician:<username> (no kind groups)")
     blocks = serializers.IntegerField()
     evaluable = serializers.IntegerField()
     positive = serializers.IntegerField()
-    ablated = serializers.IntegerField()
+    treated = serializers.IntegerField(help_text="positive blocks a treatment names as its qualifying block")
     evaluable_3m = serializers.IntegerField()
     responders_3m = serializers.IntegerField()
 
 
 class ResponseRowSerializer(serializers.Serializer):
-    group = serializers.CharField()
+    group = serializers.CharField(help_text=GROUP_HELP)
     time_point = serializers.CharField()
-    ablations = serializers.IntegerField()
+    treatments = serializers.IntegerField()
     closed = serializers.IntegerField()
+    superseded = serializers.IntegerField(help_text="closed time points superseded by a repeat treatment")
     evaluable = serializers.IntegerField()
     responders = serializers.IntegerField()
     responders_30 = serializers.IntegerField()
@@ -385,18 +390,42 @@ class BandRowSerializer(serializers.Serializer):
 
 
 class DurabilitySerializer(serializers.Serializer):
-    ablations = serializers.IntegerField()
+    group = serializers.CharField(help_text=GROUP_HELP)
+    treatments = serializers.IntegerField()
     events = serializers.IntegerField()
     median_days = serializers.IntegerField(allow_null=True)
 
 
+class RepeatSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text=GROUP_HELP)
+    treatments = serializers.IntegerField()
+    repeated = serializers.IntegerField()
+    median_days = serializers.IntegerField(allow_null=True, help_text="Kaplan-Meier median time to repeat")
+
+
+class AdverseEventsRowSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text=GROUP_HELP)
+    treatments = serializers.IntegerField()
+    with_event = serializers.IntegerField()
+    with_related = serializers.IntegerField()
+    with_serious = serializers.IntegerField()
+    rate_related = serializers.FloatField(allow_null=True, help_text="with_related / treatments")
+    ci_low = serializers.FloatField(allow_null=True, help_text="Wilson 95% interval of rate_related")
+    ci_high = serializers.FloatField(allow_null=True)
+
+
 class OutcomesReportSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="2: the report contract's version (README, Report format versions)")
     as_of = serializers.DateField()
     threshold_percent = serializers.FloatField()
     funnel = FunnelRowSerializer(many=True)
     response = ResponseRowSerializer(many=True)
     threshold_bands = BandRowSerializer(many=True)
-    durability = DurabilitySerializer()
+    durability = DurabilitySerializer(many=True)
+    repeat = RepeatSerializer(many=True)
+    adverse_events = AdverseEventsRowSerializer(many=True)
+    instruments = serializers.ListField(child=serializers.DictField(), help_text="Empty until the next version.")
+    opioids = serializers.ListField(child=serializers.DictField(), help_text="Empty until the next version.")
 
 
 class ImportResultSerializer(serializers.Serializer):

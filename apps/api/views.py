@@ -485,6 +485,7 @@ class OutcomesReportView(APIView):
             physician_id=params.get("physician_id"),
             nerve_id=params.get("nerve_id"),
             side=params.get("side"),
+            kind=params.get("kind"),
         )
         request.audit.subject(None, filters=request.GET.urlencode()[:500])
         return Response(report.to_json())

@@ -25,19 +25,23 @@ def report_sections(data: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]
         ("funnel", data["funnel"]),
         ("response", data["response"]),
         ("threshold_bands", data["threshold_bands"]),
-        ("durability", [data["durability"]]),
+        ("durability", data["durability"]),
+        ("repeat", data["repeat"]),
+        ("adverse_events", data["adverse_events"]),
     ]
 
 
 def report_rows(data: dict[str, Any]):
-    """(section name, header, rows) of data-exchange.md's report: a `section` column, as_of and threshold first."""
+    """(section name, header, rows) of data-exchange.md's report: a `section` column, the report's version, as_of and
+    threshold first. A section with no rows (instruments and opioids, for now) is left out."""
     for name, rows in report_sections(data):
         columns = list(rows[0]) if rows else []
-        header = ["section", "as_of", "threshold_percent", *columns]
+        header = ["section", "version", "as_of", "threshold_percent", *columns]
         body = [
-            [name, data["as_of"], data["threshold_percent"], *["" if row[c] is None else row[c] for c in columns]]
+            [name, data["version"], data["as_of"], data["threshold_percent"],
+             *["" if row[c] is None else row[c] for c in columns]]
             for row in rows
-        ]
+        ]  # fmt: skip
         yield name, header, body
 
 

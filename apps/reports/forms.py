@@ -9,6 +9,7 @@ from apps.accounts.models import Role, User
 from apps.accounts.roles import CONFIGURE
 from apps.blocks.models import Side
 from apps.clinic.models import Nerve
+from apps.cryoablations.models import Kind
 
 from . import outcomes
 
@@ -32,6 +33,8 @@ class _Filters(forms.Form):
     physician = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     nerve = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
     side = forms.ChoiceField(choices=[("", "All sides"), *Side.choices], required=False)
+    # Every figure follows it; the funnel keeps its blocks and follows that kind's treatments from "treated" on.
+    kind = forms.ChoiceField(label="Treatment", choices=[("", "All treatments"), *Kind.choices], required=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -63,6 +66,7 @@ class OutcomesFilterForm(_Filters):
             physician_id=data.get("physician"),
             nerve_id=data.get("nerve"),
             side=data.get("side") or None,
+            kind=data.get("kind") or None,
         )
 
 
@@ -86,4 +90,5 @@ class ReportRequestForm(_Filters):
             "physician": User.objects.get(pk=data["physician"]) if data.get("physician") else None,
             "nerve": Nerve.objects.get(pk=data["nerve"]) if data.get("nerve") else None,
             "side": data.get("side") or "",
+            "treatment_kind": data.get("kind") or "",
         }

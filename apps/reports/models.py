@@ -7,6 +7,7 @@ from django.db import models
 
 from apps.blocks.models import Side
 from apps.clinic.models import Nerve
+from apps.cryoablations.models import Kind as TreatmentKind
 
 
 class ReportRun(models.Model):
@@ -43,6 +44,8 @@ class ReportRun(models.Model):
     )
     nerve = models.ForeignKey(Nerve, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     side = models.CharField(max_length=9, choices=Side.choices, blank=True)
+    # Only treatments of this kind (empty: every kind); `kind` above says how the run was asked for.
+    treatment_kind = models.CharField("treatment", max_length=15, choices=TreatmentKind.choices, blank=True)
     # File names relative to settings.REPORT_FILES_ROOT; empty until built.
     pdf_file = models.CharField(max_length=200, blank=True)
     csv_file = models.CharField(max_length=200, blank=True)
@@ -105,6 +108,10 @@ class FollowUpFact(models.Model):
     qualifying_peak_relief_percent = models.DecimalField(max_digits=30, decimal_places=16, null=True, editable=False)
     qualifying_block_performed_at = models.DateTimeField(null=True, editable=False)
     qualifying_block_physician_id = models.BigIntegerField(null=True, editable=False)
+    # Version 2 (migration 0007): the treatment's kind, and whether a repeat treatment supersedes this follow-up (a
+    # copy of FollowUp.superseded_by, which cryoablations.services.supersession_refresh copies from the rule's view).
+    kind = models.CharField(max_length=15, default="cryoablation", editable=False)
+    superseded = models.BooleanField(default=False, editable=False)
 
     class Meta:
         db_table = "reports_followupfact"
@@ -139,6 +146,7 @@ class DurabilityStep(models.Model):
     nerve_id = models.BigIntegerField(editable=False)
     side = models.CharField(max_length=9, editable=False)
     performed_on = models.DateField(editable=False)
+    kind = models.CharField(max_length=15, default="cryoablation", editable=False)
 
     class Meta:
         db_table = "reports_durabilitystep"
@@ -146,3 +154,36 @@ class DurabilityStep(models.Model):
 
     def __str__(self) -> str:
         return f"ablation {self.ablation_id} after {self.closed_after}"
+
+
+class TreatmentFact(models.Model):
+    """One treatment with the repeat rule's answer for it: the treatment that supersedes it and that one's date (none:
+    not superseded), copied from the view cryoablations_supersession (the rule's one home) with the treatment's columns
+    the figures filter and group on, kept by database triggers on the treatments (migration 0009). The durability and
+    time-to-repeat figures scan this narrow table instead of asking the view once per treatment.
+
+    Written only by the triggers: inserts, deletes and updates of treatments recompute every treatment of the
+    patients concerned (a change of one may change which of the others it supersedes); a deleted treatment takes its
+    row with it (ON DELETE CASCADE). Not in the change history: a derived value is no change a person made."""
+
+    ablation = models.OneToOneField(
+        "cryoablations.Cryoablation",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=15, editable=False)
+    physician_id = models.BigIntegerField(editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    side = models.CharField(max_length=9, editable=False)
+    performed_on = models.DateField(editable=False)
+    baseline_nrs = models.PositiveSmallIntegerField(editable=False)
+    superseded_by_id = models.BigIntegerField(null=True, editable=False)
+    repeat_on = models.DateField(null=True, editable=False)
+
+    class Meta:
+        db_table = "reports_treatmentfact"
+
+    def __str__(self) -> str:
+        return f"treatment {self.ablation_id}: superseded by {self.superseded_by_id}"

@@ -13,6 +13,7 @@ full-precision floats, None where the denominator is 0; rounding (half-up, one d
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -23,8 +24,10 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.adverse_events.models import RELATED
 from apps.clinic.models import Nerve, TimePoint
 from apps.clinic.selectors import PROTOCOL_PK, protocol_get
+from apps.cryoablations.models import Kind
 
 from . import sql
 
@@ -32,6 +35,8 @@ Z_95 = 1.959963984540054  # the 0.975 quantile of the standard normal distributi
 FUNNEL_TIME_POINT = "3m"
 BANDS = ["50-69", "70-79", "80-100"]
 OVERALL = "overall"
+REPORT_VERSION = 2
+MEDIAN_TOLERANCE = 1e-9
 THRESHOLD_OUT_OF_RANGE = "The threshold is a percentage above 0 and at most 100."
 
 
@@ -42,7 +47,9 @@ def threshold_in_range(threshold: Decimal) -> bool:
 
 @dataclass(frozen=True)
 class OutcomesFilters:
-    """What a report is about. date_from/date_to select blocks (funnel) and ablations (the rest) by their date."""
+    """What a report is about. date_from/date_to select blocks (funnel) and treatments (the rest) by their date;
+    kind (a Kind code, or None for every kind) keeps the treatments of that kind (the funnel's blocks are kept, their
+    later stages follow that kind's treatments)."""
 
     as_of: date
     threshold: Decimal
@@ -51,6 +58,7 @@ class OutcomesFilters:
     physician_id: int | None = None
     nerve_id: int | None = None
     side: str | None = None
+    kind: str | None = None
     # The protocol's responder percent, read once by outcomes_filters (None: read again).
     responder: Decimal | None = None
 
@@ -65,6 +73,8 @@ class OutcomesFilters:
             "physician_id": self.physician_id,
             "nerve_id": self.nerve_id,
             "side": self.side,
+            "kind": self.kind,
+            "related": [str(r) for r in RELATED],
             "funnel_time_point": FUNNEL_TIME_POINT,
             **extra,
         }
@@ -92,11 +102,12 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float | No
 
 @dataclass(frozen=True)
 class Group:
-    """overall, nerve:<code> or physician:<username>; the ids say which rows it holds (drill-down)."""
+    """overall, kind:<code>, nerve:<code> or physician:<username>; the ids say which rows it holds (drill-down)."""
 
     key: str
     nerve_id: int | None = None
     physician_id: int | None = None
+    kind: str | None = None
 
 
 @dataclass
@@ -105,7 +116,7 @@ class FunnelRow:
     blocks: int = 0
     evaluable: int = 0
     positive: int = 0
-    ablated: int = 0
+    treated: int = 0
     evaluable_3m: int = 0
     responders_3m: int = 0
 
@@ -118,8 +129,9 @@ class FunnelRow:
 class ResponseRow:
     group: str
     time_point: str
-    ablations: int = 0
+    treatments: int = 0
     closed: int = 0
+    superseded: int = 0
     evaluable: int = 0
     responders: int = 0
     responders_30: int = 0
@@ -176,11 +188,32 @@ class KaplanMeierStep:
 
 @dataclass
 class Durability:
-    ablations: int = 0
+    """A Kaplan-Meier estimate: of time to loss of response (durability) or of time to repeat treatment."""
+
+    treatments: int = 0
     events: int = 0
     median_days: int | None = None
     median_ci: tuple[int | None, int | None] = (None, None)
     curve: list[KaplanMeierStep] = field(default_factory=list)
+
+
+@dataclass
+class AdverseEventRow:
+    """Treatments in range, and those with any adverse event, a related one, a serious one recorded on them."""
+
+    group: str
+    treatments: int = 0
+    with_event: int = 0
+    with_related: int = 0
+    with_serious: int = 0
+
+    @property
+    def rate_related(self) -> float | None:
+        return rate(self.with_related, self.treatments)
+
+    @property
+    def ci(self) -> tuple[float | None, float | None]:
+        return wilson_interval(self.with_related, self.treatments)
 
 
 @dataclass
@@ -192,9 +225,16 @@ class OutcomesReport:
     threshold_bands: list[BandRow]
     durability: Durability
     time_points: list[str]
+    # By group (overall first, as `groups`): durability, time to repeat treatment, adverse events.
+    durability_groups: dict[str, Durability] = field(default_factory=dict)
+    repeat: dict[str, Durability] = field(default_factory=dict)
+    adverse_events: list[AdverseEventRow] = field(default_factory=list)
     # For the dashboards' labels: {code: label} of the protocol's time points, {"nerve:<code>": (id, name)}.
     time_point_labels: dict[str, str] = field(default_factory=dict)
     nerve_names: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # False for the dashboard page's figures (dashboard_compute(page=True)): durability overall only, no time to repeat
+    # or adverse events; such a report has no JSON.
+    complete: bool = True
 
     def group(self, key: str) -> Group:
         return next(g for g in self.groups if g.key == key)
@@ -203,9 +243,13 @@ class OutcomesReport:
         return next(r for r in self.response if r.group == group and r.time_point == time_point)
 
     def to_json(self) -> dict[str, Any]:
-        """data-exchange.md's report, as a dict ready for json.dumps."""
+        """data-exchange.md's report, version 2, as a dict ready for json.dumps. `instruments` and `opioids` are
+        empty lists until their figures exist (the next issue)."""
+        if not self.complete:
+            raise ValueError("The dashboard page's figures are not the whole report: compute it with page=False.")
         threshold = self.filters.threshold
         return {
+            "version": REPORT_VERSION,
             "as_of": self.filters.as_of.isoformat(),
             "threshold_percent": int(threshold) if threshold == int(threshold) else float(threshold),
             "funnel": [asdict(row) for row in self.funnel],
@@ -220,11 +264,25 @@ class OutcomesReport:
                 for row in self.response
             ],
             "threshold_bands": [{**asdict(row), "rate": row.rate} for row in self.threshold_bands],
-            "durability": {
-                "ablations": self.durability.ablations,
-                "events": self.durability.events,
-                "median_days": self.durability.median_days,
-            },
+            "durability": [
+                {"group": key, "treatments": d.treatments, "events": d.events, "median_days": d.median_days}
+                for key, d in self.durability_groups.items()
+            ],
+            "repeat": [
+                {"group": key, "treatments": d.treatments, "repeated": d.events, "median_days": d.median_days}
+                for key, d in self.repeat.items()
+            ],
+            "adverse_events": [
+                {
+                    **asdict(row),
+                    "rate_related": row.rate_related,
+                    "ci_low": row.ci[0],
+                    "ci_high": row.ci[1],
+                }
+                for row in self.adverse_events
+            ],
+            "instruments": [],
+            "opioids": [],
         }
 
 
@@ -256,6 +314,7 @@ def outcomes_filters(
     physician_id: int | None = None,
     nerve_id: int | None = None,
     side: str | None = None,
+    kind: str | None = None,
 ) -> OutcomesFilters:
     """Filters with the defaults of data-exchange.md: as_of today (the clinic's), threshold the protocol's."""
     protocol = protocol_get()
@@ -268,6 +327,7 @@ def outcomes_filters(
         physician_id=physician_id,
         nerve_id=nerve_id,
         side=side,
+        kind=kind,
     )
 
 
@@ -279,8 +339,22 @@ class _GroupNamer:
         self.nerve_order = {pk: i for i, (pk, _, _) in enumerate(self.nerve_rows)}
         self.users: dict[int, str] = {}
         self.groups: dict[str, Group] = {OVERALL: Group(OVERALL)}
+        self.known: dict[tuple[Any, ...], str] = {}
 
     def key(self, row: dict[str, Any]) -> str:
+        """The group of a row of a grouped section (the Kaplan-Meier sections send thousands: each group is named
+        once)."""
+        columns = (row["g_kind"], row["g_nerve"], row["g_physician"], row["kind"], row["nerve_id"], row["physician_id"])
+        key = self.known.get(columns)
+        if key is None:
+            key = self.known[columns] = self._name(row)
+        return key
+
+    def _name(self, row: dict[str, Any]) -> str:
+        if row["g_kind"] == 0:
+            key = f"kind:{row['kind']}"
+            self.groups.setdefault(key, Group(key, kind=row["kind"]))
+            return key
         if row["g_nerve"] == 0:
             key = f"nerve:{self.nerves[row['nerve_id']]}"
             self.groups.setdefault(key, Group(key, nerve_id=row["nerve_id"]))
@@ -296,14 +370,17 @@ class _GroupNamer:
         return OVERALL
 
     def ordered(self) -> list[Group]:
-        """Overall first, then nerves in catalog order, then physicians by username."""
+        """Overall first, then kinds in their catalog order, nerves in catalog order, physicians by username."""
+        kinds = {code: i for i, code in enumerate(Kind.values)}
 
         def sort_key(group: Group) -> tuple:
             if group.key == OVERALL:
                 return (0, 0, "")
+            if group.kind is not None:
+                return (1, kinds.get(group.kind, len(kinds)), group.key)
             if group.nerve_id is not None:
-                return (1, self.nerve_order.get(group.nerve_id, 0), "")
-            return (2, 0, group.key)
+                return (2, self.nerve_order.get(group.nerve_id, 0), "")
+            return (3, 0, group.key)
 
         return sorted(self.groups.values(), key=sort_key)
 
@@ -322,8 +399,9 @@ def outcomes_compute(
     physician_id: int | None = None,
     nerve_id: int | None = None,
     side: str | None = None,
+    kind: str | None = None,
 ) -> OutcomesReport:
-    """Every figure of outcome-definitions.md for the blocks and ablations the filters select."""
+    """Every figure of outcome-definitions.md for the blocks and treatments the filters select."""
     filters = outcomes_filters(
         as_of=as_of,
         threshold=threshold,
@@ -332,6 +410,7 @@ def outcomes_compute(
         physician_id=physician_id,
         nerve_id=nerve_id,
         side=side,
+        kind=kind,
     )
     return outcomes_compute_for(filters=filters)
 
@@ -342,36 +421,57 @@ def outcomes_compute_for(*, filters: OutcomesFilters) -> OutcomesReport:
     return report
 
 
-def _compute(*, filters: OutcomesFilters, pain: bool) -> tuple[OutcomesReport, list[dict[str, Any]] | None]:
-    """The report and, when asked, the pain rows: every figure from one statement (sql.FIGURES)."""
+def _compute(
+    *, filters: OutcomesFilters, pain: bool, page: bool = False
+) -> tuple[OutcomesReport, list[dict[str, Any]] | None]:
+    """The report and, when asked, the pain rows: every figure from one statement (sql.FIGURES); `page`: the
+    dashboard page's figures only (with pain; see sql.FIGURES_OF_THE_PAGE)."""
     params = filters.params()
     time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label"))
     time_points = [code for code, _ in time_point_rows]
 
-    figures = _fetch(sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN, params)[0]
+    statement = sql.FIGURES_OF_THE_PAGE if page else sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN
+    figures = _fetch(statement, params)[0]
+    figures["repeat"] = figures["repeat"] or []
+    figures["adverse_events"] = figures["adverse_events"] or []
     funnel_rows, response_rows = figures["funnel"], figures["response"]
     namer = _GroupNamer()
-    _warm_users(namer, funnel_rows + response_rows)
+    _warm_users(
+        namer, funnel_rows + response_rows + figures["durability"] + figures["repeat"] + figures["adverse_events"]
+    )
 
     funnel: dict[str, FunnelRow] = {}
     for row in funnel_rows:
         key = namer.key(row)
         funnel[key] = FunnelRow(
-            group=key, **{k: int(row[k]) for k in ("blocks", "evaluable", "positive", "ablated")},
+            group=key, **{k: int(row[k]) for k in ("blocks", "evaluable", "positive")}, treated=int(row["ablated"]),
             evaluable_3m=int(row["evaluable_3m"]), responders_3m=int(row["responders_3m"]),
         )  # fmt: skip
     response: dict[tuple[str, str], ResponseRow] = {}
     for row in response_rows:
         key = namer.key(row)
-        counts = {k: int(row[k]) for k in ("ablations", "closed", "evaluable", "responders", "responders_30")}
+        counts = {
+            k: int(row[k]) for k in ("treatments", "closed", "superseded", "evaluable", "responders", "responders_30")
+        }
         response[(key, row["time_point"])] = ResponseRow(
             group=key, time_point=row["time_point"], pgic_improved=int(row["pgic_improved"]), **counts
         )
 
-    # Every group with at least one block or ablation appears in every section, with zeros where it has none.
+    durability_days = _by_group(namer, figures["durability"])
+    durability_overall = _durability(durability_days.get(OVERALL, []))
+    repeat_days = _by_group(namer, figures["repeat"])
+    adverse: dict[str, AdverseEventRow] = {}
+    for row in figures["adverse_events"]:
+        key = namer.key(row)
+        adverse[key] = AdverseEventRow(
+            group=key, **{k: int(row[k]) for k in ("treatments", "with_event", "with_related", "with_serious")}
+        )
+
+    # Every group with at least one block or treatment appears in every section, with zeros where it has none; the
+    # funnel has no kind groups (a block is before any treatment).
     groups = namer.ordered()
     known_points = time_points + sorted({tp for _, tp in response} - set(time_points))
-    report_funnel = [funnel.get(g.key) or FunnelRow(group=g.key) for g in groups]
+    report_funnel = [funnel.get(g.key) or FunnelRow(group=g.key) for g in groups if g.kind is None]
     report_response = [
         response.get((g.key, tp)) or ResponseRow(group=g.key, time_point=tp) for g in groups for tp in known_points
     ]
@@ -389,10 +489,48 @@ def _compute(*, filters: OutcomesFilters, pain: bool) -> tuple[OutcomesReport, l
         funnel=report_funnel,
         response=report_response,
         threshold_bands=threshold_bands,
-        durability=_durability(sorted(figures["durability"], key=lambda d: d["day"])),
+        durability=durability_overall,
         time_points=known_points,
+        # The curves of the overall estimates (the dashboard's); the groups' counts and medians only.
+        durability_groups={
+            g.key: durability_overall if g.key == OVERALL else _median_only(durability_days.get(g.key, []))
+            for g in groups
+        },
+        repeat={
+            g.key: _durability(repeat_days.get(g.key, []))
+            if g.key == OVERALL
+            else _median_only(repeat_days.get(g.key, []))
+            for g in groups
+        },
+        adverse_events=[adverse.get(g.key) or AdverseEventRow(group=g.key) for g in groups],
+        complete=not page,
     )
     return report, figures["pain"]
+
+
+def _by_group(namer: _GroupNamer, rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """A Kaplan-Meier section's rows (group, day, events, censored) by group, each in day order."""
+    days: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        days.setdefault(namer.key(row), []).append(row)
+    return {key: sorted(rows, key=lambda d: d["day"]) for key, rows in days.items()}
+
+
+def _median_only(days: list[dict[str, Any]]) -> Durability:
+    """A Kaplan-Meier estimate's counts and median, without its curve and band (a group's row of the report): the
+    same product and the same median rule as _durability."""
+    at_risk = sum(int(d["events"]) + int(d["censored"]) for d in days)
+    result = Durability(treatments=at_risk, events=sum(int(d["events"]) for d in days))
+    survival = 1.0
+    for d in days:
+        events = int(d["events"])
+        if events:
+            survival *= 1 - events / at_risk
+            if survival <= 0.5 + MEDIAN_TOLERANCE:
+                result.median_days = int(d["day"])
+                break
+        at_risk -= events + int(d["censored"])
+    return result
 
 
 def _durability(days: list[dict[str, Any]]) -> Durability:
@@ -400,7 +538,7 @@ def _durability(days: list[dict[str, Any]]) -> Durability:
     order), with Greenwood's log-log 95% band and the median's interval read off it (Brookmeyer-Crowley style: from
     the first day the band's lower limit reaches 0.5 to the first day its upper limit does)."""
     at_risk = sum(int(d["events"]) + int(d["censored"]) for d in days)
-    result = Durability(ablations=at_risk, events=sum(int(d["events"]) for d in days))
+    result = Durability(treatments=at_risk, events=sum(int(d["events"]) for d in days))
     survival, greenwood = 1.0, 0.0
     median = low = high = None
     for d in days:
@@ -410,6 +548,14 @@ def _durability(days: list[dict[str, Any]]) -> Durability:
             if at_risk > events:
                 greenwood += events / (at_risk * (at_risk - events))
         ci_low = ci_high = None
+        if not events and result.curve:
+            # A day of censoring only: the estimate and its band are the previous day's.
+            previous = result.curve[-1]
+            result.curve.append(
+                KaplanMeierStep(int(d["day"]), at_risk, 0, censored, survival, previous.ci_low, previous.ci_high)
+            )
+            at_risk -= censored
+            continue
         if 0 < survival < 1 and greenwood:
             log_s = math.log(survival)
             spread = Z_95 * math.sqrt(greenwood) / abs(log_s)
@@ -420,7 +566,10 @@ def _durability(days: list[dict[str, Any]]) -> Durability:
             ci_low = ci_high = 1.0
         result.curve.append(KaplanMeierStep(int(d["day"]), at_risk, events, censored, survival, ci_low, ci_high))
         if events:
-            if median is None and survival <= 0.5:
+            # An estimate of exactly 0.5 reaches the median: compared with a tolerance of 1e-9 ("Version 2: exact
+            # readings" allows it), as floats drift by far less over any number of steps, and a fraction's
+            # denominator grows with every step (measured: seconds for a clinic's time to repeat).
+            if median is None and survival <= 0.5 + MEDIAN_TOLERANCE:
                 median = int(d["day"])
             # The band's lower limit reaches 0.5 first (the interval's low end), its upper limit later (high end).
             if low is None and ci_low is not None and ci_low <= 0.5:
@@ -454,6 +603,8 @@ def block_ids_for(*, filters: OutcomesFilters, measure: str, group: Group | None
 def _narrow(filters: OutcomesFilters, group: Group | None) -> OutcomesFilters:
     if group is None or group.key == OVERALL:
         return filters
+    if group.kind is not None:
+        return replace(filters, kind=group.kind)
     if group.nerve_id is not None:
         return replace(filters, nerve_id=group.nerve_id)
     return replace(filters, physician_id=group.physician_id)
@@ -469,7 +620,8 @@ def response_rate_3m_overall(*, filters: OutcomesFilters) -> ResponseRow:
         group=OVERALL,
         time_point=FUNNEL_TIME_POINT,
         **{
-            k: int(row[k]) for k in ("ablations", "closed", "evaluable", "responders", "responders_30", "pgic_improved")
+            k: int(row[k])
+            for k in ("treatments", "closed", "superseded", "evaluable", "responders", "responders_30", "pgic_improved")
         },
     )
 
@@ -589,11 +741,12 @@ def _pain(cells: list[dict[str, Any]], time_points: list[str]) -> list[PainRow]:
     return result
 
 
-def dashboard_compute(*, filters: OutcomesFilters) -> Dashboard:
+def dashboard_compute(*, filters: OutcomesFilters, page: bool = False) -> Dashboard:
     """Every figure of a dashboard (and of a report run, which shows the same): the outcomes report for the
     filters, pain over time and survey completion. Completion needs no query of its own: its counts are the
-    response section's closed time points and the pain section's counted surveys."""
-    report, pain_rows = _compute(filters=filters, pain=True)
+    response section's closed time points and the pain section's counted surveys. `page`: only what the dashboard's
+    page shows (durability overall, no time to repeat or adverse events), whose report has no JSON."""
+    report, pain_rows = _compute(filters=filters, pain=True, page=page)
     pain = _pain(cast(list[dict[str, Any]], pain_rows), report.time_points)  # asked for: pain=True
     answers = {p.time_point: p.answers for p in pain}
     completion = [

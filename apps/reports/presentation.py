@@ -18,6 +18,7 @@ from apps.blocks.models import Side
 from apps.clinic.models import Nerve, TimePoint
 from apps.clinic.rules import display_number
 from apps.clinic.selectors import PROTOCOL_PK
+from apps.cryoablations.models import Kind
 
 from . import charts, outcomes
 from .charts import percent
@@ -29,20 +30,21 @@ DRILL_TITLES = {
     ("funnel", "blocks"): "Blocks",
     ("funnel", "evaluable"): "Evaluable blocks",
     ("funnel", "positive"): "Positive blocks",
-    ("funnel", "ablated"): "Positive blocks followed by an ablation",
-    ("funnel_3m", "evaluable_3m"): "Evaluable at 3 months of the funnel's ablations",
-    ("funnel_3m", "responders_3m"): "Responders at 3 months of the funnel's ablations",
-    ("response", "ablations"): "Ablations followed to {time_point}",
+    ("funnel", "ablated"): "Positive blocks followed by a treatment",
+    ("funnel_3m", "evaluable_3m"): "Evaluable at 3 months of the funnel's treatments",
+    ("funnel_3m", "responders_3m"): "Responders at 3 months of the funnel's treatments",
+    ("response", "ablations"): "Treatments followed to {time_point}",
     ("response", "closed"): "Closed at {time_point}",
     ("response", "evaluable"): "Evaluable at {time_point}",
     ("response", "responders"): "Responders at {time_point}",
     ("response", "responders_30"): "Responders with ≥30% less pain at {time_point}",
     ("response", "pgic_improved"): "Much or very much improved (PGIC) at {time_point}",
     ("response", "missing"): "Missing surveys at {time_point}",
+    ("response", "superseded"): "Superseded by a repeat treatment at {time_point}",
     ("response", "completed"): "Completed surveys at {time_point}",
     ("band", "evaluable_3m"): "Evaluable at 3 months after a block of {band}% relief",
     ("band", "responders_3m"): "Responders at 3 months after a block of {band}% relief",
-    ("durability", "ablations"): "Ablations followed for durability",
+    ("durability", "ablations"): "Treatments followed for durability",
     ("durability", "events"): "Losses of response",
     ("durability", "censored"): "Still responding at the last survey",
 }
@@ -58,12 +60,20 @@ def setting_percent(value: Decimal | int | float) -> str:
 
 
 def filter_words(
-    *, nerve: str = "", physician: str = "", side: str = "", date_from: date | None = None, date_to: date | None = None
+    *,
+    nerve: str = "",
+    physician: str = "",
+    side: str = "",
+    kind: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> list[str]:
-    """Filters as a person names them: the nerve, the physician, the side, the procedures' dates."""
+    """Filters as a person names them: the nerve, the physician, the side, the treatment, the procedures' dates."""
     words = [nerve, physician]
     if side:
         words.append(f"{Side(side).label.lower()} side")
+    if kind:
+        words.append(Kind(kind).label.lower())
     if date_from and date_to:
         words.append(f"procedures from {in_words(date_from)} to {in_words(date_to)}")
     elif date_from:
@@ -80,6 +90,7 @@ def filters_in_words(filters: outcomes.OutcomesFilters) -> list[str]:
         nerve=nerve or "",
         physician=physician.display_name if physician else "",
         side=filters.side or "",
+        kind=filters.kind or "",
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
@@ -91,6 +102,7 @@ def report_run_filters_in_words(run: ReportRun) -> str:
         nerve=run.nerve.name if run.nerve else "",
         physician=run.physician.display_name if run.physician else "",
         side=run.side,
+        kind=run.treatment_kind,
         date_from=run.date_from,
         date_to=run.date_to,
     )
@@ -126,6 +138,7 @@ def filters_query(filters: outcomes.OutcomesFilters) -> dict[str, str]:
         "physician": str(filters.physician_id or ""),
         "nerve": str(filters.nerve_id or ""),
         "side": filters.side or "",
+        "kind": filters.kind or "",
     }
     return values
 
@@ -175,7 +188,7 @@ def _funnel_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, An
             {
                 "label": nerve[1] if nerve else "All nerves",
                 "cells": [link(getattr(row, m), "funnel", m, **scope) for m in ("blocks", "evaluable", "positive")]
-                + [link(row.ablated, "funnel", "ablated", **scope)]
+                + [link(row.treated, "funnel", "ablated", **scope)]
                 + [link(getattr(row, m), "funnel_3m", m, **scope) for m in ("evaluable_3m", "responders_3m")],
                 "rate": percent(row.rate_3m),
             }
@@ -188,12 +201,12 @@ def _funnel_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, An
                 ("Blocks", overall_funnel.blocks),
                 ("Evaluable", overall_funnel.evaluable),
                 ("Positive", overall_funnel.positive),
-                ("Ablated", overall_funnel.ablated),
+                ("Treated", overall_funnel.treated),
                 ("Evaluable at 3 months", overall_funnel.evaluable_3m),
                 ("Responders at 3 months", overall_funnel.responders_3m),
             ]
         ],
-        title="Block-to-ablation funnel",
+        title="Block-to-treatment funnel",
         description="Number of procedures at each step, under the filters",
         percent=False,
     )
@@ -212,7 +225,7 @@ def _response_part(
             {
                 "time_point": tp,
                 "label": labels.get(tp, tp),
-                "ablations": link(row.ablations, "response", "ablations", time_point=tp),
+                "ablations": link(row.treatments, "response", "ablations", time_point=tp),
                 "closed": link(row.closed, "response", "closed", time_point=tp),
                 "evaluable": link(row.evaluable, "response", "evaluable", time_point=tp),
                 "responders": link(row.responders, "response", "responders", time_point=tp),
@@ -222,6 +235,7 @@ def _response_part(
                 "itt_ci": interval(row.itt_ci),
                 "responders_30": link(row.responders_30, "response", "responders_30", time_point=tp),
                 "pgic_improved": link(row.pgic_improved, "response", "pgic_improved", time_point=tp),
+                "superseded": link(row.superseded, "response", "superseded", time_point=tp),
             }
         )
         name = labels.get(tp, tp)
@@ -233,7 +247,10 @@ def _response_part(
         title=f"Response rates (≥{responder} less pain) by time point",
         description="Completers and intention-to-treat rates with Wilson 95% intervals",
     )
-    return {"response_rows": response_rows, "response_chart": response_chart}
+    superseded_rows = [
+        row for row, counts in zip(response_rows, dashboard.overall_response(), strict=True) if counts.superseded
+    ]
+    return {"response_rows": response_rows, "response_chart": response_chart, "superseded_rows": superseded_rows}
 
 
 def _pain_part(dashboard: outcomes.Dashboard, labels: dict[str, str]) -> dict[str, Any]:
@@ -270,13 +287,13 @@ def _durability_part(durability: outcomes.Durability, link: _Linker) -> dict[str
     durability_chart = charts.step_chart(
         steps,
         title="Durability of response (Kaplan–Meier)",
-        description="Share of ablations still responding, by days since the ablation",
+        description="Share of treatments still responding, by days since the treatment",
     )
     median_ci = durability.median_ci
     durability_table = {
-        "ablations": link(durability.ablations, "durability", "ablations"),
+        "ablations": link(durability.treatments, "durability", "ablations"),
         "events": link(durability.events, "durability", "events"),
-        "censored": link(durability.ablations - durability.events, "durability", "censored"),
+        "censored": link(durability.treatments - durability.events, "durability", "censored"),
         "median": f"{durability.median_days} days" if durability.median_days is not None else "not reached",
         "median_ci": (
             f"{median_ci[0] if median_ci[0] is not None else '—'} – "

@@ -28,7 +28,17 @@ DRILL_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "funnel_3m": ("ablation", ("evaluable_3m", "responders_3m")),
     "response": (
         "ablation",
-        ("ablations", "closed", "evaluable", "responders", "responders_30", "pgic_improved", "missing", "completed"),
+        (
+            "ablations",
+            "closed",
+            "superseded",
+            "evaluable",
+            "responders",
+            "responders_30",
+            "pgic_improved",
+            "missing",
+            "completed",
+        ),
     ),
     "band": ("ablation", ("evaluable_3m", "responders_3m")),
     "durability": ("ablation", ("ablations", "events", "censored")),
@@ -39,11 +49,11 @@ def dashboard_get(*, filters: outcomes.OutcomesFilters) -> outcomes.Dashboard:
     """The engine's dashboard for these filters, from the cache while no figure's data has changed: computing it
     over a whole clinic takes a few hundred milliseconds, reading it back a few."""
     key_source = repr((sorted(asdict(filters).items()), outcomes.data_version()))
-    key = "reports:dashboard:" + hashlib.sha256(key_source.encode()).hexdigest()
+    key = "reports:dashboard:v2:" + hashlib.sha256(key_source.encode()).hexdigest()
     cached = cache.get(key)
     if cached is not None:
         return cast(outcomes.Dashboard, pickle.loads(cached))  # noqa: S301 - written by this function only, in our own Redis
-    dashboard = outcomes.dashboard_compute(filters=filters)
+    dashboard = outcomes.dashboard_compute(filters=filters, page=True)
     cache.set(key, pickle.dumps(dashboard), CACHE_SECONDS)
     return dashboard
 

@@ -39,6 +39,7 @@ def report_run_request(
     physician: User | None = None,
     nerve: Nerve | None = None,
     side: str = "",
+    treatment_kind: str = "",
     as_of: dt.date | None = None,
     kind: str = ReportRun.Kind.REQUESTED,
 ) -> ReportRun:
@@ -53,6 +54,7 @@ def report_run_request(
         physician=physician,
         nerve=nerve,
         side=side,
+        treatment_kind=treatment_kind,
     )
     # By the task's registered name: tasks.py calls this module, so importing it here would close an import cycle.
     transaction.on_commit(lambda: current_app.send_task("apps.reports.tasks.report_run_build", args=[run.pk]))
@@ -84,6 +86,7 @@ def report_run_build(*, run_id: int) -> None:
             physician_id=run.physician_id,
             nerve_id=run.nerve_id,
             side=run.side or None,
+            kind=run.treatment_kind or None,
         )
         dashboard = outcomes.dashboard_compute(filters=filters)
         data = dashboard.report.to_json()
@@ -128,6 +131,8 @@ def report_title(run: ReportRun) -> str:
         parts.append(run.nerve.name)
     if run.side:
         parts.append(f"{run.get_side_display()} side")
+    if run.treatment_kind:
+        parts.append(run.get_treatment_kind_display())
     if run.date_from or run.date_to:
         parts.append(f"{run.date_from or '…'} to {run.date_to or '…'}")
     return " · ".join(parts)

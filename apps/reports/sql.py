@@ -10,7 +10,13 @@ ablation stands in the durability estimate (reports_durability_steps_refresh). N
 
 Parameters shared by the queries: tz (the clinic's time zone), threshold (positive-block threshold, percent),
 responder (the protocol's responder reduction, percent), as_of (date), date_from / date_to (dates or NULL),
-physician_id / nerve_id / side (or NULL).
+physician_id / nerve_id / side / kind (the treatment's kind code; or NULL), related (the relatedness codes of a
+related adverse event).
+
+Version 2 (outcome-definitions.md): every treatment kind goes through the same statements; the repeat rule is read,
+never derived, from the view cryoablations_supersession: its repeat date per treatment as copied by triggers into
+reports_treatmentfact (reports 0009), and the follow-up facts' `superseded`, a copy of FollowUp.superseded_by
+(cryoablations migration 0005, services.supersession_refresh).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ def _ablation_filters(alias: str) -> str:
     AND (%(physician_id)s::bigint IS NULL OR {alias}.physician_id = %(physician_id)s::bigint)
     AND (%(nerve_id)s::bigint IS NULL OR {alias}.nerve_id = %(nerve_id)s::bigint)
     AND (%(side)s::text IS NULL OR {alias}.side = %(side)s::text)
+    AND (%(kind)s::text IS NULL OR {alias}.kind = %(kind)s::text)
 """
 
 
@@ -73,8 +80,11 @@ QUALIFYING_PEAK = "x.qualifying_peak_relief_percent"
 # an answer counts. Evaluable: answered, baseline above 0. Responder: answered, and reports_responder (reports
 # migration 0005: baseline above 0, the counted average pain at least the percent below it, exact) at the protocol's
 # percent, or at 30% for responders_30.
+# Superseded: closed and superseded by a repeat treatment (it stays closed, ITT's non-responder; it counts no answer,
+# FollowUp.counted_response being NULL when superseded, so it is never evaluable).
 FOLLOW_UP_FLAGS = """
     x.window_end < %(as_of)s::date AS closed,
+    (x.window_end < %(as_of)s::date AND x.superseded) AS superseded,
     (x.window_end < %(as_of)s::date AND x.counted_response_id IS NOT NULL) AS answered,
     (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL) AS evaluable,
     (x.window_end < %(as_of)s::date AND x.counted_response_id IS NOT NULL
@@ -88,8 +98,9 @@ FACTS = f"reports_followupfact x CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) f
 
 # The overall completers' figures at one time point (the dashboard's headline, the benchmark's engine figure).
 RESPONSE_OVERALL_ONE_TIME_POINT = f"""
-SELECT count(*) AS ablations,
+SELECT count(*) AS treatments,
        count(*) FILTER (WHERE fl.closed) AS closed,
+       count(*) FILTER (WHERE fl.superseded) AS superseded,
        count(*) FILTER (WHERE fl.evaluable) AS evaluable,
        count(*) FILTER (WHERE fl.responder) AS responders,
        count(*) FILTER (WHERE fl.responder_30) AS responders_30,
@@ -106,15 +117,43 @@ def _band(peak: str) -> str:
     return f"CASE WHEN {peak} < 70 THEN 1 WHEN {peak} < 80 THEN 2 ELSE 3 END"
 
 
-# Durability: the ablations in range in the Kaplan-Meier estimate at as_of, each on the row of its steps that holds
-# then (apps.reports.models.DurabilityStep, kept by triggers: among the counted answers at its closed time points with
-# a baseline above 0, the first that is not a responder, or else the last that is), with the days from the ablation to
-# that answer's clinic-local date.
-DURABILITY_ABLATIONS = f"""
-    SELECT x.ablation_id AS id, x.event, (x.marker_completed_at AT TIME ZONE %(tz)s)::date - x.performed_on AS day
-    FROM reports_durabilitystep x
-    WHERE x.closed_after < %(as_of)s::date AND (x.until IS NULL OR x.until >= %(as_of)s::date) AND {FACT_FILTERS}
+# Durability: the treatments in range (baseline above 0) in the Kaplan-Meier estimate at as_of, with their event
+# (or censoring) and its day. Without a repeat by as_of: the row of its steps that holds then
+# (apps.reports.models.DurabilityStep, kept by triggers: among the counted answers at its closed time points with a
+# baseline above 0, the first that is not a responder, or else the last that is), with the days from the treatment to
+# that answer's clinic-local date; none, no row. Repeated by as_of (the view's repeat date): its first non-responding
+# counted answer completed before the repeat date, otherwise an event on the repeat date itself, also with no
+# counted answer (outcome-definitions.md, "Version 2: exact readings"). The treatments and their repeat dates are read
+# from apps.reports.models.TreatmentFact (kept by triggers: the view cryoablations_supersession's answer per treatment).
+DURABILITY_TREATMENTS = f"""
+    SELECT t.ablation_id AS id, t.kind, t.nerve_id, t.physician_id,
+           CASE WHEN rep.day IS NOT NULL AND NOT (st.event AND st.day < rep.day) IS TRUE THEN TRUE
+                ELSE st.event END AS event,
+           CASE WHEN rep.day IS NOT NULL AND NOT (st.event AND st.day < rep.day) IS TRUE THEN rep.day
+                ELSE st.day END AS day
+    FROM reports_treatmentfact t
+    LEFT JOIN (
+        SELECT x.ablation_id, x.event, (x.marker_completed_at AT TIME ZONE %(tz)s)::date - x.performed_on AS day
+        FROM reports_durabilitystep x
+        WHERE x.closed_after < %(as_of)s::date AND (x.until IS NULL OR x.until >= %(as_of)s::date)
+    ) st ON st.ablation_id = t.ablation_id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN t.repeat_on <= %(as_of)s::date THEN t.repeat_on - t.performed_on END AS day
+    ) rep
+    WHERE {_ablation_filters("t")} AND t.baseline_nrs > 0 AND (st.ablation_id IS NOT NULL OR rep.day IS NOT NULL)
 """
+
+# Time to repeat treatment: every treatment in range done by as_of (baseline 0 included), with an event on the date of
+# the treatment that supersedes it (TreatmentFact.repeat_on, the view cryoablations_supersession's) when that is by
+# as_of, else censored at as_of; days from the treatment.
+REPEAT_TREATMENTS = f"""
+    SELECT t.ablation_id AS id, t.kind, t.nerve_id, t.physician_id, r.event,
+           CASE WHEN r.event THEN t.repeat_on ELSE %(as_of)s::date END - t.performed_on AS day
+    FROM reports_treatmentfact t
+    CROSS JOIN LATERAL (SELECT coalesce(t.repeat_on <= %(as_of)s::date, FALSE) AS event) r
+    WHERE {_ablation_filters("t")} AND t.performed_on <= %(as_of)s::date
+"""
+
 # Drill-down: the ablations behind a response figure (one time point, one measure), same rules as the figures.
 RESPONSE_DRILL = f"""
 SELECT x.ablation_id AS id
@@ -124,6 +163,7 @@ WHERE {FACT_FILTERS} AND x.time_point = %(time_point)s AND {{measure}}
 RESPONSE_MEASURES = {
     "ablations": "TRUE",
     "closed": "fl.closed",
+    "superseded": "fl.superseded",
     "evaluable": "fl.evaluable",
     "responders": "fl.responder",
     "responders_30": "fl.responder_30",
@@ -140,11 +180,22 @@ FROM blocks_diagnosticblock b
 {PEAK_JOIN}
 WHERE {BLOCK_FILTERS} AND {{measure}}
 """
+
+
+def _treated(block: str, ablated: str) -> str:
+    """Block `block` (its id column; `ablated`: whether any treatment names it) is named as qualifying block by a
+    treatment of the filtered kind (any kind: no kind filter). With psycopg's client-side parameters the planner sees
+    the kind as a constant and keeps one branch."""
+    return f"""(CASE WHEN %(kind)s::text IS NULL THEN {ablated} ELSE EXISTS (
+        SELECT 1 FROM cryoablations_cryoablation tk WHERE tk.qualifying_block_id = {block} AND tk.kind = %(kind)s::text
+    ) END)"""
+
+
 FUNNEL_MEASURES = {
     "blocks": "TRUE",
     "evaluable": f"{BLOCK_PEAK} IS NOT NULL",
     "positive": positive(BLOCK_PEAK),
-    "ablated": f"{positive(BLOCK_PEAK)} AND p.ablated",
+    "ablated": f"{positive(BLOCK_PEAK)} AND {_treated('b.id', 'p.ablated')}",
 }
 
 # The qualifying-block rule (blocks_qualifying_block, blocks migration 0005) for the registry import, for many
@@ -167,6 +218,7 @@ WHERE t.id = pick.id AND pick.block_id IS NOT NULL
 # (whatever the ablation's own date).
 FUNNEL_FACTS = f"""
     x.time_point = %(funnel_time_point)s AND {positive(QUALIFYING_PEAK)} AND {QUALIFYING_BLOCK_FILTERS}
+    AND (%(kind)s::text IS NULL OR x.kind = %(kind)s::text)
 """
 
 # Drill-down: the ablations behind the funnel's 3-month figures (those naming a positive block in range).
@@ -189,7 +241,7 @@ BAND_MEASURES = {"evaluable_3m": "fl.evaluable", "responders_3m": "fl.responder"
 
 # Drill-down: the ablations in the Kaplan-Meier estimate, all of them or those with an event or censored.
 DURABILITY_DRILL = f"""
-SELECT id FROM ({DURABILITY_ABLATIONS}) s WHERE {{measure}}
+SELECT id FROM ({DURABILITY_TREATMENTS}) s WHERE {{measure}}
 """
 DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event", "censored": "NOT event"}
 
@@ -205,9 +257,10 @@ DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event", "censored": "NOT 
 # workers).
 FIGURES_CELLS = f"""
 WITH cells AS MATERIALIZED (
-    SELECT x.time_point, x.nerve_id, x.physician_id, k.band, k.funnel_physician_id,
-           count(*) FILTER (WHERE r.in_range) AS ablations,
+    SELECT x.time_point, x.kind, x.nerve_id, x.physician_id, k.band, k.funnel_physician_id,
+           count(*) FILTER (WHERE r.in_range) AS treatments,
            count(*) FILTER (WHERE r.in_range AND fl.closed) AS closed,
+           count(*) FILTER (WHERE r.in_range AND fl.superseded) AS superseded,
            count(*) FILTER (WHERE r.in_range AND fl.evaluable) AS evaluable,
            count(*) FILTER (WHERE r.in_range AND fl.responder) AS responders,
            count(*) FILTER (WHERE r.in_range AND fl.responder_30) AS responders_30,
@@ -222,15 +275,31 @@ WITH cells AS MATERIALIZED (
                CASE WHEN {FUNNEL_FACTS} THEN x.qualifying_block_physician_id END AS funnel_physician_id
     ) k
     WHERE ({FACT_FILTERS}) OR ({FUNNEL_FACTS})
-    GROUP BY x.time_point, x.nerve_id, x.physician_id, k.band, k.funnel_physician_id
+    GROUP BY x.time_point, x.kind, x.nerve_id, x.physician_id, k.band, k.funnel_physician_id
 )"""
 
-# The groups of data-exchange.md from one scan: overall, by nerve, by physician.
-GROUPING = "GROUPING SETS ((), ({alias}.nerve_id), ({alias}.physician_id))"
-# g_nerve = 0 on the rows by nerve, g_physician = 0 on the rows by physician, both 1 on the overall row.
-GROUP_COLUMNS = "GROUPING({alias}.nerve_id) AS g_nerve, GROUPING({alias}.physician_id) AS g_physician, " + (
-    "{alias}.nerve_id, {alias}.physician_id"
+# The groups of data-exchange.md from one scan: overall, by kind, by nerve, by physician (the funnel: no kind, a block
+# being before any treatment). {extra}: more grouping columns in every set (the Kaplan-Meier sections' day).
+GROUPING = (
+    "GROUPING SETS (({extra}), ({alias}.kind{comma}{extra}), ({alias}.nerve_id{comma}{extra}), "
+    "({alias}.physician_id{comma}{extra}))"
 )
+FUNNEL_GROUPING = "GROUPING SETS ((), ({alias}.nerve_id), ({alias}.physician_id))"
+# g_kind = 0 on the rows by kind, g_nerve = 0 on the rows by nerve, g_physician = 0 on the rows by physician, all 1 on
+# the overall row.
+GROUP_COLUMNS = (
+    "GROUPING({alias}.kind) AS g_kind, GROUPING({alias}.nerve_id) AS g_nerve, "
+    "GROUPING({alias}.physician_id) AS g_physician, {alias}.kind, {alias}.nerve_id, {alias}.physician_id"
+)
+FUNNEL_GROUP_COLUMNS = (
+    "1 AS g_kind, GROUPING({alias}.nerve_id) AS g_nerve, GROUPING({alias}.physician_id) AS g_physician, "
+    "NULL AS kind, {alias}.nerve_id, {alias}.physician_id"
+)
+
+
+def _grouping(alias: str, extra: str = "") -> str:
+    return GROUPING.format(alias=alias, extra=extra, comma=", " if extra else "")
+
 
 # Funnel: blocks in range -> evaluable -> positive -> ablated (named as qualifying block by an ablation, any date)
 # -> evaluable at 3 months -> responders at 3 months (of the ablations naming a positive block). Counted by nerve
@@ -242,7 +311,8 @@ FUNNEL_SECTION = f"""
     WITH parts AS (
         SELECT b.nerve_id, b.physician_id, count(*) AS blocks, count(b.peak_relief_percent) AS evaluable,
                count(*) FILTER (WHERE {positive("b.peak_relief_percent")}) AS positive,
-               count(*) FILTER (WHERE {positive("b.peak_relief_percent")} AND b.ablated) AS ablated,
+               count(*) FILTER (WHERE {positive("b.peak_relief_percent")} AND {_treated("b.block_id", "b.ablated")})
+                   AS ablated,
                0 AS evaluable_3m, 0 AS responders_3m
         FROM blocks_blockpeakrelief b
         WHERE {BLOCK_FILTERS}
@@ -253,23 +323,24 @@ FUNNEL_SECTION = f"""
         WHERE c.funnel_physician_id IS NOT NULL
         GROUP BY 1, 2
     )
-    SELECT {GROUP_COLUMNS.format(alias="parts")},
+    SELECT {FUNNEL_GROUP_COLUMNS.format(alias="parts")},
            coalesce(sum(blocks), 0) AS blocks, coalesce(sum(evaluable), 0) AS evaluable,
            coalesce(sum(positive), 0) AS positive, coalesce(sum(ablated), 0) AS ablated,
            coalesce(sum(evaluable_3m), 0) AS evaluable_3m, coalesce(sum(responders_3m), 0) AS responders_3m
     FROM parts
-    GROUP BY {GROUPING.format(alias="parts")}
+    GROUP BY {FUNNEL_GROUPING.format(alias="parts")}
 """
 
 # Response rates at every time point of the ablations in range, overall, by nerve and by physician: the cells by time
 # point, nerve and physician (those with ablations in range) added up into the groups.
 RESPONSE_SECTION = f"""
     SELECT {GROUP_COLUMNS.format(alias="c")}, c.time_point,
-           sum(ablations) AS ablations, sum(closed) AS closed, sum(evaluable) AS evaluable,
-           sum(responders) AS responders, sum(responders_30) AS responders_30, sum(pgic_improved) AS pgic_improved
+           sum(treatments) AS treatments, sum(closed) AS closed, sum(superseded) AS superseded,
+           sum(evaluable) AS evaluable, sum(responders) AS responders, sum(responders_30) AS responders_30,
+           sum(pgic_improved) AS pgic_improved
     FROM cells c
-    WHERE c.ablations > 0
-    GROUP BY c.time_point, {GROUPING.format(alias="c")}
+    WHERE c.treatments > 0
+    GROUP BY {_grouping("c", "c.time_point")}
 """
 
 # Threshold analysis: 3-month outcome of the ablations in range by the peak relief of their qualifying block (none,
@@ -281,12 +352,36 @@ BANDS_SECTION = """
     GROUP BY 1
 """
 
-# Durability: DURABILITY_ABLATIONS (the drill-down's) counted by day, so the Kaplan-Meier product runs over distinct
-# days, not over ablations.
+# Durability and time to repeat: DURABILITY_TREATMENTS (the drill-down's) and REPEAT_TREATMENTS counted by group and
+# day, so each Kaplan-Meier product runs over distinct days, not over treatments.
 DURABILITY_SECTION = f"""
-    SELECT day, count(*) FILTER (WHERE event) AS events, count(*) FILTER (WHERE NOT event) AS censored
-    FROM ({DURABILITY_ABLATIONS}) s
-    GROUP BY 1
+    SELECT {GROUP_COLUMNS.format(alias="s")}, s.day,
+           count(*) FILTER (WHERE s.event) AS events, count(*) FILTER (WHERE NOT s.event) AS censored
+    FROM ({DURABILITY_TREATMENTS}) s
+    GROUP BY {_grouping("s", "s.day")}
+"""
+REPEAT_SECTION = f"""
+    SELECT {GROUP_COLUMNS.format(alias="s")}, s.day,
+           count(*) FILTER (WHERE s.event) AS events, count(*) FILTER (WHERE NOT s.event) AS censored
+    FROM ({REPEAT_TREATMENTS}) s
+    GROUP BY {_grouping("s", "s.day")}
+"""
+
+# Adverse events: the treatments in range, those with any event recorded on them, with a related one (relatedness in
+# %(related)s) and with a serious one, whatever the events' own dates; events recorded on a block are not counted.
+ADVERSE_EVENTS_SECTION = f"""
+    SELECT {GROUP_COLUMNS.format(alias="t")},
+           count(*) AS treatments, count(e.treatment_id) AS with_event,
+           count(*) FILTER (WHERE e.related) AS with_related, count(*) FILTER (WHERE e.serious) AS with_serious
+    FROM cryoablations_cryoablation t
+    LEFT JOIN (
+        SELECT treatment_id, bool_or(relatedness = ANY(%(related)s::text[])) AS related, bool_or(serious) AS serious
+        FROM adverse_events_adverseevent
+        WHERE treatment_id IS NOT NULL
+        GROUP BY 1
+    ) e ON e.treatment_id = t.id
+    WHERE {_ablation_filters("t")}
+    GROUP BY {_grouping("t")}
 """
 
 # Pain over time: average pain (NRS) of the counted surveys at closed time points, and its percent change from the
@@ -311,16 +406,37 @@ def _section(query: str) -> str:
     return f"(SELECT coalesce(json_agg(s), '[]') FROM ({query}) s)"
 
 
+# The dashboard's page shows durability overall only, and neither time to repeat nor adverse events: its statement
+# counts durability by day alone and leaves those two sections out (measured on 10,000 seeded patients: the groups'
+# Kaplan-Meier counts and the two sections cost about as much as the rest of the figures together).
+DURABILITY_OVERALL_SECTION = f"""
+    SELECT 1 AS g_kind, 1 AS g_nerve, 1 AS g_physician, NULL AS kind, NULL AS nerve_id, NULL AS physician_id, s.day,
+           count(*) FILTER (WHERE s.event) AS events, count(*) FILTER (WHERE NOT s.event) AS censored
+    FROM ({DURABILITY_TREATMENTS}) s
+    GROUP BY s.day
+"""
+
 FIGURES = f"""
 {FIGURES_CELLS}
 SELECT {_section(FUNNEL_SECTION)} AS funnel,
        {_section(RESPONSE_SECTION)} AS response,
        {_section(BANDS_SECTION)} AS bands,
-       {_section(DURABILITY_SECTION)} AS durability,
+       {{durability}} AS durability,
+       {{repeat}} AS repeat,
+       {{adverse_events}} AS adverse_events,
        {{pain}} AS pain
 """
-FIGURES_WITH_PAIN = FIGURES.format(pain=_section(PAIN_SECTION))
-FIGURES_WITHOUT_PAIN = FIGURES.format(pain="NULL::json")
+_REPORT_SECTIONS = {
+    "durability": _section(DURABILITY_SECTION),
+    "repeat": _section(REPEAT_SECTION),
+    "adverse_events": _section(ADVERSE_EVENTS_SECTION),
+}
+_PAGE_SECTIONS = {"durability": _section(DURABILITY_OVERALL_SECTION), "repeat": "NULL", "adverse_events": "NULL"}
+# The report (command, API): every section, no pain; a report run: every section and pain; the dashboard's page: pain
+# and the page's sections.
+FIGURES_WITHOUT_PAIN = FIGURES.format(pain="NULL::json", **_REPORT_SECTIONS)
+FIGURES_WITH_PAIN = FIGURES.format(pain=_section(PAIN_SECTION), **_REPORT_SECTIONS)
+FIGURES_OF_THE_PAGE = FIGURES.format(pain=_section(PAIN_SECTION), **_PAGE_SECTIONS)
 
 # What the dashboards' cache is keyed by: the audit trail's change tables are append-only and written by triggers
 # in the same transaction as any change to the rows the figures come from, so their highest ids move with every
@@ -332,6 +448,7 @@ SELECT concat_ws('.', (SELECT oid FROM pg_database WHERE datname = current_datab
     (SELECT max(pgh_id) FROM audit_cryoablationevent), (SELECT max(pgh_id) FROM audit_followupevent),
     (SELECT max(pgh_id) FROM audit_surveyresponseevent), (SELECT max(pgh_id) FROM audit_protocolevent),
     (SELECT max(pgh_id) FROM audit_timepointevent), (SELECT max(pgh_id) FROM audit_nerveevent),
-    (SELECT max(pgh_id) FROM audit_userevent)
+    (SELECT max(pgh_id) FROM audit_userevent),
+    (SELECT max(pgh_id) FROM audit_adverseeventevent)
 )
 """

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -25,29 +26,41 @@ from tests.api.test_api import bearer, events_after, last_event_id
 pytestmark = pytest.mark.django_db
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
-KEYS = {"funnel": ("group",), "response": ("group", "time_point"), "threshold_bands": ("band",)}
+SAMPLE_V2 = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample-v2"
+KEYS = {
+    "funnel": ("group",),
+    "response": ("group", "time_point"),
+    "threshold_bands": ("band",),
+    "durability": ("group",),
+    "repeat": ("group",),
+    "adverse_events": ("group",),
+}
 
 
-def _rows_by_key(report: dict) -> dict:
-    return {
-        section: {tuple(row[c] for c in columns): row for row in report[section]} for section, columns in KEYS.items()
-    }
+def _import_v2_sample(tmp_path: Path) -> None:
+    """The version 2 sample without the next issue's files (instrument answers, medications)."""
+    for path in SAMPLE_V2.glob("*.csv"):
+        if path.name not in ("instrument_responses.csv", "medications.csv"):
+            shutil.copy(path, tmp_path / path.name)
+    call_command("import_registry", str(tmp_path), stdout=io.StringIO())
 
 
 def _assert_matches_expected(got: dict, expected: dict) -> None:
-    """Rows in any order, rates to 1e-6 (as tests/reports/test_registry_sample.py)."""
-    assert set(got) == set(expected)
-    for key in ("as_of", "threshold_percent", "durability"):
+    """Rows in any order, rates to 1e-9 (as tests/reports/test_registry_sample_v2.py; the sample has no all-zero
+    row)."""
+    assert got["version"] == expected["version"] == 2
+    for key in ("as_of", "threshold_percent"):
         assert got[key] == expected[key], key
-    got_rows, expected_rows = _rows_by_key(got), _rows_by_key(expected)
-    for section in KEYS:
-        assert set(got_rows[section]) == set(expected_rows[section]), section
-        for row_key, expected_row in expected_rows[section].items():
-            got_row = got_rows[section][row_key]
+    for section, columns in KEYS.items():
+        got_rows = {tuple(row[c] for c in columns): row for row in got[section]}
+        expected_rows = {tuple(row[c] for c in columns): row for row in expected[section]}
+        assert set(got_rows) == set(expected_rows), section
+        for row_key, expected_row in expected_rows.items():
+            got_row = got_rows[row_key]
             assert set(got_row) == set(expected_row), (section, row_key)
             for column, value in expected_row.items():
                 if isinstance(value, float) or isinstance(got_row[column], float):
-                    assert math.isclose(got_row[column], value, abs_tol=1e-6), (section, row_key, column)
+                    assert math.isclose(got_row[column], value, abs_tol=1e-9), (section, row_key, column)
                 else:
                     assert got_row[column] == value, (section, row_key, column)
 
@@ -58,9 +71,9 @@ def _command_report(*args: str) -> dict:
     return json.loads(out.getvalue())
 
 
-def test_the_outcomes_endpoint_gives_the_commands_json_and_the_expected_report(physician):
-    # given the sample registry imported
-    call_command("import_registry", str(SAMPLE), stdout=io.StringIO())
+def test_the_outcomes_endpoint_gives_the_commands_json_and_the_expected_report(physician, tmp_path):
+    # given the version 2 sample registry imported
+    _import_v2_sample(tmp_path)
     client = bearer(physician, read_only=True)
     last = last_event_id()
 
@@ -68,10 +81,10 @@ def test_the_outcomes_endpoint_gives_the_commands_json_and_the_expected_report(p
     response = client.get(reverse("api:outcomes_report"), {"as_of": "2026-06-30"})
     command = _command_report("--as-of", "2026-06-30")
 
-    # then the same JSON, equal to expected-report.json, and one access event as the dashboard writes
+    # then the same JSON, version 2, equal to expected-report-v2.json, and one access event as the dashboard writes
     assert response.status_code == 200
     assert response.json() == command
-    _assert_matches_expected(response.json(), json.loads((SAMPLE / "expected-report.json").read_text()))
+    _assert_matches_expected(response.json(), json.loads((SAMPLE_V2 / "expected-report-v2.json").read_text()))
     [event] = events_after(last)
     assert (event.action, event.category, event.object_type) == (Action.VIEW, Category.REPORT, "outcomes_report")
 
@@ -92,6 +105,24 @@ def test_the_outcomes_endpoint_takes_the_commands_options(physician):
     )
     assert response.json() == command
     assert response.json()["threshold_percent"] == 62.5
+
+
+def test_the_outcomes_endpoint_takes_the_kind_as_the_command_does(physician, tmp_path):
+    # given
+    _import_v2_sample(tmp_path)
+    client = bearer(physician, read_only=True)
+
+    # when
+    response = client.get(reverse("api:outcomes_report"), {"as_of": "2026-06-30", "kind": "rf_cooled"})
+
+    # then the command's JSON with --kind: only that kind's treatments, the funnel's blocks unchanged
+    assert response.status_code == 200
+    data = response.json()
+    assert data == _command_report("--as-of", "2026-06-30", "--kind", "rf_cooled")
+    assert {row["group"] for row in data["response"] if row["group"].startswith("kind:")} == {"kind:rf_cooled"}
+    everything = _command_report("--as-of", "2026-06-30")
+    assert data["funnel"][0]["blocks"] == everything["funnel"][0]["blocks"]
+    assert data["adverse_events"][0]["treatments"] < everything["adverse_events"][0]["treatments"]
 
 
 def test_the_outcomes_endpoint_narrows_to_a_nerve_and_physician(physician):
@@ -121,6 +152,7 @@ def test_the_outcomes_endpoint_narrows_to_a_nerve_and_physician(physician):
         ({"threshold": "NaN"}, "threshold"),
         ({"nerve": "no_such_nerve"}, "nerve"),
         ({"physician": "nobody"}, "physician"),
+        ({"kind": "laser"}, "kind"),
         ({"from": "2026-02-01", "to": "2026-01-01"}, "to"),
     ],
 )

@@ -59,16 +59,16 @@ def test_dashboard_shows_the_reports_numbers_for_the_whole_clinic(sample, admin_
     assert set(rows) == {r["time_point"] for r in expected}
     for row in expected:
         cells = rows[row["time_point"]]
-        assert cells[1:5] == [str(row[k]) for k in ("ablations", "closed", "evaluable", "responders")]
+        assert cells[1:5] == [str(row[k]) for k in ("treatments", "closed", "evaluable", "responders")]
         assert cells[5] == percent(row["rate"])
         assert cells[6] == f"{percent(row['ci_low'])} – {percent(row['ci_high'])}"
         assert cells[7] == percent(row["itt_rate"])
     funnel = response.context["funnel_rows"][0]
     assert [c.text for c in funnel["cells"]] == [
         str(sample["funnel"][0][k])
-        for k in ("blocks", "evaluable", "positive", "ablated", "evaluable_3m", "responders_3m")
+        for k in ("blocks", "evaluable", "positive", "treated", "evaluable_3m", "responders_3m")
     ]
-    assert response.context["durability"]["events"].text == str(sample["durability"]["events"])
+    assert response.context["durability"]["events"].text == str(sample["durability"][0]["events"])
     bands = {b["band"]: b for b in sample["threshold_bands"]}
     for row in response.context["band_rows"]:
         assert row["rate"] == percent(bands[row["band"]]["rate"])
@@ -321,7 +321,7 @@ def test_a_funnel_drill_down_names_its_step_in_words(sample, admin_client):
 
     # then
     text = unescape(re.sub(r"<[^>]+>", " ", response.content.decode()))
-    assert "Responders at 3 months of the funnel's ablations" in text
+    assert "Responders at 3 months of the funnel's treatments" in text
     assert "funnel_3m" not in text
 
 

@@ -30,7 +30,7 @@ from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.patients.models import Patient
 from apps.registry.services import registry_import
 from apps.reminders.models import Message
-from apps.reports.models import DurabilityStep, FollowUpFact
+from apps.reports.models import DurabilityStep, FollowUpFact, TreatmentFact
 from apps.reports.outcomes import (
     ablation_ids_for,
     band_ablation_ids_for,
@@ -278,7 +278,7 @@ def test_intention_to_treat_counts_every_closed_time_point_and_completers_only_t
     data = report_json("--as-of", AS_OF.isoformat())
     # then completers: 1 of 2 evaluable; intention to treat: 1 of the 4 closed (a missing survey is non-response)
     row = overall(report)
-    assert (row.ablations, row.closed, row.evaluable, row.responders) == (5, 4, 2, 1)
+    assert (row.treatments, row.closed, row.evaluable, row.responders) == (5, 4, 2, 1)
     assert row.rate == 0.5 and row.itt_rate == 0.25
     filters = report.filters
     assert sorted(ablation_ids_for(filters=filters, time_point="3m", measure="closed")) == sorted(
@@ -287,7 +287,7 @@ def test_intention_to_treat_counts_every_closed_time_point_and_completers_only_t
     assert ablation_ids_for(filters=filters, time_point="3m", measure="responders") == [responder.pk]
     # and the JSON carries the same, with the Wilson interval of the completers' rate
     got = json_row(data)
-    assert (got["ablations"], got["closed"], got["evaluable"], got["responders"]) == (5, 4, 2, 1)
+    assert (got["treatments"], got["closed"], got["evaluable"], got["responders"]) == (5, 4, 2, 1)
     assert (got["rate"], got["itt_rate"]) == (0.5, 0.25)
     assert (got["ci_low"], got["ci_high"]) == pytest.approx(wilson_interval(1, 2), abs=1e-12)
 
@@ -339,7 +339,7 @@ def test_pgic_and_responders_30_of_an_open_time_point_are_not_counted():
     # when
     row = overall(outcomes_compute(as_of=as_of))
     # then nothing is counted until the window has closed
-    assert (row.ablations, row.closed, row.evaluable, row.responders_30, row.pgic_improved) == (1, 0, 0, 0, 0)
+    assert (row.treatments, row.closed, row.evaluable, row.responders_30, row.pgic_improved) == (1, 0, 0, 0, 0)
     after = overall(outcomes_compute(as_of=as_of + dt.timedelta(days=1)))
     assert (after.closed, after.evaluable, after.responders_30, after.pgic_improved) == (1, 1, 1, 1)
 
@@ -452,7 +452,7 @@ def test_durability_time_is_to_the_survey_s_completion_censored_at_the_last_resp
     report = outcomes_compute(as_of=AS_OF)
     durability = report.durability
     # then
-    assert (durability.ablations, durability.events) == (3, 1)
+    assert (durability.treatments, durability.events) == (3, 1)
     assert [(s.day, s.at_risk, s.events, s.censored) for s in durability.curve] == [
         (14, 3, 0, 1),
         (95, 2, 0, 1),
@@ -464,7 +464,12 @@ def test_durability_time_is_to_the_survey_s_completion_censored_at_the_last_resp
         [a.pk, b.pk, c.pk]
     )
     assert durability_ablation_ids_for(filters=report.filters, measure="events") == [b.pk]
-    assert report_json("--as-of", AS_OF.isoformat())["durability"] == {"ablations": 3, "events": 1, "median_days": 100}
+    assert report_json("--as-of", AS_OF.isoformat())["durability"][0] == {
+        "group": "overall",
+        "treatments": 3,
+        "events": 1,
+        "median_days": 100,
+    }
 
 
 def test_the_first_non_responder_is_the_event_even_when_a_later_survey_responds_again():
@@ -517,8 +522,8 @@ def with_rows(**extra: list[str]) -> dict[str, list[str]]:
 
 SNAPSHOT_MODELS = [
     Patient, DiagnosticBlock, DiaryEntry, Cryoablation, FollowUp, SurveyResponse, User, BlockPeakRelief,
-    FollowUpFact, DurabilityStep, Message, PatientEvent, DiagnosticBlockEvent, DiaryEntryEvent, CryoablationEvent,
-    FollowUpEvent, SurveyResponseEvent,
+    FollowUpFact, DurabilityStep, TreatmentFact, Message, PatientEvent, DiagnosticBlockEvent, DiaryEntryEvent,
+    CryoablationEvent, FollowUpEvent, SurveyResponseEvent,
 ]  # fmt: skip
 
 
@@ -534,7 +539,7 @@ def test_an_answer_naming_another_patient_s_ablation_is_refused(tmp_path):
     result = registry_import(folder=write(tmp_path / "export", files))
     # then
     messages = [str(p) for p in result.problems]
-    assert "survey_responses.csv:4: mrn: Ablation X1 is of another patient." in messages
+    assert "survey_responses.csv:4: mrn: Treatment X1 is of another patient." in messages
     assert not Patient.objects.exists()
 
 

@@ -23,7 +23,7 @@ from apps.clinic.models import Nerve
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.demo.generator import seed_demo
-from apps.reports.models import DurabilityStep, FollowUpFact
+from apps.reports.models import DurabilityStep, FollowUpFact, TreatmentFact
 from apps.surveys.models import CollectedVia, SurveyResponse
 from apps.surveys.services import ablation_update, counted_responses_refresh, response_record
 from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation
@@ -44,7 +44,8 @@ def source_rows() -> dict[int, tuple]:
         answer = (r.pk, r.pain_average, r.pgic, r.completed_at) if r else (None, None, None, None)
         ablation = (a.physician_id, a.nerve_id, a.side, a.performed_on, a.baseline_nrs, a.qualifying_block_id)
         peak = peaks.get(a.qualifying_block_id, (None, None, None))
-        rows[f.pk] = (f.ablation_id, f.time_point, f.window_end, *answer, *ablation, *peak)
+        rows[f.pk] = (f.ablation_id, f.time_point, f.window_end, *answer, *ablation, *peak, a.kind,
+                      f.superseded_by_id is not None)  # fmt: skip
     return rows
 
 
@@ -54,6 +55,7 @@ def derived_rows() -> dict[int, tuple]:
             x.ablation_id, x.time_point, x.window_end, x.counted_response_id, x.pain_average, x.pgic, x.completed_at,
             x.physician_id, x.nerve_id, x.side, x.performed_on, x.baseline_nrs, x.qualifying_block_id,
             x.qualifying_peak_relief_percent, x.qualifying_block_performed_at, x.qualifying_block_physician_id,
+            x.kind, x.superseded,
         )
         for x in FollowUpFact.objects.all()
     }  # fmt: skip
@@ -92,6 +94,7 @@ def source_steps() -> dict[int, tuple]:
                     a.nerve_id,
                     a.side,
                     a.performed_on,
+                    a.kind,
                 )
     return steps
 
@@ -100,7 +103,7 @@ def derived_steps() -> dict[int, tuple]:
     return {
         s.follow_up_id: (
             s.ablation_id, s.closed_after, s.until, s.marker_completed_at, s.event, s.physician_id, s.nerve_id,
-            s.side, s.performed_on,
+            s.side, s.performed_on, s.kind,
         )
         for s in DurabilityStep.objects.all()
     }  # fmt: skip
@@ -325,3 +328,85 @@ def test_two_answers_of_one_ablation_recorded_at_once_both_reach_the_steps():
         for f in ablation.follow_ups.filter(time_point__in=["3m", "6m", "12m"]).order_by("window_end")
     ]
     assert_derived_rows_follow_the_source()
+
+
+def test_a_repeat_treatment_marks_the_superseded_follow_ups_and_a_kind_change_reaches_facts_and_steps():
+    # given an RF treatment answered at 6 months (a responder)
+    patient = PatientFactory()
+    first = make_ablation(patient=patient, performed_on=ABLATED_ON, kind="rf_conventional", baseline_nrs=8)
+    answer(first, day=180, pain=2)
+    assert not FollowUpFact.objects.filter(superseded=True).exists()
+
+    # when a cryoablation of the same nerve and side follows on day 100 (the 6- and 12-month windows start later)
+    repeat = make_ablation(
+        patient=patient, performed_on=ABLATED_ON + dt.timedelta(days=100), nerve=first.nerve, side=first.side
+    )
+
+    # then those facts are superseded, count no answer, and the steps follow
+    superseded = dict(FollowUpFact.objects.filter(ablation_id=first.pk).values_list("time_point", "superseded"))
+    assert superseded == {"2w": False, "1m": False, "3m": False, "6m": True, "12m": True}
+    assert not FollowUpFact.objects.filter(superseded=True, counted_response_id__isnull=False).exists()
+    assert FollowUpFact.objects.filter(ablation_id=repeat.pk, kind="cryoablation").count() == 5
+    assert_derived_rows_follow_the_source()
+
+    # when the first treatment's kind is corrected
+    ablation_update(ablation=first, kind="rf_cooled")
+    # then its facts and steps carry the new kind
+    assert set(FollowUpFact.objects.filter(ablation_id=first.pk).values_list("kind", flat=True)) == {"rf_cooled"}
+    assert_derived_rows_follow_the_source()
+
+    # when the repeat moves past the 12-month window's start, nothing is superseded any more and the answer counts again
+    ablation_update(ablation=repeat, performed_on=ABLATED_ON + dt.timedelta(days=400))
+    assert not FollowUpFact.objects.filter(superseded=True).exists()
+    assert FollowUpFact.objects.get(ablation_id=first.pk, time_point="6m").pain_average == 2
+    assert_derived_rows_follow_the_source()
+
+
+def assert_treatment_facts_follow_the_view() -> int:
+    """Each treatment's row holds its columns and the view cryoablations_supersession's answer for it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.id, t.kind, t.physician_id, t.nerve_id, t.side, t.performed_on, t.baseline_nrs, "
+            "s.superseded_by_id, s.repeat_on FROM cryoablations_cryoablation t "
+            "LEFT JOIN cryoablations_supersession s ON s.ablation_id = t.id"
+        )
+        source = {row[0]: row[1:] for row in cursor.fetchall()}
+    derived = {
+        x.ablation_id: (
+            x.kind, x.physician_id, x.nerve_id, x.side, x.performed_on, x.baseline_nrs, x.superseded_by_id, x.repeat_on,
+        )
+        for x in TreatmentFact.objects.all()
+    }  # fmt: skip
+    assert derived == source
+    return len(source)
+
+
+def test_the_treatment_facts_follow_the_repeat_rule_through_inserts_corrections_and_deletes():
+    # given a treatment, then a repeat of the same nerve and side on day 100
+    patient = PatientFactory()
+    first = make_ablation(patient=patient, performed_on=ABLATED_ON, kind="rf_conventional")
+    assert assert_treatment_facts_follow_the_view() == 1
+    repeat = make_ablation(
+        patient=patient, performed_on=ABLATED_ON + dt.timedelta(days=100), nerve=first.nerve, side=first.side
+    )
+    assert assert_treatment_facts_follow_the_view() == 2
+    assert TreatmentFact.objects.get(ablation_id=first.pk).repeat_on == repeat.performed_on
+
+    # when the repeat's side is corrected, then put back and moved earlier than the first
+    ablation_update(ablation=repeat, side="right")
+    assert TreatmentFact.objects.get(ablation_id=first.pk).superseded_by_id is None
+    ablation_update(ablation=repeat, side=first.side, performed_on=ABLATED_ON - dt.timedelta(days=30))
+    # then the roles swap
+    assert TreatmentFact.objects.get(ablation_id=repeat.pk).superseded_by_id == first.pk
+    assert assert_treatment_facts_follow_the_view() == 2
+
+    # when the first one's kind is corrected, and a treatment of another patient is recorded and deleted
+    ablation_update(ablation=first, kind="rf_cooled")
+    other = make_ablation(patient=PatientFactory(), performed_on=ABLATED_ON)
+    assert assert_treatment_facts_follow_the_view() == 3
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cryoablations_followup WHERE ablation_id = %s", [other.pk])
+    Cryoablation.objects.filter(pk__in=[other.pk, first.pk]).delete()
+    # then the rows follow, and the remaining treatment is superseded by nothing
+    assert assert_treatment_facts_follow_the_view() == 1
+    assert TreatmentFact.objects.get().superseded_by_id is None

@@ -104,8 +104,8 @@ def test_the_threshold_decides_which_blocks_are_positive_but_ablated_follows_the
     at_50 = funnel_overall(outcomes_compute(as_of=AS_OF))
     at_80 = funnel_overall(outcomes_compute(as_of=AS_OF, threshold=80))
     # then at 80% the block is evaluable but not positive, so not counted as ablated either
-    assert (at_50.positive, at_50.ablated) == (1, 1)
-    assert (at_80.evaluable, at_80.positive, at_80.ablated) == (1, 0, 0)
+    assert (at_50.positive, at_50.treated) == (1, 1)
+    assert (at_80.evaluable, at_80.positive, at_80.treated) == (1, 0, 0)
 
 
 def test_a_peak_exactly_at_the_threshold_is_positive():
@@ -129,7 +129,7 @@ def test_of_repeat_blocks_the_latest_positive_one_is_the_ablated_one():
     filters = report.filters
     # then three blocks, two positive, one ablated: the latest positive
     row = funnel_overall(report)
-    assert (row.blocks, row.positive, row.ablated) == (3, 2, 1)
+    assert (row.blocks, row.positive, row.treated) == (3, 2, 1)
     assert block_ids_for(filters=filters, measure="ablated") == [latest.pk]
     assert older.pk in block_ids_for(filters=filters, measure="positive")
 
@@ -144,7 +144,7 @@ def test_a_block_181_days_before_does_not_qualify_and_the_ablation_is_left_out_o
     report = outcomes_compute(as_of=AS_OF)
     # then the ablation has no qualifying block: not "ablated", in no band, but in the response rates
     assert ablation.qualifying_block is None
-    assert funnel_overall(report).ablated == 0
+    assert funnel_overall(report).treated == 0
     assert all(band.evaluable_3m == 0 for band in report.threshold_bands)
     assert (overall(report).evaluable, overall(report).responders) == (1, 1)
 
@@ -159,7 +159,7 @@ def test_an_explicitly_named_negative_block_counts_for_the_ablation_but_not_as_a
     report = outcomes_compute(as_of=AS_OF)
     # then: evaluable, not positive, not ablated; below 50% so left out of the bands; the ablation is still counted
     row = funnel_overall(report)
-    assert (row.evaluable, row.positive, row.ablated) == (1, 0, 0)
+    assert (row.evaluable, row.positive, row.treated) == (1, 0, 0)
     assert all(band.evaluable_3m == 0 for band in report.threshold_bands)
     assert overall(report).responders == 1
 
@@ -238,7 +238,7 @@ def test_an_ablation_with_baseline_0_is_closed_but_never_evaluable():
     ablation = make_ablation(patient=PatientFactory(), performed_on=ABLATED_ON, baseline_nrs=0)
     answer(ablation, day=90, pain=0)
     row = overall(outcomes_compute(as_of=AS_OF))
-    assert (row.ablations, row.closed, row.evaluable) == (1, 1, 0)
+    assert (row.treatments, row.closed, row.evaluable) == (1, 1, 0)
 
 
 def test_a_time_point_closes_the_day_after_its_window_ends():
@@ -250,7 +250,7 @@ def test_a_time_point_closes_the_day_after_its_window_ends():
     still_open = overall(outcomes_compute(as_of=last_day))
     closed = overall(outcomes_compute(as_of=last_day + dt.timedelta(days=1)))
     # then open time points are left out of every figure but the count of ablations
-    assert (still_open.ablations, still_open.closed, still_open.evaluable) == (1, 0, 0)
+    assert (still_open.treatments, still_open.closed, still_open.evaluable) == (1, 0, 0)
     assert (closed.closed, closed.evaluable, closed.responders) == (1, 1, 1)
 
 
@@ -263,10 +263,10 @@ def test_a_denominator_of_0_is_null_in_json():
     data = json.loads(out.getvalue())
     # then rates and intervals are null, not 0
     row = next(r for r in data["response"] if r["group"] == "overall" and r["time_point"] == "3m")
-    assert (row["ablations"], row["closed"], row["evaluable"]) == (1, 0, 0)
+    assert (row["treatments"], row["closed"], row["evaluable"]) == (1, 0, 0)
     assert row["rate"] is None and row["itt_rate"] is None and row["ci_low"] is None and row["ci_high"] is None
     assert all(band["rate"] is None for band in data["threshold_bands"])
-    assert data["durability"] == {"ablations": 0, "events": 0, "median_days": None}
+    assert data["durability"][0] == {"group": "overall", "treatments": 0, "events": 0, "median_days": None}
 
 
 def test_groups_by_nerve_and_physician_and_the_date_range():
@@ -278,9 +278,9 @@ def test_groups_by_nerve_and_physician_and_the_date_range():
     # when
     report = outcomes_compute(as_of=AS_OF, date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 12, 31))
     # then
-    assert report.response_row("overall", "3m").ablations == 2
-    assert report.response_row("nerve:superior_cluneal", "3m").ablations == 1
-    assert report.response_row(f"physician:{cluneal.physician.username}", "3m").ablations == 1
+    assert report.response_row("overall", "3m").treatments == 2
+    assert report.response_row("nerve:superior_cluneal", "3m").treatments == 1
+    assert report.response_row(f"physician:{cluneal.physician.username}", "3m").treatments == 1
     assert report.groups[0].key == "overall"
 
 
@@ -339,7 +339,7 @@ def test_kaplan_meier_durability_and_median():
     # when
     durability = outcomes_compute(as_of=AS_OF).durability
     # then: at day 14, 4 at risk, censored 1; at 90, 3 at risk, 1 event -> 2/3; at 182, 2 at risk, 1 event -> 1/3
-    assert (durability.ablations, durability.events) == (4, 2)
+    assert (durability.treatments, durability.events) == (4, 2)
     assert [(s.day, s.at_risk, s.events) for s in durability.curve] == [(14, 4, 0), (90, 3, 1), (182, 2, 1)]
     assert durability.curve[-1].survival == pytest.approx(1 / 3)
     assert durability.median_days == 182
@@ -362,7 +362,7 @@ def test_durability_counts_only_the_time_points_closed_at_as_of():
     assert [(s.day, s.events, s.censored) for s in durability.curve] == [(182, 1, 0)]
     assert durability_ablation_ids_for(filters=filters, measure="events") == [ablation.pk]
     # before any window has closed, it is not in the estimate
-    assert outcomes_compute(as_of=closes["3m"]).durability.ablations == 0
+    assert outcomes_compute(as_of=closes["3m"]).durability.treatments == 0
 
 
 def test_the_median_s_interval_runs_from_the_band_s_lower_to_its_upper_limit():
@@ -379,4 +379,4 @@ def test_durability_median_is_none_when_the_estimate_stays_above_half():
     ablation = make_ablation(patient=PatientFactory(), performed_on=ABLATED_ON, baseline_nrs=10)
     answer(ablation, day=90, pain=2)
     durability = outcomes_compute(as_of=AS_OF).durability
-    assert (durability.ablations, durability.events, durability.median_days) == (1, 0, None)
+    assert (durability.treatments, durability.events, durability.median_days) == (1, 0, None)

@@ -65,9 +65,16 @@ def test_a_report_asked_for_on_the_web_is_built_by_a_worker_and_downloaded(live_
     call_command("outcomes_report", "--format", "csv", "--as-of", run.as_of.isoformat(), stdout=out)
     assert files["csv"].decode() == out.getvalue()
     rows = list(csv.reader(io.StringIO(files["csv"].decode())))
-    assert rows[0][:3] == ["section", "as_of", "threshold_percent"]
+    assert rows[0][:4] == ["section", "version", "as_of", "threshold_percent"]
     workbook = load_workbook(io.BytesIO(files["xlsx"]))
-    assert workbook.sheetnames == ["funnel", "response", "threshold_bands", "durability"]
+    assert workbook.sheetnames == [
+        "funnel",
+        "response",
+        "threshold_bands",
+        "durability",
+        "repeat",
+        "adverse_events",
+    ]
     for sheet in workbook:
         for row in sheet.iter_rows():
             for cell in row:
@@ -79,17 +86,21 @@ def test_xlsx_never_writes_a_formula(db):
     from apps.reports.exports import report_xlsx
 
     data = {
+        "version": 2,
         "as_of": "2026-06-30",
         "threshold_percent": 50,
         "funnel": [{"group": "physician:=1+1", "blocks": 1}],
         "response": [{"group": "=HYPERLINK(1)", "time_point": "3m", "rate": None}],
         "threshold_bands": [],
-        "durability": {"ablations": 0, "events": 0, "median_days": None},
+        "durability": [{"group": "overall", "treatments": 0, "events": 0, "median_days": None}],
+        "repeat": [],
+        "adverse_events": [{"group": "@SUM(1)", "treatments": 1}],
     }
     # when
     workbook = load_workbook(io.BytesIO(report_xlsx(data)))
     # then
-    assert workbook["response"]["D2"].value == "'=HYPERLINK(1)"
+    assert workbook["response"]["E2"].value == "'=HYPERLINK(1)"
+    assert workbook["adverse_events"]["E2"].value == "'@SUM(1)"
     assert all(c.data_type != "f" for s in workbook for r in s.iter_rows() for c in r)
 
 

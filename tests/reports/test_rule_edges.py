@@ -91,13 +91,13 @@ def test_a_block_exactly_at_the_threshold_is_positive_and_ablated_and_its_ablati
     report = outcomes_compute(as_of=AS_OF)
     # then it counts at every stage
     funnel = funnel_overall(report)
-    assert (funnel.blocks, funnel.evaluable, funnel.positive, funnel.ablated) == (1, 1, 1, 1)
+    assert (funnel.blocks, funnel.evaluable, funnel.positive, funnel.treated) == (1, 1, 1, 1)
     assert (funnel.evaluable_3m, funnel.responders_3m) == (1, 1)
     assert block_ids_for(filters=report.filters, measure="ablated") == [at_threshold.pk]
     # when the report is run with a threshold a hundredth above it
     stricter = funnel_overall(outcomes_compute(as_of=AS_OF, threshold=Decimal("50.01")))
     # then it is evaluable only
-    assert (stricter.evaluable, stricter.positive, stricter.ablated, stricter.evaluable_3m) == (1, 0, 0, 0)
+    assert (stricter.evaluable, stricter.positive, stricter.treated, stricter.evaluable_3m) == (1, 0, 0, 0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def test_a_clinic_counting_30_percent_as_a_response_sees_30_percent_everywhere(c
     three_months = next(r for r in run_rows if "overall" in r and "3m" in r)
     assert three_months[header.index("responders")] == "1"
     # and the durability estimate takes the 20% one as its loss of response
-    assert (data["durability"]["ablations"], data["durability"]["events"]) == (2, 1)
+    assert (data["durability"][0]["treatments"], data["durability"][0]["events"]) == (2, 1)
     # and every label of the dashboard (tables and charts) names 30%, none 50%
     text = unescape(re.sub(r"<[^>]+>", " ", html))
     assert "Response rates by time point (≥30% less average pain)" in text

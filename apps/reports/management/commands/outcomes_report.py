@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.cryoablations.models import Kind
 from apps.reports.exports import report_rows
 from apps.reports.outcomes import THRESHOLD_OUT_OF_RANGE, outcomes_compute, threshold_in_range
 
@@ -33,13 +34,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", choices=["json", "csv"], default="json")
-        parser.add_argument("--from", dest="date_from", type=_date, help="first block/ablation date, YYYY-MM-DD")
-        parser.add_argument("--to", dest="date_to", type=_date, help="last block/ablation date, YYYY-MM-DD")
+        parser.add_argument("--from", dest="date_from", type=_date, help="first block/treatment date, YYYY-MM-DD")
+        parser.add_argument("--to", dest="date_to", type=_date, help="last block/treatment date, YYYY-MM-DD")
         parser.add_argument("--as-of", dest="as_of", type=_date, help="windows closed before this date (today)")
         parser.add_argument("--threshold", type=_threshold, help="positive-block threshold, percent (protocol's)")
+        parser.add_argument(
+            "--kind", choices=Kind.values, help="only treatments of this kind (the funnel keeps every block)"
+        )
 
-    def handle(self, *args, format: str, date_from, date_to, as_of, threshold, **options) -> None:
-        report = outcomes_compute(date_from=date_from, date_to=date_to, as_of=as_of, threshold=threshold)
+    def handle(self, *args, format: str, date_from, date_to, as_of, threshold, kind, **options) -> None:
+        report = outcomes_compute(date_from=date_from, date_to=date_to, as_of=as_of, threshold=threshold, kind=kind)
         data = report.to_json()
         if format == "json":
             self.stdout.write(json.dumps(data, indent=2))
