@@ -13,7 +13,7 @@ full-precision floats, None where the denominator is 0; rounding (half-up, one d
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -518,43 +518,56 @@ def _by_group(namer: _GroupNamer, rows: Iterable[dict[str, Any]]) -> dict[str, l
 
 def _median_only(days: list[dict[str, Any]]) -> Durability:
     """A Kaplan-Meier estimate's counts and median, without its curve and band (a group's row of the report): the
-    same product and the same median rule as _durability."""
+    same steps (_km_steps) and the same median rule (_reaches_median) as _durability."""
+    result = Durability(
+        treatments=sum(int(d["events"]) + int(d["censored"]) for d in days),
+        events=sum(int(d["events"]) for d in days),
+    )
+    for day, _, events, _, survival in _km_steps(days):
+        if events and _reaches_median(survival):
+            result.median_days = day
+            break
+    return result
+
+
+def _km_steps(days: list[dict[str, Any]]) -> Iterator[tuple[int, int, int, int, float]]:
+    """The Kaplan-Meier product over the events and censored by day (in day order): each day with the number at risk
+    that morning, its events and censored, and the estimate after it."""
     at_risk = sum(int(d["events"]) + int(d["censored"]) for d in days)
-    result = Durability(treatments=at_risk, events=sum(int(d["events"]) for d in days))
     survival = 1.0
     for d in days:
-        events = int(d["events"])
+        events, censored = int(d["events"]), int(d["censored"])
         if events:
             survival *= 1 - events / at_risk
-            if survival <= 0.5 + MEDIAN_TOLERANCE:
-                result.median_days = int(d["day"])
-                break
-        at_risk -= events + int(d["censored"])
-    return result
+        yield int(d["day"]), at_risk, events, censored, survival
+        at_risk -= events + censored
+
+
+def _reaches_median(survival: float) -> bool:
+    """An estimate of exactly 0.5 reaches the median: compared with a tolerance of 1e-9 ("Version 2: exact readings"
+    allows it), as floats drift by far less over any number of steps, and a fraction's denominator grows with every
+    step (measured: seconds for a clinic's time to repeat)."""
+    return survival <= 0.5 + MEDIAN_TOLERANCE
 
 
 def _durability(days: list[dict[str, Any]]) -> Durability:
     """Kaplan-Meier estimate of time to loss of response from the events and censored ablations by day (in day
     order), with Greenwood's log-log 95% band and the median's interval read off it (Brookmeyer-Crowley style: from
     the first day the band's lower limit reaches 0.5 to the first day its upper limit does)."""
-    at_risk = sum(int(d["events"]) + int(d["censored"]) for d in days)
-    result = Durability(treatments=at_risk, events=sum(int(d["events"]) for d in days))
-    survival, greenwood = 1.0, 0.0
+    result = Durability(
+        treatments=sum(int(d["events"]) + int(d["censored"]) for d in days),
+        events=sum(int(d["events"]) for d in days),
+    )
+    greenwood = 0.0
     median = low = high = None
-    for d in days:
-        events, censored = int(d["events"]), int(d["censored"])
-        if events:
-            survival *= 1 - events / at_risk
-            if at_risk > events:
-                greenwood += events / (at_risk * (at_risk - events))
+    for day, at_risk, events, censored, survival in _km_steps(days):
+        if events and at_risk > events:
+            greenwood += events / (at_risk * (at_risk - events))
         ci_low = ci_high = None
         if not events and result.curve:
             # A day of censoring only: the estimate and its band are the previous day's.
             previous = result.curve[-1]
-            result.curve.append(
-                KaplanMeierStep(int(d["day"]), at_risk, 0, censored, survival, previous.ci_low, previous.ci_high)
-            )
-            at_risk -= censored
+            result.curve.append(KaplanMeierStep(day, at_risk, 0, censored, survival, previous.ci_low, previous.ci_high))
             continue
         if 0 < survival < 1 and greenwood:
             log_s = math.log(survival)
@@ -564,19 +577,15 @@ def _durability(days: list[dict[str, Any]]) -> Durability:
             ci_low = ci_high = 0.0
         elif survival == 1:
             ci_low = ci_high = 1.0
-        result.curve.append(KaplanMeierStep(int(d["day"]), at_risk, events, censored, survival, ci_low, ci_high))
+        result.curve.append(KaplanMeierStep(day, at_risk, events, censored, survival, ci_low, ci_high))
         if events:
-            # An estimate of exactly 0.5 reaches the median: compared with a tolerance of 1e-9 ("Version 2: exact
-            # readings" allows it), as floats drift by far less over any number of steps, and a fraction's
-            # denominator grows with every step (measured: seconds for a clinic's time to repeat).
-            if median is None and survival <= 0.5 + MEDIAN_TOLERANCE:
-                median = int(d["day"])
+            if median is None and _reaches_median(survival):
+                median = day
             # The band's lower limit reaches 0.5 first (the interval's low end), its upper limit later (high end).
             if low is None and ci_low is not None and ci_low <= 0.5:
-                low = int(d["day"])
+                low = day
             if high is None and ci_high is not None and ci_high <= 0.5:
-                high = int(d["day"])
-        at_risk -= events + censored
+                high = day
     result.median_days = median
     result.median_ci = (low, high)
     return result
