@@ -49,7 +49,7 @@ CONFIGURE |= {"registry:runs", "registry:run"}
 CONFIGURE_POST_ONLY = {"registry:import_confirm"}
 # Outcome dashboards, drill-downs and report runs: physicians and admins (permission reports.view_outcomes).
 OUTCOMES = {"reports:dashboard", "reports:drill", "reports:runs", "reports:run", "reports:run_status"}
-OUTCOMES |= {"reports:run_pdf", "reports:run_csv", "reports:run_xlsx"}
+OUTCOMES |= {"reports:run_pdf", "reports:run_csv", "reports:run_xlsx", "reports:compare"}
 OUTCOMES_POST_ONLY = {"reports:run_new"}
 # Pages that send a user with a role on to another page: {name: {role: target URL name}}.
 REDIRECTS = {

@@ -192,14 +192,36 @@ def line_chart(
     return _svg(WIDTH, height, title, description or title, "".join(parts))
 
 
+# Several curves on one chart: colours told apart also by people with colour blindness (Okabe-Ito), and a dash
+# pattern each, so the lines differ in print and in greyscale too.
+SERIES_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+SERIES_DASHES = ["", "8 4", "2 3", "10 3 2 3", "4 4", "12 2"]
+LEGEND_ROW = 22
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    steps: Sequence[tuple[float, float]]  # (time, estimate), from (0, 1.0); see step_chart
+
+
 def step_chart(
     steps: Sequence[tuple[float, float]], *, title: str, description: str = "", x_label: str = "days"
 ) -> SafeString:
     """A Kaplan–Meier survival curve: `steps` are (time, estimate) pairs, starting at (0, 1.0); the estimate
     holds until the next time. A dotted line marks 50%, where the median is read."""
-    height = PLOT_HEIGHT + 2 * MARGIN
+    return step_chart_series([Series("", steps)], title=title, description=description, x_label=x_label)
+
+
+def step_chart_series(
+    series: Sequence[Series], *, title: str, description: str = "", x_label: str = "days"
+) -> SafeString:
+    """Kaplan–Meier curves on one chart (step_chart's), each in its own colour and dash pattern, with a legend
+    below the plot naming each (one entry a line, so it fits a phone's width) when there are several."""
+    legend = len(series) > 1 or any(s.label for s in series)
+    height = PLOT_HEIGHT + 2 * MARGIN + (LEGEND_ROW * len(series) + 6 if legend else 0)
     plot_width = WIDTH - 2 * MARGIN
-    last = max((t for t, _ in steps), default=0) or 1
+    last = max((t for one in series for t, _ in one.steps), default=0) or 1
 
     def x(t: float) -> float:
         return MARGIN + t / last * plot_width
@@ -207,12 +229,6 @@ def step_chart(
     def y(s: float) -> float:
         return MARGIN + (1 - s) * PLOT_HEIGHT
 
-    path, previous = [], None
-    for t, s in steps:
-        if previous is not None:
-            path.append(f"{x(t):.1f},{y(previous):.1f}")
-        path.append(f"{x(t):.1f},{y(s):.1f}")
-        previous = s
     parts = [
         format_html(
             '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="4 4"/>',
@@ -231,8 +247,37 @@ def step_chart(
             MARGIN + plot_width, MARGIN + PLOT_HEIGHT + FONT_SIZE + 6, f"{last:g} {x_label}", anchor="end", fill=MUTED
         ),
     ]
-    if path:
-        parts.append(
-            format_html('<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>', " ".join(path), BAR)
-        )
+    for index, one in enumerate(series):
+        colour = BAR if len(series) == 1 else SERIES_COLOURS[index % len(SERIES_COLOURS)]
+        dash = "" if len(series) == 1 else SERIES_DASHES[index % len(SERIES_DASHES)]
+        dash_attribute = format_html(' stroke-dasharray="{}"', dash) if dash else ""
+        path, previous = [], None
+        for t, s in one.steps:
+            if previous is not None:
+                path.append(f"{x(t):.1f},{y(previous):.1f}")
+            path.append(f"{x(t):.1f},{y(s):.1f}")
+            previous = s
+        if path:
+            parts.append(
+                format_html(
+                    '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"{}/>',
+                    " ".join(path),
+                    colour,
+                    dash_attribute,
+                )
+            )
+        if legend:
+            row = MARGIN + PLOT_HEIGHT + FONT_SIZE + 6 + LEGEND_ROW * (index + 1)
+            parts.append(
+                format_html(
+                    '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="3"{}/>',
+                    MARGIN,
+                    MARGIN + 36,
+                    row - 5,
+                    row - 5,
+                    colour,
+                    dash_attribute,
+                )
+            )
+            parts.append(_text(MARGIN + 44, row, one.label))
     return _svg(WIDTH, height, title, description or title, "".join(parts))

@@ -70,7 +70,15 @@ class OutcomesFilterForm(_Filters):
         )
 
 
-def dashboard_form(request) -> OutcomesFilterForm:
+class CompareFilterForm(OutcomesFilterForm):
+    """The dashboard's filters without the treatment: Compare treatments shows every kind side by side."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["kind"]
+
+
+def dashboard_form(request, form_class: type[OutcomesFilterForm] = OutcomesFilterForm) -> OutcomesFilterForm:
     """ "My patients" by default for a physician: the physician filter is theirs until they choose another (or
     "All physicians", which sends physician= empty)."""
     data = request.GET.copy()
@@ -78,7 +86,7 @@ def dashboard_form(request) -> OutcomesFilterForm:
     # permissions already loaded for the page's own check, so it costs no query.
     if "physician" not in data and not request.user.has_perm(CONFIGURE):
         data["physician"] = str(request.user.pk)
-    return OutcomesFilterForm(data)
+    return form_class(data)
 
 
 class ReportRequestForm(_Filters):

@@ -421,11 +421,20 @@ def outcomes_compute_for(*, filters: OutcomesFilters) -> OutcomesReport:
     return report
 
 
+def kinds_compare(*, filters: OutcomesFilters) -> OutcomesReport:
+    """The whole report (kind groups included; the filters' kind is ignored: every kind is compared) with the
+    curves of the kinds' durability and time to repeat as well as the overall ones (_durability for those groups
+    instead of _median_only: the same steps and median, with the curve): the Compare treatments page."""
+    report, _ = _compute(filters=replace(filters, kind=None), pain=False, kind_curves=True)
+    return report
+
+
 def _compute(
-    *, filters: OutcomesFilters, pain: bool, page: bool = False
+    *, filters: OutcomesFilters, pain: bool, page: bool = False, kind_curves: bool = False
 ) -> tuple[OutcomesReport, list[dict[str, Any]] | None]:
     """The report and, when asked, the pain rows: every figure from one statement (sql.FIGURES); `page`: the
-    dashboard page's figures only (with pain; see sql.FIGURES_OF_THE_PAGE)."""
+    dashboard page's figures only (with pain; see sql.FIGURES_OF_THE_PAGE); `kind_curves`: the kind groups'
+    Kaplan-Meier estimates with their curves (kinds_compare)."""
     params = filters.params()
     time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label"))
     time_points = [code for code, _ in time_point_rows]
@@ -493,13 +502,13 @@ def _compute(
         time_points=known_points,
         # The curves of the overall estimates (the dashboard's); the groups' counts and medians only.
         durability_groups={
-            g.key: durability_overall if g.key == OVERALL else _median_only(durability_days.get(g.key, []))
+            g.key: durability_overall
+            if g.key == OVERALL
+            else _estimate(durability_days.get(g.key, []), curve=kind_curves and g.kind is not None)
             for g in groups
         },
         repeat={
-            g.key: _durability(repeat_days.get(g.key, []))
-            if g.key == OVERALL
-            else _median_only(repeat_days.get(g.key, []))
+            g.key: _estimate(repeat_days.get(g.key, []), curve=g.key == OVERALL or (kind_curves and g.kind is not None))
             for g in groups
         },
         adverse_events=[adverse.get(g.key) or AdverseEventRow(group=g.key) for g in groups],
@@ -514,6 +523,11 @@ def _by_group(namer: _GroupNamer, rows: Iterable[dict[str, Any]]) -> dict[str, l
     for row in rows:
         days.setdefault(namer.key(row), []).append(row)
     return {key: sorted(rows, key=lambda d: d["day"]) for key, rows in days.items()}
+
+
+def _estimate(days: list[dict[str, Any]], *, curve: bool) -> Durability:
+    """A Kaplan-Meier estimate with its curve and band (_durability) or its counts and median only (_median_only)."""
+    return _durability(days) if curve else _median_only(days)
 
 
 def _median_only(days: list[dict[str, Any]]) -> Durability:

@@ -353,3 +353,92 @@ def _completion_part(dashboard: outcomes.Dashboard, labels: dict[str, str], link
         description="Closed time points with a counted survey",
     )
     return {"completion_rows": completion_rows, "completion_chart": completion_chart}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Compare treatments: the report's kind groups side by side
+
+
+def _median_in_words(days: int | None) -> str:
+    return f"{days} days" if days is not None else "not reached"
+
+
+def _curve(estimate: outcomes.Durability) -> list[tuple[float, float]]:
+    return [(0.0, 1.0)] + [(float(s.day), s.survival) for s in estimate.curve if s.events]
+
+
+def compare_context(report: outcomes.OutcomesReport) -> dict[str, Any]:
+    """The Compare treatments page from the report's kind groups (outcomes.kinds_compare): response at each time
+    point, the durability and time-to-repeat curves of every kind on one chart each, their medians, adverse events.
+    Only kinds with treatments under the filters are shown, in the catalog's order."""
+    labels = report.time_point_labels
+    adverse = {row.group: row for row in report.adverse_events}
+    kinds = [
+        g
+        for g in report.groups
+        if g.kind is not None
+        and (adverse[g.key].treatments or any(r.treatments for r in report.response if r.group == g.key))
+    ]
+    time_points = [{"code": tp, "label": labels.get(tp, tp)} for tp in report.time_points]
+    rows = []
+    for group in kinds:
+        name = Kind(group.kind).label
+        durability, repeat, events = report.durability_groups[group.key], report.repeat[group.key], adverse[group.key]
+        cells = []
+        for tp in time_points:
+            row = report.response_row(group.key, tp["code"])
+            cells.append(
+                {
+                    "time_point": tp["code"],
+                    "label": tp["label"],
+                    "counts": f"{row.responders}/{row.evaluable}",
+                    "rate": percent(row.rate),
+                    "ci": interval(row.ci),
+                    "itt_rate": percent(row.itt_rate),
+                    "itt_counts": f"{row.responders}/{row.closed}",
+                }
+            )
+        rows.append(
+            {
+                "kind": group.kind,
+                "label": name,
+                "cells": cells,
+                "durability": {
+                    "treatments": durability.treatments,
+                    "events": durability.events,
+                    "median": _median_in_words(durability.median_days),
+                },
+                "repeat": {
+                    "treatments": repeat.treatments,
+                    "repeated": repeat.events,
+                    "median": _median_in_words(repeat.median_days),
+                },
+                "adverse": {
+                    "treatments": events.treatments,
+                    "with_event": events.with_event,
+                    "with_related": events.with_related,
+                    "with_serious": events.with_serious,
+                    "rate": percent(events.rate_related),
+                    "ci": interval(events.ci),
+                },
+            }
+        )
+    names = ", ".join(Kind(g.kind).label for g in kinds)
+    durability_chart = charts.step_chart_series(
+        [charts.Series(Kind(g.kind).label, _curve(report.durability_groups[g.key])) for g in kinds],
+        title="Durability of response by treatment (Kaplan–Meier)",
+        description=f"Share of treatments still responding, by days since the treatment: {names}",
+    )
+    repeat_chart = charts.step_chart_series(
+        [charts.Series(Kind(g.kind).label, _curve(report.repeat[g.key])) for g in kinds],
+        title="Time to repeat treatment by treatment (Kaplan–Meier)",
+        description=f"Share of treatments not yet repeated, by days since the treatment: {names}",
+    )
+    return {
+        "filters": report.filters,
+        "responder_percent": setting_percent(report.filters.responder_percent),
+        "time_points": time_points,
+        "kind_rows": rows,
+        "durability_chart": durability_chart,
+        "repeat_chart": repeat_chart,
+    }

@@ -93,3 +93,15 @@ def report_run_get(*, public_id: UUID | str) -> ReportRun:
 def report_run_list() -> QuerySet[ReportRun]:
     """Every report run, newest first, with what its row shows (who asked, the filters' names)."""
     return ReportRun.objects.select_related("nerve", "physician", "requested_by")
+
+
+def compare_get(*, filters: outcomes.OutcomesFilters) -> outcomes.OutcomesReport:
+    """The report of the Compare treatments page (every kind, with the kinds' curves), cached as dashboard_get."""
+    key_source = repr((sorted(asdict(filters).items()), outcomes.data_version()))
+    key = "reports:compare:v1:" + hashlib.sha256(key_source.encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cast(outcomes.OutcomesReport, pickle.loads(cached))  # noqa: S301 - written by this function only, in our own Redis
+    report = outcomes.kinds_compare(filters=filters)
+    cache.set(key, pickle.dumps(report), CACHE_SECONDS)
+    return report

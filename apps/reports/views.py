@@ -16,11 +16,11 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
 
-from .forms import OutcomesFilterForm, ReportRequestForm, dashboard_form
+from .forms import CompareFilterForm, OutcomesFilterForm, ReportRequestForm, dashboard_form
 from .models import ReportRun
 from .outcomes import FUNNEL_TIME_POINT
-from .presentation import dashboard_context, drill_title, report_run_filters_in_words
-from .selectors import dashboard_get, drill_ids, drill_procedures, report_run_get, report_run_list
+from .presentation import compare_context, dashboard_context, drill_title, report_run_filters_in_words
+from .selectors import compare_get, dashboard_get, drill_ids, drill_procedures, report_run_get, report_run_list
 from .services import report_files_root, report_run_request, report_title
 
 DRILL_LIMIT = 1000  # procedures listed on one drill-down page; the count above says how many there are
@@ -37,6 +37,18 @@ def dashboard(request):
     if form.is_valid():
         context.update(dashboard_context(dashboard_get(filters=form.filters())))
     return render(request, "reports/dashboard.html", context)
+
+
+@role_required(OUTCOMES)
+@audit_access(Action.VIEW, Category.REPORT, object_type="compare_treatments")
+def compare(request):
+    """The treatment kinds side by side: the dashboard's filters but the treatment, every figure the report's."""
+    form = dashboard_form(request, CompareFilterForm)
+    request.audit.subject(None, filters=request.GET.urlencode()[:500])
+    context = {"form": form}
+    if form.is_valid():
+        context.update(compare_context(compare_get(filters=form.filters())))
+    return render(request, "reports/compare.html", context)
 
 
 @role_required(OUTCOMES)

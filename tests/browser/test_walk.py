@@ -184,6 +184,7 @@ def test_physicians_find_every_page_in_words_at_both_widths(page, clinic):
             "/",
             f"/patients/{clinic['patient'].public_id}/",
             "/reports/",
+            "/reports/compare/",
             "/reports/procedures/",
             "/reports/runs/",
             f"/reports/runs/{clinic['report'].public_id}/",
