@@ -244,7 +244,11 @@ def step_chart_series(
         _text(MARGIN - 6, y(0) + 5, "0%", anchor="end", fill=MUTED),
         _text(MARGIN, MARGIN + PLOT_HEIGHT + FONT_SIZE + 6, "0", anchor="middle", fill=MUTED),
         _text(
-            MARGIN + plot_width, MARGIN + PLOT_HEIGHT + FONT_SIZE + 6, f"{last:g} {x_label}", anchor="end", fill=MUTED
+            MARGIN + plot_width,
+            MARGIN + PLOT_HEIGHT + FONT_SIZE + 6,
+            f"{last:g} {x_label.removesuffix('s') if last == 1 else x_label}",
+            anchor="end",
+            fill=MUTED,
         ),
     ]
     for index, one in enumerate(series):

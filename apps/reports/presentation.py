@@ -379,10 +379,11 @@ def compare_context(report: outcomes.OutcomesReport) -> dict[str, Any]:
         if g.kind is not None
         and (adverse[g.key].treatments or any(r.treatments for r in report.response if r.group == g.key))
     ]
+    names = {g.key: Kind(str(g.kind)).label for g in kinds}
     time_points = [{"code": tp, "label": labels.get(tp, tp)} for tp in report.time_points]
     rows = []
     for group in kinds:
-        name = Kind(group.kind).label
+        name = names[group.key]
         durability, repeat, events = report.durability_groups[group.key], report.repeat[group.key], adverse[group.key]
         cells = []
         for tp in time_points:
@@ -423,16 +424,16 @@ def compare_context(report: outcomes.OutcomesReport) -> dict[str, Any]:
                 },
             }
         )
-    names = ", ".join(Kind(g.kind).label for g in kinds)
+    listed = ", ".join(names.values())
     durability_chart = charts.step_chart_series(
-        [charts.Series(Kind(g.kind).label, _curve(report.durability_groups[g.key])) for g in kinds],
+        [charts.Series(names[g.key], _curve(report.durability_groups[g.key])) for g in kinds],
         title="Durability of response by treatment (Kaplan–Meier)",
-        description=f"Share of treatments still responding, by days since the treatment: {names}",
+        description=f"Share of treatments still responding, by days since the treatment: {listed}",
     )
     repeat_chart = charts.step_chart_series(
-        [charts.Series(Kind(g.kind).label, _curve(report.repeat[g.key])) for g in kinds],
+        [charts.Series(names[g.key], _curve(report.repeat[g.key])) for g in kinds],
         title="Time to repeat treatment by treatment (Kaplan–Meier)",
-        description=f"Share of treatments not yet repeated, by days since the treatment: {names}",
+        description=f"Share of treatments not yet repeated, by days since the treatment: {listed}",
     )
     return {
         "filters": report.filters,
