@@ -55,6 +55,14 @@ ANSWERS_FORM = "tests/cryoablations tests/surveys"
 LINKS = "tests/surveys"
 BLOCKS_SQL = "apps/blocks/migrations/0005_one_definition_of_the_block_rules.py"
 REPORTS_SQL = "apps/reports/migrations/0005_one_definition_of_the_responder.py"
+REPEAT_SQL = "apps/cryoablations/migrations/0005_treatment_kinds_and_supersession.py"
+REPEATS = " ".join(
+    [
+        "tests/cryoablations/test_kinds_and_repeats.py",
+        "tests/reports/test_outcomes_v2.py",
+        "tests/reports/test_registry_sample_v2.py",
+    ]
+)
 RULE = "tests/reminders/test_rule.py tests/reminders/test_engine.py tests/reminders/test_views.py"
 
 
@@ -87,10 +95,17 @@ MUTANTS = [
          "THEN (baseline - score) * 10000 >= (percent * 100)::integer * baseline",
          "THEN (baseline - score) * 10000 > (percent * 100)::integer * baseline",
          REPORTS + " tests/test_database_rules.py"),
+        ("repeat-same-day-supersedes", REPEAT_SQL,
+         "AND l.performed_on > t.performed_on", "AND l.performed_on >= t.performed_on AND l.id <> t.id", REPEATS),
+        ("repeat-window-starting-on-repeat-day", REPEAT_SQL,
+         "WHERE f.window_start > s.repeat_on", "WHERE f.window_start >= s.repeat_on", REPEATS),
+        ("repeat-other-side-supersedes", REPEAT_SQL,
+         "AND l.nerve_id = t.nerve_id AND l.side = t.side", "AND l.nerve_id = t.nerve_id", REPEATS),
         # The report's statements and figures (apps/reports).
         ("funnel-ablated-threshold", "apps/reports/sql.py",
-         'count(*) FILTER (WHERE {positive("b.peak_relief_percent")} AND b.ablated)',
-         "count(*) FILTER (WHERE b.peak_relief_percent > %(threshold)s AND b.ablated)", REPORTS),
+         'count(*) FILTER (WHERE {positive("b.peak_relief_percent")} AND {_treated("b.block_id", "b.ablated")})',
+         'count(*) FILTER (WHERE b.peak_relief_percent > %(threshold)s AND {_treated("b.block_id", "b.ablated")})',
+         REPORTS),
         ("closed-includes-as-of", "apps/reports/sql.py",
          "x.window_end < %(as_of)s::date AS closed,", "x.window_end <= %(as_of)s::date AS closed,", REPORTS),
         ("answered-includes-as-of", "apps/reports/sql.py",
