@@ -92,8 +92,12 @@ def main() -> None:
         return client
 
     url = reverse("reports:dashboard")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW shared_buffers")
+        shared_buffers = cursor.fetchone()[0]
     print(
-        f"Machine load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs"
+        f"Machine load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs; "
+        f"PostgreSQL shared_buffers {shared_buffers}"
     )
     for label, user, query in [
         ("whole clinic (admin)", admin, {"physician": ""}),
