@@ -24,8 +24,7 @@ class AdverseEventAdmin(AccessLoggedAdmin, ReadOnlyAdmin):
     list_select_related = ["treatment__nerve", "block__nerve"]
 
     def audit_patient(self, obj):
-        procedure = obj.treatment or obj.block
-        return procedure.patient if procedure is not None else None
+        return obj.patient
 
 
 @admin.register(ProblemReview)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.blocks.models import DiagnosticBlock
 from apps.cryoablations.models import Cryoablation
+from apps.patients.models import Patient
 from apps.surveys.models import SurveyResponse
 
 
@@ -98,6 +99,17 @@ class AdverseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_category_display()}, {self.occurred_on}"
+
+    @property
+    def procedure(self) -> Cryoablation | DiagnosticBlock | None:
+        """The treatment or block it is recorded on (exactly one, the database's check)."""
+        return self.treatment if self.treatment_id is not None else self.block
+
+    @property
+    def patient(self) -> Patient | None:
+        """The patient of the procedure it is recorded on."""
+        procedure = self.procedure
+        return procedure.patient if procedure is not None else None
 
     @property
     def procedure_date(self):

@@ -13,7 +13,7 @@ from apps.surveys.models import SurveyResponse
 
 from .models import AdverseEvent
 
-_EVENT_RELATED = (
+EVENT_RELATED = (
     "treatment__patient",
     "treatment__nerve",
     "block__patient",
@@ -24,14 +24,14 @@ _EVENT_RELATED = (
 
 
 def adverse_event_get(*, public_id: UUID | str) -> AdverseEvent:
-    return get_object_or_404(AdverseEvent.objects.select_related(*_EVENT_RELATED), public_id=public_id)
+    return get_object_or_404(AdverseEvent.objects.select_related(*EVENT_RELATED), public_id=public_id)
 
 
 def adverse_events_for_patient(*, patient: Patient) -> QuerySet[AdverseEvent]:
     """The patient's events, on their treatments and on their blocks, newest first."""
     return (
         AdverseEvent.objects.filter(Q(treatment__patient=patient) | Q(block__patient=patient))
-        .select_related(*_EVENT_RELATED)
+        .select_related(*EVENT_RELATED)
         .order_by("-occurred_on", "-id")
     )
 

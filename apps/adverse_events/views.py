@@ -109,8 +109,7 @@ def event_new_for_block(request, block_id):
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def event_edit(request, public_id):
     event = adverse_event_get(public_id=public_id)
-    procedure = event.treatment or event.block
-    patient = procedure.patient
+    patient = event.patient
     request.audit.subject(event, patient=patient)
     form = AdverseEventForm(request.POST or None, instance=event)
     if form.is_valid():
@@ -157,10 +156,7 @@ def problem_dismiss_view(request, response_id):
         try:
             problem_dismiss(response=response, reason=form.cleaned_data["reason"], reviewed_by=request.user)
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                form.add_error("reason", error.error_dict.get("reason"))
-            else:
-                form.add_error(None, error)
+            _save_errors(form, error)
         else:
             messages.success(request, "New problem dismissed; the patient's answer keeps their words.")
             return redirect("adverse_events:new_problems")

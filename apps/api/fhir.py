@@ -193,7 +193,7 @@ def ablation_procedure(ablation: Cryoablation) -> dict:
 def adverse_event_resource(event: AdverseEvent, patient: Patient) -> dict:
     """An adverse event, its suspect entity the Procedure of the treatment or block it is recorded on. FHIR R4B's
     AdverseEvent has no note or resolution date: the narrative carries them, in words."""
-    procedure = event.treatment if event.treatment_id is not None else event.block
+    procedure = event.procedure
     category = event.get_category_display()
     seriousness, resolved = SERIOUSNESS[event.serious], OUTCOME[event.resolved_on is not None]
     summary = (
@@ -439,9 +439,9 @@ def histories_load(patients: Iterable[Patient], *, period: Period = WHOLE_HISTOR
 
 def adverse_events_of(patient_ids: list[int]):
     """The adverse events on the treatments and blocks of these patients, each with `of_patient`, its patient's id."""
-    return AdverseEvent.objects.annotate(of_patient=Coalesce("treatment__patient_id", "block__patient_id")).filter(
-        of_patient__in=patient_ids
-    )
+    return AdverseEvent.objects.filter(
+        Q(treatment__patient_id__in=patient_ids) | Q(block__patient_id__in=patient_ids)
+    ).annotate(of_patient=Coalesce("treatment__patient_id", "block__patient_id"))
 
 
 def history_resources(history: History) -> Iterator[dict]:

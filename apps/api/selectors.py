@@ -7,16 +7,15 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from django.db.models import DateField, Model, Q, QuerySet, UUIDField
-from django.db.models.expressions import RawSQL
+from django.db.models import Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.adverse_events.models import AdverseEvent
+from apps.adverse_events.selectors import EVENT_RELATED
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.rules import clinic_days_q
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind
-from apps.cryoablations.selectors import worklist
-from apps.patients.models import Patient
+from apps.cryoablations.selectors import with_repeated_by, worklist
 
 
 def _procedure_filters[M: Model](
@@ -108,25 +107,6 @@ def follow_up_list(
     ).order_by(ordering, "pk")
 
 
-def _with_repeat(treatments: QuerySet[Cryoablation]) -> QuerySet[Cryoablation]:
-    """Each treatment's superseding repeat (its public id) and its date, read from the repeat rule's one home, the
-    view cryoablations_supersession (apps/cryoablations/migrations/0005)."""
-    return treatments.annotate(
-        superseded_by_public_id=RawSQL(
-            "SELECT later.public_id FROM cryoablations_supersession s"
-            " JOIN cryoablations_cryoablation later ON later.id = s.superseded_by_id"
-            " WHERE s.ablation_id = cryoablations_cryoablation.id",
-            [],
-            output_field=UUIDField(),
-        ),
-        repeat_on=RawSQL(
-            "SELECT s.repeat_on FROM cryoablations_supersession s WHERE s.ablation_id = cryoablations_cryoablation.id",
-            [],
-            output_field=DateField(),
-        ),
-    )
-
-
 def treatment_list(
     *,
     date_from: date | None = None,
@@ -149,18 +129,14 @@ def treatment_list(
         treatments = treatments.filter(kind=kind)
     if patient_id is not None:
         treatments = treatments.filter(patient_id=patient_id)
-    treatments = treatments.select_related("patient", "nerve", "physician", "qualifying_block")
-    return _with_repeat(treatments).order_by(ordering, "pk")
+    return treatments.select_related("patient", "nerve", "physician", "qualifying_block").order_by(ordering, "pk")
 
 
 def treatment_get(*, public_id: UUID | str) -> Cryoablation:
     return get_object_or_404(
-        _with_repeat(Cryoablation.objects.select_related("patient", "nerve", "physician", "qualifying_block")),
+        with_repeated_by(Cryoablation.objects.select_related("patient", "nerve", "physician", "qualifying_block")),
         public_id=public_id,
     )
-
-
-ADVERSE_EVENT_RELATED = ("treatment__patient", "block__patient", "source_response", "recorded_by")
 
 
 def adverse_event_list(
@@ -179,15 +155,4 @@ def adverse_event_list(
         events = events.filter(block_id=block_id)
     if patient_id is not None:
         events = events.filter(Q(treatment__patient_id=patient_id) | Q(block__patient_id=patient_id))
-    return events.select_related(*ADVERSE_EVENT_RELATED).order_by(ordering, "pk")
-
-
-def adverse_event_get(*, public_id: UUID | str) -> AdverseEvent:
-    return get_object_or_404(AdverseEvent.objects.select_related(*ADVERSE_EVENT_RELATED), public_id=public_id)
-
-
-def adverse_event_patient(event: AdverseEvent) -> Patient:
-    """The patient of the procedure the event is recorded on."""
-    procedure = event.treatment if event.treatment is not None else event.block
-    assert procedure is not None  # the database's check: one of the two
-    return procedure.patient
+    return events.select_related(*EVENT_RELATED).order_by(ordering, "pk")

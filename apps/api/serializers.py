@@ -244,7 +244,7 @@ class _TreatmentFields(serializers.Serializer):
         source="treatment.qualifying_source", help_text="rule, staff, or empty when there is none."
     )
     superseded_by = serializers.UUIDField(
-        source="treatment.superseded_by_public_id",
+        source="treatment.repeated_by_public_id",
         allow_null=True,
         help_text="The repeat treatment (same patient, nerve and side, later date) that supersedes this one, or null.",
     )
@@ -301,8 +301,7 @@ class AdverseEventSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.UUID)
     def get_patient(self, obj) -> str:
-        procedure = obj.treatment if obj.treatment_id is not None else obj.block
-        return str(procedure.patient.public_id)
+        return str(obj.patient.public_id)
 
     def get_recorded_by(self, obj) -> str | None:
         return _person(obj.recorded_by) if obj.recorded_by_id is not None else None

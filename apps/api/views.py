@@ -18,13 +18,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.roles import CLINICAL, CONFIGURE, OUTCOMES
+from apps.adverse_events.selectors import adverse_event_get
 from apps.adverse_events.services import adverse_event_create
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.blocks.selectors import block_get
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Kind
-from apps.cryoablations.selectors import ablation_get, follow_up_get, follow_up_rows
+from apps.cryoablations.selectors import ablation_get, follow_up_get, follow_up_rows, with_repeated_by
 from apps.patients.forms import PatientForm
 from apps.patients.models import Patient
 from apps.patients.selectors import patient_get_or_404, patient_search
@@ -49,9 +50,7 @@ from .filters import (
 )
 from .selectors import (
     ablation_list,
-    adverse_event_get,
     adverse_event_list,
-    adverse_event_patient,
     block_list,
     follow_up_list,
     treatment_get,
@@ -410,7 +409,9 @@ class TreatmentListView(APIView):
     @extend_schema(parameters=[TreatmentQuery], responses={200: TreatmentSummarySerializer(many=True), **LIST_ERRORS})
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(treatment_list(**query_of(TreatmentQuery, request)), request, view=self)
+        page = paginator.paginate_queryset(
+            with_repeated_by(treatment_list(**query_of(TreatmentQuery, request))), request, view=self
+        )
         request.audit.subject(None, listed=sorted({t.patient_id for t in page}))
         rows = [{"treatment": treatment} for treatment in page]
         return paginator.get_paginated_response(TreatmentSummarySerializer(rows, many=True).data)
@@ -439,7 +440,7 @@ class AdverseEventListView(APIView):
         paginator = self.pagination_class()
         events = adverse_event_list(**query_of(AdverseEventQuery, request))
         page = paginator.paginate_queryset(events, request, view=self)
-        request.audit.subject(None, listed=sorted({adverse_event_patient(e).pk for e in page}))
+        request.audit.subject(None, listed=sorted({e.patient.pk for e in page}))
         return paginator.get_paginated_response(AdverseEventSerializer(page, many=True).data)
 
     @extend_schema(
@@ -465,7 +466,7 @@ class AdverseEventDetailView(APIView):
     @extend_schema(responses={200: AdverseEventSerializer, 404: NOT_FOUND})
     def get(self, request, public_id):
         event = adverse_event_get(public_id=public_id)
-        request.audit.subject(event, patient=adverse_event_patient(event))
+        request.audit.subject(event, patient=event.patient)
         return Response(AdverseEventSerializer(event).data)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from typing import Protocol as TypingProtocol
 from uuid import UUID
 
@@ -50,15 +51,24 @@ class TreatmentChain:
 
 
 def with_repeated_by(treatments: QuerySet[Cryoablation]) -> QuerySet[Cryoablation]:
-    """Each treatment with `repeated_by_pk`, the id of the treatment that supersedes it (or None), read from the
-    view cryoablations_supersession in the same query."""
-    return treatments.annotate(
-        repeated_by_pk=RawSQL(
-            "SELECT s.superseded_by_id FROM cryoablations_supersession s "
-            "WHERE s.ablation_id = cryoablations_cryoablation.id",
+    """Each treatment with the later treatment that supersedes it, read from the view cryoablations_supersession
+    (the repeat rule's one home) in the same query: `repeated_by_pk` and `repeated_by_public_id` (or None), and
+    `repeat_on`, its date."""
+
+    def supersession(column: str, output_field: models.Field[Any, Any]) -> RawSQL:
+        # `column` is one of the three literals below, never input.
+        return RawSQL(  # noqa: S611
+            f"SELECT {column} FROM cryoablations_supersession s"  # noqa: S608
+            " JOIN cryoablations_cryoablation later ON later.id = s.superseded_by_id"
+            " WHERE s.ablation_id = cryoablations_cryoablation.id",
             [],
-            output_field=models.IntegerField(),
+            output_field=output_field,
         )
+
+    return treatments.annotate(
+        repeated_by_pk=supersession("later.id", models.IntegerField()),
+        repeated_by_public_id=supersession("later.public_id", models.UUIDField()),
+        repeat_on=supersession("s.repeat_on", models.DateField()),
     )
 
 

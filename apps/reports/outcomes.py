@@ -533,15 +533,20 @@ def _estimate(days: list[dict[str, Any]], *, curve: bool) -> Durability:
 def _median_only(days: list[dict[str, Any]]) -> Durability:
     """A Kaplan-Meier estimate's counts and median, without its curve and band (a group's row of the report): the
     same steps (_km_steps) and the same median rule (_reaches_median) as _durability."""
-    result = Durability(
-        treatments=sum(int(d["events"]) + int(d["censored"]) for d in days),
-        events=sum(int(d["events"]) for d in days),
-    )
+    result = _counts(days)
     for day, _, events, _, survival in _km_steps(days):
         if events and _reaches_median(survival):
             result.median_days = day
             break
     return result
+
+
+def _counts(days: list[dict[str, Any]]) -> Durability:
+    """An estimate's counts, before its median and curve: those followed and their events."""
+    return Durability(
+        treatments=sum(int(d["events"]) + int(d["censored"]) for d in days),
+        events=sum(int(d["events"]) for d in days),
+    )
 
 
 def _km_steps(days: list[dict[str, Any]]) -> Iterator[tuple[int, int, int, int, float]]:
@@ -568,10 +573,7 @@ def _durability(days: list[dict[str, Any]]) -> Durability:
     """Kaplan-Meier estimate of time to loss of response from the events and censored ablations by day (in day
     order), with Greenwood's log-log 95% band and the median's interval read off it (Brookmeyer-Crowley style: from
     the first day the band's lower limit reaches 0.5 to the first day its upper limit does)."""
-    result = Durability(
-        treatments=sum(int(d["events"]) + int(d["censored"]) for d in days),
-        events=sum(int(d["events"]) for d in days),
-    )
+    result = _counts(days)
     greenwood = 0.0
     median = low = high = None
     for day, at_risk, events, censored, survival in _km_steps(days):

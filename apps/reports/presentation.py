@@ -283,9 +283,8 @@ def _pain_part(dashboard: outcomes.Dashboard, labels: dict[str, str]) -> dict[st
 
 def _durability_part(durability: outcomes.Durability, link: _Linker) -> dict[str, Any]:
     """Durability of response: the Kaplan-Meier curve and its table."""
-    steps = [(0.0, 1.0)] + [(float(s.day), s.survival) for s in durability.curve if s.events]
     durability_chart = charts.step_chart(
-        steps,
+        _curve(durability),
         title="Durability of response (Kaplan–Meier)",
         description="Share of treatments still responding, by days since the treatment",
     )
@@ -294,7 +293,7 @@ def _durability_part(durability: outcomes.Durability, link: _Linker) -> dict[str
         "ablations": link(durability.treatments, "durability", "ablations"),
         "events": link(durability.events, "durability", "events"),
         "censored": link(durability.treatments - durability.events, "durability", "censored"),
-        "median": f"{durability.median_days} days" if durability.median_days is not None else "not reached",
+        "median": _median_in_words(durability.median_days),
         "median_ci": (
             f"{median_ci[0] if median_ci[0] is not None else '—'} – "
             f"{median_ci[1] if median_ci[1] is not None else 'not reached'} days"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import cast
 from uuid import UUID
@@ -45,17 +46,22 @@ DRILL_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+def _cached[T](prefix: str, filters: outcomes.OutcomesFilters, compute: Callable[[], T]) -> T:
+    """`compute()` from the cache while no figure's data has changed (outcomes.data_version), keyed by the filters."""
+    key_source = repr((sorted(asdict(filters).items()), outcomes.data_version()))
+    key = prefix + hashlib.sha256(key_source.encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cast(T, pickle.loads(cached))  # noqa: S301 - written by this function only, in our own Redis
+    value = compute()
+    cache.set(key, pickle.dumps(value), CACHE_SECONDS)
+    return value
+
+
 def dashboard_get(*, filters: outcomes.OutcomesFilters) -> outcomes.Dashboard:
     """The engine's dashboard for these filters, from the cache while no figure's data has changed: computing it
     over a whole clinic takes a few hundred milliseconds, reading it back a few."""
-    key_source = repr((sorted(asdict(filters).items()), outcomes.data_version()))
-    key = "reports:dashboard:v2:" + hashlib.sha256(key_source.encode()).hexdigest()
-    cached = cache.get(key)
-    if cached is not None:
-        return cast(outcomes.Dashboard, pickle.loads(cached))  # noqa: S301 - written by this function only, in our own Redis
-    dashboard = outcomes.dashboard_compute(filters=filters, page=True)
-    cache.set(key, pickle.dumps(dashboard), CACHE_SECONDS)
-    return dashboard
+    return _cached("reports:dashboard:v2:", filters, lambda: outcomes.dashboard_compute(filters=filters, page=True))
 
 
 def drill_ids(
@@ -97,11 +103,4 @@ def report_run_list() -> QuerySet[ReportRun]:
 
 def compare_get(*, filters: outcomes.OutcomesFilters) -> outcomes.OutcomesReport:
     """The report of the Compare treatments page (every kind, with the kinds' curves), cached as dashboard_get."""
-    key_source = repr((sorted(asdict(filters).items()), outcomes.data_version()))
-    key = "reports:compare:v1:" + hashlib.sha256(key_source.encode()).hexdigest()
-    cached = cache.get(key)
-    if cached is not None:
-        return cast(outcomes.OutcomesReport, pickle.loads(cached))  # noqa: S301 - written by this function only, in our own Redis
-    report = outcomes.kinds_compare(filters=filters)
-    cache.set(key, pickle.dumps(report), CACHE_SECONDS)
-    return report
+    return _cached("reports:compare:v1:", filters, lambda: outcomes.kinds_compare(filters=filters))

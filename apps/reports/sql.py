@@ -352,20 +352,21 @@ BANDS_SECTION = """
     GROUP BY 1
 """
 
+
 # Durability and time to repeat: DURABILITY_TREATMENTS (the drill-down's) and REPEAT_TREATMENTS counted by group and
 # day, so each Kaplan-Meier product runs over distinct days, not over treatments.
-DURABILITY_SECTION = f"""
+def _km_section(treatments: str) -> str:
+    """A Kaplan-Meier section: the events and censored of `treatments` (rows with day and event) by group and day."""
+    return f"""
     SELECT {GROUP_COLUMNS.format(alias="s")}, s.day,
            count(*) FILTER (WHERE s.event) AS events, count(*) FILTER (WHERE NOT s.event) AS censored
-    FROM ({DURABILITY_TREATMENTS}) s
+    FROM ({treatments}) s
     GROUP BY {_grouping("s", "s.day")}
 """
-REPEAT_SECTION = f"""
-    SELECT {GROUP_COLUMNS.format(alias="s")}, s.day,
-           count(*) FILTER (WHERE s.event) AS events, count(*) FILTER (WHERE NOT s.event) AS censored
-    FROM ({REPEAT_TREATMENTS}) s
-    GROUP BY {_grouping("s", "s.day")}
-"""
+
+
+DURABILITY_SECTION = _km_section(DURABILITY_TREATMENTS)
+REPEAT_SECTION = _km_section(REPEAT_TREATMENTS)
 
 # Adverse events: the treatments in range, those with any event recorded on them, with a related one (relatedness in
 # %(related)s) and with a serious one, whatever the events' own dates; events recorded on a block are not counted.

@@ -49,20 +49,20 @@ def ablation_update(
     (cryoablations.services.ablation_save), then its answers re-assigned to the follow-ups' new windows. Here,
     because the answers are this app's and the ablation app, below it, knows nothing of them."""
     ablation_save(ablation=ablation, qualifying_block=qualifying_block, **fields)
-    responses_assign(ablation=ablation)
-    # The edit may have moved a repeat's date: the patient's other treatments' follow-ups choose their answers again.
+    _responses_assign(ablation=ablation)
+    # The patient's follow-ups choose their answers again, this treatment's and, since the edit may have moved a
+    # repeat's date, those of the patient's other treatments.
     counted_responses_refresh(follow_ups=FollowUp.objects.filter(ablation__patient_id=ablation.patient_id))
     return ablation
 
 
-def responses_assign(*, ablation: Cryoablation) -> None:
+def _responses_assign(*, ablation: Cryoablation) -> None:
     """Re-assign every answer of an ablation to the follow-up its completion date falls in."""
     for response in ablation.survey_responses.all():
         follow_up = follow_up_for(ablation=ablation, completed_at=response.completed_at)
         if follow_up != response.follow_up:
             response.follow_up = follow_up
             response.save(update_fields=["follow_up"])
-    counted_responses_refresh(follow_ups=ablation.follow_ups.all())
 
 
 # The answer a follow-up is judged by is the greatest in this order: of those inside its window, the one completed
