@@ -104,7 +104,12 @@ class Cryoablation(models.Model):
     class Meta:
         verbose_name = "treatment"
         ordering = ["-performed_on", "-id"]
-        indexes = [models.Index(fields=["patient", "performed_on"], name="ablation_patient_date")]
+        indexes = [
+            models.Index(fields=["patient", "performed_on"], name="ablation_patient_date"),
+            # The repeat rule's lookup (view cryoablations_supersession): the next treatment of the same patient,
+            # nerve and side, one index probe per treatment instead of a scan of the nerve's treatments.
+            models.Index(fields=["patient", "nerve", "side", "performed_on", "id"], name="treatment_repeat_lookup"),
+        ]
         constraints = [
             models.CheckConstraint(condition=_details_of_its_kind(), name="treatment_details_of_its_kind"),
             models.CheckConstraint(
