@@ -196,6 +196,14 @@ class Durability:
     median_ci: tuple[int | None, int | None] = (None, None)
     curve: list[KaplanMeierStep] = field(default_factory=list)
 
+    def at_day(self, day: int) -> tuple[KaplanMeierStep | None, int] | None:
+        """The estimate on `day`: the last step on or before it (None before the first) and the events up to it;
+        None when nothing was followed that long (the estimate is undefined past its last observation)."""
+        if not self.curve or self.curve[-1].day < day:
+            return None
+        before = [s for s in self.curve if s.day <= day]
+        return (before[-1] if before else None), sum(s.events for s in before)
+
 
 @dataclass
 class AdverseEventRow:
@@ -231,6 +239,7 @@ class OutcomesReport:
     adverse_events: list[AdverseEventRow] = field(default_factory=list)
     # For the dashboards' labels: {code: label} of the protocol's time points, {"nerve:<code>": (id, name)}.
     time_point_labels: dict[str, str] = field(default_factory=dict)
+    time_point_days: dict[str, int] = field(default_factory=dict)
     nerve_names: dict[str, tuple[int, str]] = field(default_factory=dict)
     # False for the dashboard page's figures (dashboard_compute(page=True)): durability overall only, no time to repeat
     # or adverse events; such a report has no JSON.
@@ -436,8 +445,8 @@ def _compute(
     dashboard page's figures only (with pain; see sql.FIGURES_OF_THE_PAGE); `kind_curves`: the kind groups'
     Kaplan-Meier estimates with their curves (kinds_compare)."""
     params = filters.params()
-    time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label"))
-    time_points = [code for code, _ in time_point_rows]
+    time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label", "target_day"))
+    time_points = [code for code, _, _ in time_point_rows]
 
     statement = sql.FIGURES_OF_THE_PAGE if page else sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN
     figures = _fetch(statement, params)[0]
@@ -492,7 +501,8 @@ def _compute(
     ]  # fmt: skip
     report = OutcomesReport(
         filters=filters,
-        time_point_labels=dict(time_point_rows),
+        time_point_labels={code: label for code, label, _ in time_point_rows},
+        time_point_days={code: day for code, _, day in time_point_rows},
         nerve_names={f"nerve:{code}": (pk, name) for pk, code, name in namer.nerve_rows},
         groups=groups,
         funnel=report_funnel,

@@ -169,7 +169,7 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         **_funnel_part(report, link),
         **_response_part(dashboard, labels, link, responder),
         **_pain_part(dashboard, labels),
-        **_durability_part(report.durability, link),
+        **_durability_part(report, link),
         **_bands_part(report, link),
         **_completion_part(dashboard, labels, link),
     }
@@ -281,8 +281,10 @@ def _pain_part(dashboard: outcomes.Dashboard, labels: dict[str, str]) -> dict[st
     return {"pain_rows": pain_rows, "pain_chart": pain_chart}
 
 
-def _durability_part(durability: outcomes.Durability, link: _Linker) -> dict[str, Any]:
-    """Durability of response: the Kaplan-Meier curve and its table."""
+def _durability_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, Any]:
+    """Durability of response: the Kaplan-Meier curve and its table, with the estimate on each time point's target
+    day (what a physician quotes: still responding at 3, 6, 12 months), not every step of the curve."""
+    durability = report.durability
     durability_chart = charts.step_chart(
         _curve(durability),
         title="Durability of response (Kaplan–Meier)",
@@ -298,13 +300,22 @@ def _durability_part(durability: outcomes.Durability, link: _Linker) -> dict[str
             f"{median_ci[0] if median_ci[0] is not None else '—'} – "
             f"{median_ci[1] if median_ci[1] is not None else 'not reached'} days"
         ),
-        "steps": [
-            {"day": s.day, "at_risk": s.at_risk, "events": s.events, "survival": percent(s.survival),
-             "ci": interval((s.ci_low, s.ci_high))}
-            for s in durability.curve if s.events
-        ],
+        "landmarks": [_landmark(durability, report.time_point_labels[tp], day)
+                      for tp, day in report.time_point_days.items()] if durability.curve else [],
     }  # fmt: skip
     return {"durability": durability_table, "durability_chart": durability_chart}
+
+
+def _landmark(durability: outcomes.Durability, label: str, day: int) -> dict[str, Any]:
+    """A row of the durability table: the estimate on a time point's target day."""
+    row: dict[str, Any] = {"label": label, "day": day, "survival": "not followed this long", "ci": "—", "events": "—"}
+    estimate = durability.at_day(day)
+    if estimate is not None:
+        step, events = estimate
+        row["events"] = events
+        row["survival"] = percent(step.survival if step else 1.0)
+        row["ci"] = interval((step.ci_low, step.ci_high) if step else (None, None))
+    return row
 
 
 def _bands_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, Any]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from apps.reports.outcomes import (
     _durability,
@@ -343,6 +345,39 @@ def test_kaplan_meier_durability_and_median():
     assert [(s.day, s.at_risk, s.events) for s in durability.curve] == [(14, 4, 0), (90, 3, 1), (182, 2, 1)]
     assert durability.curve[-1].survival == pytest.approx(1 / 3)
     assert durability.median_days == 182
+
+
+def test_the_durability_table_reads_the_estimate_on_each_time_point_s_target_day(admin_user, client):
+    # given the four ablations of the test above: losses at days 90 and 182, censored at 14 and 182
+    patient = PatientFactory()
+    for side, code, answers in [
+        ("left", "superior_cluneal", [(30, 2), (90, 6), (182, 2)]),
+        ("right", "superior_cluneal", [(90, 3), (182, 8)]),
+        ("left", "medial_branch", [(182, 1)]),
+        ("right", "medial_branch", [(14, 1)]),
+    ]:
+        ablation = make_ablation(
+            patient=patient, performed_on=ABLATED_ON, side=side, nerve=nerve(code), baseline_nrs=10
+        )
+        for day, pain in answers:
+            answer(ablation, day=day, pain=pain)
+    durability = outcomes_compute(as_of=AS_OF).durability
+    # when the estimate is read on a day: the last step on or before it, and the losses up to it
+    # then: before the first step, all responding; between steps, the earlier one; past the last, not followed
+    assert durability.at_day(13) == (None, 0)
+    assert durability.at_day(30) == (durability.curve[0], 0)
+    assert durability.at_day(90) == (durability.curve[1], 1)
+    assert durability.at_day(182) == (durability.curve[2], 2)
+    assert durability.at_day(183) is None
+    # and the dashboard's table shows one row per time point, in words
+    client.force_login(admin_user)
+    html = client.get(reverse("reports:dashboard"), {"physician": ""}).content.decode()
+    table = re.search(r'<table[^>]*id="durability-landmarks".*?</table>', html, re.S).group(0)
+    rows = [re.sub(r"<[^>]+>", "|", row) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    cells = [[c.strip() for c in row.split("|") if c.strip()] for row in rows]
+    assert cells[0][:2] == ["2 weeks (day 14)", "100.0%"]
+    assert [c[1] for c in cells[2:]] == ["66.7%", "33.3%", "not followed this long"]
+    assert [c[-1] for c in cells[2:]] == ["1", "2", "—"]
 
 
 def test_durability_counts_only_the_time_points_closed_at_as_of():
