@@ -147,12 +147,13 @@ class _Linker:
     def __init__(self, filters: outcomes.OutcomesFilters, links: bool) -> None:
         self.base = filters_query(filters)
         self.links = links
+        self.drill = reverse("reports:drill") if links else ""
 
     def __call__(self, count: int, figure: str, measure: str, **extra: Any) -> Cell:
         if not self.links or not count:
             return Cell(str(count))
         query = {**self.base, **{k: str(v) for k, v in extra.items()}, "figure": figure, "measure": measure}
-        return Cell(str(count), f"{reverse('reports:drill')}?{urlencode(query)}")
+        return Cell(str(count), f"{self.drill}?{urlencode(query)}")
 
 
 def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> dict[str, Any]:
