@@ -3,15 +3,24 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from apps.accounts.decorators import role_required
+from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.audit.services import access_record
 
-from .services import RateLimited, inbound_receive
+from .forms import AttachForm, DismissForm
+from .models import State
+from .selectors import inbound_get, inbox_waiting, prompt_candidates
+from .services import RateLimited, inbound_receive, inbox_attach, inbox_dismiss
 
 logger = logging.getLogger(__name__)
 
@@ -61,3 +70,69 @@ def twilio_inbound(request):
     if not received.created:
         logger.info("sms webhook: message %s received again, unchanged", received.inbound.pk)
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The staff inbox (the worklist's "Text replies" tab)
+
+INBOX_PAGE_SIZE = 50
+
+
+@role_required("sms.view_inboundsms")
+@audit_access(Action.LIST, Category.SURVEY, object_type="sms_inbox")
+def inbox(request):
+    page = Paginator(inbox_waiting(), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    request.audit.subject(None, listed=[m.patient_id for m in page if m.patient_id])
+    return render(request, "sms/inbox.html", {"page": page, "sms_inbox_tab": True})
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@role_required("sms.change_inboundsms")
+@audit_access(Action.EDIT_FORM, Category.SURVEY)
+def inbox_item(request, public_id):
+    """One message: attach it to the question it answers (one step: the question and the score), or dismiss it."""
+    inbound = inbound_get(public_id=public_id)
+    request.audit.subject(inbound, patient=inbound.patient)
+    candidates = list(prompt_candidates(inbound=inbound))
+    action = request.POST.get("action")
+    attach_form = AttachForm(
+        request.POST if action == "attach" else None,
+        candidates=candidates,
+        initial={"value": inbound.value, "prompt": str(inbound.prompt.public_id) if inbound.prompt else ""},
+    )
+    dismiss_form = DismissForm(request.POST if action == "dismiss" else None)
+    if action == "attach" and attach_form.is_valid():
+        try:
+            inbox_attach(
+                inbound=inbound,
+                prompt=attach_form.cleaned_data["prompt"],
+                value=attach_form.cleaned_data["value"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            _form_errors(attach_form, error)
+        else:
+            messages.success(request, "The text message is recorded as the patient's answer.")
+            return redirect("sms:inbox")
+    if action == "dismiss" and dismiss_form.is_valid():
+        try:
+            inbox_dismiss(inbound=inbound, reason=dismiss_form.cleaned_data["reason"], user=request.user)
+        except ValidationError as error:
+            _form_errors(dismiss_form, error)
+        else:
+            messages.success(request, "Text message dismissed; it stays in the history with your reason.")
+            return redirect("sms:inbox")
+    context = {
+        "inbound": inbound,
+        "attach_form": attach_form,
+        "dismiss_form": dismiss_form,
+        "waiting": inbound.state == State.INBOX,
+    }
+    return render(request, "sms/inbox_item.html", context)
