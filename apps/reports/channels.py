@@ -18,23 +18,16 @@ from .outcomes import OutcomesFilters
 # reply, the patient's link, or entered by staff (a phone call, a clinic visit, an import).
 CHANNELS = ["SMS reply", "Link", "Staff entry"]
 
-_FILTERS = """
-    AND (%(date_from)s::date IS NULL OR {day} >= %(date_from)s::date)
-    AND (%(date_to)s::date IS NULL OR {day} <= %(date_to)s::date)
-    AND (%(physician_id)s::bigint IS NULL OR {alias}.physician_id = %(physician_id)s::bigint)
-    AND (%(nerve_id)s::bigint IS NULL OR {alias}.nerve_id = %(nerve_id)s::bigint)
-    AND (%(side)s::text IS NULL OR {alias}.side = %(side)s::text)
-"""
-
-DIARY_SQL = (
-    """
+DIARY_SQL = """
 WITH prompted AS (
     SELECT m.block_id, m.diary_minutes, min(m.sent_at) AS first_sent
     FROM reminders_message m JOIN blocks_diagnosticblock b ON b.id = m.block_id
     WHERE m.status = 'sent' AND m.channel IN ('sms', 'email')
-"""
-    + _FILTERS.format(day="(b.performed_at AT TIME ZONE %(tz)s)::date", alias="b")
-    + """
+    AND (%(date_from)s::date IS NULL OR (b.performed_at AT TIME ZONE %(tz)s)::date >= %(date_from)s::date)
+    AND (%(date_to)s::date IS NULL OR (b.performed_at AT TIME ZONE %(tz)s)::date <= %(date_to)s::date)
+    AND (%(physician_id)s::bigint IS NULL OR b.physician_id = %(physician_id)s::bigint)
+    AND (%(nerve_id)s::bigint IS NULL OR b.nerve_id = %(nerve_id)s::bigint)
+    AND (%(side)s::text IS NULL OR b.side = %(side)s::text)
     GROUP BY m.block_id, m.diary_minutes
 )
 SELECT CASE WHEN e.id IS NULL THEN NULL WHEN e.source = 'sms' THEN 'SMS reply'
@@ -46,10 +39,8 @@ FROM prompted p
 LEFT JOIN blocks_diaryentry e ON e.block_id = p.block_id AND e.minutes_after = p.diary_minutes
 GROUP BY 1
 """
-)
 
-SURVEY_SQL = (
-    """
+SURVEY_SQL = """
 WITH prompted AS (
     SELECT m.follow_up_id, min(m.sent_at) AS first_sent
     FROM reminders_message m
@@ -57,9 +48,11 @@ WITH prompted AS (
     JOIN cryoablations_cryoablation t ON t.id = f.ablation_id
     WHERE m.status = 'sent' AND m.channel IN ('sms', 'email')
       AND (%(kind)s::text IS NULL OR t.kind = %(kind)s::text)
-"""
-    + _FILTERS.format(day="t.performed_on", alias="t")
-    + """
+    AND (%(date_from)s::date IS NULL OR t.performed_on >= %(date_from)s::date)
+    AND (%(date_to)s::date IS NULL OR t.performed_on <= %(date_to)s::date)
+    AND (%(physician_id)s::bigint IS NULL OR t.physician_id = %(physician_id)s::bigint)
+    AND (%(nerve_id)s::bigint IS NULL OR t.nerve_id = %(nerve_id)s::bigint)
+    AND (%(side)s::text IS NULL OR t.side = %(side)s::text)
     GROUP BY m.follow_up_id
 )
 SELECT CASE WHEN r.id IS NULL THEN NULL WHEN r.collected_via = 'sms' THEN 'SMS reply'
@@ -72,7 +65,6 @@ JOIN cryoablations_followup f ON f.id = p.follow_up_id
 LEFT JOIN surveys_surveyresponse r ON r.id = f.counted_response_id
 GROUP BY 1
 """
-)
 
 
 @dataclass(frozen=True)
