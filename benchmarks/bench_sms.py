@@ -143,7 +143,8 @@ def seed_prompts(count: int) -> list[str]:
             [
                 Patient(
                     mrn=f"BSMS{earlier + n:07d}", first_name="Bench", last_name=f"Sms{n}",
-                    search_name=patient_search_name("Bench", f"Sms{n}"), date_of_birth="1970-01-01", mobile_phone=number,
+                    search_name=patient_search_name("Bench", f"Sms{n}"), date_of_birth="1970-01-01",
+                    mobile_phone=number,
                     preferred_channel="sms", reminder_consent=True, sms_consent_on=now.date(),
                     sms_consent_wording=SMS_CONSENT_VERSION,
                 )
