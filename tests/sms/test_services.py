@@ -279,3 +279,28 @@ def test_two_replies_at_once_for_one_prompt_exactly_one_counts(reply_mode, fake_
     states = sorted(InboundSms.objects.values_list("state", "inbox_reason"))
     assert states == [(State.APPLIED, ""), (State.INBOX, InboxReason.ALREADY_ANSWERED)]
     assert DiaryEntry.objects.filter(block=prompt.block).count() == 1
+
+
+def test_a_reading_that_dies_half_way_leaves_the_message_for_the_sweep(reply_mode, fake_sms, monkeypatch):
+    # given: the reading fails after the diary entry was written (a worker killed mid-way rolls back the same way)
+    prompt = sent_diary_prompt()
+    received = inbound_receive(provider="twilio", provider_message_id="SMdies", from_number="+12125550101", body="4")
+    from apps.sms import services
+
+    def dies(**kwargs):
+        services.patient_diary_entry_record(block_id=prompt.block_id, minutes=30, nrs=4)
+        raise RuntimeError("worker killed")
+
+    original = services._answer_through_link
+    monkeypatch.setattr(services, "_answer_through_link", dies)
+    with pytest.raises(RuntimeError):
+        inbound_process(inbound_id=received.inbound.pk)
+    # then: nothing of the reading stays, the message is still stored and unread
+    received.inbound.refresh_from_db()
+    assert received.inbound.state == State.RECEIVED and not DiaryEntry.objects.exists()
+    # when: the next sweep
+    monkeypatch.setattr(services, "_answer_through_link", original)
+    assert inbound_sweep(now=timezone.now() + dt.timedelta(minutes=1)) == 1
+    # then
+    received.inbound.refresh_from_db()
+    assert received.inbound.state == State.APPLIED and DiaryEntry.objects.get().nrs == 4
