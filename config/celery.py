@@ -16,6 +16,8 @@ app.autodiscover_tasks()
 # the database and the next sweep claims whatever is due.
 app.conf.beat_schedule = {
     "reminders-sweep": {"task": "apps.reminders.tasks.reminders_sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # Inbound text messages stored but not read (the task enqueued on commit was lost, or its worker killed).
+    "sms-inbound-sweep": {"task": "apps.sms.tasks.inbound_sweep", "schedule": 60.0, "options": {"expires": 55}},
     # Last month's outcomes report for every physician, on the 1st at 06:00 UTC (one per physician and month, so
     # a beat firing twice changes nothing).
     "reports-monthly": {

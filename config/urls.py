@@ -30,6 +30,8 @@ urlpatterns = [
     path("clinic/", include("apps.clinic.urls")),
     path("adverse-events/", include("apps.adverse_events.urls")),
     path("reminders/", include("apps.reminders.urls")),
+    # Text messages from patients: the SMS provider's webhook (signed), and the staff inbox.
+    path("sms/", include("apps.sms.urls")),
     # Patients' survey pages: public, reached by a secure link (short: it goes in an SMS).
     path("s/", include("apps.surveys.urls")),
     path("audit/", include("apps.pages.audit.urls")),

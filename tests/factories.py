@@ -78,9 +78,14 @@ def make_ablation(*, patient, performed_on=None, qualifying_block=None, **fields
 
 
 def make_reachable_patient(**fields):
-    """A patient who consents to reminders by email, in New York (unless told otherwise)."""
+    """A patient who consents to reminders by email, in New York (unless told otherwise); by SMS, with recorded SMS
+    consent."""
+    from apps.patients.models import SMS_CONSENT_VERSION
+
     defaults = {"preferred_channel": "email", "reminder_consent": True, "timezone": "America/New_York"}
     defaults.update(fields)
+    if defaults["preferred_channel"] == "sms" and "sms_consent_on" not in fields:
+        defaults.update(sms_consent_on=timezone.localdate(), sms_consent_wording=SMS_CONSENT_VERSION)
     return PatientFactory(**defaults)
 
 

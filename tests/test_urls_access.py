@@ -27,6 +27,7 @@ from django.utils import timezone
 from apps.adverse_events.services import adverse_event_create
 from apps.audit.models import AccessEvent
 from apps.registry.models import ImportRun
+from apps.sms.models import InboundSms
 from apps.surveys.services import response_record
 from tests.factories import BlockFactory, UserFactory, make_ablation, make_report_run
 
@@ -68,6 +69,8 @@ def _moved_to(url: str) -> str:
 # every one of them answers the same neutral page and status, whoever asks.
 PATIENT_PUBLIC = {"surveys:open", "surveys:open_stop", "surveys:answer", "surveys:thanks", "surveys:stop"}
 PATIENT_NEUTRAL_STATUS = 404
+# The SMS provider's webhook: POST only, signed by the provider instead of a sign-in (tests/sms/test_webhook.py).
+PROVIDER_WEBHOOKS = {"sms:twilio_inbound"}
 # Staff actions that only accept POST: sign-in and role first, then 405 for a GET.
 CLINICAL_POST_ONLY = {"reminders:resend", "reminders:delivered", "reminders:revoke_link"}
 # A follow-up's survey link sent now, or made and shown for a phone call (a new token each time: never on a GET).
@@ -139,6 +142,7 @@ def test_walk_finds_the_whole_url_configuration():
         assert name in APP_ROUTES, f"{name} not found by the URL walk: {sorted(APP_ROUTES)}"
     assert "admin:index" in ADMIN_ROUTES
     listed = SIGN_IN | POST_ONLY | SIGNED_IN | CONFIGURE | set(REDIRECTS) | PATIENT_PUBLIC | CLINICAL_POST_ONLY
+    listed |= PROVIDER_WEBHOOKS
     listed |= OUTCOMES | OUTCOMES_POST_ONLY | CONFIGURE_POST_ONLY | API | API_SIGNED_IN | API_POST_ONLY
     listed |= API_OUTCOMES | API_CONFIGURE_POST_ONLY
     assert listed <= set(APP_ROUTES), f"listed here but no longer in the URLconf: {listed - set(APP_ROUTES)}"
@@ -178,6 +182,15 @@ def objects(db):
         "ablation": ablation,
         "follow-up": ablation.follow_ups.order_by("target_date").first(),
         "new problem": new_problem,
+        "text message": InboundSms.objects.create(
+            provider="console",
+            provider_message_id="console-1",
+            from_number=block.patient.mobile_phone or "+12125550100",
+            body="better",
+            state="inbox",
+            inbox_reason="unclear",
+            patient=block.patient,
+        ),
         "adverse event": event,
     }
 
@@ -255,6 +268,8 @@ def expected(name: str, role: str, url: str) -> tuple[int, str | None]:
         return 301, _moved_to(url)
     if name in PATIENT_PUBLIC:
         return PATIENT_NEUTRAL_STATUS, None
+    if name in PROVIDER_WEBHOOKS:
+        return 405, None
     if name in SIGN_IN:
         return (200, None) if role == "anonymous" else (302, resolve_url(settings.LOGIN_REDIRECT_URL))
     if name in API | API_SIGNED_IN | API_POST_ONLY | API_OUTCOMES | API_CONFIGURE_POST_ONLY:
@@ -359,7 +374,7 @@ NO_PATIENT_DATA = SIGN_IN | POST_ONLY | SIGNED_IN | set(REDIRECTS) | {"clinic:pr
 NO_PATIENT_DATA |= {r.name for r in ROUTES if r.name and r.name.startswith(f"{MOVED_NAMESPACE}:")}
 # POST-only actions change records (the change history has them) and patients' own pages are reached by a link
 # this walk cannot build: tests/audit/test_trail.py covers survey links opened and submitted.
-NO_PATIENT_DATA |= CLINICAL_POST_ONLY | PATIENT_PUBLIC
+NO_PATIENT_DATA |= CLINICAL_POST_ONLY | PATIENT_PUBLIC | PROVIDER_WEBHOOKS
 # A report run's progress (polled JSON) and the import form before an upload show no patient data; the dry run
 # (POST) does, and is logged: tests/registry/test_import_page.py.
 NO_PATIENT_DATA |= {"reports:run_status", "registry:import"} | OUTCOMES_POST_ONLY | CONFIGURE_POST_ONLY
@@ -400,7 +415,7 @@ def test_each_page_with_patient_data_writes_one_access_event(name, objects, user
 # record. Every model registered in the admin is listed in one of the two sets, so a model added later is decided.
 ADMIN_PATIENT_DATA = {"patients.patient", "blocks.diagnosticblock", "cryoablations.cryoablation"}
 ADMIN_PATIENT_DATA |= {"cryoablations.followup", "surveys.surveyresponse", "reminders.message"}
-ADMIN_PATIENT_DATA |= {"adverse_events.adverseevent", "adverse_events.problemreview"}
+ADMIN_PATIENT_DATA |= {"adverse_events.adverseevent", "adverse_events.problemreview", "sms.inboundsms"}
 ADMIN_NO_PATIENT_DATA = {"auth.group", "accounts.user", "clinic.nerve", "clinic.protocol", "api.apitoken"}
 ADMIN_NO_PATIENT_DATA |= {"otp_totp.totpdevice", "otp_static.staticdevice"}
 ADMIN_VIEWS_WITH_DATA = ("changelist", "change", "history", "delete")
@@ -444,6 +459,7 @@ def admin_objects(objects):
         "surveys.surveyresponse": answered,
         "reminders.message": message,
         "adverse_events.adverseevent": objects["adverse event"],
+        "sms.inboundsms": objects["text message"],
         "adverse_events.problemreview": problem_dismiss(
             response=objects["new problem"], reason="Expected soreness", reviewed_by=None
         ),

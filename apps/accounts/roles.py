@@ -13,6 +13,8 @@ CLINICAL_MODELS = [
     "surveys.surveyresponse",
     "adverse_events.adverseevent",
     "adverse_events.problemreview",
+    # Patients' text messages waiting for staff (apps.sms): named, not imported (accounts sits below every app).
+    "sms.inboundsms",
 ]
 CLINICAL_ACTIONS = ["view", "add", "change"]
 

@@ -46,6 +46,13 @@ class PatientWriteSerializer(serializers.ModelSerializer):
     mobile_phone = serializers.CharField(
         max_length=32, required=False, allow_blank=True, help_text="Any form; stored in E.164."
     )
+    # Null is refused as for every field; an empty string withdraws the consent (the form's empty date).
+    sms_consent_on = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The day the patient agreed to SMS (YYYY-MM-DD), recorded with the caller as the one who took it "
+        "and the wording's current version; empty: no SMS consent.",
+    )
     # The zones the form offers, as an enum: the schema refuses what the server refuses.
     timezone = serializers.ChoiceField(
         choices=timezone_choices(),

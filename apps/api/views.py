@@ -258,7 +258,7 @@ class PatientListView(APIView):
     )
     def post(self, request):
         form = validated_form(PatientForm, request.data, body=PatientWriteSerializer)
-        patient = patient_create(**form.cleaned_data)
+        patient = patient_create(consent_taken_by=request.user, **form.cleaned_data)
         return with_etag(
             PatientSerializer(patient).data,
             status_code=status.HTTP_201_CREATED,
@@ -297,7 +297,7 @@ class PatientDetailView(APIView):
             form = validated_form(
                 PatientForm, request.data, body=PatientWriteSerializer, current=current, instance=patient
             )
-            patient_update(patient=patient, **form.cleaned_data)
+            patient_update(patient=patient, consent_taken_by=request.user, **form.cleaned_data)
         request.audit.subject(patient)
         return with_etag(PatientSerializer(patient).data)
 

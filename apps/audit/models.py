@@ -34,6 +34,7 @@ class Action(models.TextChoices):
     MFA_FAILED = "mfa_failed", "MFA code refused"
     SURVEY_OPENED = "survey_opened", "Survey link opened"
     SURVEY_SUBMITTED = "survey_submitted", "Survey submitted"
+    SMS_REFUSED = "sms_refused", "Text message webhook refused"
 
 
 class Category(models.TextChoices):

@@ -170,6 +170,7 @@ class DiaryEntry(models.Model):
     class Source(models.TextChoices):
         STAFF = "staff", "Entered by staff"
         PATIENT = "patient", "Patient-reported"
+        SMS = "sms", "Patient, by SMS reply"
 
     block = models.ForeignKey(DiagnosticBlock, on_delete=models.CASCADE, related_name="diary_entries")
     minutes_after = models.PositiveIntegerField("minutes after injection", validators=[MinValueValidator(0)])

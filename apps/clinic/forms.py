@@ -19,6 +19,8 @@ class ProtocolForm(forms.ModelForm):
             "quiet_start_hour",
             "quiet_end_hour",
             "diary_minutes",
+            "diary_sms_mode",
+            "survey_sms_mode",
         ]
 
 

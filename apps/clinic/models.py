@@ -40,6 +40,13 @@ HOUR_VALIDATORS = [MinValueValidator(0), MaxValueValidator(23)]
 PROTOCOL_PK = 1
 
 
+class SmsMode(models.TextChoices):
+    """How a text message asks for an answer (apps.reminders, apps.sms): with a survey link, or by a reply."""
+
+    LINK = "link", "A link to the survey"
+    REPLY = "reply", "Reply with a number (0 to 10)"
+
+
 class Protocol(models.Model):
     """The clinic's one protocol (row PROTOCOL_PK). Rules that a clinic may want otherwise are fields here."""
 
@@ -88,6 +95,22 @@ class Protocol(models.Model):
         default=default_diary_minutes,
         blank=True,
         help_text="Post-block pain diary links go out this many minutes after the injection.",
+    )
+    # Two-way SMS (apps.sms): per kind of message, what a text message asks for. Email always carries the link.
+    diary_sms_mode = models.CharField(
+        "diary text messages ask for",
+        max_length=5,
+        choices=SmsMode.choices,
+        default=SmsMode.LINK,
+        help_text="Reply: “Reply with your pain right now, 0 to 10”; the reply is the diary entry.",
+    )
+    survey_sms_mode = models.CharField(
+        "follow-up text messages ask for",
+        max_length=5,
+        choices=SmsMode.choices,
+        default=SmsMode.LINK,
+        help_text="Reply: “Reply with your average pain in the past 24 hours, 0 to 10”; the reply is the "
+        "follow-up's answer (its other questions stay unanswered).",
     )
 
     class Meta:

@@ -48,7 +48,7 @@ from apps.clinic.rules import percent_reduction
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
-from apps.patients.models import Channel, Language, Patient, Sex, patient_search_name
+from apps.patients.models import SMS_CONSENT_VERSION, Channel, Language, Patient, Sex, patient_search_name
 from apps.registry import bulk
 from apps.registry.bulk import IdPool
 from apps.surveys.models import PGIC, CollectedVia, SurveyResponse
@@ -275,6 +275,11 @@ class PatientRow(NamedTuple):
     search_name: str
     created_at: datetime
     updated_at: datetime
+    # SMS consent (apps.sms): recorded at registration for the SMS patients who consent to reminders.
+    sms_consent_on: date | None = None
+    sms_consent_by_id: int | None = None
+    sms_consent_wording: str = ""
+    sms_opted_out_at: datetime | None = None
 
 
 class BlockRow(NamedTuple):
@@ -647,6 +652,11 @@ class DemoGenerator:
                 updated_at=registered,
             )
         )
+        row = batch.rows["patients"][-1]
+        if row.preferred_channel == "sms" and row.reminder_consent:
+            batch.rows["patients"][-1] = row._replace(
+                sms_consent_on=timezone.localdate(registered), sms_consent_wording=SMS_CONSENT_VERSION
+            )
         batch.patients.append(
             _Patient(number, rng, patient_id, patient_physician, patient_blocks, survey_open, ablations)
         )

@@ -6,9 +6,10 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import Patient, default_timezone, time_zone_label
+from .models import SMS_CONSENT_VERSION, SMS_CONSENT_WORDING, Patient, default_timezone, time_zone_label
 
 
 def timezone_choices() -> list[tuple[str, str]]:
@@ -39,9 +40,24 @@ class PatientForm(forms.ModelForm):
             "language",
             "timezone",
             "reminder_consent",
+            "sms_consent_on",
             "is_active",
         ]
-        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "sms_consent_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+        help_texts = {
+            "sms_consent_on": "The day the patient agreed, to these words: “"
+            + SMS_CONSENT_WORDING[SMS_CONSENT_VERSION]
+            + "” Empty: no text message goes to the patient. You are recorded as the one who took it.",
+        }
+
+    def clean_sms_consent_on(self):
+        given = self.cleaned_data.get("sms_consent_on")
+        if given is not None and given > timezone.localdate():
+            raise forms.ValidationError("The SMS consent date cannot be in the future.", code="future")
+        return given
 
     def clean_mrn(self) -> str:
         mrn = self.cleaned_data["mrn"].strip().upper()

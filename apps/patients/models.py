@@ -63,6 +63,15 @@ def validate_date_of_birth(value) -> None:
         raise ValidationError(f"It cannot be more than {MAX_AGE_YEARS} years ago.", code="too_old")
 
 
+# SMS consent (two-way SMS, README.md "Text messages"): the words read or shown to the patient, by version. A
+# changed wording gets a new version here; a patient's consent keeps the version they agreed to.
+SMS_CONSENT_VERSION = "sms-2026-12"
+SMS_CONSENT_WORDING = {
+    "sms-2026-12": "I agree to receive text messages from the clinic about my pain after my procedures, and to answer "
+    "them by text. Message and data rates may apply. Reply STOP to stop, HELP for help.",
+}
+
+
 def validate_e164(value: str) -> None:
     if not E164.match(value):
         raise ValidationError("Enter a mobile number in international form, e.g. +12125550123.", code="e164")
@@ -98,6 +107,20 @@ class Patient(models.Model):
     timezone = models.CharField("time zone", max_length=64, default=default_timezone, validators=[validate_timezone])
     reminder_consent = models.BooleanField("consents to reminders", default=False)
     is_active = models.BooleanField("active", default=True)
+    # No SMS goes to a patient without recorded SMS consent: its date, who took it and the wording's version.
+    sms_consent_on = models.DateField("SMS consent given on", null=True, blank=True)
+    sms_consent_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name="SMS consent taken by",
+    )
+    sms_consent_wording = models.CharField("SMS consent wording version", max_length=20, blank=True, editable=False)
+    # Set by a STOP (or another opt-out word) texted from the patient's number (apps.sms), cleared by START.
+    sms_opted_out_at = models.DateTimeField("opted out by text (STOP)", null=True, blank=True, editable=False)
     # Reminder state (apps.reminders): set by the patient's opt-out link and by providers' permanent errors.
     opted_out_at = models.DateTimeField("opted out of reminders", null=True, blank=True, editable=False)
     email_undeliverable_at = models.DateTimeField("email bounced", null=True, blank=True, editable=False)
@@ -132,6 +155,11 @@ class Patient(models.Model):
             models.CheckConstraint(
                 condition=~Q(preferred_channel="sms") | ~Q(mobile_phone=""),
                 name="patient_sms_channel_has_phone",
+            ),
+            models.CheckConstraint(
+                condition=Q(sms_consent_on__isnull=True, sms_consent_wording="")
+                | Q(sms_consent_on__isnull=False) & ~Q(sms_consent_wording=""),
+                name="patient_sms_consent_has_wording",
             ),
         ]
 

@@ -35,7 +35,7 @@ def patient_list(request):
 def patient_new(request):
     form = PatientForm(request.POST or None)
     if form.is_valid():
-        patient = patient_create(**form.cleaned_data)
+        patient = patient_create(consent_taken_by=request.user, **form.cleaned_data)
         messages.success(request, f"Patient {patient.mrn} registered.")
         return redirect("patients:detail", patient.public_id)
     return render(request, "patients/patient_form.html", {"form": form})
@@ -48,7 +48,7 @@ def patient_edit(request, public_id):
     request.audit.subject(patient)
     form = PatientForm(request.POST or None, instance=patient)
     if form.is_valid():
-        patient_update(patient=patient, **form.cleaned_data)
+        patient_update(patient=patient, consent_taken_by=request.user, **form.cleaned_data)
         messages.success(request, "Patient details saved.")
         return redirect("patients:detail", patient.public_id)
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})

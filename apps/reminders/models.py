@@ -58,6 +58,9 @@ class Message(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     provider_message_id = models.CharField(max_length=200, blank=True)
+    # An SMS that asked the patient to reply with a number (the protocol's SMS mode, apps.sms): a prompt a reply
+    # from the patient's number may answer while its link is still usable.
+    reply_expected = models.BooleanField(default=False)
     # A short reason (an error class or a rule), never the address or the body.
     detail = models.CharField(max_length=200, blank=True)
     link = models.ForeignKey(
@@ -76,6 +79,10 @@ class Message(models.Model):
             models.Index(fields=["due_at", "id"], name="message_queued_due_id", condition=Q(status="queued")),
             models.Index(fields=["sending_started_at"], name="message_sending", condition=Q(status="sending")),
             models.Index(fields=["patient", "-due_at", "-id"], name="message_patient_history"),
+            # An SMS reply's prompt: the patient's latest sent reply-mode message (apps.sms).
+            models.Index(
+                fields=["patient", "-sent_at", "-id"], name="message_reply_prompt", condition=Q(reply_expected=True)
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

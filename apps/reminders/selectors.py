@@ -68,6 +68,9 @@ def _patient_stops(p: str) -> list[Stop]:
         Stop("opted out", Q(**{f"{p}opted_out_at__isnull": False})),
         Stop("no consent", Q(**{f"{p}reminder_consent": False})),
         Stop("channel: phone call", Q(**{f"{p}preferred_channel": Channel.NONE})),
+        # SMS only with recorded SMS consent (date, who, wording), and never after the number texted STOP.
+        Stop("no SMS consent", Q(**{f"{p}preferred_channel": Channel.SMS, f"{p}sms_consent_on__isnull": True})),
+        Stop("texted STOP", Q(**{f"{p}preferred_channel": Channel.SMS, f"{p}sms_opted_out_at__isnull": False})),
         Stop(
             "email bounced", Q(**{f"{p}preferred_channel": Channel.EMAIL, f"{p}email_undeliverable_at__isnull": False})
         ),

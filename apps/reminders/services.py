@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock
-from apps.clinic.models import Protocol
+from apps.clinic.models import Protocol, SmsMode
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import FollowUp, window_range
 from apps.patients.models import Channel, Patient
@@ -315,6 +315,8 @@ class _Ready:
     link: LinkTarget  # the new link's target, for surveys.services.links_create
     address: str
     channel: str
+    # An SMS asking for a reply with a number rather than a tap on the link (the protocol's SMS mode).
+    reply_expected: bool = False
 
 
 class _Attempt(TypedDict):
@@ -406,11 +408,16 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
             link: LinkTarget
             if "follow_up" in slot:
                 link = {"patient": patient, "follow_up": slot["follow_up"]}
+                mode = protocol.survey_sms_mode
             else:
                 block, minutes = slot["block"], slot["diary_minutes"]
                 expires_at = diary_slot_closes_at(block=block, minutes=minutes, slots=protocol.diary_minutes)
                 link = {"patient": patient, "block": block, "diary_minutes": minutes, "expires_at": expires_at}
-            ready.append(_Ready(message, link, address, channel))
+                mode = protocol.diary_sms_mode
+            # A reply-mode SMS still has its link made: the link is the prompt's one-use answer (the SMS reply is
+            # stored through it, surveys.services.link_answer), only the text asks for a number instead.
+            reply = channel == MessageChannel.SMS and mode == SmsMode.REPLY
+            ready.append(_Ready(message, link, address, channel, reply))
         # Last, in one statement, right before the commit: the audit chain's lock is held for that long only.
         links = links_create(targets=[item.link for item in ready])
     # The outcome of one message is recorded in the same transaction (the same commit) as the claim of the next.
@@ -444,6 +451,7 @@ def _send_one(item: _Ready, new_link: NewLink, *, now: datetime, finishing: list
             attempts=F("attempts") + 1,
             link=new_link.link,
             channel=channel,
+            reply_expected=item.reply_expected,
             updated_at=timezone.now(),
         )
     finishing.clear()  # only once committed: on an error, messages_send records them on their own
@@ -454,7 +462,7 @@ def _send_one(item: _Ready, new_link: NewLink, *, now: datetime, finishing: list
     if not claimed:
         return "not claimed"  # another caller got it, or it was stopped meanwhile (the sweep cancels it)
     attempts = message.attempts + 1
-    outgoing = message_compose(message=message, token=new_link.token, to=item.address)
+    outgoing = message_compose(message=message, token=new_link.token, to=item.address, reply=item.reply_expected)
     try:
         if channel == MessageChannel.EMAIL:
             provider_id = transports.email_send(outgoing)
@@ -505,12 +513,20 @@ def survey_link_url(token: str) -> str:
     return cast(str, settings.SITE_URL) + reverse("surveys:open", args=[token])
 
 
-def message_compose(*, message: Message, token: str, to: str) -> transports.Outgoing:
-    """The clinic's name and the links: no name, no procedure, nothing else about the patient."""
+def message_compose(*, message: Message, token: str, to: str, reply: bool = False) -> transports.Outgoing:
+    """The clinic's name and the links: no name, no procedure, nothing else about the patient. `reply`: an SMS
+    asking for the answer as a reply (apps.sms reads it), with the carriers' STOP wording instead of links."""
     link = survey_link_url(token)
     stop = settings.SITE_URL + reverse("surveys:open_stop", args=[token])
     values = {"clinic": settings.CLINIC_NAME, "link": link, "stop": stop}
     with translation.override(message.patient.language):
+        if reply:
+            if message.block_id is not None:
+                body = _("%(clinic)s: Reply with your pain right now, 0 to 10.") % values
+            else:
+                body = _("%(clinic)s: Reply with your average pain in the past 24 hours, 0 to 10.") % values
+            body += " " + _("Reply STOP to stop these messages.")
+            return transports.Outgoing(to=to, subject="", body=body)
         if message.kind == Kind.DIARY:
             subject = _("%(clinic)s: your pain right now") % values
             body = _("%(clinic)s: how is your pain right now? Answer here: %(link)s") % values

@@ -21,6 +21,7 @@ from apps.clinic.selectors import PROTOCOL_PK
 from apps.cryoablations.models import Kind
 
 from . import charts, outcomes
+from .channels import ChannelRow
 from .charts import percent
 from .models import ReportRun
 
@@ -454,3 +455,18 @@ def compare_context(report: outcomes.OutcomesReport) -> dict[str, Any]:
         "durability_chart": durability_chart,
         "repeat_chart": repeat_chart,
     }
+
+
+def channel_rows(figures: list[ChannelRow]) -> list[dict[str, Any]]:
+    """Answers by channel (reports.channels), as the dashboard and the report show them."""
+    return [
+        {
+            "what": row.what,
+            "channel": row.channel,
+            "answered": row.answered,
+            "prompted": row.prompted,
+            "rate": "—" if row.rate_percent is None else f"{row.rate_percent:.1f}%",
+            "median": "—" if row.median_minutes is None else f"{row.median_minutes:.0f} min",
+        }
+        for row in figures
+    ]

@@ -18,7 +18,9 @@ from apps.accounts.models import Role, User
 from apps.clinic.models import Nerve
 
 from . import exports, outcomes
+from .channels import channel_figures
 from .models import ReportRun
+from .presentation import channel_rows
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +95,8 @@ def report_run_build(*, run_id: int) -> None:
         folder = report_files_root() / str(run.public_id)
         folder.mkdir(parents=True, exist_ok=True)
         _progress(run_id, 30, "Writing the PDF")
-        pdf = exports.report_pdf(dashboard, title=report_title(run), context={"run": run})
+        channels = channel_rows(channel_figures(filters=dashboard.filters))
+        pdf = exports.report_pdf(dashboard, title=report_title(run), context={"run": run, "channel_rows": channels})
         (folder / "report.pdf").write_bytes(pdf)
         _progress(run_id, 70, "Writing the CSV")
         (folder / "report.csv").write_bytes(exports.report_csv(data))

@@ -16,10 +16,11 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.clinic.selectors import protocol_get
 
+from .channels import channel_figures
 from .forms import CompareFilterForm, OutcomesFilterForm, ReportRequestForm, dashboard_form
 from .models import ReportRun
 from .outcomes import FUNNEL_TIME_POINT
-from .presentation import compare_context, dashboard_context, drill_title, report_run_filters_in_words
+from .presentation import channel_rows, compare_context, dashboard_context, drill_title, report_run_filters_in_words
 from .selectors import compare_get, dashboard_get, drill_ids, drill_procedures, report_run_get, report_run_list
 from .services import report_files_root, report_run_request, report_title
 
@@ -36,6 +37,7 @@ def dashboard(request):
     # Bad filters show no figures: figures without the filter asked for would be read as its figures.
     if form.is_valid():
         context.update(dashboard_context(dashboard_get(filters=form.filters())))
+        context["channel_rows"] = channel_rows(channel_figures(filters=form.filters()))
     return render(request, "reports/dashboard.html", context)
 
 

@@ -35,6 +35,7 @@ class CollectedVia(models.TextChoices):
     CLINIC = "clinic", "Clinic visit"
     PATIENT_LINK = "link", "Patient survey link"
     IMPORT = "import", "Registry import"
+    SMS_REPLY = "sms", "Patient's SMS reply"
 
 
 class SurveyResponse(models.Model):

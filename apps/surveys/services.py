@@ -177,9 +177,16 @@ class LinkNotUsable(Exception):
 
 
 @transaction.atomic
-def link_answer(*, link: SurveyLink, answers: dict[str, Any], now: datetime | None = None) -> None:
+def link_answer(
+    *,
+    link: SurveyLink,
+    answers: dict[str, Any],
+    now: datetime | None = None,
+    via: CollectedVia = CollectedVia.PATIENT_LINK,
+) -> None:
     """Store the patient's answers through `link`, once. The conditional update is the single-use guarantee:
-    of two submits at once, the second waits for the first's row lock, then finds used_at set and stores nothing."""
+    of two submits at once, the second waits for the first's row lock, then finds used_at set and stores nothing.
+    `via`: the link's page, or the patient's SMS reply to the message that carried it (apps.sms)."""
     now = now or timezone.now()
     claimed = SurveyLink.objects.filter(
         pk=link.pk, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
@@ -188,22 +195,24 @@ def link_answer(*, link: SurveyLink, answers: dict[str, Any], now: datetime | No
         raise LinkNotUsable
     if link.follow_up_id:
         follow_up = FollowUp.objects.select_related("ablation").get(pk=link.follow_up_id)
-        response_record(
-            ablation=follow_up.ablation, completed_at=now, collected_via=CollectedVia.PATIENT_LINK, **answers
-        )
+        response_record(ablation=follow_up.ablation, completed_at=now, collected_via=via, **answers)
         # The other links sent for this follow-up have nothing left to ask.
         SurveyLink.objects.filter(follow_up=follow_up, used_at__isnull=True).update(used_at=now)
     else:
         # A diary link: its block and minutes are set (the table's check constraint).
         block_id, minutes = cast(int, link.block_id), cast(int, link.diary_minutes)
-        patient_diary_entry_record(block_id=block_id, minutes=minutes, nrs=answers["pain_current"])
+        source = DiaryEntry.Source.SMS if via == CollectedVia.SMS_REPLY else DiaryEntry.Source.PATIENT
+        patient_diary_entry_record(block_id=block_id, minutes=minutes, nrs=answers["pain_current"], source=source)
 
 
-def patient_diary_entry_record(*, block_id: int, minutes: int, nrs: int) -> DiaryEntry:
-    """The patient's own score lands in the block's diary, marked patient-reported; the block's result is computed
-    from the diary, so it updates with it. An entry staff already made for that minute is kept."""
+def patient_diary_entry_record(
+    *, block_id: int, minutes: int, nrs: int, source: DiaryEntry.Source = DiaryEntry.Source.PATIENT
+) -> DiaryEntry:
+    """The patient's own score lands in the block's diary, marked patient-reported (by the link or by an SMS
+    reply); the block's result is computed from the diary, so it updates with it. An entry staff already made for
+    that minute is kept."""
     entry, _ = DiaryEntry.objects.get_or_create(
-        block_id=block_id, minutes_after=minutes, defaults={"nrs": nrs, "source": DiaryEntry.Source.PATIENT}
+        block_id=block_id, minutes_after=minutes, defaults={"nrs": nrs, "source": source}
     )
     return entry
 

@@ -16,6 +16,8 @@ DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
 CLINIC_NAME = env("CLINIC_NAME", default="Pain Clinic")
+# The clinic's phone number, as patients dial it: the answer to a texted HELP (apps.sms).
+CLINIC_PHONE = env("CLINIC_PHONE", default="")
 # Phone numbers typed without a country code are read as numbers of this country.
 PHONE_REGION = env("PHONE_REGION", default="US")
 
@@ -47,6 +49,8 @@ INSTALLED_APPS = [
     "apps.registry",
     "apps.reports",
     "apps.reminders",
+    # Two-way SMS (issue 17): patients' replies, keywords, the staff inbox.
+    "apps.sms",
     # REST API and FHIR export (issue 6)
     "rest_framework",
     "drf_spectacular",
@@ -247,6 +251,9 @@ TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_URL = env("TWILIO_API_URL", default="https://api.twilio.com")
+# Inbound text messages (apps.sms): at most this many per number and window are stored (the rest answered 429).
+SMS_INBOUND_RATE_LIMIT = env.int("SMS_INBOUND_RATE_LIMIT", default=20)
+SMS_INBOUND_RATE_WINDOW_SECONDS = env.int("SMS_INBOUND_RATE_WINDOW_SECONDS", default=600)
 # Opening and submitting survey links: at most this many requests per address and window (counted in CACHES).
 SURVEY_RATE_LIMIT = env.int("SURVEY_RATE_LIMIT", default=30)
 SURVEY_RATE_WINDOW_SECONDS = env.int("SURVEY_RATE_WINDOW_SECONDS", default=600)

@@ -23,6 +23,8 @@ def protocol_form(**overrides):
         "quiet_start_hour": "21",
         "quiet_end_hour": "8",
         "diary_minutes": "30,60,120,240,360",
+        "diary_sms_mode": "link",
+        "survey_sms_mode": "link",
         "tp-TOTAL_FORMS": str(protocol.time_points.count()),
         "tp-INITIAL_FORMS": str(protocol.time_points.count()),
     }
@@ -114,3 +116,11 @@ def test_the_time_point_table_names_each_column_once_in_the_same_words(client, a
         assert f'aria-label="{words}"' in table
     assert "Window start day" not in page
     assert "Delete" not in table
+
+
+def test_an_admin_chooses_reply_by_number_for_diary_text_messages(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(reverse("clinic:protocol"), protocol_form(diary_sms_mode="reply"))
+    assert response.status_code == 302
+    protocol = protocol_get()
+    assert (protocol.diary_sms_mode, protocol.survey_sms_mode) == ("reply", "link")
