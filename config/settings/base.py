@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.cryoablations",
     "apps.surveys",
     "apps.adverse_events",
+    "apps.medications",
     # Audit and security (issue 5)
     "pgtrigger",
     "pghistory",

@@ -39,6 +39,8 @@ _RECORD_NAMES = {
     "surveyresponse": "Survey answers",
     "diaryentry": "Pain diary entry",
     "problemreview": "Review of a new problem",
+    "medicationstatement": "Opioid",
+    "medicationreview": "Review of the opioid list",
     "user_groups": "Role membership",
 }
 
