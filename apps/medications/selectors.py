@@ -44,7 +44,7 @@ class OpioidList:
     @property
     def flagged(self) -> list[MedicationStatement]:
         """The statements whose opioid has no factor: listed, left out of the MME."""
-        return [s for s in self.statements if s.mme_factor is None]
+        return [s for s in self.statements if getattr(s, "mme_factor", None) is None]
 
 
 def factor_table() -> FactorTable:
