@@ -459,6 +459,6 @@ class ImportRequestSerializer(serializers.Serializer):
     files = serializers.ListField(
         child=serializers.FileField(),
         help_text="patients.csv, blocks.csv, treatments.csv (or ablations.csv), survey_responses.csv and "
-        "adverse_events.csv if any, or one .zip holding them.",
+        "adverse_events.csv and medications.csv if any, or one .zip holding them.",
     )
     dry_run = FormBooleanField(required=False, default=False, help_text="Check and count, write nothing.")
