@@ -525,7 +525,8 @@ def _check_medication(values: dict[str, Any], line: int, parsed: Parsed) -> bool
     # field's own validator.
     started_on, stopped_on = values["started_on"], values["stopped_on"]
     if stopped_on is not None and stopped_on < started_on:
-        parsed.problem(MEDICATIONS, line, "stopped_on", f"The stop date cannot be before the start date ({started_on}).")
+        message = f"The stop date cannot be before the start date ({started_on})."
+        parsed.problem(MEDICATIONS, line, "stopped_on", message)
         return False
     return True
 

@@ -26,9 +26,7 @@ def _folder(tmp_path: Path, *lines: str) -> Path:
     folder.mkdir()
     for name in ("patients.csv", "blocks.csv", "treatments.csv"):
         shutil.copy(SAMPLE / name, folder / name)
-    (folder / "survey_responses.csv").write_text(
-        (SAMPLE / "survey_responses.csv").read_text().splitlines()[0] + "\n"
-    )
+    (folder / "survey_responses.csv").write_text((SAMPLE / "survey_responses.csv").read_text().splitlines()[0] + "\n")
     (folder / "medications.csv").write_text("\n".join([HEADER, *lines]) + "\n")
     return folder
 
@@ -74,11 +72,10 @@ def test_bad_rows_are_each_named_and_nothing_is_written(tmp_path):
     # then
     problems = [str(p) for p in result.problems]
     assert "medications.csv:2: daily_dose: The daily dose must be above 0." in problems
-    assert any(p.startswith("medications.csv:3: opioid: “heroin” is not a known opioid: one of codeine,") for p in problems)
+    unknown = "medications.csv:3: opioid: “heroin” is not a known opioid: one of codeine,"
+    assert any(p.startswith(unknown) for p in problems)
     assert "medications.csv:4: daily_dose: The daily dose must be above 0." in problems
-    assert (
-        "medications.csv:5: stopped_on: The stop date cannot be before the start date (2024-04-25)." in problems
-    )
+    assert "medications.csv:5: stopped_on: The stop date cannot be before the start date (2024-04-25)." in problems
     assert "medications.csv:6: mrn: No patient with MRN NOSUCH in patients.csv or the registry." in problems
     assert "medications.csv:7: statement_id: “S5” is already on line 6." in problems
     assert not MedicationStatement.objects.exists() and not Patient.objects.exists()
