@@ -413,6 +413,17 @@ class AdverseEventsRowSerializer(serializers.Serializer):
     ci_high = serializers.FloatField(allow_null=True)
 
 
+class OpioidRowSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text=GROUP_HELP)
+    time_point = serializers.CharField()
+    on_opioids = serializers.IntegerField(help_text="treatments with a daily MME above 0 on the treatment date")
+    evaluable = serializers.IntegerField(help_text="of those, closed and not superseded at the time point")
+    reduced_50 = serializers.IntegerField(help_text="MME on the target day at most half the baseline")
+    discontinued = serializers.IntegerField(help_text="MME 0 on the target day")
+    rate = serializers.FloatField(allow_null=True, help_text="reduced_50 / evaluable")
+    median_change = serializers.FloatField(allow_null=True, help_text="median of MME then minus baseline MME")
+
+
 class OutcomesReportSerializer(serializers.Serializer):
     version = serializers.IntegerField(help_text="2: the report contract's version (README, Report format versions)")
     as_of = serializers.DateField()
@@ -424,7 +435,7 @@ class OutcomesReportSerializer(serializers.Serializer):
     repeat = RepeatSerializer(many=True)
     adverse_events = AdverseEventsRowSerializer(many=True)
     instruments = serializers.ListField(child=serializers.DictField(), help_text="Empty until the next version.")
-    opioids = serializers.ListField(child=serializers.DictField(), help_text="Empty until the next version.")
+    opioids = OpioidRowSerializer(many=True)
 
 
 class ImportResultSerializer(serializers.Serializer):
