@@ -29,6 +29,7 @@ urlpatterns = [
     path("cryoablations/", include(([moved_to_treatments(p) for p in treatment_patterns], "cryoablations_moved"))),
     path("clinic/", include("apps.clinic.urls")),
     path("adverse-events/", include("apps.adverse_events.urls")),
+    path("medications/", include("apps.medications.urls")),
     path("reminders/", include("apps.reminders.urls")),
     # Patients' survey pages: public, reached by a secure link (short: it goes in an SMS).
     path("s/", include("apps.surveys.urls")),

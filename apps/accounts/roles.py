@@ -13,6 +13,8 @@ CLINICAL_MODELS = [
     "surveys.surveyresponse",
     "adverse_events.adverseevent",
     "adverse_events.problemreview",
+    "medications.medicationstatement",
+    "medications.medicationreview",
 ]
 CLINICAL_ACTIONS = ["view", "add", "change"]
 

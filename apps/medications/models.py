@@ -83,11 +83,16 @@ class MedicationStatement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_opioid_display()} {self.daily_dose.normalize():f} {self.unit}"
+        return f"{self.get_opioid_display()} {self.dose_text}"
 
     @property
     def unit(self) -> str:
         return dose_unit(self.opioid)
+
+    @property
+    def dose_text(self) -> str:
+        """The daily dose as written, with its unit: "12.5 mcg/h", "30 mg/day"."""
+        return f"{self.daily_dose.normalize():f} {self.unit}"
 
     def clean(self) -> None:
         if self.stopped_on and self.started_on and self.stopped_on < self.started_on:

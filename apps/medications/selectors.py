@@ -32,6 +32,11 @@ class Mme:
     value: Decimal
     factor_table: FactorTable
 
+    @property
+    def value_text(self) -> str:
+        """The MME as a number without trailing zeros: "40.1", "60"."""
+        return f"{self.value.normalize():f}"
+
 
 @dataclass(frozen=True)
 class OpioidList:
