@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from apps.medications.services import medication_statement_create
 from apps.reports.outcomes import opioid_ablation_ids_for, outcomes_compute
@@ -93,3 +94,33 @@ def test_the_csv_report_has_the_opioids_section(opioid_users):
     ]  # fmt: skip
     cryo_2w = next(line for line in lines if line[:1] == ["opioids"] and line[4:6] == ["kind:cryoablation", "2w"])
     assert cryo_2w[6:] == ["1", "1", "1", "0", "1.0", "-20.0"]
+
+
+def test_the_dashboard_shows_opioid_users_reduced_and_stopped_with_intervals_and_drill_down(opioid_users, admin_client):
+    # given
+    first, _ = opioid_users
+
+    # when
+    page = admin_client.get(reverse("reports:dashboard"), {"as_of": AS_OF.isoformat(), "physician": ""})
+
+    # then: 2 weeks, 1 of 3 evaluable halved; 3 months, 1 stopped; each count links to its treatments
+    rows = {row["time_point"]: row for row in page.context["opioid_rows"]}
+    assert (rows["2w"]["on_opioids"].text, rows["2w"]["evaluable"].text, rows["2w"]["reduced_50"].text) == ("3", "3", "1")
+    assert rows["2w"]["rate"] == "33.3%" and rows["2w"]["ci"] != "—"
+    assert rows["3m"]["discontinued"].text == "1" and rows["3m"]["discontinued_ci"] != "—"
+    html = page.content.decode()
+    assert "Opioid use after treatment" in html
+    drill = admin_client.get(rows["3m"]["discontinued"].url)
+    assert [p.pk for p in drill.context["procedures"]] == [first.pk]
+    assert "Opioids discontinued at 3 months" in drill.content.decode()
+
+
+def test_the_dashboards_opioid_figures_follow_its_filters(opioid_users, admin_client):
+    # when filtered to conventional radiofrequency
+    page = admin_client.get(
+        reverse("reports:dashboard"), {"as_of": AS_OF.isoformat(), "physician": "", "kind": "rf_conventional"}
+    )
+
+    # then only the oxycodone patient's two treatments are counted, none reduced
+    rows = {row["time_point"]: row for row in page.context["opioid_rows"]}
+    assert (rows["2w"]["on_opioids"].text, rows["2w"]["reduced_50"].text, rows["2w"]["rate"]) == ("2", "0", "0.0%")
