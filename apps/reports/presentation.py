@@ -212,7 +212,8 @@ def _opioids_part(report: outcomes.OutcomesReport, labels: dict[str, str], link:
     chart = charts.bar_chart(
         bars,
         title="Opioid use after treatment by time point",
-        description="Share of opioid users with MME at least halved, and with opioids stopped, with Wilson 95% intervals",
+        description="Share of opioid users with MME at least halved, and with opioids stopped, "
+        "with Wilson 95% intervals",
     )
     return {"opioid_rows": rows, "opioid_chart": chart}
 

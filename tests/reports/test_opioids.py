@@ -105,7 +105,8 @@ def test_the_dashboard_shows_opioid_users_reduced_and_stopped_with_intervals_and
 
     # then: 2 weeks, 1 of 3 evaluable halved; 3 months, 1 stopped; each count links to its treatments
     rows = {row["time_point"]: row for row in page.context["opioid_rows"]}
-    assert (rows["2w"]["on_opioids"].text, rows["2w"]["evaluable"].text, rows["2w"]["reduced_50"].text) == ("3", "3", "1")
+    two_weeks = rows["2w"]
+    assert (two_weeks["on_opioids"].text, two_weeks["evaluable"].text, two_weeks["reduced_50"].text) == ("3", "3", "1")
     assert rows["2w"]["rate"] == "33.3%" and rows["2w"]["ci"] != "—"
     assert rows["3m"]["discontinued"].text == "1" and rows["3m"]["discontinued_ci"] != "—"
     html = page.content.decode()
