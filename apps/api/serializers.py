@@ -15,6 +15,7 @@ from apps.adverse_events.models import Category as AdverseEventCategory
 from apps.adverse_events.models import Relatedness, Severity
 from apps.blocks.models import DiagnosticBlock
 from apps.cryoablations.models import DETAILS, KIND_DETAILS, TEXT_DETAILS, Cryoablation, Kind
+from apps.medications.models import Opioid
 from apps.patients.forms import PatientForm, timezone_choices
 from apps.patients.models import Patient
 
@@ -305,6 +306,43 @@ class AdverseEventSerializer(serializers.Serializer):
 
     def get_recorded_by(self, obj) -> str | None:
         return _person(obj.recorded_by) if obj.recorded_by_id is not None else None
+
+
+class MedicationStatementSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="patient.public_id")
+    opioid = serializers.ChoiceField(choices=Opioid.choices)
+    opioid_label = serializers.CharField(source="get_opioid_display", help_text="The opioid, in words.")
+    daily_dose = serializers.DecimalField(max_digits=9, decimal_places=3, coerce_to_string=False)
+    unit = serializers.CharField(help_text="mg/day, or mcg/h for a fentanyl patch.")
+    started_on = serializers.DateField()
+    stopped_on = serializers.DateField(allow_null=True, help_text="null while ongoing.")
+    recorded_by = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_recorded_by(self, obj) -> str | None:
+        return _person(obj.recorded_by) if obj.recorded_by_id is not None else None
+
+
+class MedicationStatementWriteSerializer(serializers.Serializer):
+    """The request body of a new opioid statement. Its rules are the model's (apps.medications.models), checked by
+    apps.medications.services.medication_statement_create: a dose above 0, no stop before the start."""
+
+    patient = serializers.UUIDField(help_text="The patient's id.")
+    opioid = serializers.ChoiceField(choices=Opioid.choices)
+    daily_dose = serializers.DecimalField(
+        max_digits=9, decimal_places=3, help_text="Above 0: mg a day; a fentanyl patch in mcg an hour."
+    )
+    started_on = serializers.DateField()
+    stopped_on = serializers.DateField(
+        required=False, allow_null=True, help_text="Not before started_on; omit while ongoing."
+    )
+
+    def validate_patient(self, public_id: UUID) -> Patient:
+        patient = Patient.objects.filter(public_id=public_id).first()
+        if patient is None:
+            raise serializers.ValidationError("No patient with this id.")
+        return patient
 
 
 class AdverseEventWriteSerializer(serializers.Serializer):
