@@ -29,6 +29,7 @@ urlpatterns = [
     path("cryoablations/", include(([moved_to_treatments(p) for p in treatment_patterns], "cryoablations_moved"))),
     path("clinic/", include("apps.clinic.urls")),
     path("adverse-events/", include("apps.adverse_events.urls")),
+    path("medications/", include("apps.medications.urls")),
     path("reminders/", include("apps.reminders.urls")),
     # Text messages from patients: the SMS provider's webhook (signed), and the staff inbox.
     path("sms/", include("apps.sms.urls")),

@@ -12,6 +12,7 @@ import datetime as dt
 import itertools
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from apps.adverse_events.services import adverse_event_create
 from apps.audit.models import AccessEvent
+from apps.medications.services import medication_list_review, medication_statement_create
 from apps.registry.models import ImportRun
 from apps.sms.models import InboundSms
 from apps.surveys.services import response_record
@@ -75,12 +77,14 @@ PROVIDER_WEBHOOKS = {"sms:twilio_inbound"}
 CLINICAL_POST_ONLY = {"reminders:resend", "reminders:delivered", "reminders:revoke_link"}
 # A follow-up's survey link sent now, or made and shown for a phone call (a new token each time: never on a GET).
 CLINICAL_POST_ONLY |= {"reminders:send_now", "reminders:link_for_call"}
+CLINICAL_POST_ONLY |= {"medications:reviewed"}
 
 # The REST API (apps.api): roles as in the pages, but a caller without credentials gets 401, never a redirect.
 API = {"api:patient_list", "api:patient_detail", "api:block_detail", "api:ablation_detail"}
 API |= {"fhir:patient_everything", "api:follow_up_detail"}
 API |= {"api:block_list", "api:ablation_list", "api:follow_up_list"}
 API |= {"api:treatment_list", "api:treatment_detail", "api:adverse_event_list", "api:adverse_event_detail"}
+API |= {"api:medication_statement_list"}
 # The outcomes report: physicians and admins, as the dashboards.
 API_OUTCOMES = {"api:outcomes_report"}
 # The registry import: admins only, POST only (405 for an admin's GET, 403 before).
@@ -174,6 +178,9 @@ def objects(db):
         severity="mild",
         relatedness="possible",
     )
+    statement = medication_statement_create(
+        patient=block.patient, opioid="oxycodone", daily_dose=Decimal("20"), started_on=ablation.performed_on
+    )
     return {
         "report run": make_report_run(),
         "import run": ImportRun.objects.create(status=ImportRun.Status.REFUSED, source="patients.csv"),
@@ -192,6 +199,7 @@ def objects(db):
             patient=block.patient,
         ),
         "adverse event": event,
+        "opioid statement": statement,
     }
 
 
@@ -416,6 +424,7 @@ def test_each_page_with_patient_data_writes_one_access_event(name, objects, user
 ADMIN_PATIENT_DATA = {"patients.patient", "blocks.diagnosticblock", "cryoablations.cryoablation"}
 ADMIN_PATIENT_DATA |= {"cryoablations.followup", "surveys.surveyresponse", "reminders.message"}
 ADMIN_PATIENT_DATA |= {"adverse_events.adverseevent", "adverse_events.problemreview", "sms.inboundsms"}
+ADMIN_PATIENT_DATA |= {"medications.medicationstatement", "medications.medicationreview"}
 ADMIN_NO_PATIENT_DATA = {"auth.group", "accounts.user", "clinic.nerve", "clinic.protocol", "api.apitoken"}
 ADMIN_NO_PATIENT_DATA |= {"otp_totp.totpdevice", "otp_static.staticdevice"}
 ADMIN_VIEWS_WITH_DATA = ("changelist", "change", "history", "delete")
@@ -463,6 +472,8 @@ def admin_objects(objects):
         "adverse_events.problemreview": problem_dismiss(
             response=objects["new problem"], reason="Expected soreness", reviewed_by=None
         ),
+        "medications.medicationstatement": objects["opioid statement"],
+        "medications.medicationreview": medication_list_review(patient=objects["patient"], reviewed_by=None),
     }
 
 

@@ -15,6 +15,8 @@ CLINICAL_MODELS = [
     "adverse_events.problemreview",
     # Patients' text messages waiting for staff (apps.sms): named, not imported (accounts sits below every app).
     "sms.inboundsms",
+    "medications.medicationstatement",
+    "medications.medicationreview",
 ]
 CLINICAL_ACTIONS = ["view", "add", "change"]
 

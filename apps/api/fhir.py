@@ -33,6 +33,7 @@ from apps.audit.services import access_record
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.clinic.rules import clinic_days_q
 from apps.cryoablations.models import KIND_DETAILS, Cryoablation
+from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient, Sex
 from apps.surveys.models import SurveyResponse
 
@@ -76,6 +77,12 @@ def code_system_url(name: str) -> str:
 TREATMENT_KIND = "treatment-kind"
 ADVERSE_EVENT_CATEGORY = "adverse-event-category"
 ADVERSE_EVENT_RELATEDNESS = "adverse-event-relatedness"
+# The opioids of apps.medications.models.Opioid, by the registry's own codes: RxNorm has a code for each ingredient,
+# but none was checked against a terminology source here, so none is guessed.
+OPIOID = "opioid"
+UCUM = "http://unitsofmeasure.org"
+# A daily dose's unit in UCUM: mg a day, or mcg an hour for a fentanyl patch (apps.medications.models.dose_unit).
+DOSE_UCUM = {"mg/day": "mg/d", "mcg/h": "ug/h"}
 # FHIR's own code systems for AdverseEvent (terminology.hl7.org, as R4B's AdverseEvent binds them).
 AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"  # mild, moderate, severe
 AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
@@ -225,6 +232,38 @@ def adverse_event_resource(event: AdverseEvent, patient: Patient) -> dict:
                             event.relatedness,
                             event.get_relatedness_display(),
                         )
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def medication_statement_resource(statement: MedicationStatement, patient: Patient) -> dict:
+    """An opioid on the patient's list: the opioid, its daily dose as a rate, the period it was taken (no end while
+    ongoing)."""
+    period = {"start": statement.started_on.isoformat()}
+    if statement.stopped_on is not None:
+        period["end"] = statement.stopped_on.isoformat()
+    return {
+        "resourceType": "MedicationStatement",
+        "id": str(statement.public_id),
+        "status": "active" if statement.stopped_on is None else "completed",
+        "medicationCodeableConcept": coded(code_system_url(OPIOID), statement.opioid, statement.get_opioid_display()),
+        "subject": ref("Patient", patient),
+        "effectivePeriod": period,
+        "dateAsserted": statement.created_at.isoformat(),
+        "dosage": [
+            {
+                "text": f"{statement.dose_text}",
+                "doseAndRate": [
+                    {
+                        "rateQuantity": {
+                            "value": float(statement.daily_dose),
+                            "unit": statement.unit,
+                            "system": UCUM,
+                            "code": DOSE_UCUM[statement.unit],
+                        }
                     }
                 ],
             }
@@ -390,6 +429,7 @@ class History:
     ablations: list[Cryoablation] = field(default_factory=list)
     responses: list[SurveyResponse] = field(default_factory=list)
     adverse_events: list[AdverseEvent] = field(default_factory=list)
+    medications: list[MedicationStatement] = field(default_factory=list)
 
 
 def histories_load(patients: Iterable[Patient], *, period: Period = WHOLE_HISTORY) -> list[History]:
@@ -434,6 +474,11 @@ def histories_load(patients: Iterable[Patient], *, period: Period = WHOLE_HISTOR
     )
     for event in events:
         histories[event.of_patient].adverse_events.append(event)
+    statements = MedicationStatement.objects.filter(period.filter(on="started_on"), patient_id__in=ids).order_by(
+        "patient_id", "started_on", "id"
+    )
+    for statement in statements:
+        histories[statement.patient_id].medications.append(statement)
     return list(histories.values())
 
 
@@ -458,6 +503,8 @@ def history_resources(history: History) -> Iterator[dict]:
         yield from survey_observations(response)
     for event in history.adverse_events:
         yield adverse_event_resource(event, history.patient)
+    for statement in history.medications:
+        yield medication_statement_resource(statement, history.patient)
 
 
 # Compact UTF-8 JSON, as both the Bundle and the NDJSON files are written.
@@ -491,7 +538,8 @@ def patient_everything_json(patient: Patient) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Bulk export: NDJSON files in the FHIR Bulk Data layout
 
-# Patients read per round: 6 queries per round (patients, blocks, diary, treatments, answers, adverse events); the
+# Patients read per round: 7 queries per round (patients, blocks, diary, treatments, answers, adverse events, opioid
+# statements); the
 # memory held is one round's records and resources, whatever the size of the registry.
 EXPORT_CHUNK_PATIENTS = 500
 EXPORT_RESOURCE_TYPES = (
@@ -501,6 +549,7 @@ EXPORT_RESOURCE_TYPES = (
     "QuestionnaireResponse",
     "Questionnaire",
     "AdverseEvent",
+    "MedicationStatement",
 )
 EXPORT_ACTOR = "system:command:export_fhir"
 
@@ -536,6 +585,7 @@ def export_patients(period: Period):
                 Q(treatment__patient=OuterRef("pk")) | Q(block__patient=OuterRef("pk"))
             )
         )
+        | Exists(MedicationStatement.objects.filter(period.filter(on="started_on"), patient=OuterRef("pk")))
     )
     return patients.filter(in_period)
 

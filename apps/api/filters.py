@@ -169,6 +169,14 @@ class AdverseEventQuery(_Query):
         return _pk_of(Patient, public_id, "No patient with this id.")
 
 
+class MedicationStatementQuery(_Query):
+    patient = serializers.UUIDField(source="patient_id", required=False, help_text="Statements of this patient.")
+    ordering = ordering_param(["started_on"], "-started_on")
+
+    def validate_patient(self, public_id: UUID) -> int:
+        return _pk_of(Patient, public_id, "No patient with this id.")
+
+
 def _pk_of(model, public_id: UUID, message: str) -> int:
     pk = model.objects.filter(public_id=public_id).values_list("pk", flat=True).first()
     if pk is None:

@@ -16,6 +16,7 @@ from apps.blocks.models import DiagnosticBlock
 from apps.clinic.rules import clinic_days_q
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.selectors import with_repeated_by, worklist
+from apps.medications.models import MedicationStatement
 
 
 def _procedure_filters[M: Model](
@@ -156,3 +157,13 @@ def adverse_event_list(
     if patient_id is not None:
         events = events.filter(Q(treatment__patient_id=patient_id) | Q(block__patient_id=patient_id))
     return events.select_related(*EVENT_RELATED).order_by(ordering, "pk")
+
+
+def medication_statement_list(
+    *, patient_id: int | None = None, ordering: str = "-started_on"
+) -> QuerySet[MedicationStatement]:
+    """Opioid statements, of every patient or of one."""
+    statements = MedicationStatement.objects.all()
+    if patient_id is not None:
+        statements = statements.filter(patient_id=patient_id)
+    return statements.select_related("patient", "recorded_by").order_by(ordering, "pk")

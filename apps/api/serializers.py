@@ -15,6 +15,7 @@ from apps.adverse_events.models import Category as AdverseEventCategory
 from apps.adverse_events.models import Relatedness, Severity
 from apps.blocks.models import DiagnosticBlock
 from apps.cryoablations.models import DETAILS, KIND_DETAILS, TEXT_DETAILS, Cryoablation, Kind
+from apps.medications.models import Opioid
 from apps.patients.forms import PatientForm, timezone_choices
 from apps.patients.models import Patient
 
@@ -314,6 +315,43 @@ class AdverseEventSerializer(serializers.Serializer):
         return _person(obj.recorded_by) if obj.recorded_by_id is not None else None
 
 
+class MedicationStatementSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="patient.public_id")
+    opioid = serializers.ChoiceField(choices=Opioid.choices)
+    opioid_label = serializers.CharField(source="get_opioid_display", help_text="The opioid, in words.")
+    daily_dose = serializers.DecimalField(max_digits=9, decimal_places=3, coerce_to_string=False)
+    unit = serializers.CharField(help_text="mg/day, or mcg/h for a fentanyl patch.")
+    started_on = serializers.DateField()
+    stopped_on = serializers.DateField(allow_null=True, help_text="null while ongoing.")
+    recorded_by = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_recorded_by(self, obj) -> str | None:
+        return _person(obj.recorded_by) if obj.recorded_by_id is not None else None
+
+
+class MedicationStatementWriteSerializer(serializers.Serializer):
+    """The request body of a new opioid statement. Its rules are the model's (apps.medications.models), checked by
+    apps.medications.services.medication_statement_create: a dose above 0, no stop before the start."""
+
+    patient = serializers.UUIDField(help_text="The patient's id.")
+    opioid = serializers.ChoiceField(choices=Opioid.choices)
+    daily_dose = serializers.DecimalField(
+        max_digits=9, decimal_places=3, help_text="Above 0: mg a day; a fentanyl patch in mcg an hour."
+    )
+    started_on = serializers.DateField()
+    stopped_on = serializers.DateField(
+        required=False, allow_null=True, help_text="Not before started_on; omit while ongoing."
+    )
+
+    def validate_patient(self, public_id: UUID) -> Patient:
+        patient = Patient.objects.filter(public_id=public_id).first()
+        if patient is None:
+            raise serializers.ValidationError("No patient with this id.")
+        return patient
+
+
 class AdverseEventWriteSerializer(serializers.Serializer):
     """The request body of a new adverse event. Its rules are the model's (apps.adverse_events.models), checked by
     apps.adverse_events.services.adverse_event_create."""
@@ -420,6 +458,17 @@ class AdverseEventsRowSerializer(serializers.Serializer):
     ci_high = serializers.FloatField(allow_null=True)
 
 
+class OpioidRowSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text=GROUP_HELP)
+    time_point = serializers.CharField()
+    on_opioids = serializers.IntegerField(help_text="treatments with a daily MME above 0 on the treatment date")
+    evaluable = serializers.IntegerField(help_text="of those, closed and not superseded at the time point")
+    reduced_50 = serializers.IntegerField(help_text="MME on the target day at most half the baseline")
+    discontinued = serializers.IntegerField(help_text="MME 0 on the target day")
+    rate = serializers.FloatField(allow_null=True, help_text="reduced_50 / evaluable")
+    median_change = serializers.FloatField(allow_null=True, help_text="median of MME then minus baseline MME")
+
+
 class OutcomesReportSerializer(serializers.Serializer):
     version = serializers.IntegerField(help_text="2: the report contract's version (README, Report format versions)")
     as_of = serializers.DateField()
@@ -431,7 +480,7 @@ class OutcomesReportSerializer(serializers.Serializer):
     repeat = RepeatSerializer(many=True)
     adverse_events = AdverseEventsRowSerializer(many=True)
     instruments = serializers.ListField(child=serializers.DictField(), help_text="Empty until the next version.")
-    opioids = serializers.ListField(child=serializers.DictField(), help_text="Empty until the next version.")
+    opioids = OpioidRowSerializer(many=True)
 
 
 class ImportResultSerializer(serializers.Serializer):
@@ -466,6 +515,6 @@ class ImportRequestSerializer(serializers.Serializer):
     files = serializers.ListField(
         child=serializers.FileField(),
         help_text="patients.csv, blocks.csv, treatments.csv (or ablations.csv), survey_responses.csv and "
-        "adverse_events.csv if any, or one .zip holding them.",
+        "adverse_events.csv and medications.csv if any, or one .zip holding them.",
     )
     dry_run = FormBooleanField(required=False, default=False, help_text="Check and count, write nothing.")

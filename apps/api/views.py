@@ -26,6 +26,7 @@ from apps.blocks.selectors import block_get
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Kind
 from apps.cryoablations.selectors import ablation_get, follow_up_get, follow_up_rows, with_repeated_by
+from apps.medications.services import medication_statement_create
 from apps.patients.forms import PatientForm
 from apps.patients.models import Patient
 from apps.patients.selectors import patient_get_or_404, patient_search
@@ -43,6 +44,7 @@ from .filters import (
     AdverseEventQuery,
     BlockQuery,
     FollowUpListQuery,
+    MedicationStatementQuery,
     OutcomesQuery,
     PatientQuery,
     TreatmentQuery,
@@ -53,6 +55,7 @@ from .selectors import (
     adverse_event_list,
     block_list,
     follow_up_list,
+    medication_statement_list,
     treatment_get,
     treatment_list,
 )
@@ -67,6 +70,8 @@ from .serializers import (
     FollowUpSerializer,
     ImportRequestSerializer,
     ImportResultSerializer,
+    MedicationStatementSerializer,
+    MedicationStatementWriteSerializer,
     OutcomesReportSerializer,
     PatientSerializer,
     PatientWriteSerializer,
@@ -470,6 +475,36 @@ class AdverseEventDetailView(APIView):
         return Response(AdverseEventSerializer(event).data)
 
 
+class MedicationStatementListView(APIView):
+    pagination_class = Pagination  # also tells the schema that the answer is a page
+    required_perms = {
+        "GET": "medications.view_medicationstatement",
+        "POST": "medications.add_medicationstatement",
+    }
+
+    @extend_schema(
+        parameters=[MedicationStatementQuery], responses={200: MedicationStatementSerializer(many=True), **LIST_ERRORS}
+    )
+    def get(self, request):
+        paginator = self.pagination_class()
+        statements = medication_statement_list(**query_of(MedicationStatementQuery, request))
+        page = paginator.paginate_queryset(statements, request, view=self)
+        request.audit.subject(None, listed=sorted({s.patient_id for s in page}))
+        return paginator.get_paginated_response(MedicationStatementSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=MedicationStatementWriteSerializer,
+        responses={201: MedicationStatementSerializer, 400: VALIDATION_ERROR},
+    )
+    def post(self, request):
+        """Record an opioid on a patient's list, as staff do on the patient page; 400 naming each bad field (a dose
+        of 0 or less, a stop before the start, an unknown opioid), nothing written."""
+        data = validated_body(MedicationStatementWriteSerializer, request.data)
+        statement = medication_statement_create(recorded_by=request.user, **data)
+        request.audit.subject(statement, patient=statement.patient)
+        return Response(MedicationStatementSerializer(statement).data, status=status.HTTP_201_CREATED)
+
+
 class OutcomesReportView(APIView):
     """The outcomes report of docs/data-exchange.md: exactly `manage.py outcomes_report --format json`."""
 
@@ -552,6 +587,9 @@ adverse_event_list_view = audited(
     AdverseEventListView, Action.LIST, Category.CLINICAL, object_type="adverse_event_list"
 )
 adverse_event_detail = audited(AdverseEventDetailView, Action.VIEW, Category.CLINICAL)
+medication_statement_list_view = audited(
+    MedicationStatementListView, Action.LIST, Category.CLINICAL, object_type="medication_statement_list"
+)
 # As the dashboard page writes it (apps.reports.views.dashboard).
 outcomes_report = audited(OutcomesReportView, Action.VIEW, Category.REPORT, object_type="outcomes_report")
 # As the admin import page: a problem's message may quote a cell of the files, so a refusal that lists problems is

@@ -15,6 +15,7 @@ from apps.clinic.selectors import protocol_get
 from apps.cryoablations.forms import TreatmentForm, WorklistFilterForm
 from apps.cryoablations.models import Status
 from apps.cryoablations.selectors import ablation_get, follow_up_get, worklist
+from apps.medications.selectors import opioid_list_get
 from apps.patients.selectors import patient_get_or_404
 from apps.reminders.selectors import (
     WORKLIST_SECTION_LIMIT,
@@ -54,6 +55,7 @@ def patient_detail(request, public_id):
         # Read once, with the timeline's entries.
         "adverse_events": [event.item for event in timeline if event.kind == "adverse_event"],
         "reminder_messages": messages_for_patient(patient=patient),
+        "opioids": opioid_list_get(patient=patient, today=timezone.localdate()),
         **_link_refusals(patient),
     }
     return render(request, "patients/patient_detail.html", context)

@@ -24,6 +24,7 @@ class RegistryUploadForm(forms.Form):
     # A declared field: the form's metaclass moves it into base_fields, so it never hides BaseForm.files.
     files = MultipleFileField(  # type: ignore[assignment]
         label="Registry files",
-        help_text=f"The CSV files ({', '.join(FILES)}; ablations.csv or treatments.csv, adverse events if any), "
+        help_text=f"The CSV files ({', '.join(FILES)}; ablations.csv or treatments.csv, adverse events and opioid "
+        "statements if any), "
         "or one .zip holding them.",
     )

@@ -118,4 +118,10 @@ def counts_in_words(counts: dict[str, dict[str, int]]) -> list[str]:
             f"({c.get('on_treatments', 0)} after a treatment, {c.get('on_blocks', 0)} after a block, "
             f"{c.get('serious', 0)} serious); {_n(c.get('matched', 0), 'event', 'events')} already in the registry."
         )
+    if "medications.csv" in counts:
+        c = counts["medications.csv"]
+        lines.append(
+            f"{_n(c.get('created', 0), 'new opioid statement', 'new opioid statements')}; "
+            f"{_n(c.get('matched', 0), 'statement', 'statements')} already in the registry."
+        )
     return lines

@@ -8,8 +8,9 @@ CheckConstraint or a form are repeated here, named beside the constraint they mi
 Version 2 (data-exchange.md, "Import, version 2"): `treatments.csv` holds treatments of every kind beside, or instead
 of, `ablations.csv` (whose rows are cryoablations); both land in `Parsed.treatments`, whose rows say their file. A
 kind's details are those of cryoablations.models.KIND_DETAILS, the one list the forms, the API and the database use.
-`instrument_responses.csv` and `medications.csv` are refused as a whole (LATER): this version does not import them,
-and a folder is imported whole or not at all.
+`medications.csv` holds opioid statements (apps.medications), matched by `statement_id` on a second import.
+`instrument_responses.csv` is refused as a whole (LATER): this version does not import it, and a folder is imported
+whole or not at all.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from apps.accounts.models import User
 from apps.adverse_events.models import AdverseEvent
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.cryoablations.models import DETAILS, KIND_DETAILS, Cryoablation, Kind
+from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient
 from apps.surveys.models import SurveyResponse
 
@@ -42,13 +44,13 @@ INSTRUMENTS, MEDICATIONS = "instrument_responses.csv", "medications.csv"
 FILES_V1 = [PATIENTS, BLOCKS, ABLATIONS, RESPONSES]
 # Every file the import reads, in the order it reads them (ablations before treatments: an id in both is named on
 # the treatments' line).
-FILES = [PATIENTS, BLOCKS, ABLATIONS, TREATMENTS, RESPONSES, ADVERSE_EVENTS]
+FILES = [PATIENTS, BLOCKS, ABLATIONS, TREATMENTS, RESPONSES, ADVERSE_EVENTS, MEDICATIONS]
 # Files of version 2 that this version does not import: a folder holding one is refused (all or nothing).
-LATER = [INSTRUMENTS, MEDICATIONS]
-LATER_MESSAGE = "not imported by this version: instruments and opioids come with a later release"
-# Files a folder may lack: one of ablations.csv and treatments.csv is needed (registry_parse), adverse events may be
-# left out.
-OPTIONAL = {ABLATIONS, TREATMENTS, ADVERSE_EVENTS}
+LATER = [INSTRUMENTS]
+LATER_MESSAGE = "not imported by this version: instruments come with a later release"
+# Files a folder may lack: one of ablations.csv and treatments.csv is needed (registry_parse), adverse events and
+# opioid statements may be left out.
+OPTIONAL = {ABLATIONS, TREATMENTS, ADVERSE_EVENTS, MEDICATIONS}
 
 # column -> (model field it is stored in, required). Required beyond the contract's own list where the registry
 # cannot store a row without the value (a patient's name and date of birth).
@@ -133,6 +135,14 @@ COLUMNS: dict[str, dict[str, tuple[type[models.Model], str, bool]]] = {
         "resolved_on": (AdverseEvent, "resolved_on", False),
         "notes": (AdverseEvent, "notes", False),
     },
+    MEDICATIONS: {
+        "statement_id": (MedicationStatement, "external_id", True),
+        "mrn": (Patient, "mrn", True),
+        "opioid": (MedicationStatement, "opioid", True),
+        "daily_dose": (MedicationStatement, "daily_dose", True),
+        "started_on": (MedicationStatement, "started_on", True),
+        "stopped_on": (MedicationStatement, "stopped_on", False),
+    },
 }
 RESPONSE_TREATMENT_COLUMNS = ("treatment_id", "ablation_id")
 # Cells read as text and checked here (references to other rows or a format of their own), not by Field.clean.
@@ -143,6 +153,7 @@ LISTED_CHOICES = {
     "category": "category",
     "severity": "severity",
     "relatedness": "relatedness",
+    "opioid": "known opioid",
 }
 YES_NO = {"yes": True, "no": False}
 
@@ -192,6 +203,7 @@ class Parsed:
     treatments: dict[str, Row] = field(default_factory=dict)
     responses: list[Row] = field(default_factory=list)  # values hold "treatment_id", whichever column named it
     adverse_events: dict[str, Row] = field(default_factory=dict)  # by event_id
+    medications: dict[str, Row] = field(default_factory=dict)  # by statement_id
     problems: list[Problem] = field(default_factory=list)
     # Ids of rows refused on their own: a reference to one is not reported again as unknown.
     refused: set[tuple[str, str]] = field(default_factory=set)
@@ -508,6 +520,17 @@ def _check_adverse_event(values: dict[str, Any], line: int, parsed: Parsed) -> b
     return ok
 
 
+def _check_medication(values: dict[str, Any], line: int, parsed: Parsed) -> bool:
+    # The constraint medication_stopped_not_before_start (MedicationStatement.clean); the dose above 0 is the
+    # field's own validator.
+    started_on, stopped_on = values["started_on"], values["stopped_on"]
+    if stopped_on is not None and stopped_on < started_on:
+        message = f"The stop date cannot be before the start date ({started_on})."
+        parsed.problem(MEDICATIONS, line, "stopped_on", message)
+        return False
+    return True
+
+
 CHECKS = {
     PATIENTS: _check_patient,
     BLOCKS: _check_block,
@@ -515,6 +538,7 @@ CHECKS = {
     TREATMENTS: _check_treatment_row,
     RESPONSES: _check_response,
     ADVERSE_EVENTS: _check_adverse_event,
+    MEDICATIONS: _check_medication,
 }
 KEYS = {
     PATIENTS: "mrn",
@@ -522,6 +546,7 @@ KEYS = {
     ABLATIONS: "ablation_id",
     TREATMENTS: "treatment_id",
     ADVERSE_EVENTS: "event_id",
+    MEDICATIONS: "statement_id",
 }
 
 
@@ -543,6 +568,7 @@ def registry_parse(folder: Path) -> Parsed:
             ABLATIONS: parsed.treatments,
             TREATMENTS: parsed.treatments,
             ADVERSE_EVENTS: parsed.adverse_events,
+            MEDICATIONS: parsed.medications,
         }.get(name)
         for line, cells in _read(folder, name, parsed):
             kind_ok = _details_of_its_kind(line, cells, parsed) if name == TREATMENTS else True

@@ -54,6 +54,7 @@ from apps.clinic.models import Nerve, Protocol
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
+from apps.medications.models import MedicationStatement
 from apps.patients.models import Channel, Patient, Sex, patient_search_name
 from apps.surveys.models import CollectedVia, SurveyResponse
 from apps.surveys.services import counted_responses_refresh
@@ -64,6 +65,7 @@ from .parsing import (
     ABLATIONS,
     ADVERSE_EVENTS,
     BLOCKS,
+    MEDICATIONS,
     PATIENTS,
     RESPONSES,
     TREATMENTS,
@@ -81,7 +83,7 @@ TREATMENTS_BY_KIND = "treatments_by_kind"
 REFRESH_CHUNK = 10_000  # follow-ups per counted_responses_refresh
 PROBLEMS_KEPT = 200  # problem locations kept in the ImportRun
 # The models whose created rows the import records in bulk (history_in_bulk).
-CREATED_IN_BULK = (*bulk.WRITTEN, AdverseEvent)
+CREATED_IN_BULK = (*bulk.WRITTEN, AdverseEvent, MedicationStatement)
 
 
 @dataclass
@@ -116,6 +118,7 @@ class _Resolved:
     treatment_days: dict[str, date] = field(default_factory=dict)
     existing_responses: set[tuple[int, datetime]] = field(default_factory=set)
     existing_events: set[str] = field(default_factory=set)  # event_id of adverse events already imported
+    existing_statements: set[str] = field(default_factory=set)  # statement_id of opioid statements already imported
     new_physicians: list[str] = field(default_factory=list)
 
 
@@ -128,6 +131,7 @@ def _resolve(parsed: Parsed) -> _Resolved:
     mrns |= {r.values["mrn"] for r in parsed.blocks.values()}
     mrns |= {r.values["mrn"] for r in parsed.treatments.values()}
     mrns |= {r.values["mrn"] for r in parsed.responses}
+    mrns |= {r.values["mrn"] for r in parsed.medications.values()}
     for chunk in bulk.chunks(sorted(mrns)):
         res.patient_ids.update(Patient.objects.filter(mrn__in=chunk).values_list("mrn", "id"))
     known_mrns = set(res.patient_ids) | set(parsed.patients)
@@ -165,6 +169,12 @@ def _resolve(parsed: Parsed) -> _Resolved:
         res.existing_events.update(
             cast(str, ext)
             for ext in AdverseEvent.objects.filter(external_id__in=chunk).values_list("external_id", flat=True)
+        )
+
+    for chunk in bulk.chunks(sorted(parsed.medications)):
+        res.existing_statements.update(
+            cast(str, ext)
+            for ext in MedicationStatement.objects.filter(external_id__in=chunk).values_list("external_id", flat=True)
         )
 
     def known(name: str, key: str) -> bool:
@@ -221,6 +231,10 @@ def _resolve(parsed: Parsed) -> _Resolved:
             parsed.problem(RESPONSES, row.line, "mrn", f"Treatment {v['treatment_id']} is of another patient.")
     for row in parsed.adverse_events.values():
         _event_resolve(row, res, parsed, treatment_refused(row.values["treatment_id"] or ""))
+    for row in parsed.medications.values():
+        mrn = row.values["mrn"]
+        if mrn not in known_mrns and not known(PATIENTS, mrn):
+            parsed.problem(MEDICATIONS, row.line, "mrn", f"No patient with MRN {mrn} in patients.csv or the registry.")
     return res
 
 
@@ -489,6 +503,16 @@ class ResponseRow(NamedTuple):
     recorded_by_id: int | None
 
 
+class MedicationStatementRow(NamedTuple):
+    external_id: str
+    patient_id: int
+    opioid: str
+    daily_dose: Decimal
+    started_on: date
+    stopped_on: date | None
+    recorded_by_id: int | None
+
+
 class AdverseEventRow(NamedTuple):
     external_id: str
     treatment_id: int | None
@@ -533,6 +557,7 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
     touched = {row.follow_up_id for row in responses if row.follow_up_id is not None}
     created.old_follow_ups_touched = sorted(touched - set(created.ids[FollowUp]))
     created.ids[AdverseEvent] = _adverse_events_write(parsed, res, result, user)
+    created.ids[MedicationStatement] = _medications_write(parsed, res, result, user)
     treatment_patients = {
         pk: res.patient_ids[mrn] for pk, mrn in res.treatments.values() if pk is not None and mrn in res.patient_ids
     }
@@ -712,6 +737,27 @@ def _adverse_events_write(parsed: Parsed, res: _Resolved, result: ImportResult, 
             "on_blocks": sum(1 for row in rows if row.block_id is not None),
             "serious": sum(1 for row in rows if row.serious),
         }
+    return ids
+
+
+def _medications_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None) -> list[int]:
+    """Opioid statements: matched by statement_id, left as they are; new ones on their patient's list."""
+    rows = [
+        MedicationStatementRow(
+            external_id=statement_id,
+            patient_id=res.patient_ids[row.values["mrn"]],
+            opioid=row.values["opioid"],
+            daily_dose=row.values["daily_dose"],
+            started_on=row.values["started_on"],
+            stopped_on=row.values["stopped_on"],
+            recorded_by_id=user.pk if user is not None else None,
+        )
+        for statement_id, row in parsed.medications.items()
+        if statement_id not in res.existing_statements
+    ]
+    ids = bulk.rows_copy(MedicationStatement, rows)
+    if parsed.medications:
+        result.counts[MEDICATIONS] = {"created": len(ids), "matched": len(parsed.medications) - len(ids)}
     return ids
 
 

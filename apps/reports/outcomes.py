@@ -76,6 +76,7 @@ class OutcomesFilters:
             "kind": self.kind,
             "related": [str(r) for r in RELATED],
             "funnel_time_point": FUNNEL_TIME_POINT,
+            "opioid_reduction": OPIOID_REDUCTION_PERCENT,
             **extra,
         }
 
@@ -224,6 +225,40 @@ class AdverseEventRow:
         return wilson_interval(self.with_related, self.treatments)
 
 
+# outcome-definitions.md, Version 2: Opioids: "reduced by >= 50%".
+OPIOID_REDUCTION_PERCENT = 50
+
+
+@dataclass
+class OpioidRow:
+    """Treatments whose patient took opioids on the treatment day (baseline MME above 0) at one time point: those
+    evaluable (closed, not superseded), with the MME on the target day at least halved, or 0."""
+
+    group: str
+    time_point: str
+    on_opioids: int = 0
+    evaluable: int = 0
+    reduced_50: int = 0
+    discontinued: int = 0
+    median_change: float | None = None
+
+    @property
+    def rate(self) -> float | None:
+        return rate(self.reduced_50, self.evaluable)
+
+    @property
+    def ci(self) -> tuple[float | None, float | None]:
+        return wilson_interval(self.reduced_50, self.evaluable)
+
+    @property
+    def discontinued_rate(self) -> float | None:
+        return rate(self.discontinued, self.evaluable)
+
+    @property
+    def discontinued_ci(self) -> tuple[float | None, float | None]:
+        return wilson_interval(self.discontinued, self.evaluable)
+
+
 @dataclass
 class OutcomesReport:
     filters: OutcomesFilters
@@ -237,6 +272,7 @@ class OutcomesReport:
     durability_groups: dict[str, Durability] = field(default_factory=dict)
     repeat: dict[str, Durability] = field(default_factory=dict)
     adverse_events: list[AdverseEventRow] = field(default_factory=list)
+    opioids: list[OpioidRow] = field(default_factory=list)
     # For the dashboards' labels: {code: label} of the protocol's time points, {"nerve:<code>": (id, name)}.
     time_point_labels: dict[str, str] = field(default_factory=dict)
     time_point_days: dict[str, int] = field(default_factory=dict)
@@ -252,8 +288,8 @@ class OutcomesReport:
         return next(r for r in self.response if r.group == group and r.time_point == time_point)
 
     def to_json(self) -> dict[str, Any]:
-        """data-exchange.md's report, version 2, as a dict ready for json.dumps. `instruments` and `opioids` are
-        empty lists until their figures exist (the next issue)."""
+        """data-exchange.md's report, version 2, as a dict ready for json.dumps. `instruments` is an empty list until
+        its figures exist."""
         if not self.complete:
             raise ValueError("The dashboard page's figures are not the whole report: compute it with page=False.")
         threshold = self.filters.threshold
@@ -291,7 +327,19 @@ class OutcomesReport:
                 for row in self.adverse_events
             ],
             "instruments": [],
-            "opioids": [],
+            "opioids": [
+                {
+                    "group": row.group,
+                    "time_point": row.time_point,
+                    "on_opioids": row.on_opioids,
+                    "evaluable": row.evaluable,
+                    "reduced_50": row.reduced_50,
+                    "discontinued": row.discontinued,
+                    "rate": row.rate,
+                    "median_change": row.median_change,
+                }
+                for row in self.opioids
+            ],
         }
 
 
@@ -452,10 +500,18 @@ def _compute(
     figures = _fetch(statement, params)[0]
     figures["repeat"] = figures["repeat"] or []
     figures["adverse_events"] = figures["adverse_events"] or []
+    # Opioids: a statement of its own (sql.OPIOIDS_SECTION), the big one's shape left alone.
+    opioid_rows = _fetch(sql.OPIOIDS_SECTION, params)
     funnel_rows, response_rows = figures["funnel"], figures["response"]
     namer = _GroupNamer()
     _warm_users(
-        namer, funnel_rows + response_rows + figures["durability"] + figures["repeat"] + figures["adverse_events"]
+        namer,
+        funnel_rows
+        + response_rows
+        + figures["durability"]
+        + figures["repeat"]
+        + figures["adverse_events"]
+        + opioid_rows,
     )
 
     funnel: dict[str, FunnelRow] = {}
@@ -483,6 +539,16 @@ def _compute(
         key = namer.key(row)
         adverse[key] = AdverseEventRow(
             group=key, **{k: int(row[k]) for k in ("treatments", "with_event", "with_related", "with_serious")}
+        )
+
+    opioids: dict[tuple[str, str], OpioidRow] = {}
+    for row in opioid_rows:
+        key = namer.key(row)
+        opioids[(key, row["time_point"])] = OpioidRow(
+            group=key,
+            time_point=row["time_point"],
+            median_change=row["median_change"],
+            **{k: int(row[k]) for k in ("on_opioids", "evaluable", "reduced_50", "discontinued")},
         )
 
     # Every group with at least one block or treatment appears in every section, with zeros where it has none; the
@@ -522,6 +588,9 @@ def _compute(
             for g in groups
         },
         adverse_events=[adverse.get(g.key) or AdverseEventRow(group=g.key) for g in groups],
+        opioids=[
+            opioids.get((g.key, tp)) or OpioidRow(group=g.key, time_point=tp) for g in groups for tp in known_points
+        ],
         complete=not page,
     )
     return report, figures["pain"]
@@ -625,6 +694,15 @@ def ablation_ids_for(
     physician."""
     filters = _narrow(filters, group)
     query = sql.RESPONSE_DRILL.format(measure=sql.RESPONSE_MEASURES[measure])
+    return [row["id"] for row in _fetch(query, filters.params(time_point=time_point))]
+
+
+def opioid_ablation_ids_for(
+    *, filters: OutcomesFilters, time_point: str, measure: str, group: Group | None = None
+) -> list[int]:
+    """Drill-down: the ids of the treatments behind one opioid figure (a key of sql.OPIOID_MEASURES)."""
+    filters = _narrow(filters, group)
+    query = sql.OPIOIDS_DRILL.format(measure=sql.OPIOID_MEASURES[measure])
     return [row["id"] for row in _fetch(query, filters.params(time_point=time_point))]
 
 

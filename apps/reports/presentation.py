@@ -48,6 +48,10 @@ DRILL_TITLES = {
     ("durability", "ablations"): "Treatments followed for durability",
     ("durability", "events"): "Losses of response",
     ("durability", "censored"): "Still responding at the last survey",
+    ("opioids", "on_opioids"): "Treatments of patients on opioids, followed to {time_point}",
+    ("opioids", "evaluable"): "On opioids, evaluable at {time_point}",
+    ("opioids", "reduced_50"): "Opioid dose (MME) at least halved at {time_point}",
+    ("opioids", "discontinued"): "Opioids discontinued at {time_point}",
 }
 
 
@@ -174,7 +178,46 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         **_durability_part(report, link),
         **_bands_part(report, link),
         **_completion_part(dashboard, labels, link),
+        **_opioids_part(dashboard.report, labels, link),
     }
+
+
+def _opioids_part(report: outcomes.OutcomesReport, labels: dict[str, str], link: _Linker) -> dict[str, Any]:
+    """Opioid users (MME above 0 on the treatment day) by time point: reduced by at least 50% and discontinued, each
+    with its Wilson interval, and the median change of MME, as a table and a chart."""
+    rows, bars = [], []
+    for row in report.opioids:
+        if row.group != outcomes.OVERALL:
+            continue
+        tp = row.time_point
+        name = labels.get(tp, tp)
+        rows.append(
+            {
+                "time_point": tp,
+                "label": name,
+                "on_opioids": link(row.on_opioids, "opioids", "on_opioids", time_point=tp),
+                "evaluable": link(row.evaluable, "opioids", "evaluable", time_point=tp),
+                "reduced_50": link(row.reduced_50, "opioids", "reduced_50", time_point=tp),
+                "rate": percent(row.rate),
+                "ci": interval(row.ci),
+                "discontinued": link(row.discontinued, "opioids", "discontinued", time_point=tp),
+                "discontinued_rate": percent(row.discontinued_rate),
+                "discontinued_ci": interval(row.discontinued_ci),
+                "median_change": display_number(row.median_change),
+            }
+        )
+        bars.append(charts.Bar(f"{name} halved", row.rate, *row.ci, note=f"{row.reduced_50}/{row.evaluable}"))
+        bars.append(
+            charts.Bar(f"{name} stopped", row.discontinued_rate, *row.discontinued_ci,
+                       note=f"{row.discontinued}/{row.evaluable}")
+        )  # fmt: skip
+    chart = charts.bar_chart(
+        bars,
+        title="Opioid use after treatment by time point",
+        description="Share of opioid users with MME at least halved, and with opioids stopped, "
+        "with Wilson 95% intervals",
+    )
+    return {"opioid_rows": rows, "opioid_chart": chart}
 
 
 def _funnel_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, Any]:

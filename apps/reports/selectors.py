@@ -25,6 +25,7 @@ CACHE_SECONDS = 24 * 60 * 60  # the key changes with the data (outcomes.data_ver
 
 # figure -> (procedure kind, measures): what a drill-down may ask for.
 DRILL_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "opioids": ("ablation", ("on_opioids", "evaluable", "reduced_50", "discontinued")),
     "funnel": ("block", ("blocks", "evaluable", "positive", "ablated")),
     "funnel_3m": ("ablation", ("evaluable_3m", "responders_3m")),
     "response": (
@@ -77,6 +78,8 @@ def drill_ids(
         return kind, outcomes.funnel_ablation_ids_for(filters=filters, measure=measure)
     if figure == "response":
         return kind, outcomes.ablation_ids_for(filters=filters, time_point=time_point, measure=measure)
+    if figure == "opioids":
+        return kind, outcomes.opioid_ablation_ids_for(filters=filters, time_point=time_point, measure=measure)
     if figure == "band":
         if band not in outcomes.BANDS:
             raise Http404("No such band.")

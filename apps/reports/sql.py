@@ -439,6 +439,51 @@ FIGURES_WITHOUT_PAIN = FIGURES.format(pain="NULL::json", **_REPORT_SECTIONS)
 FIGURES_WITH_PAIN = FIGURES.format(pain=_section(PAIN_SECTION), **_REPORT_SECTIONS)
 FIGURES_OF_THE_PAGE = FIGURES.format(pain=_section(PAIN_SECTION), **_PAGE_SECTIONS)
 
+# Opioids (outcome-definitions.md, Version 2: Opioids and its exact reading), a statement of its own beside FIGURES:
+# the treatments in range whose patient's daily MME on the treatment date (the baseline) is above 0, each at every
+# time point of its follow-ups, with the MME on the time point's target day once it is evaluable (closed and not
+# superseded: FOLLOW_UP_FLAGS). The MME is the database's one rule, medications_mme (medications migration 0002),
+# computed once per treatment for the baseline and once per evaluable time point.
+OPIOID_FOLLOW_UPS = f"""
+    WITH on_opioids AS MATERIALIZED (
+        SELECT t.id, t.patient_id, b.baseline
+        FROM cryoablations_cryoablation t
+        CROSS JOIN LATERAL (SELECT medications_mme(t.patient_id, t.performed_on) AS baseline) b
+        WHERE {_ablation_filters("t")} AND b.baseline > 0
+    )
+    SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, o.baseline,
+           (fl.closed AND NOT fl.superseded) AS evaluable, m.mme
+    FROM on_opioids o
+    JOIN {FACTS} ON x.ablation_id = o.id
+    JOIN cryoablations_followup f ON f.id = x.follow_up_id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN fl.closed AND NOT fl.superseded THEN medications_mme(o.patient_id, f.target_date) END AS mme
+    ) m
+"""
+# Each evaluable time point: reduced by at least %(opioid_reduction)s percent (exact: numeric arithmetic, the
+# reduction times 100 against the percent times the baseline), discontinued (MME 0).
+OPIOID_MEASURES = {
+    "on_opioids": "TRUE",
+    "evaluable": "o.evaluable",
+    "reduced_50": "o.evaluable AND (o.baseline - o.mme) * 100 >= %(opioid_reduction)s * o.baseline",
+    "discontinued": "o.evaluable AND o.mme = 0",
+}
+OPIOIDS_SECTION = f"""
+    SELECT {GROUP_COLUMNS.format(alias="o")}, o.time_point,
+           count(*) AS on_opioids,
+           count(*) FILTER (WHERE {OPIOID_MEASURES["evaluable"]}) AS evaluable,
+           count(*) FILTER (WHERE {OPIOID_MEASURES["reduced_50"]}) AS reduced_50,
+           count(*) FILTER (WHERE {OPIOID_MEASURES["discontinued"]}) AS discontinued,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY (o.mme - o.baseline)::float8) FILTER (WHERE o.evaluable)
+               AS median_change
+    FROM ({OPIOID_FOLLOW_UPS}) o
+    GROUP BY {_grouping("o", "o.time_point")}
+"""
+# Drill-down: the treatments behind an opioid figure (one time point, one measure of OPIOID_MEASURES).
+OPIOIDS_DRILL = f"""
+SELECT o.id FROM ({OPIOID_FOLLOW_UPS}) o WHERE o.time_point = %(time_point)s AND {{measure}}
+"""
+
 # What the dashboards' cache is keyed by: the audit trail's change tables are append-only and written by triggers
 # in the same transaction as any change to the rows the figures come from, so their highest ids move with every
 # change (a registry import included) and are read through their primary keys in well under a millisecond. The
@@ -450,6 +495,7 @@ SELECT concat_ws('.', (SELECT oid FROM pg_database WHERE datname = current_datab
     (SELECT max(pgh_id) FROM audit_surveyresponseevent), (SELECT max(pgh_id) FROM audit_protocolevent),
     (SELECT max(pgh_id) FROM audit_timepointevent), (SELECT max(pgh_id) FROM audit_nerveevent),
     (SELECT max(pgh_id) FROM audit_userevent),
-    (SELECT max(pgh_id) FROM audit_adverseeventevent)
+    (SELECT max(pgh_id) FROM audit_adverseeventevent),
+    (SELECT max(pgh_id) FROM audit_medicationstatementevent)
 )
 """

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.cryoablations",
     "apps.surveys",
     "apps.adverse_events",
+    "apps.medications",
     # Audit and security (issue 5)
     "pgtrigger",
     "pghistory",

@@ -149,3 +149,43 @@ def test_export_fhir_writes_every_adverse_event_and_a_period_takes_those_in_it(t
     assert json.loads(line)["id"] == str(recent_event.public_id)
     patients = (tmp_path / "recent" / "Patient.ndjson").read_text(encoding="utf-8")
     assert str(recent.public_id) in patients and str(old.public_id) not in patients
+
+
+def test_an_opioid_statement_is_a_medication_statement_in_everything_and_the_export(staff_client, tmp_path):
+    # given: a fentanyl patch, stopped, and morphine, ongoing
+    from decimal import Decimal
+
+    from apps.medications.services import medication_statement_create
+
+    patient = PatientFactory()
+    patch = medication_statement_create(
+        patient=patient,
+        opioid="fentanyl_transdermal",
+        daily_dose=Decimal("12.5"),
+        started_on=TODAY - dt.timedelta(days=40),
+        stopped_on=TODAY - dt.timedelta(days=10),
+    )
+    morphine = medication_statement_create(
+        patient=patient, opioid="morphine", daily_dose=Decimal("30"), started_on=TODAY - dt.timedelta(days=10)
+    )
+
+    # when
+    statements = resources(everything(staff_client, patient), "MedicationStatement")
+
+    # then (each validated by everything())
+    fentanyl = statements[str(patch.public_id)]
+    assert fentanyl["status"] == "completed"
+    assert fentanyl["medicationCodeableConcept"]["coding"][0]["code"] == "fentanyl_transdermal"
+    assert fentanyl["dosage"][0]["doseAndRate"][0]["rateQuantity"] == {
+        "value": 12.5, "unit": "mcg/h", "system": "http://unitsofmeasure.org", "code": "ug/h",
+    }  # fmt: skip
+    assert fentanyl["effectivePeriod"]["end"] == (TODAY - dt.timedelta(days=10)).isoformat()
+    ongoing = statements[str(morphine.public_id)]
+    assert ongoing["status"] == "active" and "end" not in ongoing["effectivePeriod"]
+    # and the bulk export writes them to MedicationStatement.ndjson
+    call_command("export_fhir", str(tmp_path / "out"))
+    lines = (tmp_path / "out" / "MedicationStatement.ndjson").read_text().splitlines()
+    exported = [json.loads(line) for line in lines]
+    assert {r["id"] for r in exported} == {str(patch.public_id), str(morphine.public_id)}
+    for resource in exported:
+        get_fhir_model_class("MedicationStatement").model_validate(resource)

@@ -19,6 +19,7 @@ from django.urls import reverse
 from apps.adverse_events.models import AdverseEvent, Category, Relatedness, Severity
 from apps.blocks.models import DiagnosticBlock
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind, Status
+from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient
 from apps.registry.models import ImportRun
 from apps.registry.services import registry_import
@@ -28,7 +29,7 @@ from apps.surveys.models import SurveyResponse
 pytestmark = pytest.mark.django_db
 
 SAMPLE_V2 = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample-v2"
-LATER_FILES = ("instrument_responses.csv", "medications.csv")
+LATER_FILES = ("instrument_responses.csv",)
 
 PATIENTS = "mrn,first_name,last_name,date_of_birth,sex,email,mobile_phone,preferred_channel,timezone"
 BLOCKS = (
@@ -118,9 +119,10 @@ def state() -> dict[str, object]:
             SurveyResponse.objects.order_by("pk").values_list("pk", "follow_up_id", "new_problem", "new_problem_text")
         ),
         "events": list(AdverseEvent.objects.order_by("pk").values_list("pk", "external_id", "treatment", "block")),
+        "statements": list(MedicationStatement.objects.order_by("pk").values_list("pk", "external_id", "daily_dose")),
         "history": [
             model.change_events.rel.related_model.objects.count()
-            for model in (Cryoablation, FollowUp, SurveyResponse, AdverseEvent)
+            for model in (Cryoablation, FollowUp, SurveyResponse, AdverseEvent, MedicationStatement)
         ],
     }
 
@@ -210,24 +212,23 @@ def test_a_second_import_of_the_v2_sample_changes_nothing(tmp_path):
     printed = out.getvalue()
     assert "treatments.csv: created 0, matched 84" in printed
     assert "adverse_events.csv: created 0, matched 28" in printed
+    assert "medications.csv: created 0, matched 32" in printed
     assert "survey_responses.csv: created 0, matched 304" in printed
     assert "new treatments by kind" not in printed
 
 
-def test_a_folder_with_instruments_or_medications_is_refused_whole(tmp_path):
-    # given the full sample, instruments and opioid statements included
+def test_a_folder_with_instruments_is_refused_whole(tmp_path):
+    # given the full sample, instruments included
     folder = tmp_path / "full"
     shutil.copytree(SAMPLE_V2, folder)
     # when
     result = registry_import(folder=folder)
-    # then each of the two files is named, and nothing is written
+    # then the file is named, and nothing is written
     messages = [str(p) for p in result.problems]
-    for name in LATER_FILES:
-        assert (
-            f"{name}: not imported by this version: instruments and opioids come with a later release. "
-            "Remove the file to import the others."
-        ) in messages
-    assert len(messages) == 2
+    assert messages == [
+        "instrument_responses.csv: not imported by this version: instruments come with a later release. "
+        "Remove the file to import the others."
+    ]
     assert not Patient.objects.exists() and not Cryoablation.objects.exists()
     assert ImportRun.objects.get().status == ImportRun.Status.REFUSED
 
@@ -426,12 +427,10 @@ def test_the_upload_page_names_the_files_of_a_later_release_instead_of_dropping_
     upload = SimpleUploadedFile("registry.zip", buffer.getvalue(), content_type="application/zip")
     # when it is uploaded
     response = client.post(reverse("registry:import"), {"files": [upload]})
-    # then the dry run names both files and nothing can be confirmed
+    # then the dry run names the file and nothing can be confirmed
     html = response.content.decode()
-    assert "2 problems: nothing would be imported" in html
-    assert (
-        "<li>medications.csv: not imported by this version: instruments and opioids come with a later release." in html
-    )
+    assert "1 problem: nothing would be imported" in html
+    assert "<li>instrument_responses.csv: not imported by this version: instruments come with a later release." in html
     assert "Confirm the import" not in html
     # and without them the same upload is checked and can be confirmed, with its counts in words
     buffer = io.BytesIO()
@@ -441,7 +440,7 @@ def test_the_upload_page_names_the_files_of_a_later_release_instead_of_dropping_
                 archive.writestr(f"export/{path.name}", path.read_bytes())
     upload = SimpleUploadedFile("registry.zip", buffer.getvalue(), content_type="application/zip")
     html = client.post(reverse("registry:import"), {"files": [upload]}).content.decode()
-    assert "Dry run: no problems" in html and "28 new adverse events" in html
+    assert "Dry run: no problems" in html and "28 new adverse events" in html and "32 new opioid statements" in html
     client.post(reverse("registry:import_confirm"))
     assert Cryoablation.objects.count() == 84 and AdverseEvent.objects.count() == 28
 

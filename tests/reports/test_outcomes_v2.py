@@ -347,7 +347,8 @@ def test_the_report_speaks_version_2():
         "instruments",
         "opioids",
     ]
-    assert data["version"] == 2 and data["instruments"] == [] and data["opioids"] == []
+    assert data["version"] == 2 and data["instruments"] == []
+    assert data["opioids"] and all(r["on_opioids"] == 0 and r["rate"] is None for r in data["opioids"])
     for section in ("response", "durability", "repeat", "adverse_events"):
         groups = [r["group"] for r in data[section]]
         assert groups[0] == "overall", section
@@ -373,6 +374,7 @@ def test_the_csv_carries_every_section_with_the_version():
         "durability",
         "repeat",
         "adverse_events",
+        "opioids",
     ]
     assert all(lines[0].startswith("section,version,as_of,threshold_percent,") for lines in sections)
     assert all(line.split(",")[1] == "2" for lines in sections for line in lines[1:])

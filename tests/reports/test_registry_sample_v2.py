@@ -1,8 +1,8 @@
-"""The acceptance test of issue 15 for the outcomes report: the version 2 sample registry (tests/fixtures/
+"""The acceptance test of issues 15 and 16 for the outcomes report: the version 2 sample registry (tests/fixtures/
 registry-sample-v2, a copy of shared/data/registry-sample-v2), imported into an empty database without
-instrument_responses.csv and medications.csv (the next issue's), gives expected-report-v2.json's funnel, response,
-threshold_bands, durability, repeat and adverse_events, as its README says: rows in any order, a row whose counts are
-all zero may be absent, rates and medians to 1e-9."""
+instrument_responses.csv (not imported yet), gives expected-report-v2.json's funnel, response, threshold_bands,
+durability, repeat, adverse_events and opioids, as its README says: rows in any order, a row whose counts are all zero
+may be absent, rates and medians to 1e-9."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample-v2"
-NEXT_ISSUE = {"instrument_responses.csv", "medications.csv"}
+NEXT_ISSUE = {"instrument_responses.csv"}
 SECTIONS = {
     "funnel": ("group",),
     "response": ("group", "time_point"),
@@ -24,6 +24,7 @@ SECTIONS = {
     "durability": ("group",),
     "repeat": ("group",),
     "adverse_events": ("group",),
+    "opioids": ("group", "time_point"),
 }
 
 
@@ -51,7 +52,7 @@ def test_version_2_sample_registry_gives_the_expected_report(tmp_path):
     out = io.StringIO()
     call_command("outcomes_report", "--format", "json", "--as-of", "2026-06-30", stdout=out)
 
-    # then every row of the six sections is the expected one
+    # then every row of the seven sections is the expected one
     got = json.loads(out.getvalue())
     expected = json.loads((SAMPLE / "expected-report-v2.json").read_text())
     assert (got["version"], got["as_of"], got["threshold_percent"]) == (2, "2026-06-30", 50)

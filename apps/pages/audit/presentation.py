@@ -28,6 +28,7 @@ PAGE_NAMES = {
     "ablation_list": "Cryoablations (API)",
     "treatment_list": "Treatments (API)",
     "adverse_event_list": "Adverse events (API)",
+    "medication_statement_list": "Opioid statements (API)",
     "follow_up_list": "Follow-ups (API)",
     "outcomes_report": "Outcomes report (API)",
     "fhir_bulk_export": "FHIR export",
@@ -39,6 +40,8 @@ _RECORD_NAMES = {
     "surveyresponse": "Survey answers",
     "diaryentry": "Pain diary entry",
     "problemreview": "Review of a new problem",
+    "medicationstatement": "Opioid",
+    "medicationreview": "Review of the opioid list",
     "user_groups": "Role membership",
 }
 

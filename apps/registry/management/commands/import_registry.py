@@ -13,7 +13,7 @@ from apps.registry.services import TREATMENTS_BY_KIND, registry_import
 class Command(BaseCommand):
     help = (
         "Import a registry folder (patients.csv, blocks.csv, treatments.csv or ablations.csv, survey_responses.csv, "
-        "adverse_events.csv; docs: data-exchange.md). All or nothing: any problem is listed as "
+        "adverse_events.csv, medications.csv; docs: data-exchange.md). All or nothing: any problem is listed as "
         "file:line: column: message and nothing is written. A second import of the same files changes nothing."
     )
 

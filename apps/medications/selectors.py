@@ -1,0 +1,95 @@
+"""What the pages, the API and the report read about opioids: the statements with their factors and the MME, as the
+database computes them (migration 0002: medications_mme_factor_table, medications_mme_factor, medications_mme)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+from django.shortcuts import get_object_or_404
+
+from apps.patients.models import Patient
+
+from .models import MedicationReview, MedicationStatement
+
+
+@dataclass(frozen=True)
+class FactorTable:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Mme:
+    """A patient's daily morphine milligram equivalents on a day, with the factor table it was computed by."""
+
+    day: dt.date
+    value: Decimal
+    factor_table: FactorTable
+
+    @property
+    def value_text(self) -> str:
+        """The MME as a number without trailing zeros: "40.1", "60"."""
+        return f"{self.value.normalize():f}"
+
+
+@dataclass(frozen=True)
+class OpioidList:
+    """A patient's opioid list as the patient page shows it."""
+
+    statements: list[MedicationStatement]
+    mme_today: Mme
+    review: MedicationReview | None
+
+    @property
+    def flagged(self) -> list[MedicationStatement]:
+        """The statements whose opioid has no factor: listed, left out of the MME."""
+        return [s for s in self.statements if getattr(s, "mme_factor", None) is None]
+
+
+def factor_table() -> FactorTable:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, version FROM medications_mme_factor_table()")
+        name, version = cursor.fetchone()
+    return FactorTable(name=name, version=version)
+
+
+def mme_on(*, patient: Patient, day: dt.date) -> Mme:
+    """The patient's daily MME on `day` (the database's medications_mme), with the factor table's name and version."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT medications_mme(%s, %s), t.name, t.version FROM medications_mme_factor_table() t",
+            [patient.pk, day],
+        )
+        value, name, version = cursor.fetchone()
+    return Mme(day=day, value=value, factor_table=FactorTable(name=name, version=version))
+
+
+def medication_statements_for_patient(*, patient: Patient) -> QuerySet[MedicationStatement]:
+    """The patient's statements, newest start first, each with `mme_factor` (None: the table gives none)."""
+    return (
+        MedicationStatement.objects.filter(patient=patient)
+        .annotate(mme_factor=RawSQL("medications_mme_factor(medications_medicationstatement.opioid)", []))
+        .order_by("-started_on", "-id")
+    )
+
+
+def medication_statement_get(*, patient: Patient, public_id: UUID | str) -> MedicationStatement:
+    return get_object_or_404(MedicationStatement, patient=patient, public_id=public_id)
+
+
+def medication_review_get(*, patient: Patient) -> MedicationReview | None:
+    return MedicationReview.objects.select_related("reviewed_by").filter(patient=patient).first()
+
+
+def opioid_list_get(*, patient: Patient, today: dt.date) -> OpioidList:
+    return OpioidList(
+        statements=list(medication_statements_for_patient(patient=patient)),
+        mme_today=mme_on(patient=patient, day=today),
+        review=medication_review_get(patient=patient),
+    )
