@@ -63,6 +63,8 @@ def _ablation_filters(alias: str) -> str:
 
 
 BLOCK_FILTERS = _block_filters("b.performed_at", "b.physician_id", "b.nerve_id", "b.side")
+# The same filters on a treatment under the alias t (the channel figures, apps.reports.channels, read them too).
+TREATMENT_FILTERS = _ablation_filters("t")
 ABLATION_FILTERS = _ablation_filters("a")
 
 # The figures read the follow-ups from one derived table (apps.reports.models.FollowUpFact, kept by triggers): each
