@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import zoneinfo
 
-import phonenumbers
 from django import forms
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import SMS_CONSENT_VERSION, SMS_CONSENT_WORDING, Patient, default_timezone, time_zone_label
+from .models import SMS_CONSENT_VERSION, SMS_CONSENT_WORDING, Patient, default_timezone, phone_e164, time_zone_label
 
 
 def timezone_choices() -> list[tuple[str, str]]:
@@ -74,13 +72,10 @@ class PatientForm(forms.ModelForm):
         raw = self.cleaned_data["mobile_phone"].strip()
         if not raw:
             return ""
-        try:
-            number = phonenumbers.parse(raw, settings.PHONE_REGION)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        number = phone_e164(raw)
+        if number is None:
             raise forms.ValidationError(f"“{raw}” is not a valid phone number.", code="invalid_phone")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return number
 
     def validate_unique(self) -> None:
         """The MRN, the one unique field, is checked in clean_mrn with a message naming its patient."""

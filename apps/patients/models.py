@@ -6,6 +6,7 @@ import uuid
 import zoneinfo
 from datetime import timedelta
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
@@ -70,6 +71,18 @@ SMS_CONSENT_WORDING = {
     "sms-2026-12": "I agree to receive text messages from the clinic about my pain after my procedures, and to answer "
     "them by text. Message and data rates may apply. Reply STOP to stop, HELP for help.",
 }
+
+
+def phone_e164(raw: str) -> str | None:
+    """A phone number as typed (national in settings.PHONE_REGION, or international) in E.164, as the patients'
+    numbers are stored; None when it is not a valid number. The patient form and the SMS webhook both read it."""
+    try:
+        number = phonenumbers.parse(raw.strip(), settings.PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def validate_e164(value: str) -> None:

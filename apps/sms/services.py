@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-import phonenumbers
 from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,7 +30,7 @@ from apps.accounts.models import User
 from apps.accounts.ratelimit import count
 from apps.blocks.models import DiaryEntry
 from apps.cryoablations.models import FollowUp
-from apps.patients.models import Channel, Patient
+from apps.patients.models import Channel, Patient, phone_e164
 from apps.reminders import transports
 from apps.reminders.models import Message, MessageChannel, MessageStatus
 from apps.reminders.selectors import unmessageable_reason
@@ -62,13 +61,7 @@ class Received:
 def number_normalize(raw: str) -> str:
     """A sender's number in E.164 when it is a valid one (as the patients' numbers are stored), else as given."""
     text = body_clean(raw)[0].strip()[:32]
-    try:
-        number = phonenumbers.parse(text, settings.PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        return text
-    if not phonenumbers.is_valid_number(number):
-        return text
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phone_e164(text) or text
 
 
 def inbound_rate_limited(*, number: str) -> bool:

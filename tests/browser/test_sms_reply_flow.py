@@ -4,6 +4,7 @@ patient's reply (manage.py sms_reply, the webhook's path) lands in the diary, an
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.management import call_command
@@ -20,6 +21,7 @@ from apps.reminders.services import messages_plan, messages_send
 from apps.reminders.transports import FAKE_SMS
 from tests.browser.conftest import field, sign_in
 from tests.factories import UserFactory, make_reachable_patient
+from tests.sms.conftest import sent_diary_prompt
 
 pytestmark = pytest.mark.browser
 
@@ -72,3 +74,42 @@ def test_a_block_its_sms_prompt_and_the_patients_reply_on_the_block_page(page, s
     expect(page.locator("#peak-relief")).to_have_text("75.0%")
     # no sideways scroll at 390 px
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_staff_attach_an_unclear_reply_from_the_text_replies_tab(page, settings):
+    # given: a diary prompt went out asking for a reply, and the patient answered in words, then went quiet
+    settings.SMS_TRANSPORT = "fake"
+    FAKE_SMS.sent.clear()
+    protocol = protocol_get()
+    protocol.diary_sms_mode = SmsMode.REPLY
+    protocol.quiet_start_hour = protocol.quiet_end_hour = 0
+    protocol.save()
+    staff = UserFactory(role=Role.STAFF)
+    patient = make_reachable_patient(first_name="Rosa", preferred_channel="sms", mobile_phone="+12125550123")
+    prompt = sent_diary_prompt(patient=patient, number="+12125550123")
+    call_command("sms_reply", "+12125550123", "about four i guess")
+    assert "please reply with one number" in FAKE_SMS.sent[-1].body  # the one clarification
+
+    # when: staff open the worklist's "Text replies" tab on a phone and attach the message with its score
+    sign_in(page, staff.username)
+    page.set_viewport_size(PHONE)
+    page.goto(reverse("cryoablations:worklist"))
+    page.get_by_role("link", name="Text replies").click()
+    row = page.locator("#sms-inbox tr.sms-inbox-row")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("about four i guess")
+    expect(row).to_contain_text("Not a number from 0 to 10")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    row.get_by_role("link", name="Attach or dismiss…").click()
+    field(page, "The question it answers").select_option(index=1)
+    page.get_by_role("button", name="Attach").click()
+    expect(page.locator("#id_value")).to_have_class(re.compile("is-invalid"))  # no score yet: named, nothing written
+    expect(page.get_by_text("Enter the pain score, a whole number from 0 to 10.")).to_be_visible()
+    field(page, "Pain score (0 to 10)").fill("4")
+    page.get_by_role("button", name="Attach").click()
+
+    # then: the tab is empty again and the block's diary has the entry, from the SMS reply
+    expect(page.get_by_role("status")).to_contain_text("recorded as the patient's answer")
+    expect(page.locator("#sms-inbox")).to_contain_text("No text messages waiting.")
+    page.goto(reverse("blocks:detail", args=[prompt.block.public_id]))
+    expect(page.locator("#diary")).to_contain_text("Patient, by SMS reply")
