@@ -7,15 +7,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from apps.accounts.models import Role
 from apps.adverse_events.services import adverse_event_create
 from apps.clinic.models import Nerve
+from apps.medications.services import medication_statement_create
 from apps.registry.services import registry_import
+from apps.sms.models import InboundSms
 from apps.surveys.services import response_record
 from tests.browser.conftest import sign_in, sign_in_with_code
 from tests.factories import (
@@ -89,6 +93,10 @@ def clinic(live_server):
         severity="mild",
         relatedness="definite",
     )
+    statement = medication_statement_create(
+        patient=patient, opioid="oxycodone", daily_dose=Decimal("20"), started_on=performed_on - dt.timedelta(days=90)
+    )
+    call_command("sms_reply", "+12125550999", "hello? who is this")  # from no patient's number: Text replies tab
     _link, token = make_survey_link(follow_up=second)
     run = make_report_run()
     registry_import(folder=SAMPLE_IMPORT, dry_run=True, user=None, source="registry-sample")
@@ -103,6 +111,8 @@ def clinic(live_server):
         "token": token,
         "new_problem": new_problem,
         "adverse_event": event,
+        "statement": statement,
+        "inbound": InboundSms.objects.get(),
     }
 
 
@@ -129,6 +139,10 @@ def _clinical_pages(c) -> list[str]:
         f"/adverse-events/new/block/{block}/",
         f"/adverse-events/{c['adverse_event'].public_id}/edit/",
         f"/adverse-events/new-problems/{c['new_problem'].public_id}/dismiss/",
+        "/sms/inbox/",
+        f"/sms/inbox/{c['inbound'].public_id}/",
+        f"/medications/patient/{patient}/new/",
+        f"/medications/{c['statement'].public_id}/edit/",
         "/accounts/password/",
         "/accounts/mfa/",
     ]

@@ -44,7 +44,7 @@ def test_staff_add_an_opioid_and_the_patient_page_shows_it_with_todays_mme(staff
     assert "Medications (opioids)" in page
     assert "Oxycodone 20 mg/day" in page or ("Oxycodone" in page and "20 mg/day" in page)
     assert "Today's MME: 30 mg morphine equivalents a day" in page
-    assert "factor table CDC-2022" in page
+    assert "table version CDC-2022" in page
     assert "List last reviewed: never" in page
 
 
