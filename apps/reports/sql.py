@@ -65,7 +65,6 @@ def _ablation_filters(alias: str) -> str:
 BLOCK_FILTERS = _block_filters("b.performed_at", "b.physician_id", "b.nerve_id", "b.side")
 # The same filters on a treatment under the alias t (the channel figures, apps.reports.channels, read them too).
 TREATMENT_FILTERS = _ablation_filters("t")
-ABLATION_FILTERS = _ablation_filters("a")
 
 # The figures read the follow-ups from one derived table (apps.reports.models.FollowUpFact, kept by triggers): each
 # follow-up x with its window, its counted answer's scores (x.counted_response_id NULL: none counts), its ablation's
@@ -389,13 +388,14 @@ ADVERSE_EVENTS_SECTION = f"""
 
 # Pain over time: average pain (NRS) of the counted surveys at closed time points, and its percent change from the
 # ablation's baseline, with the baselines themselves as the first row. Scores are whole numbers 0..10, so the
-# distribution is a few hundred (time point, pain, baseline) cells with their counts, from which
+# distribution is a few hundred (time point, pain, baseline) cells with their counts (the baselines from the
+# treatment facts, a quarter of the treatments table's width), from which
 # apps.reports.outcomes computes the median and quartiles exactly as percentile_cont would (baseline NULL: the
 # baseline row itself, which has no change).
 PAIN_SECTION = f"""
-    SELECT 'baseline' AS time_point, a.baseline_nrs AS pain, NULL::integer AS baseline, count(*) AS n
-    FROM cryoablations_cryoablation a
-    WHERE {ABLATION_FILTERS}
+    SELECT 'baseline' AS time_point, t.baseline_nrs AS pain, NULL::integer AS baseline, count(*) AS n
+    FROM reports_treatmentfact t
+    WHERE {TREATMENT_FILTERS}
     GROUP BY 2
     UNION ALL
     SELECT x.time_point, x.pain_average, x.baseline_nrs, count(*)
@@ -452,6 +452,8 @@ OPIOID_FOLLOW_UPS = f"""
         FROM cryoablations_cryoablation t
         CROSS JOIN LATERAL (SELECT medications_mme(t.patient_id, t.performed_on) AS baseline) b
         WHERE {_ablation_filters("t")} AND b.baseline > 0
+          -- only patients with a statement at all: the MME function is not called for the rest (most patients)
+          AND t.patient_id IN (SELECT s.patient_id FROM medications_medicationstatement s)
     )
     SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, o.baseline,
            (fl.closed AND NOT fl.superseded) AS evaluable, m.mme
