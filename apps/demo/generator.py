@@ -48,6 +48,7 @@ from apps.clinic.rules import percent_reduction
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
+from apps.medications.models import MedicationStatement, Opioid
 from apps.patients.models import SMS_CONSENT_VERSION, Channel, Language, Patient, Sex, patient_search_name
 from apps.registry import bulk
 from apps.registry.bulk import IdPool
@@ -226,6 +227,23 @@ NEW_PROBLEMS = (
 )
 # A patient's new problem older than this was reviewed by staff (made an adverse event); newer ones wait on the queue.
 NEW_PROBLEM_REVIEWED_AFTER_DAYS = 21
+# Opioids (their MME is the database's rule): about a third of the treated patients take one on the day of their first
+# treatment, started months or years before. A month to four after it, a responder often tapers to half the dose or
+# stops; a non-responder mostly stays on it. Doses: the usual daily totals (the fentanyl patch in mcg an hour).
+OPIOID_SHARE = 0.35
+OPIOIDS: dict[str, tuple[float, tuple[int, ...]]] = {
+    Opioid.OXYCODONE: (30, (10, 15, 20, 30, 40)),
+    Opioid.HYDROCODONE: (28, (10, 15, 20, 30)),
+    Opioid.TRAMADOL: (20, (50, 100, 200)),
+    Opioid.MORPHINE: (8, (15, 30, 60)),
+    Opioid.FENTANYL_TRANSDERMAL: (4, (12, 25)),
+    Opioid.TAPENTADOL: (5, (100, 200)),
+    Opioid.BUPRENORPHINE: (5, (8, 16)),
+}
+OPIOID_CHANGE = {
+    True: {"stop": 35, "taper": 40, "none": 25},  # after a response
+    False: {"stop": 5, "taper": 15, "none": 80},
+}
 COMPLICATIONS = {
     "": 93,
     "Transient bruising at the probe site.": 4,
@@ -400,8 +418,24 @@ class AdverseEventRow(NamedTuple):
     updated_at: datetime
 
 
+class MedicationRow(NamedTuple):
+    id: int
+    public_id: uuid.UUID
+    patient_id: int
+    opioid: str
+    daily_dose: Decimal
+    started_on: date
+    stopped_on: date | None
+    recorded_by_id: int
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
 # What a seed writes, in the order it is copied (the answers before the follow-ups that count them).
-type RowKey = Literal["patients", "blocks", "diary", "ablations", "responses", "follow_ups", "adverse_events"]
+type RowKey = Literal[
+    "patients", "blocks", "diary", "ablations", "responses", "follow_ups", "adverse_events", "medications"
+]
 ROWS: dict[RowKey, tuple[type[Model], type[NamedTuple]]] = {
     "patients": (Patient, PatientRow),
     "blocks": (DiagnosticBlock, BlockRow),
@@ -410,6 +444,7 @@ ROWS: dict[RowKey, tuple[type[Model], type[NamedTuple]]] = {
     "responses": (SurveyResponse, ResponseRow),
     "follow_ups": (FollowUp, FollowUpRow),
     "adverse_events": (AdverseEvent, AdverseEventRow),
+    "medications": (MedicationStatement, MedicationRow),
 }
 
 
@@ -470,6 +505,7 @@ class _Rows(TypedDict):
     responses: list[ResponseRow]
     follow_ups: list[FollowUpRow]
     adverse_events: list[AdverseEventRow]
+    medications: list[MedicationRow]
 
 
 @dataclass
@@ -478,7 +514,14 @@ class _Batch:
 
     rows: _Rows = field(
         default_factory=lambda: _Rows(
-            patients=[], blocks=[], diary=[], ablations=[], responses=[], follow_ups=[], adverse_events=[]
+            patients=[],
+            blocks=[],
+            diary=[],
+            ablations=[],
+            responses=[],
+            follow_ups=[],
+            adverse_events=[],
+            medications=[],
         )
     )
     patients: list[_Patient] = field(default_factory=list)
@@ -537,6 +580,7 @@ class DemoGenerator:
         self.physicians = physicians
         self.staff_id = staff_id
         self.pools = pools
+        self.opioids_drawn: set[int] = set()  # the patients whose opioid use was drawn (at their first treatment)
         self.nerve_ids = {code: nerve_id for code, nerve_id in nerves.items() if code in NERVE_PROFILES}
         if not self.nerve_ids:
             raise ValueError("None of the demo's nerve codes is in the catalog; run migrate first.")
@@ -960,6 +1004,40 @@ class DemoGenerator:
         if rng.random() < ADVERSE_EVENT_SHARE:
             day = min(last_day, performed_on + timedelta(days=rng.randint(0, 14)))
             self._adverse_event(ablation, batch, day, source_response_id=None)
+        if row.patient_id not in self.opioids_drawn:  # the patient's first treatment
+            self.opioids_drawn.add(row.patient_id)
+            if rng.random() < OPIOID_SHARE:
+                self._opioids(ablation, batch, responded=effect >= 0.5)
+
+    def _opioids(self, ablation: _Ablation, batch: _Batch, *, responded: bool) -> None:
+        rng, row = ablation.rng, ablation.row
+        opioid = _weighted(rng, {name: weight for name, (weight, _) in OPIOIDS.items()})
+        dose = Decimal(rng.choice(OPIOIDS[opioid][1]))
+        started = row.performed_on - timedelta(days=rng.randint(60, 1500))
+        change_on = row.performed_on + timedelta(days=rng.randint(30, 120))
+        change = _weighted(rng, OPIOID_CHANGE[responded]) if change_on < self.today else "none"
+        recorded = self._local(row.performed_on, rng.randint(9 * 60, 17 * 60))
+
+        def statement(daily_dose: Decimal, started_on: date, stopped_on: date | None) -> None:
+            batch.rows["medications"].append(
+                MedicationRow(
+                    id=self.pools["medications"].take(),
+                    public_id=_uuid(rng),
+                    patient_id=row.patient_id,
+                    opioid=opioid,
+                    daily_dose=daily_dose,
+                    started_on=started_on,
+                    stopped_on=stopped_on,
+                    recorded_by_id=self.staff_id,
+                    external_id=None,
+                    created_at=recorded,
+                    updated_at=recorded,
+                )
+            )
+
+        statement(dose, started, None if change == "none" else change_on)
+        if change == "taper":  # the new, lower dose from the day the old one stopped (a same-day handover)
+            statement(dose / 2, change_on, None)
 
     def _adverse_event(self, ablation: _Ablation, batch: _Batch, day: date, *, source_response_id: int | None) -> None:
         rng, row = ablation.rng, ablation.row
@@ -1100,7 +1178,7 @@ def _batch_write(
         counted = bulk.counted_responses_pick(batch.rows["responses"])
         follow_ups = batch.rows["follow_ups"]
         batch.rows["follow_ups"] = [row._replace(counted_response_id=counted.get(row.id)) for row in follow_ups]
-        last: tuple[RowKey, ...] = ("responses", "follow_ups", "adverse_events")
+        last: tuple[RowKey, ...] = ("responses", "follow_ups", "adverse_events", "medications")
         for key in last:
             bulk.rows_copy(ROWS[key][0], batch.rows[key])
         supersession_refresh(patient_ids=[patient.id for patient in batch.patients])

@@ -20,8 +20,10 @@ from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.services import follow_up_dates
 from apps.demo.generator import DEMO_PASSWORD, ROWS
+from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient, patient_search_name
 from apps.registry import bulk
+from apps.reports.outcomes import outcomes_compute_for, outcomes_filters
 from apps.surveys.models import SurveyResponse
 from apps.surveys.services import follow_up_for
 from tests.registry.test_bulk import _counts, _reltuples
@@ -346,3 +348,22 @@ def test_the_demo_shows_every_kind_repeats_and_harms():
     waiting = SurveyResponse.objects.filter(new_problem=True, adverse_event__isnull=True)
     assert waiting.exists()
     assert all(response.new_problem_text for response in waiting)
+
+
+@pytest.mark.django_db
+def test_the_demo_has_opioid_users_some_tapering_or_stopping_after_treatment():
+    # when
+    _seed("--patients", "300", "--seed", "7")
+
+    # then about a third of the treated patients take an opioid on their first treatment's day, by its MME
+    treated = Patient.objects.filter(cryoablations__isnull=False).distinct().count()
+    on_opioids = MedicationStatement.objects.values("patient").distinct().count()
+    assert 0.2 * treated < on_opioids < 0.5 * treated
+    # after treatment some stopped and some tapered to a lower dose the same day (a handover), others go on
+    stopped = MedicationStatement.objects.filter(stopped_on__isnull=False)
+    assert stopped.exists() and MedicationStatement.objects.filter(stopped_on__isnull=True).exists()
+    assert MedicationStatement.objects.filter(started_on__in=stopped.values("stopped_on")).exists()
+    # the report counts opioid users with MME figures (the database's rule)
+    report = outcomes_compute_for(filters=outcomes_filters())
+    overall_3m = next(r for r in report.opioids if r.group == "overall" and r.time_point == "3m")
+    assert overall_3m.on_opioids > 0 and overall_3m.evaluable > 0 and overall_3m.reduced_50 > 0

@@ -68,6 +68,7 @@ class Command(BaseCommand):
             f"\n  follow-ups        {counts['follow_ups']:>10,}"
             f"\n  survey responses  {counts['responses']:>10,}"
             f"\n  adverse events    {counts['adverse_events']:>10,}"
+            f"\n  opioid statements {counts['medications']:>10,}"
             f"\n  users created     {counts['users created']:>10,} (password {DEMO_PASSWORD})"
         )
         if result.survey_open_mrn:
