@@ -1,0 +1,123 @@
+"""The trend chart's drawer (apps.reports.trend_chart): any number of measures as panels on one time axis, with the
+procedures marked across them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+
+from apps.reports.trend_chart import (
+    TrendLine,
+    TrendMarker,
+    TrendPoint,
+    TrendSeries,
+    _month_ticks,
+    _tag_rows,
+    number_text,
+    trend_chart,
+)
+
+SVG = "{http://www.w3.org/2000/svg}"
+DAY = dt.date(2026, 3, 1)
+
+
+def pain(*lines: TrendLine) -> TrendSeries:
+    return TrendSeries(name="Pain (NRS 0–10)", lines=lines, minimum=0, maximum=10)
+
+
+def mme(points) -> TrendSeries:
+    return TrendSeries(name="Daily MME", lines=[TrendLine("", points, step=True)], note="Factors CDC-2022")
+
+
+MARKERS = [
+    TrendMarker(DAY, 1, "Diagnostic block, genicular branches, left", "block"),
+    TrendMarker(DAY + dt.timedelta(days=10), 2, "Cryoablation, genicular branches, left", "treatment"),
+]
+
+
+def draw(series, markers=MARKERS):
+    return trend_chart(series, markers, end=DAY + dt.timedelta(days=200), title="Trend", empty_text="Nothing yet.")
+
+
+def test_the_chart_is_valid_svg_with_a_title_and_a_description_naming_each_measure_and_procedure():
+    # given
+    series = [
+        pain(TrendLine("After 2", [TrendPoint(DAY + dt.timedelta(days=10), 7, open=True), TrendPoint(DAY + dt.timedelta(days=100), 3)])),
+        mme([TrendPoint(DAY, Decimal("30.00")), TrendPoint(DAY + dt.timedelta(days=50), Decimal("20.0"))]),
+    ]
+    # when
+    svg = draw(series)
+    # then
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg" and root.get("role") == "img"
+    assert root.find(f"{SVG}title").text == "Trend"
+    description = root.find(f"{SVG}desc").text
+    assert "Pain (NRS 0–10): 2 values from 2026-03-11 to 2026-06-09, the latest 3." in description
+    assert "Daily MME: 2 values from 2026-03-01 to 2026-04-20, the latest 20." in description
+    assert "1, 2026-03-01, Diagnostic block, genicular branches, left" in description
+    assert "style=" not in svg and "<script" not in svg
+
+
+def test_each_measure_with_data_is_a_panel_and_one_without_is_left_out():
+    # given
+    empty = TrendSeries(name="PEG-3 (0–10)", lines=[TrendLine("", [])], maximum=10)
+    series = [pain(TrendLine("", [TrendPoint(DAY, 5)])), empty, mme([TrendPoint(DAY, Decimal(30))])]
+    # when
+    root = ET.fromstring(draw(series))
+    # then: a frame per panel with data, titled
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert len(root.findall(f"{SVG}rect")) == 2
+    assert "Pain (NRS 0–10)" in texts and "Daily MME" in texts and "PEG-3 (0–10)" not in texts
+    # MME's scale is rounded up from its data; pain's is the one given
+    assert "50" in texts and "10" in texts
+
+
+def test_procedures_are_numbered_vertical_lines_across_the_panels_blocks_dashed():
+    # given
+    series = [pain(TrendLine("", [TrendPoint(DAY, 5), TrendPoint(DAY + dt.timedelta(days=90), 2)]))]
+    # when
+    root = ET.fromstring(draw(series))
+    # then
+    lines = root.findall(f"{SVG}line")
+    verticals = [line for line in lines if line.get("x1") == line.get("x2") and float(line.get("y2")) - float(line.get("y1")) > 50]
+    assert len(verticals) == 2
+    assert [v.get("stroke-dasharray") for v in verticals] == ["3 3", None]
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "1" in texts and "2" in texts
+
+
+def test_several_lines_in_a_panel_get_a_legend_and_open_points_stay_open():
+    # given
+    series = [
+        pain(
+            TrendLine("After 2 (cryoablation)", [TrendPoint(DAY, 7, open=True), TrendPoint(DAY + dt.timedelta(days=30), 2)]),
+            TrendLine("Before each block", [TrendPoint(DAY - dt.timedelta(days=10), 8, open=True)], joined=False),
+        )
+    ]
+    # when
+    root = ET.fromstring(draw(series))
+    # then
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "After 2 (cryoablation)" in texts and "Before each block" in texts
+    fills = [c.get("fill") for c in root.findall(f"{SVG}circle")]
+    assert fills.count("#ffffff") == 3  # two open points and the legend's open point
+    assert len(root.findall(f"{SVG}polyline")) == 1  # the block scores are not joined
+
+
+def test_with_no_data_at_all_the_chart_says_so_in_words():
+    assert draw([pain(TrendLine("", []))], markers=[]) == '<p class="text-muted trend-empty">Nothing yet.</p>'
+
+
+def test_the_time_axis_is_labelled_by_month_or_year_and_close_tags_go_on_another_row():
+    assert _month_ticks(dt.date(2026, 1, 15), dt.date(2026, 5, 20)) == [
+        (dt.date(2026, 3, 1), "Mar 2026"),
+        (dt.date(2026, 5, 1), "May 2026"),
+    ]
+    assert [label for _, label in _month_ticks(dt.date(2020, 1, 15), dt.date(2026, 5, 20))] == [
+        "2022",
+        "2024",
+        "2026",
+    ]
+    assert _tag_rows([50, 55, 60, 90]) == [0, 1, 2, 0]
+    assert [number_text(v) for v in (3, Decimal("30.000"), 4.3333, Decimal("40.10"))] == ["3", "30", "4.33", "40.1"]
