@@ -39,7 +39,7 @@ class PatientTrend:
         return trend_chart(self.series, self.markers, end=self.today, title=TITLE, empty_text=EMPTY)
 
 
-def _procedure(item: DiagnosticBlock | Cryoablation) -> str:
+def _label(item: DiagnosticBlock | Cryoablation) -> str:
     what = "Diagnostic block" if isinstance(item, DiagnosticBlock) else item.get_kind_display()
     return f"{what}, {item.nerve}, {item.get_side_display().lower()}"
 
@@ -50,22 +50,21 @@ def patient_trend(
     """The series of the chart, one per measure in the order a physician reads them (pain first, opioids last),
     and the patient's blocks and treatments numbered in date order, superseded treatments among them."""
     events = sorted(timeline, key=lambda e: (e.at, e.kind))
-    procedures = [e for e in events if e.kind in ("block", "ablation")]
-    numbers = {(e.kind, e.item.pk): n for n, e in enumerate(procedures, start=1)}  # type: ignore[attr-defined]
+    procedures = [e for e in events if isinstance(e.item, DiagnosticBlock | Cryoablation)]
+    numbers = {id(e.item): n for n, e in enumerate(procedures, start=1)}
     markers = []
     for event in procedures:
-        notes = []
-        if event.kind == "ablation":
-            chain: TreatmentChain = event.extra  # type: ignore[assignment]
-            if chain.repeated_by is not None:
-                notes.append(f"superseded by the treatment of {chain.repeated_by.performed_on:%Y-%m-%d}")
+        item = event.item
+        assert isinstance(item, DiagnosticBlock | Cryoablation)  # noqa: S101 - for the type checker: procedures only
+        chain = event.extra if isinstance(event.extra, TreatmentChain) else None
+        later = chain.repeated_by if chain else None
         markers.append(
             TrendMarker(
                 on=event.on,
-                number=numbers[(event.kind, event.item.pk)],  # type: ignore[attr-defined]
-                label=_procedure(event.item),  # type: ignore[arg-type]
-                kind="block" if event.kind == "block" else "treatment",
-                notes=tuple(notes),
+                number=numbers[id(item)],
+                label=_label(item),
+                kind="block" if isinstance(item, DiagnosticBlock) else "treatment",
+                notes=(f"superseded by the treatment of {later.performed_on:%Y-%m-%d}",) if later else (),
             )
         )
 
@@ -76,26 +75,20 @@ def patient_trend(
         # minimum/maximum of the score, one TrendLine of the scored answers (TrendPoint(on, score, note)).
     ]
     # The MME's curve starts with the chart (the first procedure or answer), not with an opioid begun years before.
-    since = min((e.on for e in events if e.kind in ("block", "ablation", "response")), default=None)
-    series.append(_mme(patient, opioids, since=since, today=today))
+    charted = (e.on for e in events if isinstance(e.item, DiagnosticBlock | Cryoablation | SurveyResponse))
+    series.append(_mme(patient, opioids, since=min(charted, default=None), today=today))
     return PatientTrend(series=series, markers=markers, today=today)
 
 
-def _pain(events: list[TimelineEvent], numbers: dict[tuple[str, int], int]) -> TrendSeries:
+def _pain(events: list[TimelineEvent], numbers: dict[int, int]) -> TrendSeries:
     """Pain (NRS 0–10): each treatment's line, from its pre-procedure score (its baseline) through the average pain
     of the survey answers about it; the scores before the blocks as points of their own."""
-    before_blocks = [
-        TrendPoint(e.on, e.item.baseline_nrs, f"Before block {numbers[('block', e.item.pk)]}", open=True)  # type: ignore[attr-defined]
-        for e in events
-        if e.kind == "block"
-    ]
-    answers: list[tuple[dt.date, SurveyResponse]] = [(e.on, e.item) for e in events if e.kind == "response"]  # type: ignore[misc]
+    blocks = [(e.on, e.item) for e in events if isinstance(e.item, DiagnosticBlock)]
+    treatments = [e.item for e in events if isinstance(e.item, Cryoablation)]
+    answers = [(e.on, e.item) for e in events if isinstance(e.item, SurveyResponse)]
     lines = []
-    for event in events:
-        if event.kind != "ablation":
-            continue
-        treatment: Cryoablation = event.item  # type: ignore[assignment]
-        number = numbers[("ablation", treatment.pk)]
+    for treatment in treatments:
+        number = numbers[id(treatment)]
         points = [TrendPoint(treatment.performed_on, treatment.baseline_nrs, f"Before treatment {number}", open=True)]
         for day, response in answers:
             if response.ablation_id == treatment.pk:
@@ -103,8 +96,9 @@ def _pain(events: list[TimelineEvent], numbers: dict[tuple[str, int], int]) -> T
                 note = f"Survey after treatment {number} ({when}): average pain, past 24 hours"
                 points.append(TrendPoint(day, response.pain_average, note))
         lines.append(TrendLine(f"After {number} ({treatment.get_kind_display().lower()})", points))
-    if before_blocks:
-        lines.append(TrendLine("Before each block", before_blocks, joined=False))
+    if blocks:
+        before = [TrendPoint(day, b.baseline_nrs, f"Before block {numbers[id(b)]}", open=True) for day, b in blocks]
+        lines.append(TrendLine("Before each block", before, joined=False))
     return TrendSeries(
         name="Pain (NRS 0–10)",
         short_name="Pain",
@@ -124,7 +118,15 @@ def _mme(patient: Patient, opioids: OpioidList, *, since: dt.date | None, today:
     return TrendSeries(
         name="Daily MME (mg morphine equivalents)",
         short_name=f"Daily MME ({version} factors, list last reviewed {reviewed})",
-        lines=[TrendLine("", [TrendPoint(s.day, s.value, "From this day") for s in steps], step=True)],
+        lines=[TrendLine("", [TrendPoint(s.day, s.value, _mme_note(s.day, since, today)) for s in steps], step=True)],
         minimum=0,
         note=f"Factors {version} · list last reviewed {reviewed}",
     )
+
+
+def _mme_note(day: dt.date, since: dt.date | None, today: dt.date) -> str:
+    if day == today:
+        return "Today"
+    if day == since:
+        return "On the chart's first day"
+    return "From this day (an opioid started or stopped)"

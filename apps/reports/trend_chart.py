@@ -9,7 +9,7 @@ A measure is data (TrendSeries): the drawer knows no measure by name, so a new o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -25,7 +25,8 @@ PANEL_GAP = 16
 ROW = 20  # a line of text: a panel's title, its note, a legend entry, a row of procedure tags
 TAG_SPACING = 18  # procedure tags closer than this go on another row, so their numbers never overlap
 AXIS_HEIGHT = 26
-MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+GRID = "#dee2e6"
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 TICK_STEPS = (1, 2, 3, 6, 12, 24, 60)  # months between the time axis's labels: the smallest giving at most MAX_TICKS
 MAX_TICKS = 4  # "Mar 2026" is about 60 units at FONT_SIZE: four fit the narrow drawing with room between them
 
@@ -140,9 +141,7 @@ def _describe(series: Sequence[TrendSeries], markers: Sequence[TrendMarker]) -> 
             f"{points[0].on:%Y-%m-%d} to {points[-1].on:%Y-%m-%d}, the latest {points[-1].value_text}."
         )
     if markers:
-        parts.append(
-            "Procedures: " + "; ".join(f"{m.number}, {m.on:%Y-%m-%d}, {m.label}" for m in markers) + "."
-        )
+        parts.append("Procedures: " + "; ".join(f"{m.number}, {m.on:%Y-%m-%d}, {m.label}" for m in markers) + ".")
     return " ".join(parts)
 
 
@@ -155,9 +154,9 @@ def trend_chart(
     empty_text: str,
 ) -> SafeString:
     """The panels of the series that have data, stacked on one time axis from the first date of any point or
-    procedure to `end` (today), procedures marked across them all. With no data at all, `empty_text` in words."""
+    procedure to `end` (today), procedures marked across them all. With no figure at all, `empty_text` in words."""
     panels = [one for one in series if one.has_data]
-    if not panels and not markers:
+    if not panels:
         return format_html('<p class="text-muted trend-empty">{}</p>', empty_text)
     dates = [p.on for one in panels for p in one.points] + [m.on for m in markers]
     start, end = min(dates), max([*dates, end])
@@ -169,68 +168,72 @@ def trend_chart(
     def x(day: dt.date) -> float:
         return LEFT + (day - first).days / ((last - first).days or 1) * plot_width
 
-    parts: list[str] = []
+    ticks = _month_ticks(first, last)
     tag_rows = _tag_rows([x(m.on) for m in markers])
-    top = ROW * (max(tag_rows) + 1) + 4 if markers else 0
-    for marker, row in zip(markers, tag_rows, strict=True):
-        parts.append(
-            _text(x(marker.on), ROW * row + FONT_SIZE, str(marker.number), anchor="middle", fill=_marker_ink(marker))
-        )
-
-    y = top
-    for one in panels:
-        y = _panel(parts, one, y, x, first, last)
+    tags_height = ROW * (max(tag_rows) + 1) if markers else 0
+    parts: list[str] = []
+    plots: list[tuple[float, float]] = []
+    y: float = 0
+    for index, one in enumerate(panels):
+        # The procedures' numbers go between the first panel's title and its plot: over the lines they name,
+        # and clear of every title and legend.
+        y, plot = _panel(parts, one, y, x, last, space_above_plot=tags_height if index == 0 else 0)
+        plots.append(plot)
         y += PANEL_GAP
-    bottom = y - PANEL_GAP
+    bottom = plots[-1][1]
 
-    # The procedures' lines go behind the data: drawn first, from their tag down through every panel.
-    lines = [
-        format_html(
-            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="1"{}/>',
-            round(x(m.on), 1),
-            round(x(m.on), 1),
-            ROW * row + FONT_SIZE + 3,
-            bottom,
-            _marker_ink(m),
-            mark_safe(' stroke-dasharray="3 3"') if m.kind == "block" else "",  # noqa: S308 - a constant
-        )
-        for m, row in zip(markers, tag_rows, strict=True)
-    ]
-    parts[:0] = lines
+    # Behind the data: light lines at the axis's months, and each procedure's line through every plot.
+    behind = []
+    for index, (top, plot_bottom) in enumerate(plots):
+        for day, _ in ticks:
+            behind.append(_vertical(x(day), top, plot_bottom, GRID))
+        for marker, row in zip(markers, tag_rows, strict=True):
+            from_y = top - tags_height + ROW * row + FONT_SIZE + 3 if index == 0 else top
+            behind.append(_vertical(x(marker.on), from_y, plot_bottom, _marker_ink(marker), marker.kind == "block"))
+    for marker, row in zip(markers, tag_rows, strict=True):
+        tag_y = plots[0][0] - tags_height + ROW * row + FONT_SIZE
+        parts.append(_text(x(marker.on), tag_y, str(marker.number), anchor="middle", fill=_marker_ink(marker)))
+    parts[:0] = behind
 
-    parts.append(
-        format_html(
-            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>', LEFT, WIDTH - RIGHT, bottom, bottom, MUTED
-        )
-    )
-    for day, label in _month_ticks(first, last):
-        parts.append(
-            format_html(
-                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"/>',
-                round(x(day), 1),
-                round(x(day), 1),
-                bottom,
-                bottom + 5,
-                MUTED,
-            )
-        )
+    for day, label in ticks:
+        parts.append(_vertical(x(day), bottom, bottom + 5, MUTED))
         parts.append(_text(x(day), bottom + 5 + FONT_SIZE, label, anchor="middle", fill=MUTED))
     height = bottom + AXIS_HEIGHT
-    return _svg(WIDTH, height, title, _describe(panels, markers), "".join(parts))
+    return _svg(WIDTH, round(height), title, _describe(panels, markers), "".join(parts))
+
+
+def _vertical(at: float, top: float, bottom: float, colour: str, dashed: bool = False) -> str:
+    return format_html(
+        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="1"{}/>',
+        round(at, 1),
+        round(at, 1),
+        round(top, 1),
+        round(bottom, 1),
+        colour,
+        mark_safe(' stroke-dasharray="3 3"') if dashed else "",  # noqa: S308 - a constant
+    )
 
 
 def _marker_ink(marker: TrendMarker) -> str:
     return MUTED if marker.kind == "block" else INK
 
 
-def _panel(parts: list[str], series: TrendSeries, y: float, x, first: dt.date, last: dt.date) -> float:
-    """Draws one measure's panel from `y` down; returns where it ends."""
+def _panel(
+    parts: list[str],
+    series: TrendSeries,
+    y: float,
+    x: Callable[[dt.date], float],
+    last: dt.date,
+    space_above_plot: float,
+) -> tuple[float, tuple[float, float]]:
+    """Draws one measure's panel from `y` down: its title, note, plot and legend. Returns where it ends and its
+    plot's top and bottom."""
     parts.append(_text(0, y + FONT_SIZE, series.name))
     y += ROW
     if series.note:
         parts.append(_text(0, y + FONT_SIZE, series.note, fill=MUTED))
         y += ROW
-    y += 6
+    y += 6 + space_above_plot
     highest = max(float(p.value) for p in series.points)
     maximum = series.maximum if series.maximum is not None else _nice_ceiling(highest)
     minimum = series.minimum
@@ -301,7 +304,7 @@ def _panel(parts: list[str], series: TrendSeries, y: float, x, first: dt.date, l
         else:
             parts.append(_dot(LEFT + 14, y - 5, colour, True))
         parts.append(_text(LEFT + 36, y, line.label))
-    return y + (6 if legend else 0)
+    return y + (6 if legend else 0), (plot_top, plot_bottom)
 
 
 def _dot(cx: float, cy: float, colour: str, hollow: bool) -> str:
