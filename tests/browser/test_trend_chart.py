@@ -112,6 +112,7 @@ def test_a_physician_reads_the_trend_chart_and_prints_it_on_one_page(browser, li
     scale = chart.evaluate("svg => svg.getBoundingClientRect().width / svg.viewBox.baseVal.width")
     assert 14 * scale >= 11
     trend.screenshot(path=str(shots / f"trend-{width}.png"))
+    page.screenshot(path=str(shots / f"patient-page-{width}.png"), full_page=True)
 
     # and printed (on an A4 sheet's width), the chart stays whole on one page
     page.set_viewport_size({"width": round(210 / 25.4 * 96), "height": round(A4_HEIGHT_PX)})
@@ -120,6 +121,12 @@ def test_a_physician_reads_the_trend_chart_and_prints_it_on_one_page(browser, li
     box = trend.bounding_box()
     assert box is not None and box["height"] < A4_HEIGHT_PX - 2 * 10 / 25.4 * 96  # less 1 cm margins
     trend.screenshot(path=str(shots / f"trend-print-{width}.png"))
+    # the print summary carries the same chart above the timeline
+    page.goto(f"/patients/{patient.public_id}/print/")
+    expect(page.locator("#trend").get_by_role("img", name="Pain, function, mood and opioids over time")).to_be_visible()
+    box = page.locator("#trend").bounding_box()
+    assert box is not None and box["height"] < A4_HEIGHT_PX - 2 * 10 / 25.4 * 96
+    page.screenshot(path=str(shots / f"print-summary-{width}.png"), full_page=True)
     context.close()
 
 
