@@ -85,16 +85,18 @@ def _pain(events: list[TimelineEvent], numbers: dict[int, int]) -> TrendSeries:
     of the survey answers about it; the scores before the blocks as points of their own."""
     blocks = [(e.on, e.item) for e in events if isinstance(e.item, DiagnosticBlock)]
     treatments = [e.item for e in events if isinstance(e.item, Cryoablation)]
-    answers = [(e.on, e.item) for e in events if isinstance(e.item, SurveyResponse)]
+    answers: dict[int, list[tuple[dt.date, SurveyResponse]]] = {}
+    for event in events:
+        if isinstance(event.item, SurveyResponse):
+            answers.setdefault(event.item.ablation_id, []).append((event.on, event.item))
     lines = []
     for treatment in treatments:
         number = numbers[id(treatment)]
         points = [TrendPoint(treatment.performed_on, treatment.baseline_nrs, f"Before treatment {number}", open=True)]
-        for day, response in answers:
-            if response.ablation_id == treatment.pk:
-                when = response.follow_up.label if response.follow_up else "unscheduled"
-                note = f"Survey after treatment {number} ({when}): average pain, past 24 hours"
-                points.append(TrendPoint(day, response.pain_average, note))
+        for day, response in answers.get(treatment.pk, []):
+            when = response.follow_up.label if response.follow_up else "unscheduled"
+            note = f"Survey after treatment {number} ({when}): average pain, past 24 hours"
+            points.append(TrendPoint(day, response.pain_average, note))
         lines.append(TrendLine(f"After {number} ({treatment.get_kind_display().lower()})", points))
     if blocks:
         before = [TrendPoint(day, b.baseline_nrs, f"Before block {numbers[id(b)]}", open=True) for day, b in blocks]

@@ -28,6 +28,7 @@ AXIS_HEIGHT = 26
 GRID = "#dee2e6"
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 TICK_STEPS = (1, 2, 3, 6, 12, 24, 60)  # months between the time axis's labels: the smallest giving at most MAX_TICKS
+TICK_HALF_WIDTH = 32  # half of "Mar 2026" at FONT_SIZE
 MAX_TICKS = 4  # "Mar 2026" is about 60 units at FONT_SIZE: four fit the narrow drawing with room between them
 
 
@@ -197,7 +198,9 @@ def trend_chart(
 
     for day, label in ticks:
         parts.append(_vertical(x(day), bottom, bottom + 5, MUTED))
-        parts.append(_text(x(day), bottom + 5 + FONT_SIZE, label, anchor="middle", fill=MUTED))
+        # A label near the drawing's right edge ends at the edge instead of being cut off by it.
+        at, anchor = (WIDTH, "end") if x(day) > WIDTH - TICK_HALF_WIDTH else (x(day), "middle")
+        parts.append(_text(at, bottom + 5 + FONT_SIZE, label, anchor=anchor, fill=MUTED))
     height = bottom + AXIS_HEIGHT
     return _svg(WIDTH, round(height), title, _describe(panels, markers), "".join(parts))
 

@@ -144,3 +144,15 @@ def test_the_time_axis_is_labelled_by_month_or_year_and_close_tags_go_on_another
     ]
     assert _tag_rows([50, 55, 60, 90]) == [0, 1, 2, 0]
     assert [number_text(v) for v in (3, Decimal("30.000"), 4.3333, Decimal("40.10"))] == ["3", "30", "4.33", "40.1"]
+
+
+def test_a_month_label_at_the_right_edge_ends_there_instead_of_being_cut_off():
+    # given: a month begins four days before the axis ends
+    series = [pain(TrendLine("", [TrendPoint(dt.date(2026, 1, 10), 5), TrendPoint(dt.date(2026, 6, 30), 3)]))]
+    # when
+    root = parse(trend_chart(series, [], end=dt.date(2026, 6, 30), title="Trend", empty_text=""))
+    # then
+    (july,) = [t for t in root.iter(f"{SVG}text") if t.text == "Jul 2026"]
+    assert (july.get("x"), july.get("text-anchor")) == ("420", "end")
+    (march,) = [t for t in root.iter(f"{SVG}text") if t.text == "Mar 2026"]
+    assert march.get("text-anchor") == "middle"
