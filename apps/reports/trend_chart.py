@@ -157,6 +157,7 @@ def trend_chart(
     """The panels of the series that have data, stacked on one time axis from the first date of any point or
     procedure to `end` (today), procedures marked across them all. With no figure at all, `empty_text` in words."""
     panels = [one for one in series if one.has_data]
+    markers = sorted(markers, key=lambda m: m.on)
     if not panels:
         return format_html('<p class="text-muted trend-empty">{}</p>', empty_text)
     dates = [p.on for one in panels for p in one.points] + [m.on for m in markers]
@@ -178,7 +179,16 @@ def trend_chart(
     for index, one in enumerate(panels):
         # The procedures' numbers go between the first panel's title and its plot: over the lines they name,
         # and clear of every title and legend.
-        y, plot = _panel(parts, one, y, x, last, space_above_plot=tags_height if index == 0 else 0)
+        # The time axis goes right under the last plot, above that panel's legend.
+        y, plot = _panel(
+            parts,
+            one,
+            y,
+            x,
+            last,
+            space_above_plot=tags_height if index == 0 else 0,
+            space_below_plot=AXIS_HEIGHT if index == len(panels) - 1 else 0,
+        )
         plots.append(plot)
         y += PANEL_GAP
     bottom = plots[-1][1]
@@ -201,7 +211,7 @@ def trend_chart(
         # A label near the drawing's right edge ends at the edge instead of being cut off by it.
         at, anchor = (WIDTH, "end") if x(day) > WIDTH - TICK_HALF_WIDTH else (x(day), "middle")
         parts.append(_text(at, bottom + 5 + FONT_SIZE, label, anchor=anchor, fill=MUTED))
-    height = bottom + AXIS_HEIGHT
+    height = y - PANEL_GAP
     return _svg(WIDTH, round(height), title, _describe(panels, markers), "".join(parts))
 
 
@@ -227,10 +237,12 @@ def _panel(
     y: float,
     x: Callable[[dt.date], float],
     last: dt.date,
+    *,
     space_above_plot: float,
+    space_below_plot: float,
 ) -> tuple[float, tuple[float, float]]:
-    """Draws one measure's panel from `y` down: its title, note, plot and legend. Returns where it ends and its
-    plot's top and bottom."""
+    """Draws one measure's panel from `y` down: its title, note, plot and legend, with room left above and below
+    the plot. Returns where it ends and its plot's top and bottom."""
     parts.append(_text(0, y + FONT_SIZE, series.name))
     y += ROW
     if series.note:
@@ -289,7 +301,7 @@ def _panel(
                 parts.append(_dot(x(point.on), y_of(point.value), colour, point.open))
         if several:
             legend.append((line, colour, dash_attribute))
-    y = plot_bottom
+    y = plot_bottom + space_below_plot
     for line, colour, dash_attribute in legend:
         y += ROW
         if line.joined:

@@ -156,3 +156,22 @@ def test_a_month_label_at_the_right_edge_ends_there_instead_of_being_cut_off():
     assert (july.get("x"), july.get("text-anchor")) == ("420", "end")
     (march,) = [t for t in root.iter(f"{SVG}text") if t.text == "Mar 2026"]
     assert march.get("text-anchor") == "middle"
+
+
+def test_the_time_axis_sits_under_the_last_plot_above_its_legend():
+    # given: pain alone (no opioids), with a legend
+    series = [
+        pain(
+            TrendLine("After 1 (cryoablation)", [TrendPoint(dt.date(2026, 1, 10), 7), TrendPoint(DAY, 3)]),
+            TrendLine("Before each block", [TrendPoint(dt.date(2026, 1, 2), 8, open=True)], joined=False),
+        )
+    ]
+    # when
+    svg = trend_chart(series, [], end=dt.date(2026, 6, 30), title="Trend", empty_text="")
+    root = parse(svg)
+    # then
+    texts = {t.text: float(t.get("y")) for t in root.iter(f"{SVG}text")}
+    frame = root.find(f"{SVG}rect")
+    plot_bottom = float(frame.get("y")) + float(frame.get("height"))
+    assert plot_bottom < texts["Mar 2026"] < texts["After 1 (cryoablation)"] < texts["Before each block"]
+    assert float(root.get("viewBox").split()[3]) >= texts["Before each block"]
