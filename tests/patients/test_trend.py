@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +21,14 @@ from apps.surveys.services import response_record
 from tests.factories import BlockFactory, PatientFactory, make_ablation
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _midday():
+    """Midday in the clinic: "n days ago" is the same local date whether counted in days or in hours across a
+    daylight-saving change."""
+    with time_machine.travel(dt.datetime(2026, 11, 10, 17, 0, tzinfo=dt.UTC), tick=False):
+        yield
 
 
 def days_ago(n: int) -> dt.date:
