@@ -93,3 +93,33 @@ def opioid_list_get(*, patient: Patient, today: dt.date) -> OpioidList:
         mme_today=mme_on(patient=patient, day=today),
         review=medication_review_get(patient=patient),
     )
+
+
+def mme_steps(*, patient: Patient, since: dt.date | None, until: dt.date) -> list[Mme]:
+    """The patient's daily MME (the database's medications_mme) on `since`, on every day in between that a statement
+    starts or stops, and on `until`: the MME holds from each of those days to the next, so these draw its curve.
+    `since` None: from the first statement's start. Empty for a patient with no statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH statement AS (
+                SELECT started_on, stopped_on FROM medications_medicationstatement WHERE patient_id = %(patient)s
+            ), span AS (
+                SELECT coalesce(%(since)s::date, min(started_on)) AS since FROM statement HAVING count(*) > 0
+            ), day AS (
+                SELECT since AS day FROM span
+                UNION SELECT %(until)s::date FROM span
+                UNION SELECT started_on FROM statement
+                UNION SELECT stopped_on FROM statement WHERE stopped_on IS NOT NULL
+            )
+            SELECT day.day, medications_mme(%(patient)s, day.day), t.name, t.version
+            FROM day, span, medications_mme_factor_table() t
+            WHERE day.day BETWEEN span.since AND %(until)s::date
+            ORDER BY day.day
+            """,
+            {"patient": patient.pk, "since": since, "until": until},
+        )
+        return [
+            Mme(day=day, value=value, factor_table=FactorTable(name=name, version=version))
+            for day, value, name, version in cursor.fetchall()
+        ]

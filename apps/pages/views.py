@@ -28,6 +28,7 @@ from apps.surveys.forms import FollowUpAnswersForm
 from apps.surveys.services import ablation_update, response_record
 
 from .selectors import patient_timeline
+from .trend import patient_trend
 
 WORKLIST_PAGE_SIZE = 50
 
@@ -49,13 +50,16 @@ def _link_refusals(patient):
 @audit_access(Action.VIEW, Category.CLINICAL)
 def patient_detail(request, public_id):
     patient, timeline = _patient_and_timeline(request, public_id)
+    today = timezone.localdate()
+    opioids = opioid_list_get(patient=patient, today=today)
     context = {
         "patient": patient,
         "timeline": timeline,
         # Read once, with the timeline's entries.
         "adverse_events": [event.item for event in timeline if event.kind == "adverse_event"],
         "reminder_messages": messages_for_patient(patient=patient),
-        "opioids": opioid_list_get(patient=patient, today=timezone.localdate()),
+        "opioids": opioids,
+        "trend": patient_trend(patient=patient, timeline=timeline, opioids=opioids, today=today),
         **_link_refusals(patient),
     }
     return render(request, "patients/patient_detail.html", context)
@@ -66,7 +70,10 @@ def patient_detail(request, public_id):
 def patient_print(request, public_id):
     """A printable summary of the timeline: printing is a read of PHI of its own, recorded as such."""
     patient, timeline = _patient_and_timeline(request, public_id)
-    context = {"patient": patient, "timeline": timeline, "printed_at": timezone.localtime()}
+    today = timezone.localdate()
+    opioids = opioid_list_get(patient=patient, today=today)
+    trend = patient_trend(patient=patient, timeline=timeline, opioids=opioids, today=today)
+    context = {"patient": patient, "timeline": timeline, "trend": trend, "printed_at": timezone.localtime()}
     return render(request, "patients/patient_print.html", context)
 
 
