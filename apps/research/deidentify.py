@@ -27,7 +27,7 @@ def age_on(date_of_birth: date, day: date) -> int:
 
 
 def age_band(age: int, width: int | None) -> str:
-    """"40-44" for width 5; over 89 always "90+" (never a band reaching past 89); width None: "all"."""
+    """ "40-44" for width 5; over 89 always "90+" (never a band reaching past 89); width None: "all"."""
     if width is None:
         return ALL_AGES
     if age > OLDEST_AGE:
@@ -67,16 +67,23 @@ def _classes(people: Sequence[QuasiIdentifiers], width: int | None) -> tuple[lis
 
 def k_anonymise(people: Sequence[QuasiIdentifiers], *, k: int) -> Anonymised:
     """Generalise the age band (5, 10, 20 years, then none) until at most MAX_SUPPRESSED_SHARE of the patients sit
-    in a combination of (age band, sex, site) with fewer than k patients, then suppress those: every combination
-    left has at least k. Sex and site are never generalised (the site is the registry's unit of analysis)."""
+    in a combination of (age band, sex, site) with fewer than k patients (or, when no width gets there, to the width
+    that leaves the fewest there), then suppress those: every combination left has at least k. Sex and site are
+    never generalised (the site is the registry's unit of analysis)."""
     tried: list[tuple[str, int]] = []
-    levels: list[int | None] = [*BAND_WIDTHS, None]
-    for width in levels:
+    smalls: list[tuple[int, int | None]] = []
+    for width in [*BAND_WIDTHS, None]:
         bands, counts = _classes(people, width)
         small = sum(n for n in counts.values() if n < k)
         tried.append((str(width) if width else ALL_AGES, small))
-        if small <= MAX_SUPPRESSED_SHARE * len(people) or width is None:
+        smalls.append((small, width))
+        if small <= MAX_SUPPRESSED_SHARE * len(people):
             break
+    else:
+        # No width gets suppression that low: the narrowest of those that suppress least (a wider band that
+        # saves no one only loses detail).
+        width = min(smalls, key=lambda pair: pair[0])[1]
+        bands, counts = _classes(people, width)
     suppressed = {i for i, (band, p) in enumerate(zip(bands, people, strict=True)) if counts[(band, p.sex, p.site)] < k}
     kept = [n for n in counts.values() if n >= k]
     return Anonymised(

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "apps.audit",
     # Pages made of several apps' data (apps/pages/__init__.py).
     "apps.pages",
+    # De-identified research export (issue 18): reads every clinical app, read by none.
+    "apps.research",
     # Demo data (seed_demo): writes every app's records, so it comes last (README.md, "Apps in layers").
     "apps.demo",
 ]
