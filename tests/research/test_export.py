@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from apps.adverse_events.models import AdverseEvent
 from apps.audit.models import AccessEvent
@@ -334,3 +336,26 @@ def test_k_anonymise_leaves_age_out_before_keeping_a_small_combination():
     # then
     assert result.band_width is None and result.suppressed == set()
     assert set(result.bands.values()) == {"all"}
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def test_with_a_replica_the_export_reads_from_it_and_writes_its_audit_row_on_the_primary(settings, tmp_path):
+    # given a replica configured (the test database under a second alias: tests/reports/test_replica.py)
+    for i in range(5):
+        _patient(i, born=dt.date(1960, 1, 1))
+    settings.READ_REPLICA = "replica"
+
+    # when
+    with (
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections["replica"]) as replica,
+    ):
+        _export(tmp_path / "export")
+
+    # then every row came from the replica, in one read-only snapshot; the audit entry went to the primary
+    replica_sql = [q["sql"] for q in replica.captured_queries]
+    snapshot = next(i for i, s in enumerate(replica_sql) if "REPEATABLE READ READ ONLY" in s)
+    assert snapshot < next(i for i, s in enumerate(replica_sql) if 'FROM "patients_patient"' in s)
+    assert not any('FROM "patients_patient"' in s for s in (q["sql"] for q in primary.captured_queries))
+    assert any('"audit_accessevent"' in q["sql"] for q in primary.captured_queries)
+    assert len(_read(tmp_path / "export", "patients.csv")) == 5
