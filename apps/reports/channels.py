@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from apps.clinic.replica import read_connection
 
 from .outcomes import OutcomesFilters
 from .sql import BLOCK_FILTERS, TREATMENT_FILTERS
@@ -72,7 +72,7 @@ class ChannelRow:
 
 
 def _rows(what: str, sql: str, params: dict[str, Any]) -> list[ChannelRow]:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         raw = {channel: (count, median) for channel, count, median in cursor.fetchall()}
     prompted = sum(count for count, _ in raw.values())

@@ -20,12 +20,12 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.adverse_events.models import RELATED
 from apps.clinic.models import Nerve, TimePoint
+from apps.clinic.replica import read_connection
 from apps.clinic.selectors import PROTOCOL_PK, protocol_get
 from apps.cryoablations.models import Kind
 
@@ -354,7 +354,7 @@ STATEMENT_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCA
 
 
 def _fetch(query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(STATEMENT_SETTINGS + query, params)
         while cursor.description is None and cursor.nextset():
             pass  # past the results of the SET statements
@@ -892,6 +892,6 @@ def durability_ablation_ids_for(*, filters: OutcomesFilters, measure: str) -> li
 
 def data_version() -> str:
     """Changes with every change to the data the figures come from (see sql.DATA_VERSION): a cache key part."""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql.DATA_VERSION)
         return cursor.fetchone()[0]

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.clinic.models import Nerve
+from apps.clinic.replica import replica_reads
 
 from . import exports, outcomes
 from .channels import channel_figures
@@ -81,21 +82,24 @@ def report_run_build(*, run_id: int) -> None:
         return
     run = ReportRun.objects.select_related("physician", "nerve").get(pk=run_id)
     try:
-        filters = outcomes.outcomes_filters(
-            as_of=run.as_of,
-            date_from=run.date_from,
-            date_to=run.date_to,
-            physician_id=run.physician_id,
-            nerve_id=run.nerve_id,
-            side=run.side or None,
-            kind=run.treatment_kind or None,
-        )
-        dashboard = outcomes.dashboard_compute(filters=filters)
+        # The figures from the replica when there is one (apps.clinic.replica); the run's own row, claimed and
+        # read above and updated below, on the primary.
+        with replica_reads():
+            filters = outcomes.outcomes_filters(
+                as_of=run.as_of,
+                date_from=run.date_from,
+                date_to=run.date_to,
+                physician_id=run.physician_id,
+                nerve_id=run.nerve_id,
+                side=run.side or None,
+                kind=run.treatment_kind or None,
+            )
+            dashboard = outcomes.dashboard_compute(filters=filters)
+            channels = channel_rows(channel_figures(filters=dashboard.filters))
         data = dashboard.report.to_json()
         folder = report_files_root() / str(run.public_id)
         folder.mkdir(parents=True, exist_ok=True)
         _progress(run_id, 30, "Writing the PDF")
-        channels = channel_rows(channel_figures(filters=dashboard.filters))
         pdf = exports.report_pdf(dashboard, title=report_title(run), context={"run": run, "channel_rows": channels})
         (folder / "report.pdf").write_bytes(pdf)
         _progress(run_id, 70, "Writing the CSV")

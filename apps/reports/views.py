@@ -14,6 +14,7 @@ from apps.accounts.roles import OUTCOMES
 from apps.accounts.sessions import passive_request
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
+from apps.clinic.replica import replica_reads
 from apps.clinic.selectors import protocol_get
 
 from .channels import channel_figures
@@ -36,8 +37,9 @@ def dashboard(request):
     context = {"form": form}
     # Bad filters show no figures: figures without the filter asked for would be read as its figures.
     if form.is_valid():
-        context.update(dashboard_context(dashboard_get(filters=form.filters())))
-        context["channel_rows"] = channel_rows(channel_figures(filters=form.filters()))
+        with replica_reads():
+            context.update(dashboard_context(dashboard_get(filters=form.filters())))
+            context["channel_rows"] = channel_rows(channel_figures(filters=form.filters()))
     return render(request, "reports/dashboard.html", context)
 
 
@@ -49,7 +51,8 @@ def compare(request):
     request.audit.subject(None, filters=request.GET.urlencode()[:500])
     context = {"form": form}
     if form.is_valid():
-        context.update(compare_context(compare_get(filters=form.filters())))
+        with replica_reads():
+            context.update(compare_context(compare_get(filters=form.filters())))
     return render(request, "reports/compare.html", context)
 
 
@@ -65,8 +68,9 @@ def drill(request):
     time_point, band = request.GET.get("time_point", FUNNEL_TIME_POINT), request.GET.get("band", "")
     if time_point not in set(protocol_get().time_points.values_list("code", flat=True)):
         return HttpResponseBadRequest("time_point: no such time point in the protocol.", content_type="text/plain")
-    kind, ids = drill_ids(filters=filters, figure=figure, measure=measure, time_point=time_point, band=band)
-    procedures = list(drill_procedures(kind=kind, ids=ids)[:DRILL_LIMIT])
+    with replica_reads():
+        kind, ids = drill_ids(filters=filters, figure=figure, measure=measure, time_point=time_point, band=band)
+        procedures = list(drill_procedures(kind=kind, ids=ids)[:DRILL_LIMIT])
     request.audit.subject(None, listed=sorted({p.patient_id for p in procedures}), figure=figure, measure=measure)
     back = reverse("reports:dashboard") + "?" + request.GET.urlencode()
     context = {

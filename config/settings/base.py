@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from django.utils.csp import CSP
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -60,6 +61,8 @@ INSTALLED_APPS = [
     "apps.audit",
     # Pages made of several apps' data (apps/pages/__init__.py).
     "apps.pages",
+    # De-identified research export (issue 18): reads every clinical app, read by none.
+    "apps.research",
     # Demo data (seed_demo): writes every app's records, so it comes last (README.md, "Apps in layers").
     "apps.demo",
 ]
@@ -107,6 +110,16 @@ WSGI_APPLICATION = "config.wsgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/painreg")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A PostgreSQL streaming replica (README: "Past one server"): the dashboards, drill-downs and report runs read from it
+# (apps.clinic.replica.replica_reads); writes, migrations and everything else stay on the primary. Unset: one alias.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+# The alias replica_reads() reads from, "" for none.
+READ_REPLICA = "replica" if DATABASE_REPLICA_URL else ""
+DATABASE_ROUTERS = ["apps.clinic.replica.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -234,6 +247,16 @@ CELERY_TASK_TIME_LIMIT = 300
 # Longer than any task's hard time limit, so Redis never hands a running task to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict = {}
+# Two queues (README: "Past one server"): the patients' messages (reminders going out, text replies coming in) on
+# their own, so a long report run never holds up a reminder; report runs and everything else on "default". Each
+# queue is bound under its own name only, so a message lands on one queue. A worker started without -Q consumes both
+# (make run); docker-compose.yml runs one service per queue.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [Queue("default", routing_key="default"), Queue("messages", routing_key="messages")]
+CELERY_TASK_ROUTES = {
+    "apps.reminders.tasks.*": {"queue": "messages"},
+    "apps.sms.tasks.*": {"queue": "messages"},
+}
 
 # Report runs (apps.reports): their PDF, CSV and XLSX files are kept here for download (a volume in Docker Compose).
 REPORT_FILES_ROOT = env("REPORT_FILES_ROOT", default=str(BASE_DIR / "media" / "reports"))

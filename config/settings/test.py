@@ -19,3 +19,7 @@ WHITENOISE_AUTOREFRESH = True
 # Report files and registry uploads of the tests: out of the checkout.
 REPORT_FILES_ROOT = str(Path(tempfile.gettempdir()) / "painreg-test-media" / "reports")
 REGISTRY_UPLOADS_ROOT = str(Path(tempfile.gettempdir()) / "painreg-test-media" / "registry-uploads")
+# A "replica" alias that is the test database itself (Django's TEST MIRROR): the tests of apps.clinic.replica turn
+# the replica reads on with settings.READ_REPLICA = "replica" and ask for databases=["default", "replica"]. Every
+# other test runs as a deployment without DATABASE_REPLICA_URL: READ_REPLICA stays "", nothing reads from the alias.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

@@ -39,8 +39,10 @@ def queue_drained():
 
 
 def _queue_drained() -> bool:
+    # Every queue of settings.CELERY_TASK_QUEUES (the messages' and the default one): the worker consumes them all.
     with celery_app.connection_for_write() as connection:
-        waiting = connection.default_channel.client.llen(celery_app.conf.task_default_queue)
+        client = connection.default_channel.client
+        waiting = sum(client.llen(queue) for queue in celery_app.amqp.queues)
     inspect = celery_app.control.inspect(timeout=0.5)
     taken = [*(inspect.active() or {}).values(), *(inspect.reserved() or {}).values()]
     return waiting == 0 and not any(taken)
