@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.patients",
     "apps.blocks",
     "apps.cryoablations",
+    "apps.instruments",
     "apps.surveys",
     "apps.adverse_events",
     "apps.medications",
