@@ -40,12 +40,12 @@ from pathlib import Path
 from typing import NamedTuple, cast
 
 import pghistory
-from psycopg.types.json import Jsonb
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from apps.accounts.models import Role, User
 from apps.adverse_events.models import AdverseEvent
@@ -57,7 +57,7 @@ from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
 from apps.instruments.definitions import Definition, Score, ScoringError
 from apps.instruments.models import CollectedVia as AnswerVia
-from apps.instruments.models import Instrument, InstrumentAnswer, InstrumentVersion
+from apps.instruments.models import InstrumentAnswer, InstrumentVersion
 from apps.medications.models import MedicationStatement
 from apps.patients.models import Channel, Patient, Sex, patient_search_name
 from apps.surveys.models import CollectedVia, SurveyResponse
