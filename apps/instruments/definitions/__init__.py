@@ -163,6 +163,14 @@ def definition_problems(data: Any) -> list[str]:  # noqa: C901, PLR0912, PLR0915
         cutoff = _number(scoring["positive_screen"])
         if cutoff is None:
             problems.add("scoring.positive_screen", "must be a number (the lowest score that screens positive)")
+    if "score_code" in scoring:
+        score_code = scoring["score_code"]
+        if not isinstance(score_code, dict):
+            problems.add("scoring.score_code", "must be an object with system, code and display")
+        else:
+            for key in ("system", "code", "display"):
+                if not isinstance(score_code.get(key), str) or not score_code[key].strip():
+                    problems.add(f"scoring.score_code.{key}", "missing")
     if method == "t_score":
         table = scoring.get("table")
         if not isinstance(table, list) or not table:
@@ -276,6 +284,11 @@ class Definition:
     @property
     def time_points(self) -> list[str]:
         return list(self.data.get("time_points", []))
+
+    @property
+    def score_code(self) -> dict[str, str] | None:
+        """The score's code in a terminology (LOINC) when one exists for it: {system, code, display}."""
+        return self.scoring.get("score_code")
 
     def columns(self) -> dict[str, Any]:
         """The scoring rules the report's SQL reads, as InstrumentVersion's columns."""
