@@ -794,6 +794,15 @@ def opioid_ablation_ids_for(
     return [row["id"] for row in _fetch(query, filters.params(time_point=time_point))]
 
 
+def instrument_ablation_ids_for(
+    *, filters: OutcomesFilters, instrument: str, time_point: str, measure: str, group: Group | None = None
+) -> list[int]:
+    """Drill-down: the ids of the treatments behind one instrument figure (a key of sql.INSTRUMENT_MEASURES)."""
+    filters = _narrow(filters, group)
+    query = sql.INSTRUMENTS_DRILL.format(measure=sql.INSTRUMENT_MEASURES[measure])
+    return [row["id"] for row in _fetch(query, filters.params(time_point=time_point, instrument=instrument))]
+
+
 def block_ids_for(*, filters: OutcomesFilters, measure: str, group: Group | None = None) -> list[int]:
     """Drill-down: the ids of the blocks behind one funnel figure (blocks, evaluable, positive, ablated)."""
     filters = _narrow(filters, group)
