@@ -28,7 +28,6 @@ from apps.adverse_events.models import RELATED
 from apps.clinic.models import Nerve, TimePoint
 from apps.clinic.selectors import PROTOCOL_PK, protocol_get
 from apps.cryoablations.models import Kind
-from apps.instruments.models import Instrument
 
 from . import sql
 
@@ -603,10 +602,12 @@ def _compute(
 
     instruments: dict[tuple[str, str, str], InstrumentRow] = {}
     instrument_order: dict[str, tuple[int, bool]] = {}
+    instrument_names: dict[str, str] = {}
     for row in instrument_rows:
         key = namer.key(row)
         screens = bool(row["screens"])
         instrument_order[row["instrument"]] = (int(row["instrument_order"]), screens)
+        instrument_names[row["instrument"]] = row["instrument_name"]
         instruments[(key, row["instrument"], row["time_point"])] = InstrumentRow(
             group=key,
             instrument=row["instrument"],
@@ -673,15 +674,10 @@ def _compute(
             for tp in known_points
             if (code, tp) in instrument_points
         ],
-        instrument_names=_instrument_names(list(instrument_order)),
+        instrument_names=instrument_names,
         complete=not page,
     )
     return report, figures["pain"]
-
-
-def _instrument_names(codes: list[str]) -> dict[str, str]:
-    names = dict(Instrument.objects.filter(code__in=codes).values_list("code", "name"))
-    return {code: names.get(code, code) for code in codes}
 
 
 def _by_group(namer: _GroupNamer, rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -502,8 +502,8 @@ INSTRUMENT_FOLLOW_UPS = f"""
         SELECT DISTINCT ON (v.instrument_id) v.*
         FROM instruments_instrumentversion v ORDER BY v.instrument_id, v.version DESC
     )
-    SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, i.code AS instrument, i.id AS
-           instrument_id, v.positive_screen IS NOT NULL AS screens, ev.evaluable,
+    SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, i.code AS instrument, i.name AS
+           instrument_name, i.id AS instrument_id, v.positive_screen IS NOT NULL AS screens, ev.evaluable,
            CASE WHEN ev.evaluable THEN c.score_total / c.score_items - b.score_total / b.score_items END AS change,
            ev.evaluable AND instruments_responder(v.responder_rule, v.responder_percent, v.minimal_important_change,
                v.better, v.positive_screen, b.score_total, b.score_items, c.score_total, c.score_items) AS responder,
@@ -528,7 +528,7 @@ INSTRUMENT_MEASURES = {
 }
 INSTRUMENTS_SECTION = f"""
     SELECT {GROUP_COLUMNS.format(alias="n")}, n.instrument, n.time_point, bool_or(n.screens) AS screens,
-           min(n.instrument_id) AS instrument_order,
+           min(n.instrument_id) AS instrument_order, min(n.instrument_name) AS instrument_name,
            count(*) FILTER (WHERE {INSTRUMENT_MEASURES["evaluable"]}) AS evaluable,
            count(*) FILTER (WHERE {INSTRUMENT_MEASURES["responders"]}) AS responders,
            count(*) FILTER (WHERE {INSTRUMENT_MEASURES["positive_baseline"]}) AS positive_baseline,
