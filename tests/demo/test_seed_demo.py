@@ -346,3 +346,21 @@ def test_the_demo_shows_every_kind_repeats_and_harms():
     waiting = SurveyResponse.objects.filter(new_problem=True, adverse_event__isnull=True)
     assert waiting.exists()
     assert all(response.new_problem_text for response in waiting)
+
+
+@pytest.mark.django_db
+def test_some_treatments_have_instrument_answers_that_the_report_counts():
+    # when
+    _seed("--patients", "50", "--seed", "7")
+
+    # then: PEG-3, PHQ-2 and GAD-2 answered, scored with their version, and evaluable at 3 months in the report
+    from apps.instruments.models import InstrumentAnswer
+    from apps.reports.outcomes import outcomes_compute
+
+    answers = InstrumentAnswer.objects.select_related("instrument", "version")
+    assert {a.instrument.code for a in answers} == {"peg3", "phq2", "gad2"}
+    assert all(a.version.read().score(a.answers).total == a.score_total for a in answers)
+    assert not answers.filter(completed_at__gte=timezone.make_aware(datetime.combine(TODAY, time.min))).exists()
+    report = outcomes_compute(as_of=TODAY)
+    peg3 = next(r for r in report.instruments if (r.group, r.instrument, r.time_point) == ("overall", "peg3", "3m"))
+    assert peg3.evaluable > 0 and peg3.median_change is not None
