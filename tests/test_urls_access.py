@@ -84,7 +84,7 @@ API = {"api:patient_list", "api:patient_detail", "api:block_detail", "api:ablati
 API |= {"fhir:patient_everything", "api:follow_up_detail"}
 API |= {"api:block_list", "api:ablation_list", "api:follow_up_list"}
 API |= {"api:treatment_list", "api:treatment_detail", "api:adverse_event_list", "api:adverse_event_detail"}
-API |= {"api:medication_statement_list"}
+API |= {"api:medication_statement_list", "api:instrument_answer_list"}
 # The outcomes report: physicians and admins, as the dashboards.
 API_OUTCOMES = {"api:outcomes_report"}
 # The registry import: admins only, POST only (405 for an admin's GET, 403 before).
