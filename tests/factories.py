@@ -131,3 +131,5 @@ def seed_clinic_catalog() -> None:
     from django.apps import apps
 
     importlib.import_module("apps.clinic.migrations.0002_catalog_and_protocol").seed(apps, None)
+    # The shipped instruments (PEG-3, PHQ-2, GAD-2) of migration instruments 0002, as idempotent.
+    importlib.import_module("apps.instruments.migrations.0002_shipped_instruments").load(apps, None)

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from apps.adverse_events.services import adverse_event_create
 from apps.audit.models import AccessEvent
+from apps.instruments.services import instrument_answer_record
 from apps.medications.services import medication_list_review, medication_statement_create
 from apps.registry.models import ImportRun
 from apps.sms.models import InboundSms
@@ -84,7 +85,7 @@ API = {"api:patient_list", "api:patient_detail", "api:block_detail", "api:ablati
 API |= {"fhir:patient_everything", "api:follow_up_detail"}
 API |= {"api:block_list", "api:ablation_list", "api:follow_up_list"}
 API |= {"api:treatment_list", "api:treatment_detail", "api:adverse_event_list", "api:adverse_event_detail"}
-API |= {"api:medication_statement_list"}
+API |= {"api:medication_statement_list", "api:instrument_answer_list"}
 # The outcomes report: physicians and admins, as the dashboards.
 API_OUTCOMES = {"api:outcomes_report"}
 # The registry import: admins only, POST only (405 for an admin's GET, 403 before).
@@ -425,8 +426,10 @@ ADMIN_PATIENT_DATA = {"patients.patient", "blocks.diagnosticblock", "cryoablatio
 ADMIN_PATIENT_DATA |= {"cryoablations.followup", "surveys.surveyresponse", "reminders.message"}
 ADMIN_PATIENT_DATA |= {"adverse_events.adverseevent", "adverse_events.problemreview", "sms.inboundsms"}
 ADMIN_PATIENT_DATA |= {"medications.medicationstatement", "medications.medicationreview"}
+ADMIN_PATIENT_DATA |= {"instruments.instrumentanswer"}
 ADMIN_NO_PATIENT_DATA = {"auth.group", "accounts.user", "clinic.nerve", "clinic.protocol", "api.apitoken"}
 ADMIN_NO_PATIENT_DATA |= {"otp_totp.totpdevice", "otp_static.staticdevice"}
+ADMIN_NO_PATIENT_DATA |= {"instruments.instrument"}
 ADMIN_VIEWS_WITH_DATA = ("changelist", "change", "history", "delete")
 # (route name, query string): each view, and each list searched.
 ADMIN_CASES = [
@@ -474,6 +477,13 @@ def admin_objects(objects):
         ),
         "medications.medicationstatement": objects["opioid statement"],
         "medications.medicationreview": medication_list_review(patient=objects["patient"], reviewed_by=None),
+        "instruments.instrumentanswer": instrument_answer_record(
+            treatment=ablation,
+            instrument="phq2",
+            completed_at=timezone.now(),
+            answers={"1": 1, "2": 0},
+            collected_via="staff",
+        ),  # fmt: skip
     }
 
 

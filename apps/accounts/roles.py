@@ -17,6 +17,7 @@ CLINICAL_MODELS = [
     "sms.inboundsms",
     "medications.medicationstatement",
     "medications.medicationreview",
+    "instruments.instrumentanswer",
 ]
 CLINICAL_ACTIONS = ["view", "add", "change"]
 

@@ -33,6 +33,7 @@ from apps.audit.services import access_record
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.clinic.rules import clinic_days_q
 from apps.cryoablations.models import KIND_DETAILS, Cryoablation
+from apps.instruments.models import InstrumentAnswer, InstrumentVersion
 from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient, Sex
 from apps.surveys.models import SurveyResponse
@@ -83,6 +84,12 @@ OPIOID = "opioid"
 UCUM = "http://unitsofmeasure.org"
 # A daily dose's unit in UCUM: mg a day, or mcg an hour for a fentanyl patch (apps.medications.models.dose_unit).
 DOSE_UCUM = {"mg/day": "mg/d", "mcg/h": "ug/h"}
+# An instrument's score without a code in a terminology (PEG-3: no LOINC code for its score was found in a
+# terminology source): the registry's own code system, its codes the instruments' codes. The shipped definitions carry
+# LOINC's where one was found (apps/instruments/definitions/*.json, scoring.score_code): PHQ-2 total score 55758-7
+# ("Patient Health Questionnaire 2 item (PHQ-2) total score [Reported]", as LOINC-derived records name it) and GAD-2
+# total score 70272-0 (beside GAD-7's 70274-6 in a published LOINC mapping of the PHQ family).
+INSTRUMENT_SCORE = "instrument-score"
 # FHIR's own code systems for AdverseEvent (terminology.hl7.org, as R4B's AdverseEvent binds them).
 AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"  # mild, moderate, severe
 AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
@@ -365,6 +372,83 @@ def survey_observations(response: SurveyResponse) -> list[dict]:
     ]
 
 
+def instrument_questionnaire_id(version: InstrumentVersion) -> str:
+    return f"instrument-{version.instrument.code}-v{version.version}".replace("_", "-")
+
+
+def instrument_questionnaire(version: InstrumentVersion) -> dict:
+    """One version of an instrument as a Questionnaire: its items in English with their answer values (the
+    texts in the patient's language, when asked in it, are the definition's; docs/instrument-format.md)."""
+    definition = version.read()
+    _, texts = definition.texts("en")
+    qid = instrument_questionnaire_id(version)
+    return {
+        "resourceType": "Questionnaire",
+        "id": qid,
+        "url": f"{base_url()}/Questionnaire/{qid}",
+        "version": str(version.version),
+        "name": "".join(ch for ch in definition.name.title() if ch.isalnum()) or "Instrument",
+        "title": definition.name,
+        "status": "active",
+        "subjectType": ["Patient"],
+        "item": [
+            {
+                "linkId": item["id"],
+                "text": item["text"],
+                "type": "integer",
+                "required": True,
+                "answerOption": [{"valueInteger": answer["value"]} for answer in item["answers"]],
+            }
+            for item in texts["items"]
+        ],
+    }
+
+
+def instrument_questionnaire_response(answer: InstrumentAnswer, patient: Patient) -> dict:
+    """Needs `answer.treatment`, `answer.version` and `answer.instrument` (histories_load selects them)."""
+    order = answer.version.read().item_ids
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(answer.public_id),
+        "questionnaire": f"{base_url()}/Questionnaire/{instrument_questionnaire_id(answer.version)}",
+        "status": "completed",
+        "subject": ref("Patient", patient),
+        "authored": answer.completed_at.isoformat(),
+        "partOf": [ref("Procedure", answer.treatment)],
+        "item": [
+            {"linkId": item_id, "answer": [{"valueInteger": answer.answers[item_id]}]}
+            for item_id in order
+            if item_id in answer.answers
+        ],
+    }
+
+
+def instrument_score_observation(answer: InstrumentAnswer, patient: Patient) -> dict:
+    """The score, with the version of the definition it was scored by (and a T-score's standard error)."""
+    score_code = answer.version.read().score_code
+    name = answer.instrument.name
+    if score_code is not None:
+        code = {"coding": [score_code], "text": f"{name} score"}
+    else:
+        code = coded(code_system_url(INSTRUMENT_SCORE), answer.instrument.code, f"{name} score")
+    note = f"Scored by {name} version {answer.version.version}"
+    if answer.standard_error is not None:
+        note += f"; standard error {answer.standard_error.normalize():f}"
+    return {
+        "resourceType": "Observation",
+        "id": f"{answer.public_id}-score",
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey"}]}],
+        "code": code,
+        "subject": ref("Patient", patient),
+        "effectiveDateTime": answer.completed_at.isoformat(),
+        "valueQuantity": {"value": float(answer.score_decimal), "unit": "{score}", "system": UCUM, "code": "{score}"},
+        "derivedFrom": [ref("QuestionnaireResponse", answer)],
+        "partOf": [ref("Procedure", answer.treatment)],
+        "note": [{"text": note + "."}],
+    }
+
+
 # What went wrong, for a FHIR client: the FHIR issue-type code of each HTTP error status the endpoints answer.
 ISSUE_TYPE_OF_STATUS = {
     400: "invalid",
@@ -430,6 +514,7 @@ class History:
     responses: list[SurveyResponse] = field(default_factory=list)
     adverse_events: list[AdverseEvent] = field(default_factory=list)
     medications: list[MedicationStatement] = field(default_factory=list)
+    instrument_answers: list[InstrumentAnswer] = field(default_factory=list)
 
 
 def histories_load(patients: Iterable[Patient], *, period: Period = WHOLE_HISTORY) -> list[History]:
@@ -479,6 +564,13 @@ def histories_load(patients: Iterable[Patient], *, period: Period = WHOLE_HISTOR
     )
     for statement in statements:
         histories[statement.patient_id].medications.append(statement)
+    answers = (
+        InstrumentAnswer.objects.filter(period.filter(at="completed_at"), treatment__patient_id__in=ids)
+        .select_related("treatment", "instrument", "version__instrument")
+        .order_by("treatment__patient_id", "completed_at", "id")
+    )
+    for answer in answers:
+        histories[answer.treatment.patient_id].instrument_answers.append(answer)
     return list(histories.values())
 
 
@@ -505,6 +597,15 @@ def history_resources(history: History) -> Iterator[dict]:
         yield adverse_event_resource(event, history.patient)
     for statement in history.medications:
         yield medication_statement_resource(statement, history.patient)
+    for answer in history.instrument_answers:
+        yield instrument_questionnaire_response(answer, history.patient)
+        yield instrument_score_observation(answer, history.patient)
+
+
+def instrument_questionnaires(histories: Iterable[History]) -> list[dict]:
+    """The Questionnaire of each instrument version the histories' answers were given to, once each."""
+    versions = {a.version_id: a.version for h in histories for a in h.instrument_answers}
+    return [instrument_questionnaire(versions[pk]) for pk in sorted(versions)]
 
 
 # Compact UTF-8 JSON, as both the Bundle and the NDJSON files are written.
@@ -521,6 +622,7 @@ def patient_everything_json(patient: Patient) -> str:
     resources = history_resources(history)
     if history.responses:
         resources = itertools.chain(resources, [questionnaire()])
+    resources = itertools.chain(resources, instrument_questionnaires([history]))
     prefix = f"{base_url()}/"
     entries = [
         JSON_ENCODER.encode(
@@ -538,8 +640,8 @@ def patient_everything_json(patient: Patient) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Bulk export: NDJSON files in the FHIR Bulk Data layout
 
-# Patients read per round: 7 queries per round (patients, blocks, diary, treatments, answers, adverse events, opioid
-# statements); the
+# Patients read per round: 8 queries per round (patients, blocks, diary, treatments, answers, adverse events, opioid
+# statements, instrument answers); the
 # memory held is one round's records and resources, whatever the size of the registry.
 EXPORT_CHUNK_PATIENTS = 500
 EXPORT_RESOURCE_TYPES = (
@@ -586,6 +688,7 @@ def export_patients(period: Period):
             )
         )
         | Exists(MedicationStatement.objects.filter(period.filter(on="started_on"), patient=OuterRef("pk")))
+        | Exists(InstrumentAnswer.objects.filter(period.filter(at="completed_at"), treatment__patient=OuterRef("pk")))
     )
     return patients.filter(in_period)
 
@@ -698,11 +801,17 @@ def fhir_bulk_export(
                 if outermost:  # one snapshot for the whole read: the files agree with each other
                     with connection.cursor() as cursor:
                         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                versions: dict[int, InstrumentVersion] = {}
+                surveys = False
                 for history in export_histories(period, chunk_size=chunk_size):
+                    surveys = surveys or bool(history.responses)
+                    versions.update((a.version_id, a.version) for a in history.instrument_answers)
                     for resource in history_resources(history):
                         counts[files.write(resource)] += 1
-                if counts["QuestionnaireResponse"]:
+                if surveys:
                     counts[files.write(questionnaire())] += 1
+                for pk in sorted(versions):
+                    counts[files.write(instrument_questionnaire(versions[pk]))] += 1
             files.flush()
         except OSError as error:  # e.g. the disk is full
             raise ExportError(f"Cannot write in {directory}: {error.strerror or error}.") from error

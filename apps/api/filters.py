@@ -177,6 +177,19 @@ class MedicationStatementQuery(_Query):
         return _pk_of(Patient, public_id, "No patient with this id.")
 
 
+class InstrumentAnswerQuery(_Query):
+    patient = serializers.UUIDField(source="patient_id", required=False, help_text="Answers of this patient.")
+    treatment = serializers.UUIDField(source="treatment_id", required=False, help_text="Answers about this treatment.")
+    instrument = serializers.SlugField(required=False, help_text="Answers to this instrument (its code: peg3, ...).")
+    ordering = ordering_param(["completed_at"], "-completed_at")
+
+    def validate_patient(self, public_id: UUID) -> int:
+        return _pk_of(Patient, public_id, "No patient with this id.")
+
+    def validate_treatment(self, public_id: UUID) -> int:
+        return _pk_of(Cryoablation, public_id, "No treatment with this id.")
+
+
 def _pk_of(model, public_id: UUID, message: str) -> int:
     pk = model.objects.filter(public_id=public_id).values_list("pk", flat=True).first()
     if pk is None:

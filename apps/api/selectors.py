@@ -16,6 +16,7 @@ from apps.blocks.models import DiagnosticBlock
 from apps.clinic.rules import clinic_days_q
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.selectors import with_repeated_by, worklist
+from apps.instruments.models import InstrumentAnswer
 from apps.medications.models import MedicationStatement
 
 
@@ -167,3 +168,22 @@ def medication_statement_list(
     if patient_id is not None:
         statements = statements.filter(patient_id=patient_id)
     return statements.select_related("patient", "recorded_by").order_by(ordering, "pk")
+
+
+def instrument_answer_list(
+    *,
+    patient_id: int | None = None,
+    treatment_id: int | None = None,
+    instrument: str | None = None,
+    ordering: str = "-completed_at",
+) -> QuerySet[InstrumentAnswer]:
+    """Instrument answers (PEG-3, PHQ-2, GAD-2, loaded ones), of every patient, one patient, one treatment or one
+    instrument, with the version each was scored with."""
+    answers = InstrumentAnswer.objects.all()
+    if patient_id is not None:
+        answers = answers.filter(treatment__patient_id=patient_id)
+    if treatment_id is not None:
+        answers = answers.filter(treatment_id=treatment_id)
+    if instrument is not None:
+        answers = answers.filter(instrument__code=instrument)
+    return answers.select_related("treatment__patient", "instrument", "version", "recorded_by").order_by(ordering, "pk")

@@ -15,6 +15,7 @@ from apps.adverse_events.models import Category as AdverseEventCategory
 from apps.adverse_events.models import Relatedness, Severity
 from apps.blocks.models import DiagnosticBlock
 from apps.cryoablations.models import DETAILS, KIND_DETAILS, TEXT_DETAILS, Cryoablation, Kind
+from apps.instruments.models import CollectedVia as AnswerVia
 from apps.medications.models import Opioid
 from apps.patients.forms import PatientForm, timezone_choices
 from apps.patients.models import Patient
@@ -350,6 +351,54 @@ class MedicationStatementWriteSerializer(serializers.Serializer):
         if patient is None:
             raise serializers.ValidationError("No patient with this id.")
         return patient
+
+
+class InstrumentAnswerSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    patient = serializers.UUIDField(source="treatment.patient.public_id")
+    treatment = serializers.UUIDField(source="treatment.public_id")
+    instrument = serializers.CharField(source="instrument.code", help_text="The instrument's code: peg3, phq2, ...")
+    instrument_name = serializers.CharField(source="instrument.name")
+    version = serializers.IntegerField(source="version.version", help_text="The definition's version it was scored by.")
+    completed_at = serializers.DateTimeField()
+    answers = serializers.DictField(child=serializers.IntegerField(), help_text="{item id: answer value}")
+    language = serializers.CharField(help_text="The language the items were shown in.")
+    score = serializers.DecimalField(
+        source="score_decimal", max_digits=12, decimal_places=2, coerce_to_string=False, help_text="To 2 decimals."
+    )
+    standard_error = serializers.DecimalField(
+        max_digits=8, decimal_places=4, coerce_to_string=False, allow_null=True, help_text="A T-score's; else null."
+    )
+    collected_via = serializers.ChoiceField(choices=AnswerVia.choices)
+    recorded_by = serializers.SerializerMethodField()
+    recorded_at = serializers.DateTimeField()
+
+    def get_recorded_by(self, obj) -> str | None:
+        return _person(obj.recorded_by) if obj.recorded_by_id is not None else None
+
+
+class InstrumentAnswerWriteSerializer(serializers.Serializer):
+    """The request body of a patient's answers to an instrument. Checked and scored by
+    apps.instruments.services.instrument_answer_record, as the survey link, the staff form and the import do:
+    a known instrument, every answer in its item's range, every item its scoring needs."""
+
+    treatment = serializers.UUIDField(help_text="The treatment's id: the answers are about it.")
+    instrument = serializers.SlugField(help_text="The instrument's code: peg3, phq2, gad2, or a loaded one's.")
+    completed_at = serializers.DateTimeField(help_text="Not in the future.")
+    answers = serializers.DictField(
+        child=serializers.IntegerField(), allow_empty=False, help_text='{item id: answer value}, e.g. {"1": 6}.'
+    )
+    collected_via = serializers.ChoiceField(
+        choices=[AnswerVia.STAFF, AnswerVia.PATIENT_LINK, AnswerVia.SMS_REPLY],
+        default=AnswerVia.STAFF,
+        help_text="How the answers were collected.",
+    )
+
+    def validate_treatment(self, public_id: UUID) -> Cryoablation:
+        treatment = Cryoablation.objects.filter(public_id=public_id).first()
+        if treatment is None:
+            raise serializers.ValidationError("No treatment with this id.")
+        return treatment
 
 
 class AdverseEventWriteSerializer(serializers.Serializer):

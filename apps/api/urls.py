@@ -18,6 +18,7 @@ urlpatterns = [
     path("v1/adverse-events/", views.adverse_event_list_view, name="adverse_event_list"),
     path("v1/adverse-events/<uuid:public_id>/", views.adverse_event_detail, name="adverse_event_detail"),
     path("v1/medication-statements/", views.medication_statement_list_view, name="medication_statement_list"),
+    path("v1/instrument-answers/", views.instrument_answer_list_view, name="instrument_answer_list"),
     path("v1/follow-ups/", views.follow_up_list_view, name="follow_up_list"),
     path("v1/follow-ups/<uuid:public_id>/", views.follow_up_detail, name="follow_up_detail"),
     path("v1/follow-ups/<uuid:public_id>/responses/", views.follow_up_answers, name="follow_up_answers"),

@@ -26,6 +26,7 @@ from apps.blocks.selectors import block_get
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Kind
 from apps.cryoablations.selectors import ablation_get, follow_up_get, follow_up_rows, with_repeated_by
+from apps.instruments.services import instrument_answer_record
 from apps.medications.services import medication_statement_create
 from apps.patients.forms import PatientForm
 from apps.patients.models import Patient
@@ -44,6 +45,7 @@ from .filters import (
     AdverseEventQuery,
     BlockQuery,
     FollowUpListQuery,
+    InstrumentAnswerQuery,
     MedicationStatementQuery,
     OutcomesQuery,
     PatientQuery,
@@ -55,6 +57,7 @@ from .selectors import (
     adverse_event_list,
     block_list,
     follow_up_list,
+    instrument_answer_list,
     medication_statement_list,
     treatment_get,
     treatment_list,
@@ -70,6 +73,8 @@ from .serializers import (
     FollowUpSerializer,
     ImportRequestSerializer,
     ImportResultSerializer,
+    InstrumentAnswerSerializer,
+    InstrumentAnswerWriteSerializer,
     MedicationStatementSerializer,
     MedicationStatementWriteSerializer,
     OutcomesReportSerializer,
@@ -204,6 +209,13 @@ def _serializer_json_type_problem(field: serializers.Field, value) -> str | None
     boolean, a number as text and an integer as a UUID."""
     if value is None:
         return None if field.allow_null else "This field may not be null."
+    if isinstance(field, serializers.DictField):
+        # An instrument's answers: an object of whole numbers by item (the numbers' ranges are its definition's).
+        if not isinstance(value, dict):
+            return "Send an object of item and answer value."
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+            return "Send each answer as a whole number (a JSON number)."
+        return None
     if isinstance(value, list | dict):
         return f"Send a single value, not {'a list' if isinstance(value, list) else 'an object'}."
     if isinstance(field, serializers.BooleanField):
@@ -505,6 +517,37 @@ class MedicationStatementListView(APIView):
         return Response(MedicationStatementSerializer(statement).data, status=status.HTTP_201_CREATED)
 
 
+class InstrumentAnswerListView(APIView):
+    pagination_class = Pagination  # also tells the schema that the answer is a page
+    required_perms = {
+        "GET": "instruments.view_instrumentanswer",
+        "POST": "instruments.add_instrumentanswer",
+    }
+
+    @extend_schema(
+        parameters=[InstrumentAnswerQuery], responses={200: InstrumentAnswerSerializer(many=True), **LIST_ERRORS}
+    )
+    def get(self, request):
+        paginator = self.pagination_class()
+        answers = instrument_answer_list(**query_of(InstrumentAnswerQuery, request))
+        page = paginator.paginate_queryset(answers, request, view=self)
+        request.audit.subject(None, listed=sorted({a.treatment.patient_id for a in page}))
+        return paginator.get_paginated_response(InstrumentAnswerSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=InstrumentAnswerWriteSerializer,
+        responses={201: InstrumentAnswerSerializer, 400: VALIDATION_ERROR},
+    )
+    def post(self, request):
+        """Record a patient's answers to an instrument about a treatment, scored with the instrument's current
+        version; 400 naming each bad field (an unknown instrument, an answer out of its item's range as
+        `answers.<item>`, a missing item), nothing written."""
+        data = validated_body(InstrumentAnswerWriteSerializer, request.data)
+        answer = instrument_answer_record(recorded_by=request.user, **data)
+        request.audit.subject(answer, patient=answer.treatment.patient)
+        return Response(InstrumentAnswerSerializer(answer).data, status=status.HTTP_201_CREATED)
+
+
 class OutcomesReportView(APIView):
     """The outcomes report of docs/data-exchange.md: exactly `manage.py outcomes_report --format json`."""
 
@@ -589,6 +632,9 @@ adverse_event_list_view = audited(
 adverse_event_detail = audited(AdverseEventDetailView, Action.VIEW, Category.CLINICAL)
 medication_statement_list_view = audited(
     MedicationStatementListView, Action.LIST, Category.CLINICAL, object_type="medication_statement_list"
+)
+instrument_answer_list_view = audited(
+    InstrumentAnswerListView, Action.LIST, Category.CLINICAL, object_type="instrument_answer_list"
 )
 # As the dashboard page writes it (apps.reports.views.dashboard).
 outcomes_report = audited(OutcomesReportView, Action.VIEW, Category.REPORT, object_type="outcomes_report")

@@ -37,6 +37,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from apps.accounts.models import Role, User
 from apps.accounts.roles import sync_role_groups
@@ -48,6 +49,9 @@ from apps.clinic.rules import percent_reduction
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
+from apps.instruments.definitions import BASELINE, SHIPPED_CODES
+from apps.instruments.models import CollectedVia as AnswerVia
+from apps.instruments.models import InstrumentAnswer, InstrumentVersion
 from apps.medications.models import MedicationStatement, Opioid
 from apps.patients.models import SMS_CONSENT_VERSION, Channel, Language, Patient, Sex, patient_search_name
 from apps.registry import bulk
@@ -204,6 +208,8 @@ REPEAT_SHARE = 0.25
 REPEAT_DAYS = (240, 420)
 # Harms: a few treatments have one, mostly mild and related; a few answers report a new problem.
 ADVERSE_EVENT_SHARE = 0.05
+# Treatments whose patient answers PEG-3, PHQ-2 and GAD-2 (at the visit, then with the pain surveys).
+INSTRUMENT_SHARE = 0.6
 HARMS = {
     "cryo": {"numbness": 40, "skin_injury": 25, "neuritis": 20, "increased_pain": 15},
     "rf": {"neuritis": 40, "increased_pain": 30, "numbness": 20, "skin_injury": 10},
@@ -432,9 +438,34 @@ class MedicationRow(NamedTuple):
     updated_at: datetime
 
 
+class InstrumentAnswerRow(NamedTuple):
+    id: int
+    public_id: uuid.UUID
+    treatment_id: int
+    instrument_id: int
+    version_id: int
+    completed_at: datetime
+    answers: Jsonb
+    language: str
+    score_total: Decimal
+    score_items: int
+    standard_error: Decimal | None
+    collected_via: str
+    recorded_by_id: int | None
+    recorded_at: datetime
+
+
 # What a seed writes, in the order it is copied (the answers before the follow-ups that count them).
 type RowKey = Literal[
-    "patients", "blocks", "diary", "ablations", "responses", "follow_ups", "adverse_events", "medications"
+    "patients",
+    "blocks",
+    "diary",
+    "ablations",
+    "responses",
+    "follow_ups",
+    "adverse_events",
+    "medications",
+    "instrument_answers",
 ]
 ROWS: dict[RowKey, tuple[type[Model], type[NamedTuple]]] = {
     "patients": (Patient, PatientRow),
@@ -445,6 +476,7 @@ ROWS: dict[RowKey, tuple[type[Model], type[NamedTuple]]] = {
     "follow_ups": (FollowUp, FollowUpRow),
     "adverse_events": (AdverseEvent, AdverseEventRow),
     "medications": (MedicationStatement, MedicationRow),
+    "instrument_answers": (InstrumentAnswer, InstrumentAnswerRow),
 }
 
 
@@ -506,6 +538,7 @@ class _Rows(TypedDict):
     follow_ups: list[FollowUpRow]
     adverse_events: list[AdverseEventRow]
     medications: list[MedicationRow]
+    instrument_answers: list[InstrumentAnswerRow]
 
 
 @dataclass
@@ -522,6 +555,7 @@ class _Batch:
             follow_ups=[],
             adverse_events=[],
             medications=[],
+            instrument_answers=[],
         )
     )
     patients: list[_Patient] = field(default_factory=list)
@@ -571,8 +605,11 @@ class DemoGenerator:
         staff_id: int,
         pools: dict[str, IdPool],
         kinds: Mapping[str, float] = KINDS,
+        instruments: Mapping[str, InstrumentVersion] | None = None,
     ) -> None:
         self.seed = seed
+        # The shipped instruments' current versions (PEG-3, PHQ-2, GAD-2), asked at their scheduled time points.
+        self.instruments = dict(instruments) if instruments is not None else instrument_versions()
         self.kinds = kinds
         self.today = today
         self.zone = ZoneInfo(settings.TIME_ZONE)
@@ -925,7 +962,16 @@ class DemoGenerator:
         effect = rng.uniform(0.5, 0.95) if rng.random() < responder_odds else rng.uniform(-0.1, 0.45)
         collector = _weighted(rng, {CollectedVia.PHONE: 65, CollectedVia.CLINIC: 35})
 
-        def answer(day: date, follow_up_id: int | None) -> None:
+        # Some treatments' patients answer the function and mood instruments: at the treatment visit, then with the
+        # pain survey at the time points each is scheduled at.
+        with_instruments = self.instruments and rng.random() < INSTRUMENT_SHARE
+        mood = {code: rng.choice((0, 1, 1, 2, 2, 3, 4, 5, 6)) for code in ("phq2", "gad2")}
+        if with_instruments:
+            visit = performed_on - timedelta(days=rng.choice((0, 0, 0, 3, 7, 14)))
+            if visit < self.today:
+                self._instruments(ablation, batch, visit, BASELINE, pain=baseline, mood=mood)
+
+        def answer(day: date, follow_up_id: int | None, time_point: str = "") -> None:
             days = (day - performed_on).days
             # Full effect from a month to four, then nerve regrowth: about two thirds of it left at a year; a treatment
             # that was repeated lost its relief sooner (that is why it was repeated).
@@ -969,6 +1015,10 @@ class DemoGenerator:
             )
             if new_problem and (self.today - day).days > NEW_PROBLEM_REVIEWED_AFTER_DAYS:
                 self._adverse_event(ablation, batch, day, source_response_id=batch.rows["responses"][-1].id)
+            if with_instruments and time_point:
+                better = max(0.0, effect * durability)
+                now = {code: max(0, round(score * (1 - better) + rng.gauss(0, 0.6))) for code, score in mood.items()}
+                self._instruments(ablation, batch, day, time_point, pain=pain, mood=now, at=completed)
 
         last_day = self.today - timedelta(days=1)
         for index, time_point in enumerate(self.time_points):
@@ -996,7 +1046,7 @@ class DemoGenerator:
                 # Most answers come near the target date; none after yesterday.
                 room = (min(end, last_day) - start).days
                 offset = round(rng.triangular(0, room, min(room, (target - start).days))) if room else 0
-                answer(start + timedelta(days=offset), follow_up_id)
+                answer(start + timedelta(days=offset), follow_up_id, time_point.code)
         if rng.random() < UNSCHEDULED_SHARE:
             days = [d for d in self.unscheduled_days if performed_on + timedelta(days=d) <= last_day]
             if days:
@@ -1039,6 +1089,51 @@ class DemoGenerator:
         if change == "taper":  # the new, lower dose from the day the old one stopped (a same-day handover)
             statement(dose / 2, change_on, None)
 
+    def _instruments(
+        self,
+        ablation: _Ablation,
+        batch: _Batch,
+        day: date,
+        time_point: str,
+        *,
+        pain: int,
+        mood: dict[str, int],
+        at: datetime | None = None,
+    ) -> None:
+        """The instruments scheduled at `time_point` answered on `day` (with the pain survey, at `at`): PEG-3 items
+        near the pain score, PHQ-2 and GAD-2 items adding up to about the patient's `mood` score (0..6)."""
+        rng, row = ablation.rng, ablation.row
+        completed = at or self._local(day, rng.randint(8 * 60, 17 * 60))
+        for code, version in self.instruments.items():
+            if time_point not in version.instrument.time_points:
+                continue
+            if code == "peg3":
+                values = [min(10, max(0, round(pain + rng.gauss(d, 1.2)))) for d in (0, 0.5, 0.3)]
+            else:
+                total = min(6, max(0, mood.get(code, 0)))
+                first = min(3, max(0, total // 2 + rng.choice((-1, 0, 0, 1))), total)
+                values = [first, min(3, total - first)]
+            answers = {item_id: value for item_id, value in zip(version.read().item_ids, values, strict=False)}
+            score = version.read().score(answers)
+            batch.rows["instrument_answers"].append(
+                InstrumentAnswerRow(
+                    id=self.pools["instrument_answers"].take(),
+                    public_id=_uuid(rng),
+                    treatment_id=row.id,
+                    instrument_id=version.instrument_id,
+                    version_id=version.pk,
+                    completed_at=completed + timedelta(minutes=1),
+                    answers=Jsonb(answers),
+                    language="en",
+                    score_total=score.total,
+                    score_items=score.items,
+                    standard_error=score.standard_error,
+                    collected_via=AnswerVia.STAFF if at is None else AnswerVia.PATIENT_LINK,
+                    recorded_by_id=self.staff_id,
+                    recorded_at=completed + timedelta(minutes=2),
+                )
+            )
+
     def _adverse_event(self, ablation: _Ablation, batch: _Batch, day: date, *, source_response_id: int | None) -> None:
         rng, row = ablation.rng, ablation.row
         family = "cryo" if row.kind == Kind.CRYOABLATION else "pns" if row.kind.startswith("pns") else "rf"
@@ -1073,6 +1168,16 @@ class DemoGenerator:
                 updated_at=created,
             )
         )
+
+
+def instrument_versions() -> dict[str, InstrumentVersion]:
+    """The shipped instruments' current versions, by code (those loaded)."""
+    versions: dict[str, InstrumentVersion] = {}
+    for version in InstrumentVersion.objects.filter(instrument__code__in=SHIPPED_CODES).select_related("instrument"):
+        current = versions.get(version.instrument.code)
+        if current is None or version.version > current.version:
+            versions[version.instrument.code] = version
+    return {code: versions[code] for code in SHIPPED_CODES if code in versions}
 
 
 def _next_number() -> int:
@@ -1178,7 +1283,7 @@ def _batch_write(
         counted = bulk.counted_responses_pick(batch.rows["responses"])
         follow_ups = batch.rows["follow_ups"]
         batch.rows["follow_ups"] = [row._replace(counted_response_id=counted.get(row.id)) for row in follow_ups]
-        last: tuple[RowKey, ...] = ("responses", "follow_ups", "adverse_events", "medications")
+        last: tuple[RowKey, ...] = ("responses", "follow_ups", "adverse_events", "medications", "instrument_answers")
         for key in last:
             bulk.rows_copy(ROWS[key][0], batch.rows[key])
         supersession_refresh(patient_ids=[patient.id for patient in batch.patients])

@@ -124,4 +124,10 @@ def counts_in_words(counts: dict[str, dict[str, int]]) -> list[str]:
             f"{_n(c.get('created', 0), 'new opioid statement', 'new opioid statements')}; "
             f"{_n(c.get('matched', 0), 'statement', 'statements')} already in the registry."
         )
+    if "instrument_responses.csv" in counts:
+        c = counts["instrument_responses.csv"]
+        lines.append(
+            f"{_n(c.get('created', 0), 'new instrument answer', 'new instrument answers')} (PEG-3, PHQ-2, GAD-2...); "
+            f"{_n(c.get('matched', 0), 'answer', 'answers')} already in the registry."
+        )
     return lines

@@ -9,8 +9,9 @@ Version 2 (data-exchange.md, "Import, version 2"): `treatments.csv` holds treatm
 of, `ablations.csv` (whose rows are cryoablations); both land in `Parsed.treatments`, whose rows say their file. A
 kind's details are those of cryoablations.models.KIND_DETAILS, the one list the forms, the API and the database use.
 `medications.csv` holds opioid statements (apps.medications), matched by `statement_id` on a second import.
-`instrument_responses.csv` is refused as a whole (LATER): this version does not import it, and a folder is imported
-whole or not at all.
+`instrument_responses.csv` holds instrument answers (apps.instruments), matched by treatment, instrument and
+`completed_at` on a second import; each is scored as apps.instruments.services would (the instrument's current
+version), and an answer out of range or missing an item is refused on its line.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from apps.accounts.models import User
 from apps.adverse_events.models import AdverseEvent
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.cryoablations.models import DETAILS, KIND_DETAILS, Cryoablation, Kind
+from apps.instruments.models import Instrument, InstrumentAnswer
 from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient
 from apps.surveys.models import SurveyResponse
@@ -44,13 +46,10 @@ INSTRUMENTS, MEDICATIONS = "instrument_responses.csv", "medications.csv"
 FILES_V1 = [PATIENTS, BLOCKS, ABLATIONS, RESPONSES]
 # Every file the import reads, in the order it reads them (ablations before treatments: an id in both is named on
 # the treatments' line).
-FILES = [PATIENTS, BLOCKS, ABLATIONS, TREATMENTS, RESPONSES, ADVERSE_EVENTS, MEDICATIONS]
-# Files of version 2 that this version does not import: a folder holding one is refused (all or nothing).
-LATER = [INSTRUMENTS]
-LATER_MESSAGE = "not imported by this version: instruments come with a later release"
-# Files a folder may lack: one of ablations.csv and treatments.csv is needed (registry_parse), adverse events and
-# opioid statements may be left out.
-OPTIONAL = {ABLATIONS, TREATMENTS, ADVERSE_EVENTS, MEDICATIONS}
+FILES = [PATIENTS, BLOCKS, ABLATIONS, TREATMENTS, RESPONSES, ADVERSE_EVENTS, MEDICATIONS, INSTRUMENTS]
+# Files a folder may lack: one of ablations.csv and treatments.csv is needed (registry_parse), adverse events,
+# opioid statements and instrument answers may be left out.
+OPTIONAL = {ABLATIONS, TREATMENTS, ADVERSE_EVENTS, MEDICATIONS, INSTRUMENTS}
 
 # column -> (model field it is stored in, required). Required beyond the contract's own list where the registry
 # cannot store a row without the value (a patient's name and date of birth).
@@ -143,10 +142,29 @@ COLUMNS: dict[str, dict[str, tuple[type[models.Model], str, bool]]] = {
         "started_on": (MedicationStatement, "started_on", True),
         "stopped_on": (MedicationStatement, "stopped_on", False),
     },
+    INSTRUMENTS: {
+        "mrn": (Patient, "mrn", True),
+        "treatment_id": (Cryoablation, "external_id", True),
+        "completed_at": (InstrumentAnswer, "completed_at", True),
+        # The code of a loaded instrument and its answers: checked against its definition once every file is read.
+        "instrument": (Instrument, "code", True),
+        "answers": (InstrumentAnswer, "answers", True),
+    },
 }
 RESPONSE_TREATMENT_COLUMNS = ("treatment_id", "ablation_id")
 # Cells read as text and checked here (references to other rows or a format of their own), not by Field.clean.
-SPECIAL = {"physician", "nerve", "diary", "performed_at", "completed_at", "mrn", "new_problem", "serious"}
+SPECIAL = {
+    "physician",
+    "nerve",
+    "diary",
+    "performed_at",
+    "completed_at",
+    "mrn",
+    "new_problem",
+    "serious",
+    "instrument",
+    "answers",
+}
 # Codes whose refusal lists the codes allowed (a file's author needs them; Django's "not a valid choice" names none).
 LISTED_CHOICES = {
     "kind": "kind of treatment",
@@ -204,6 +222,7 @@ class Parsed:
     responses: list[Row] = field(default_factory=list)  # values hold "treatment_id", whichever column named it
     adverse_events: dict[str, Row] = field(default_factory=dict)  # by event_id
     medications: dict[str, Row] = field(default_factory=dict)  # by statement_id
+    instrument_answers: list[Row] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     # Ids of rows refused on their own: a reference to one is not reported again as unknown.
     refused: set[tuple[str, str]] = field(default_factory=set)
@@ -345,7 +364,29 @@ def _clean_row(name: str, line: int, cells: dict[str, str], parsed: Parsed) -> d
     return values if ok else None
 
 
+def parse_answers(raw: str) -> dict[str, int]:
+    """`item:value` pairs separated by `;`, e.g. 1:6;2:7;3:5 (data-exchange.md). The values are checked against the
+    instrument's items once every file is read."""
+    answers: dict[str, int] = {}
+    for part in (p.strip() for p in raw.split(";")):
+        if not part:
+            continue
+        item, sep, value = (text.strip() for text in part.partition(":"))
+        if not sep or not item or not value.lstrip("-").isdigit():
+            raise ValidationError(f"“{part}” is not an answer of the form item:value, e.g. 1:6.")
+        if item in answers:
+            raise ValidationError(f"Item {item} is answered twice.")
+        answers[item] = int(value)
+    if not answers:
+        raise ValidationError("Required: the cell is empty.")
+    return answers
+
+
 def _special(column: str, raw: str) -> Any:
+    if column == "answers":
+        return parse_answers(raw)
+    if column == "instrument":
+        return raw  # resolved against the loaded instruments once every file is read
     if column == "mrn":
         value, errors = _clean_cell(Patient, "mrn", normalize_mrn(raw))
         if errors:
@@ -531,6 +572,10 @@ def _check_medication(values: dict[str, Any], line: int, parsed: Parsed) -> bool
     return True
 
 
+def _check_instrument_answer(values: dict[str, Any], line: int, parsed: Parsed) -> bool:
+    return True  # its instrument and answers need the definitions: checked by the services' resolve step
+
+
 CHECKS = {
     PATIENTS: _check_patient,
     BLOCKS: _check_block,
@@ -539,6 +584,7 @@ CHECKS = {
     RESPONSES: _check_response,
     ADVERSE_EVENTS: _check_adverse_event,
     MEDICATIONS: _check_medication,
+    INSTRUMENTS: _check_instrument_answer,
 }
 KEYS = {
     PATIENTS: "mrn",
@@ -555,9 +601,6 @@ def registry_parse(folder: Path) -> Parsed:
     one of ablations.csv and treatments.csv)."""
     parsed = Parsed()
     _clean_cell.cache_clear()  # the future-date rules depend on today
-    for name in LATER:
-        if (folder / name).exists():
-            parsed.problem(name, WHOLE_FILE, "-", f"{name}: {LATER_MESSAGE}. Remove the file to import the others.")
     if not (folder / ABLATIONS).is_file() and not (folder / TREATMENTS).is_file():
         parsed.problem(TREATMENTS, WHOLE_FILE, "-", f"{TREATMENTS} (or {ABLATIONS}, version 1) is missing.")
     for name in FILES:
@@ -582,6 +625,19 @@ def registry_parse(folder: Path) -> Parsed:
                 if name in KEYS:
                     raw_key = cells.get(KEYS[name], "")
                     parsed.refused.add((name, normalize_mrn(raw_key) if name == PATIENTS else raw_key))
+                continue
+            if name == INSTRUMENTS:
+                key = (values["treatment_id"], values["instrument"], values["completed_at"])
+                if key in seen:
+                    parsed.problem(
+                        name,
+                        line,
+                        "completed_at",
+                        f"The same treatment, instrument and completion time as line {seen[key]}.",
+                    )
+                    continue
+                seen[key] = line
+                parsed.instrument_answers.append(Row(line, values, file=name))
                 continue
             if name == RESPONSES:
                 column = values.pop("header_column")

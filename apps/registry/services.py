@@ -45,6 +45,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from apps.accounts.models import Role, User
 from apps.adverse_events.models import AdverseEvent
@@ -54,6 +55,9 @@ from apps.clinic.models import Nerve, Protocol
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
+from apps.instruments.definitions import Definition, Score, ScoringError
+from apps.instruments.models import CollectedVia as AnswerVia
+from apps.instruments.models import InstrumentAnswer, InstrumentVersion
 from apps.medications.models import MedicationStatement
 from apps.patients.models import Channel, Patient, Sex, patient_search_name
 from apps.surveys.models import CollectedVia, SurveyResponse
@@ -65,6 +69,7 @@ from .parsing import (
     ABLATIONS,
     ADVERSE_EVENTS,
     BLOCKS,
+    INSTRUMENTS,
     MEDICATIONS,
     PATIENTS,
     RESPONSES,
@@ -83,7 +88,7 @@ TREATMENTS_BY_KIND = "treatments_by_kind"
 REFRESH_CHUNK = 10_000  # follow-ups per counted_responses_refresh
 PROBLEMS_KEPT = 200  # problem locations kept in the ImportRun
 # The models whose created rows the import records in bulk (history_in_bulk).
-CREATED_IN_BULK = (*bulk.WRITTEN, AdverseEvent, MedicationStatement)
+CREATED_IN_BULK = (*bulk.WRITTEN, AdverseEvent, MedicationStatement, InstrumentAnswer)
 
 
 @dataclass
@@ -119,6 +124,11 @@ class _Resolved:
     existing_responses: set[tuple[int, datetime]] = field(default_factory=set)
     existing_events: set[str] = field(default_factory=set)  # event_id of adverse events already imported
     existing_statements: set[str] = field(default_factory=set)  # statement_id of opioid statements already imported
+    # Instrument answers: each loaded instrument's current version by code, the answers already in the registry
+    # (treatment, instrument, completed_at), and the score of each row of the file (by line).
+    instruments: dict[str, InstrumentVersion] = field(default_factory=dict)
+    existing_instrument_answers: set[tuple[int, int, datetime]] = field(default_factory=set)
+    instrument_scores: dict[int, Score] = field(default_factory=dict)
     new_physicians: list[str] = field(default_factory=list)
 
 
@@ -132,6 +142,7 @@ def _resolve(parsed: Parsed) -> _Resolved:
     mrns |= {r.values["mrn"] for r in parsed.treatments.values()}
     mrns |= {r.values["mrn"] for r in parsed.responses}
     mrns |= {r.values["mrn"] for r in parsed.medications.values()}
+    mrns |= {r.values["mrn"] for r in parsed.instrument_answers}
     for chunk in bulk.chunks(sorted(mrns)):
         res.patient_ids.update(Patient.objects.filter(mrn__in=chunk).values_list("mrn", "id"))
     known_mrns = set(res.patient_ids) | set(parsed.patients)
@@ -154,6 +165,7 @@ def _resolve(parsed: Parsed) -> _Resolved:
             res.block_days[cast(str, ext)] = timezone.localdate(performed_at)
     treatment_ids = set(parsed.treatments) | {r.values["treatment_id"] for r in parsed.responses}
     treatment_ids |= {r.values["treatment_id"] for r in parsed.adverse_events.values() if r.values["treatment_id"]}
+    treatment_ids |= {r.values["treatment_id"] for r in parsed.instrument_answers}
     for chunk in bulk.chunks(sorted(treatment_ids)):
         for pk, ext, mrn, performed_on in Cryoablation.objects.filter(external_id__in=chunk).values_list(
             "id", "external_id", "patient__mrn", "performed_on"
@@ -165,6 +177,15 @@ def _resolve(parsed: Parsed) -> _Resolved:
         res.existing_responses.update(
             SurveyResponse.objects.filter(ablation_id__in=chunk).values_list("ablation_id", "completed_at")
         )
+    if parsed.instrument_answers:
+        for version in InstrumentVersion.objects.select_related("instrument").order_by("instrument_id", "version"):
+            res.instruments[version.instrument.code] = version  # the last: the current version
+        for chunk in bulk.chunks(existing_treatment_pks):
+            res.existing_instrument_answers.update(
+                InstrumentAnswer.objects.filter(treatment_id__in=chunk).values_list(
+                    "treatment_id", "instrument_id", "completed_at"
+                )
+            )
     for chunk in bulk.chunks(sorted(parsed.adverse_events)):
         res.existing_events.update(
             cast(str, ext)
@@ -235,7 +256,39 @@ def _resolve(parsed: Parsed) -> _Resolved:
         mrn = row.values["mrn"]
         if mrn not in known_mrns and not known(PATIENTS, mrn):
             parsed.problem(MEDICATIONS, row.line, "mrn", f"No patient with MRN {mrn} in patients.csv or the registry.")
+    definitions: dict[str, Definition] = {code: version.read() for code, version in res.instruments.items()}
+    for row in parsed.instrument_answers:
+        _instrument_answer_resolve(row, res, parsed, definitions, treatment_refused(row.values["treatment_id"]))
     return res
+
+
+def _instrument_answer_resolve(
+    row: Row, res: _Resolved, parsed: Parsed, definitions: dict[str, Definition], treatment_refused: bool
+) -> None:
+    """An instrument answer's treatment exists and is its patient's; its instrument is loaded; its answers score
+    (apps.instruments.definitions, as instrument_answer_record scores them)."""
+    v = row.values
+    treatment = res.treatments.get(v["treatment_id"])
+    if treatment is None:
+        if not treatment_refused:
+            parsed.problem(
+                INSTRUMENTS,
+                row.line,
+                "treatment_id",
+                f"No treatment {v['treatment_id']} in {TREATMENTS}, {ABLATIONS} or the registry.",
+            )
+    elif treatment[1] != v["mrn"]:
+        parsed.problem(INSTRUMENTS, row.line, "mrn", f"Treatment {v['treatment_id']} is of another patient.")
+    definition = definitions.get(v["instrument"])
+    if definition is None:
+        codes = ", ".join(sorted(res.instruments)) or "none loaded"
+        parsed.problem(INSTRUMENTS, row.line, "instrument", f"“{v['instrument']}” is not a loaded instrument: {codes}.")
+        return
+    try:
+        res.instrument_scores[row.line] = definition.score(v["answers"])
+    except ScoringError as error:
+        for message in error.errors.values():
+            parsed.problem(INSTRUMENTS, row.line, "answers", message)
 
 
 def _event_resolve(row: Row, res: _Resolved, parsed: Parsed, treatment_refused: bool) -> None:
@@ -558,6 +611,7 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
     created.old_follow_ups_touched = sorted(touched - set(created.ids[FollowUp]))
     created.ids[AdverseEvent] = _adverse_events_write(parsed, res, result, user)
     created.ids[MedicationStatement] = _medications_write(parsed, res, result, user)
+    created.ids[InstrumentAnswer] = _instrument_answers_write(parsed, res, result, user)
     treatment_patients = {
         pk: res.patient_ids[mrn] for pk, mrn in res.treatments.values() if pk is not None and mrn in res.patient_ids
     }
@@ -758,6 +812,53 @@ def _medications_write(parsed: Parsed, res: _Resolved, result: ImportResult, use
     ids = bulk.rows_copy(MedicationStatement, rows)
     if parsed.medications:
         result.counts[MEDICATIONS] = {"created": len(ids), "matched": len(parsed.medications) - len(ids)}
+    return ids
+
+
+class InstrumentAnswerRow(NamedTuple):
+    treatment_id: int
+    instrument_id: int
+    version_id: int
+    completed_at: datetime
+    answers: Jsonb
+    language: str
+    score_total: Decimal
+    score_items: int
+    standard_error: Decimal | None
+    collected_via: str
+    recorded_by_id: int | None
+
+
+def _instrument_answers_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None) -> list[int]:
+    """Instrument answers: matched by treatment, instrument and completed_at, left as they are; new ones scored with
+    their instrument's current version (the score checked in _resolve)."""
+    rows = []
+    for row in parsed.instrument_answers:
+        v = row.values
+        version = res.instruments[v["instrument"]]
+        treatment_pk = res.treatments[v["treatment_id"]][0]
+        assert treatment_pk is not None  # written above, or found
+        if (treatment_pk, version.instrument_id, v["completed_at"]) in res.existing_instrument_answers:
+            continue
+        score = res.instrument_scores[row.line]
+        rows.append(
+            InstrumentAnswerRow(
+                treatment_id=treatment_pk,
+                instrument_id=version.instrument_id,
+                version_id=version.pk,
+                completed_at=v["completed_at"],
+                answers=Jsonb(v["answers"]),
+                language="en",
+                score_total=score.total,
+                score_items=score.items,
+                standard_error=score.standard_error,
+                collected_via=AnswerVia.IMPORT,
+                recorded_by_id=user.pk if user is not None else None,
+            )
+        )
+    ids = bulk.rows_copy(InstrumentAnswer, rows)
+    if parsed.instrument_answers:
+        result.counts[INSTRUMENTS] = {"created": len(ids), "matched": len(parsed.instrument_answers) - len(ids)}
     return ids
 
 

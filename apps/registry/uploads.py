@@ -12,11 +12,10 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from .parsing import FILES, LATER
+from .parsing import FILES
 
-# The names kept from an upload: the files the import reads, and those of a later version, which the import names
-# as refused rather than an upload (or a zip) silently leaving them out.
-KEPT_NAMES = [*FILES, *LATER]
+# The names kept from an upload: the files the import reads.
+KEPT_NAMES = list(FILES)
 
 # A registry far larger than any clinic's. Checked before anything is read (the size Django's upload handlers
 # measured while streaming the upload to a temporary file), and again while a zip's files are unpacked.

@@ -28,13 +28,14 @@ def report_sections(data: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]
         ("durability", data["durability"]),
         ("repeat", data["repeat"]),
         ("adverse_events", data["adverse_events"]),
+        ("instruments", data["instruments"]),
         ("opioids", data["opioids"]),
     ]
 
 
 def report_rows(data: dict[str, Any]):
     """(section name, header, rows) of data-exchange.md's report: a `section` column, the report's version, as_of and
-    threshold first. A section with no rows (instruments, for now) is left out."""
+    threshold first. A section with no rows is left out."""
     for name, rows in report_sections(data):
         columns = list(rows[0]) if rows else []
         header = ["section", "version", "as_of", "threshold_percent", *columns]

@@ -260,6 +260,38 @@ class OpioidRow:
 
 
 @dataclass
+class InstrumentRow:
+    """One instrument at one time point: the treatments evaluable (closed, not superseded, with a baseline and a
+    counted answer), the median change (follow-up minus baseline), the responders by the instrument's own rule and,
+    for a screening instrument (PHQ-2, GAD-2), the positive screens at baseline and now among the evaluable."""
+
+    group: str
+    instrument: str
+    time_point: str
+    evaluable: int = 0
+    median_change: float | None = None
+    responders: int = 0
+    positive_baseline: int | None = None
+    positive_now: int | None = None
+
+    @property
+    def rate(self) -> float | None:
+        return rate(self.responders, self.evaluable)
+
+    @property
+    def ci(self) -> tuple[float | None, float | None]:
+        return wilson_interval(self.responders, self.evaluable)
+
+    @property
+    def positive_baseline_ci(self) -> tuple[float | None, float | None]:
+        return wilson_interval(self.positive_baseline or 0, self.evaluable)
+
+    @property
+    def positive_now_ci(self) -> tuple[float | None, float | None]:
+        return wilson_interval(self.positive_now or 0, self.evaluable)
+
+
+@dataclass
 class OutcomesReport:
     filters: OutcomesFilters
     groups: list[Group]
@@ -273,6 +305,9 @@ class OutcomesReport:
     repeat: dict[str, Durability] = field(default_factory=dict)
     adverse_events: list[AdverseEventRow] = field(default_factory=list)
     opioids: list[OpioidRow] = field(default_factory=list)
+    instruments: list[InstrumentRow] = field(default_factory=list)
+    # {code: name} of the instruments in `instruments`, in their order.
+    instrument_names: dict[str, str] = field(default_factory=dict)
     # For the dashboards' labels: {code: label} of the protocol's time points, {"nerve:<code>": (id, name)}.
     time_point_labels: dict[str, str] = field(default_factory=dict)
     time_point_days: dict[str, int] = field(default_factory=dict)
@@ -288,8 +323,7 @@ class OutcomesReport:
         return next(r for r in self.response if r.group == group and r.time_point == time_point)
 
     def to_json(self) -> dict[str, Any]:
-        """data-exchange.md's report, version 2, as a dict ready for json.dumps. `instruments` is an empty list until
-        its figures exist."""
+        """data-exchange.md's report, version 2, as a dict ready for json.dumps."""
         if not self.complete:
             raise ValueError("The dashboard page's figures are not the whole report: compute it with page=False.")
         threshold = self.filters.threshold
@@ -326,7 +360,20 @@ class OutcomesReport:
                 }
                 for row in self.adverse_events
             ],
-            "instruments": [],
+            "instruments": [
+                {
+                    "group": row.group,
+                    "instrument": row.instrument,
+                    "time_point": row.time_point,
+                    "evaluable": row.evaluable,
+                    "median_change": row.median_change,
+                    "responders": row.responders,
+                    "rate": row.rate,
+                    "positive_baseline": row.positive_baseline,
+                    "positive_now": row.positive_now,
+                }
+                for row in self.instruments
+            ],
             "opioids": [
                 {
                     "group": row.group,
@@ -502,6 +549,7 @@ def _compute(
     figures["adverse_events"] = figures["adverse_events"] or []
     # Opioids: a statement of its own (sql.OPIOIDS_SECTION), the big one's shape left alone.
     opioid_rows = _fetch(sql.OPIOIDS_SECTION, params)
+    instrument_rows = _fetch(sql.INSTRUMENTS_SECTION, params)
     funnel_rows, response_rows = figures["funnel"], figures["response"]
     namer = _GroupNamer()
     _warm_users(
@@ -511,7 +559,8 @@ def _compute(
         + figures["durability"]
         + figures["repeat"]
         + figures["adverse_events"]
-        + opioid_rows,
+        + opioid_rows
+        + instrument_rows,
     )
 
     funnel: dict[str, FunnelRow] = {}
@@ -550,6 +599,26 @@ def _compute(
             median_change=row["median_change"],
             **{k: int(row[k]) for k in ("on_opioids", "evaluable", "reduced_50", "discontinued")},
         )
+
+    instruments: dict[tuple[str, str, str], InstrumentRow] = {}
+    instrument_order: dict[str, tuple[int, bool]] = {}
+    instrument_names: dict[str, str] = {}
+    for row in instrument_rows:
+        key = namer.key(row)
+        screens = bool(row["screens"])
+        instrument_order[row["instrument"]] = (int(row["instrument_order"]), screens)
+        instrument_names[row["instrument"]] = row["instrument_name"]
+        instruments[(key, row["instrument"], row["time_point"])] = InstrumentRow(
+            group=key,
+            instrument=row["instrument"],
+            time_point=row["time_point"],
+            evaluable=int(row["evaluable"]),
+            median_change=row["median_change"],
+            responders=int(row["responders"]),
+            positive_baseline=int(row["positive_baseline"]) if screens else None,
+            positive_now=int(row["positive_now"]) if screens else None,
+        )
+    instrument_points = {(code, tp) for _, code, tp in instruments}
 
     # Every group with at least one block or treatment appears in every section, with zeros where it has none; the
     # funnel has no kind groups (a block is before any treatment).
@@ -591,6 +660,21 @@ def _compute(
         opioids=[
             opioids.get((g.key, tp)) or OpioidRow(group=g.key, time_point=tp) for g in groups for tp in known_points
         ],
+        instruments=[
+            instruments.get((g.key, code, tp))
+            or InstrumentRow(
+                group=g.key,
+                instrument=code,
+                time_point=tp,
+                positive_baseline=0 if instrument_order[code][1] else None,
+                positive_now=0 if instrument_order[code][1] else None,
+            )
+            for g in groups
+            for code in sorted(instrument_order, key=lambda c: instrument_order[c][0])
+            for tp in known_points
+            if (code, tp) in instrument_points
+        ],
+        instrument_names=instrument_names,
         complete=not page,
     )
     return report, figures["pain"]
@@ -704,6 +788,15 @@ def opioid_ablation_ids_for(
     filters = _narrow(filters, group)
     query = sql.OPIOIDS_DRILL.format(measure=sql.OPIOID_MEASURES[measure])
     return [row["id"] for row in _fetch(query, filters.params(time_point=time_point))]
+
+
+def instrument_ablation_ids_for(
+    *, filters: OutcomesFilters, instrument: str, time_point: str, measure: str, group: Group | None = None
+) -> list[int]:
+    """Drill-down: the ids of the treatments behind one instrument figure (a key of sql.INSTRUMENT_MEASURES)."""
+    filters = _narrow(filters, group)
+    query = sql.INSTRUMENTS_DRILL.format(measure=sql.INSTRUMENT_MEASURES[measure])
+    return [row["id"] for row in _fetch(query, filters.params(time_point=time_point, instrument=instrument))]
 
 
 def block_ids_for(*, filters: OutcomesFilters, measure: str, group: Group | None = None) -> list[int]:

@@ -19,6 +19,7 @@ from apps.clinic.models import Nerve, TimePoint
 from apps.clinic.rules import display_number
 from apps.clinic.selectors import PROTOCOL_PK
 from apps.cryoablations.models import Kind
+from apps.instruments.models import Instrument
 
 from . import charts, outcomes
 from .channels import ChannelRow
@@ -52,6 +53,13 @@ DRILL_TITLES = {
     ("opioids", "evaluable"): "On opioids, evaluable at {time_point}",
     ("opioids", "reduced_50"): "Opioid dose (MME) at least halved at {time_point}",
     ("opioids", "discontinued"): "Opioids discontinued at {time_point}",
+    ("instruments", "evaluable"): "{instrument}: evaluable at {time_point}",
+    ("instruments", "responders"): "{instrument}: responders at {time_point}",
+    (
+        "instruments",
+        "positive_baseline",
+    ): "{instrument}: positive screen at baseline, of those evaluable at {time_point}",
+    ("instruments", "positive_now"): "{instrument}: positive screen at {time_point}",
 }
 
 
@@ -114,10 +122,21 @@ def report_run_filters_in_words(run: ReportRun) -> str:
     return " · ".join(words) or "All procedures"
 
 
-def drill_title(*, filters: outcomes.OutcomesFilters, figure: str, measure: str, time_point: str, band: str) -> str:
+def drill_title(
+    *,
+    filters: outcomes.OutcomesFilters,
+    figure: str,
+    measure: str,
+    time_point: str,
+    band: str,
+    instrument: str = "",
+) -> str:
     """ "Responders at 3 months · Superior cluneal · Dr Hale": the figure and its filters in words."""
     label = TimePoint.objects.filter(protocol_id=PROTOCOL_PK, code=time_point).values_list("label", flat=True)
-    what = DRILL_TITLES[(figure, measure)].format(time_point=label.first() or time_point, band=band.replace("-", "–"))
+    name = Instrument.objects.filter(code=instrument).values_list("name", flat=True).first() if instrument else ""
+    what = DRILL_TITLES[(figure, measure)].format(
+        time_point=label.first() or time_point, band=band.replace("-", "–"), instrument=name or instrument
+    )
     return " · ".join([what, *filters_in_words(filters)])
 
 
@@ -179,7 +198,49 @@ def dashboard_context(dashboard: outcomes.Dashboard, *, links: bool = True) -> d
         **_bands_part(report, link),
         **_completion_part(dashboard, labels, link),
         **_opioids_part(dashboard.report, labels, link),
+        **_instruments_part(dashboard.report, labels, link),
     }
+
+
+def _instruments_part(report: outcomes.OutcomesReport, labels: dict[str, str], link: _Linker) -> dict[str, Any]:
+    """Function and mood instruments by time point (overall): the median change from baseline, the responders by the
+    instrument's own rule with the Wilson interval and, for a screening instrument (PHQ-2, GAD-2), the positive
+    screens at baseline and now among the evaluable, each count linking to its treatments."""
+    rows = []
+    for row in report.instruments:
+        if row.group != outcomes.OVERALL:
+            continue
+        tp, code = row.time_point, row.instrument
+        screens = row.positive_baseline is not None
+
+        def cell(count: int, measure: str, code: str = code, tp: str = tp) -> Cell:
+            return link(count, "instruments", measure, time_point=tp, instrument=code)
+
+        rows.append(
+            {
+                "instrument": code,
+                "name": report.instrument_names.get(code, code),
+                "time_point": tp,
+                "label": labels.get(tp, tp),
+                "evaluable": cell(row.evaluable, "evaluable"),
+                "median_change": display_number(row.median_change),
+                "responders": cell(row.responders, "responders"),
+                "rate": percent(row.rate),
+                "ci": interval(row.ci),
+                "screens": screens,
+                "positive_baseline": cell(row.positive_baseline or 0, "positive_baseline") if screens else None,
+                "positive_baseline_rate": percent(rate_of(row.positive_baseline, row.evaluable)),
+                "positive_baseline_ci": interval(row.positive_baseline_ci),
+                "positive_now": cell(row.positive_now or 0, "positive_now") if screens else None,
+                "positive_now_rate": percent(rate_of(row.positive_now, row.evaluable)),
+                "positive_now_ci": interval(row.positive_now_ci),
+            }
+        )
+    return {"instrument_rows": rows}
+
+
+def rate_of(count: int | None, n: int) -> float | None:
+    return outcomes.rate(count, n) if count is not None else None
 
 
 def _opioids_part(report: outcomes.OutcomesReport, labels: dict[str, str], link: _Linker) -> dict[str, Any]:

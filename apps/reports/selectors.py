@@ -26,6 +26,7 @@ CACHE_SECONDS = 24 * 60 * 60  # the key changes with the data (outcomes.data_ver
 # figure -> (procedure kind, measures): what a drill-down may ask for.
 DRILL_FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "opioids": ("ablation", ("on_opioids", "evaluable", "reduced_50", "discontinued")),
+    "instruments": ("ablation", ("evaluable", "responders", "positive_baseline", "positive_now")),
     "funnel": ("block", ("blocks", "evaluable", "positive", "ablated")),
     "funnel_3m": ("ablation", ("evaluable_3m", "responders_3m")),
     "response": (
@@ -66,7 +67,13 @@ def dashboard_get(*, filters: outcomes.OutcomesFilters) -> outcomes.Dashboard:
 
 
 def drill_ids(
-    *, filters: outcomes.OutcomesFilters, figure: str, measure: str, time_point: str = "", band: str = ""
+    *,
+    filters: outcomes.OutcomesFilters,
+    figure: str,
+    measure: str,
+    time_point: str = "",
+    band: str = "",
+    instrument: str = "",
 ) -> tuple[str, list[int]]:
     """(kind, ids) of the procedures behind one figure; Http404 for a figure or measure that does not exist."""
     if figure not in DRILL_FIGURES or measure not in DRILL_FIGURES[figure][1]:
@@ -80,6 +87,10 @@ def drill_ids(
         return kind, outcomes.ablation_ids_for(filters=filters, time_point=time_point, measure=measure)
     if figure == "opioids":
         return kind, outcomes.opioid_ablation_ids_for(filters=filters, time_point=time_point, measure=measure)
+    if figure == "instruments":
+        return kind, outcomes.instrument_ablation_ids_for(
+            filters=filters, instrument=instrument, time_point=time_point, measure=measure
+        )
     if figure == "band":
         if band not in outcomes.BANDS:
             raise Http404("No such band.")

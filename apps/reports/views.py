@@ -66,10 +66,13 @@ def drill(request):
     # Without a figure: every ablation at 3 months (the funnel's time point) of the filters.
     figure, measure = request.GET.get("figure", "response"), request.GET.get("measure", "ablations")
     time_point, band = request.GET.get("time_point", FUNNEL_TIME_POINT), request.GET.get("band", "")
+    instrument = request.GET.get("instrument", "")
     if time_point not in set(protocol_get().time_points.values_list("code", flat=True)):
         return HttpResponseBadRequest("time_point: no such time point in the protocol.", content_type="text/plain")
     with replica_reads():
-        kind, ids = drill_ids(filters=filters, figure=figure, measure=measure, time_point=time_point, band=band)
+        kind, ids = drill_ids(
+            filters=filters, figure=figure, measure=measure, time_point=time_point, band=band, instrument=instrument
+        )
         procedures = list(drill_procedures(kind=kind, ids=ids)[:DRILL_LIMIT])
     request.audit.subject(None, listed=sorted({p.patient_id for p in procedures}), figure=figure, measure=measure)
     back = reverse("reports:dashboard") + "?" + request.GET.urlencode()
@@ -77,7 +80,9 @@ def drill(request):
         "kind": kind,
         "count": len(ids),
         "procedures": procedures,
-        "title": drill_title(filters=filters, figure=figure, measure=measure, time_point=time_point, band=band),
+        "title": drill_title(
+            filters=filters, figure=figure, measure=measure, time_point=time_point, band=band, instrument=instrument
+        ),
         "filters": filters,
         "back": back,
     }

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.patients",
     "apps.blocks",
     "apps.cryoablations",
+    "apps.instruments",
     "apps.surveys",
     "apps.adverse_events",
     "apps.medications",

@@ -39,7 +39,7 @@ BUSINESS_RULES = {
     "include-operation-id-regex": "^(api_v1_(blocks|ablations|treatments|follow_ups|adverse_events)_list"
     "|api_v1_reports_outcomes_retrieve|api_v1_patients_(create|partial_update)"
     "|api_v1_follow_ups_responses_create|api_v1_registry_imports_create|api_v1_adverse_events_create"
-    "|api_v1_medication_statements_(list|create))$",
+    "|api_v1_medication_statements_(list|create)|api_v1_instrument_answers_(list|create))$",
     "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
 }
 # The create's coverage phase enumerates hundreds of bodies (every time zone of the enum, each field missing, null...)
@@ -127,6 +127,10 @@ def _config(seeded: dict) -> schemathesis.Config:
                 BUSINESS_RULES,
                 NOT_ENUMERATED,
                 _adverse_event_on_the_seeded_treatment(seeded),
+                {
+                    "include-operation-id": "api_v1_instrument_answers_create",
+                    "parameters": {"body.treatment": {"dictionary": "treatments", "probability": 0.8}},
+                },
                 *(
                     {"include-operation-id": operation_id, "parameters": {"path.public_id": str(public_id)}}
                     for operation_id, public_id in seeded["pinned"].items()
@@ -164,7 +168,7 @@ def test_the_api_holds_to_its_schema_with_every_check_and_its_links(seeded):
     # and every operation was called, in the stateful phase too: the links carried a created (or listed) patient's id
     # and ETag from the create or the read to the update (If-Match), and on from there
     operations = {label for _, label in calls}
-    assert len(operations) == 21
+    assert len(operations) == 23
     stateful = {label for phase, label in calls if phase.value == "stateful"}
     assert {
         "POST /api/v1/patients/",

@@ -20,10 +20,11 @@ from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.services import follow_up_dates
 from apps.demo.generator import DEMO_PASSWORD, ROWS
+from apps.instruments.models import InstrumentAnswer
 from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient, patient_search_name
 from apps.registry import bulk
-from apps.reports.outcomes import outcomes_compute_for, outcomes_filters
+from apps.reports.outcomes import outcomes_compute, outcomes_compute_for, outcomes_filters
 from apps.surveys.models import SurveyResponse
 from apps.surveys.services import follow_up_for
 from tests.registry.test_bulk import _counts, _reltuples
@@ -367,3 +368,18 @@ def test_the_demo_has_opioid_users_some_tapering_or_stopping_after_treatment():
     report = outcomes_compute_for(filters=outcomes_filters())
     overall_3m = next(r for r in report.opioids if r.group == "overall" and r.time_point == "3m")
     assert overall_3m.on_opioids > 0 and overall_3m.evaluable > 0 and overall_3m.reduced_50 > 0
+
+
+@pytest.mark.django_db
+def test_some_treatments_have_instrument_answers_that_the_report_counts():
+    # when
+    _seed("--patients", "50", "--seed", "7")
+
+    # then: PEG-3, PHQ-2 and GAD-2 answered, scored with their version, and evaluable at 3 months in the report
+    answers = InstrumentAnswer.objects.select_related("instrument", "version")
+    assert {a.instrument.code for a in answers} == {"peg3", "phq2", "gad2"}
+    assert all(a.version.read().score(a.answers).total == a.score_total for a in answers)
+    assert not answers.filter(completed_at__gte=timezone.make_aware(datetime.combine(TODAY, time.min))).exists()
+    report = outcomes_compute(as_of=TODAY)
+    peg3 = next(r for r in report.instruments if (r.group, r.instrument, r.time_point) == ("overall", "peg3", "3m"))
+    assert peg3.evaluable > 0 and peg3.median_change is not None

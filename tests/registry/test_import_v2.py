@@ -19,6 +19,7 @@ from django.urls import reverse
 from apps.adverse_events.models import AdverseEvent, Category, Relatedness, Severity
 from apps.blocks.models import DiagnosticBlock
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind, Status
+from apps.instruments.models import InstrumentAnswer
 from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient
 from apps.registry.models import ImportRun
@@ -29,7 +30,6 @@ from apps.surveys.models import SurveyResponse
 pytestmark = pytest.mark.django_db
 
 SAMPLE_V2 = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample-v2"
-LATER_FILES = ("instrument_responses.csv",)
 
 PATIENTS = "mrn,first_name,last_name,date_of_birth,sex,email,mobile_phone,preferred_channel,timezone"
 BLOCKS = (
@@ -92,12 +92,11 @@ def with_rows(**extra: list[str]) -> dict[str, list[str]]:
 
 
 def sample_v2(tmp_path: Path) -> Path:
-    """The shared version 2 sample without the files of a later release."""
+    """The shared version 2 sample."""
     folder = tmp_path / "sample-v2"
     folder.mkdir()
     for path in SAMPLE_V2.glob("*.csv"):
-        if path.name not in LATER_FILES:
-            shutil.copy(path, folder / path.name)
+        shutil.copy(path, folder / path.name)
     return folder
 
 
@@ -120,9 +119,12 @@ def state() -> dict[str, object]:
         ),
         "events": list(AdverseEvent.objects.order_by("pk").values_list("pk", "external_id", "treatment", "block")),
         "statements": list(MedicationStatement.objects.order_by("pk").values_list("pk", "external_id", "daily_dose")),
+        "instrument_answers": list(
+            InstrumentAnswer.objects.order_by("pk").values_list("pk", "treatment_id", "score_total", "completed_at")
+        ),
         "history": [
             model.change_events.rel.related_model.objects.count()
-            for model in (Cryoablation, FollowUp, SurveyResponse, AdverseEvent, MedicationStatement)
+            for model in (Cryoablation, FollowUp, SurveyResponse, AdverseEvent, MedicationStatement, InstrumentAnswer)
         ],
     }
 
@@ -140,6 +142,8 @@ def test_the_v2_sample_imports_with_the_counts_of_its_files(tmp_path):
     assert Cryoablation.objects.count() == len(treatments) == 84
     assert SurveyResponse.objects.count() == len(csv_rows("survey_responses.csv")) == 304
     assert AdverseEvent.objects.count() == len(csv_rows("adverse_events.csv")) == 28
+    assert InstrumentAnswer.objects.count() == len(csv_rows("instrument_responses.csv")) == 727
+    assert result.counts["instrument_responses.csv"] == {"created": 727, "matched": 0}
     by_kind = Counter(row["kind"] for row in treatments)
     assert result.counts["treatments_by_kind"] == dict(sorted(by_kind.items()))
     assert {k: Cryoablation.objects.filter(kind=k).count() for k in by_kind} == by_kind
@@ -214,23 +218,64 @@ def test_a_second_import_of_the_v2_sample_changes_nothing(tmp_path):
     assert "adverse_events.csv: created 0, matched 28" in printed
     assert "medications.csv: created 0, matched 32" in printed
     assert "survey_responses.csv: created 0, matched 304" in printed
+    assert "instrument_responses.csv: created 0, matched 727" in printed
     assert "new treatments by kind" not in printed
 
 
-def test_a_folder_with_instruments_is_refused_whole(tmp_path):
-    # given the full sample, instruments included
-    folder = tmp_path / "full"
-    shutil.copytree(SAMPLE_V2, folder)
-    # when
-    result = registry_import(folder=folder)
-    # then the file is named, and nothing is written
-    messages = [str(p) for p in result.problems]
-    assert messages == [
-        "instrument_responses.csv: not imported by this version: instruments come with a later release. "
-        "Remove the file to import the others."
+INSTRUMENTS_HEADER = "mrn,treatment_id,completed_at,instrument,answers"
+
+
+def test_instrument_answers_import_scored_with_their_version(tmp_path):
+    # given two answers on T1, a PEG-3 at baseline and a PHQ-2
+    files = with_rows()
+    files["instrument_responses.csv"] = [
+        INSTRUMENTS_HEADER,
+        "R1,T1,2025-01-20T10:00,peg3,1:6;2:7;3:4",
+        "R1,T1,2025-01-21T10:00,phq2,1:2;2:1",
     ]
-    assert not Patient.objects.exists() and not Cryoablation.objects.exists()
-    assert ImportRun.objects.get().status == ImportRun.Status.REFUSED
+    # when
+    result = registry_import(folder=write(tmp_path / "in", files))
+    # then
+    assert result.ok, result.problems
+    peg3, phq2 = InstrumentAnswer.objects.order_by("completed_at")
+    assert (peg3.treatment.external_id, peg3.answers, peg3.score_text, peg3.version.version) == (
+        "T1",
+        {"1": 6, "2": 7, "3": 4},
+        "5.67",
+        1,
+    )
+    assert (phq2.instrument.code, phq2.score_text, phq2.collected_via) == ("phq2", "3", "import")
+
+
+def test_bad_instrument_answers_are_refused_with_their_place_and_nothing_is_written(tmp_path):
+    # given
+    files = with_rows()
+    files["instrument_responses.csv"] = [
+        INSTRUMENTS_HEADER,
+        "R1,T1,2025-01-20T10:00,peg3,1:6;2:11;3:4",
+        "R1,T1,2025-01-21T10:00,phq2,1:2",
+        "R1,T1,2025-01-22T10:00,odi,1:2",
+        "R1,T9,2025-01-23T10:00,gad2,1:1;2:1",
+        "R1,T1,2025-01-24T10:00,gad2,one",
+        "R1,T1,2025-01-25T10:00,gad2,1:1;2:1",
+        "R1,T1,2025-01-25T10:00,gad2,1:2;2:1",
+    ]
+    # when
+    result = registry_import(folder=write(tmp_path / "in", files))
+    # then
+    messages = [str(p) for p in result.problems]
+    assert sorted(messages) == sorted(
+        [
+            "instrument_responses.csv:2: answers: 11 is not an answer of item 2 (0 to 10).",
+            "instrument_responses.csv:3: answers: Missing: PHQ-2 needs every item answered for a score.",
+            "instrument_responses.csv:4: instrument: “odi” is not a loaded instrument: gad2, peg3, phq2.",
+            "instrument_responses.csv:5: treatment_id: No treatment T9 in treatments.csv, ablations.csv or the "
+            "registry.",
+            "instrument_responses.csv:6: answers: “one” is not an answer of the form item:value, e.g. 1:6.",
+            "instrument_responses.csv:8: completed_at: The same treatment, instrument and completion time as line 7.",
+        ]
+    )
+    assert not Patient.objects.exists() and not InstrumentAnswer.objects.exists()
 
 
 def test_the_good_folder_imports_each_kind_its_answers_and_events(tmp_path):
@@ -417,7 +462,7 @@ def test_a_repeat_in_a_later_import_leaves_out_the_earlier_treatments_follow_ups
     assert result.counts["follow_ups"]["superseded"] >= 1
 
 
-def test_the_upload_page_names_the_files_of_a_later_release_instead_of_dropping_them(client, admin_user):
+def test_the_upload_page_checks_and_confirms_the_full_version_2_sample(client, admin_user):
     # given a zip of the full version 2 sample
     client.force_login(admin_user)
     buffer = io.BytesIO()
@@ -427,22 +472,13 @@ def test_the_upload_page_names_the_files_of_a_later_release_instead_of_dropping_
     upload = SimpleUploadedFile("registry.zip", buffer.getvalue(), content_type="application/zip")
     # when it is uploaded
     response = client.post(reverse("registry:import"), {"files": [upload]})
-    # then the dry run names the file and nothing can be confirmed
+    # then the dry run has no problem, its counts in words, and it can be confirmed
     html = response.content.decode()
-    assert "1 problem: nothing would be imported" in html
-    assert "<li>instrument_responses.csv: not imported by this version: instruments come with a later release." in html
-    assert "Confirm the import" not in html
-    # and without them the same upload is checked and can be confirmed, with its counts in words
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(SAMPLE_V2.glob("*.csv")):
-            if path.name not in LATER_FILES:
-                archive.writestr(f"export/{path.name}", path.read_bytes())
-    upload = SimpleUploadedFile("registry.zip", buffer.getvalue(), content_type="application/zip")
-    html = client.post(reverse("registry:import"), {"files": [upload]}).content.decode()
     assert "Dry run: no problems" in html and "28 new adverse events" in html and "32 new opioid statements" in html
+    assert "727 new instrument answers" in html
     client.post(reverse("registry:import_confirm"))
     assert Cryoablation.objects.count() == 84 and AdverseEvent.objects.count() == 28
+    assert InstrumentAnswer.objects.count() == 727
 
 
 def test_a_dry_run_of_the_v2_sample_counts_what_a_real_run_would_and_writes_nothing(tmp_path):

@@ -1,8 +1,8 @@
 """The acceptance test of issues 15 and 16 for the outcomes report: the version 2 sample registry (tests/fixtures/
-registry-sample-v2, a copy of shared/data/registry-sample-v2), imported into an empty database without
-instrument_responses.csv (not imported yet), gives expected-report-v2.json's funnel, response, threshold_bands,
-durability, repeat, adverse_events and opioids, as its README says: rows in any order, a row whose counts are all zero
-may be absent, rates and medians to 1e-9."""
+registry-sample-v2, a copy of shared/data/registry-sample-v2), imported whole into an empty database, gives
+expected-report-v2.json, every section of it (funnel, response, threshold_bands, durability, repeat, adverse_events,
+instruments and opioids), as its README says: rows in any order, a row whose counts are all zero may be absent,
+rates and medians to 1e-9."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import pytest
 from django.core.management import call_command
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample-v2"
-NEXT_ISSUE = {"instrument_responses.csv"}
 SECTIONS = {
     "funnel": ("group",),
     "response": ("group", "time_point"),
@@ -24,6 +23,7 @@ SECTIONS = {
     "durability": ("group",),
     "repeat": ("group",),
     "adverse_events": ("group",),
+    "instruments": ("group", "instrument", "time_point"),
     "opioids": ("group", "time_point"),
 }
 
@@ -40,19 +40,18 @@ def _all_zero(row: dict, key_columns: tuple[str, ...]) -> bool:
 
 @pytest.mark.django_db
 def test_version_2_sample_registry_gives_the_expected_report(tmp_path):
-    # given the sample folder without the next issue's files, imported into an empty registry
+    # given the sample folder, imported into an empty registry
     folder = tmp_path / "registry-sample-v2"
     folder.mkdir()
     for path in SAMPLE.glob("*.csv"):
-        if path.name not in NEXT_ISSUE:
-            shutil.copy(path, folder / path.name)
+        shutil.copy(path, folder / path.name)
     call_command("import_registry", str(folder), stdout=io.StringIO())
 
     # when the report is run as of 2026-06-30
     out = io.StringIO()
     call_command("outcomes_report", "--format", "json", "--as-of", "2026-06-30", stdout=out)
 
-    # then every row of the seven sections is the expected one
+    # then every row of every section is the expected one
     got = json.loads(out.getvalue())
     expected = json.loads((SAMPLE / "expected-report-v2.json").read_text())
     assert (got["version"], got["as_of"], got["threshold_percent"]) == (2, "2026-06-30", 50)
@@ -76,4 +75,5 @@ def test_version_2_sample_registry_gives_the_expected_report(tmp_path):
             ]
     assert differences == []
     assert compared == sum(len(expected[section]) for section in SECTIONS)
+    assert set(SECTIONS) == set(expected) - {"version", "as_of", "threshold_percent"}
     assert got["funnel"][0]["group"] == "overall"

@@ -74,6 +74,7 @@ def test_a_report_asked_for_on_the_web_is_built_by_a_worker_and_downloaded(live_
         "durability",
         "repeat",
         "adverse_events",
+        "instruments",
         "opioids",
     ]
     for sheet in workbook:
@@ -96,6 +97,7 @@ def test_xlsx_never_writes_a_formula(db):
         "durability": [{"group": "overall", "treatments": 0, "events": 0, "median_days": None}],
         "repeat": [],
         "adverse_events": [{"group": "@SUM(1)", "treatments": 1}],
+        "instruments": [],
         "opioids": [],
     }
     # when

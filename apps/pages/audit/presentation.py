@@ -29,6 +29,7 @@ PAGE_NAMES = {
     "treatment_list": "Treatments (API)",
     "adverse_event_list": "Adverse events (API)",
     "medication_statement_list": "Opioid statements (API)",
+    "instrument_answer_list": "Instrument answers (API)",
     "follow_up_list": "Follow-ups (API)",
     "outcomes_report": "Outcomes report (API)",
     "fhir_bulk_export": "FHIR export",
@@ -42,6 +43,8 @@ _RECORD_NAMES = {
     "problemreview": "Review of a new problem",
     "medicationstatement": "Opioid",
     "medicationreview": "Review of the opioid list",
+    "instrumentanswer": "Instrument answers",
+    "instrumentversion": "Instrument definition",
     "user_groups": "Role membership",
 }
 
