@@ -13,6 +13,8 @@ from django.utils.safestring import SafeString
 from apps.blocks.models import DiagnosticBlock
 from apps.cryoablations.models import Cryoablation
 from apps.cryoablations.selectors import TreatmentChain
+from apps.instruments.models import InstrumentAnswer
+from apps.instruments.selectors import patient_instrument_answers
 from apps.medications.selectors import OpioidList, mme_steps
 from apps.patients.models import Patient
 from apps.reports.trend_chart import TrendLine, TrendMarker, TrendPoint, TrendSeries, trend_chart
@@ -68,12 +70,8 @@ def patient_trend(
             )
         )
 
-    series = [
-        _pain(events, numbers),
-        # PEG-3, PHQ-2 and GAD-2 (apps.instruments) go here, one TrendSeries each in that order, read with the
-        # timeline in a fixed number of queries: name with its range ("PEG-3 (0–10)", "PHQ-2 (0–6)"),
-        # minimum/maximum of the score, one TrendLine of the scored answers (TrendPoint(on, score, note)).
-    ]
+    treatment_numbers = {e.item.pk: numbers[id(e.item)] for e in procedures if isinstance(e.item, Cryoablation)}
+    series = [_pain(events, numbers), *_instruments(patient, treatment_numbers)]
     # The MME's curve starts with the chart (the first procedure or answer), not with an opioid begun years before.
     charted = (e.on for e in events if isinstance(e.item, DiagnosticBlock | Cryoablation | SurveyResponse))
     series.append(_mme(patient, opioids, since=min(charted, default=None), today=today))
@@ -109,6 +107,40 @@ def _pain(events: list[TimelineEvent], numbers: dict[int, int]) -> TrendSeries:
         maximum=10,
         note="○ before the needle · ● survey answer",
     )
+
+
+def _instruments(patient: Patient, treatment_numbers: dict[int, int]) -> list[TrendSeries]:
+    """A panel per instrument the patient answered (PEG-3, PHQ-2, GAD-2 and loaded ones, in loading order), on the
+    scale of its definition: one line per treatment, its baseline answers (on or before the treatment day) as open
+    circles. One query."""
+    answers: dict[int, list[InstrumentAnswer]] = {}
+    for answer in patient_instrument_answers(patient=patient).order_by("instrument_id", "completed_at"):
+        answers.setdefault(answer.instrument_id, []).append(answer)
+    series = []
+    for instrument_answers in answers.values():
+        instrument, version = instrument_answers[0].instrument, instrument_answers[-1].version
+        lowest, highest = version.read().score_range
+        by_treatment: dict[int, list[TrendPoint]] = {}
+        for answer in instrument_answers:
+            number = treatment_numbers.get(answer.treatment_id)
+            day = timezone.localdate(answer.completed_at)
+            baseline = day <= answer.treatment.performed_on
+            note = f"{'Baseline of' if baseline else 'After'} treatment {number}"
+            by_treatment.setdefault(answer.treatment_id, []).append(
+                TrendPoint(day, answer.score_decimal, note, open=baseline)
+            )
+        better = "lower is better" if version.better == "lower" else "higher is better"
+        series.append(
+            TrendSeries(
+                name=f"{instrument.name} ({lowest.normalize():f}–{highest.normalize():f}, {better})",
+                short_name=instrument.name,
+                lines=[TrendLine(f"Treatment {treatment_numbers.get(pk)}", pts) for pk, pts in by_treatment.items()],
+                minimum=float(lowest),
+                maximum=float(highest),
+                note="○ baseline · ● after the treatment",
+            )
+        )
+    return series
 
 
 def _mme(patient: Patient, opioids: OpioidList, *, since: dt.date | None, today: dt.date) -> TrendSeries:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.clinic.models import Protocol
 from apps.clinic.selectors import protocol_get
+from apps.instruments.services import instrument_answer_record
 from apps.medications.selectors import opioid_list_get
 from apps.medications.services import medication_list_review, medication_statement_create
 from apps.pages.selectors import patient_timeline
@@ -169,3 +170,43 @@ def test_the_patient_page_shows_the_chart_its_procedures_and_its_figures(staff_c
     # the print summary carries it too
     printed = staff_client.get(reverse("patients:print", args=[patient.public_id]))
     assert 'id="trend"' in printed.text
+
+
+def test_a_panel_per_instrument_answered_on_its_definitions_scale_baseline_open():
+    # given a treatment with a PEG-3 baseline 10 days before it and two answers after; a PHQ-2 answer after
+    patient = PatientFactory()
+    treatment = make_ablation(patient=patient, performed_on=days_ago(100))
+    for n_days_ago, answers in (
+        (110, {"1": 8, "2": 7, "3": 8}),
+        (60, {"1": 4, "2": 4, "3": 3}),
+        (10, {"1": 5, "2": 5, "3": 5}),
+    ):
+        instrument_answer_record(
+            treatment=treatment,
+            instrument="peg3",
+            completed_at=timezone.now() - dt.timedelta(days=n_days_ago),
+            answers=answers,
+            collected_via="staff",
+        )
+    instrument_answer_record(
+        treatment=treatment,
+        instrument="phq2",
+        completed_at=timezone.now() - dt.timedelta(days=60),
+        answers={"1": 1, "2": 2},
+        collected_via="staff",
+    )
+
+    # when
+    series = {one.short_name: one for one in trend_of(patient).charted}
+
+    # then PEG-3 on 0..10 with its exact mean to 2 decimals, the baseline an open circle; PHQ-2 on 0..6
+    peg3 = series["PEG-3"]
+    assert (peg3.name, peg3.minimum, peg3.maximum) == ("PEG-3 (0–10, lower is better)", 0, 10)
+    points = peg3.points
+    assert [(p.on, p.value, p.open) for p in points] == [
+        (days_ago(110), Decimal("7.67"), True),
+        (days_ago(60), Decimal("3.67"), False),
+        (days_ago(10), Decimal("5.00"), False),
+    ]
+    assert points[0].note == "Baseline of treatment 1"
+    assert (series["PHQ-2"].maximum, [p.value for p in series["PHQ-2"].points]) == (6, [Decimal("3.00")])

@@ -290,6 +290,21 @@ class Definition:
         """The score's code in a terminology (LOINC) when one exists for it: {system, code, display}."""
         return self.scoring.get("score_code")
 
+    @property
+    def score_range(self) -> tuple[Decimal, Decimal]:
+        """The lowest and highest score the scoring can give: a sum's and a mean's from the answer values, a
+        T-score's from its table (a chart's scale)."""
+        scoring = self.scoring
+        if scoring["method"] == "t_score":
+            t_scores = [Decimal(str(row["t"])) for row in scoring["table"]]
+            return min(t_scores), max(t_scores)
+        lowest, highest = _raw_range(self.items)
+        if scoring["method"] == "mean":
+            lowest_item = min(min(a["value"] for a in item["answers"]) for item in self.items)
+            highest_item = max(max(a["value"] for a in item["answers"]) for item in self.items)
+            return Decimal(lowest_item), Decimal(highest_item)
+        return Decimal(lowest), Decimal(highest)
+
     def columns(self) -> dict[str, Any]:
         """The scoring rules the report's SQL reads, as InstrumentVersion's columns."""
         scoring = self.scoring
