@@ -34,6 +34,12 @@ BASELINE_DAYS = 30
 LABELLED_ANSWERS_MAX = 5
 
 
+# What the page says where an instrument has no published text in the patient's language (a sentence per language,
+# so each reads naturally in it: "español" in a Spanish sentence).
+NOT_PUBLISHED_IN = {"es": _("This questionnaire is not available in Spanish; it is asked in English.")}
+NOT_PUBLISHED = _("This questionnaire is not available in your language; it is asked in English.")
+
+
 @dataclass(frozen=True)
 class AskedItem:
     field: forms.BoundField
@@ -52,6 +58,13 @@ class AskedInstrument:
     @property
     def instrument(self) -> Instrument:
         return self.texts.instrument
+
+    @property
+    def not_published_note(self) -> str:
+        """The note shown when the instrument is asked in English rather than the patient's language, or ""."""
+        if self.texts.available:
+            return ""
+        return str(NOT_PUBLISHED_IN.get(self.texts.requested_language, NOT_PUBLISHED))
 
 
 def field_name(instrument: Instrument, item_id: str) -> str:
