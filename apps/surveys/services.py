@@ -127,6 +127,13 @@ def follow_up_closes_at(follow_up: FollowUp) -> datetime:
     return datetime.combine(next_day, time.min, tzinfo=timezone.get_default_timezone())
 
 
+def baseline_link_closes_at(treatment: Cryoablation) -> datetime:
+    """The end of the treatment day in the clinic's time zone: a baseline answered later would not count
+    (outcome-definitions.md, "Version 2: exact readings", Instruments: the treatment day counts, the day after not)."""
+    next_day = treatment.performed_on + timedelta(days=1)
+    return datetime.combine(next_day, time.min, tzinfo=timezone.get_default_timezone())
+
+
 def diary_slot_closes_at(*, block: DiagnosticBlock, minutes: int, slots: list[int]) -> datetime:
     later = sorted(m for m in slots if m > minutes)
     if later:
@@ -148,6 +155,7 @@ class LinkTarget(TypedDict, total=False):
     follow_up: FollowUp | None
     block: DiagnosticBlock | None
     diary_minutes: int | None
+    baseline_of: Cryoablation | None
     expires_at: datetime | None
 
 
@@ -171,12 +179,16 @@ def _link_new(
     follow_up: FollowUp | None = None,
     block: DiagnosticBlock | None = None,
     diary_minutes: int | None = None,
+    baseline_of: Cryoablation | None = None,
     expires_at: datetime | None = None,
 ) -> NewLink:
     if expires_at is None:
-        if follow_up is None:
+        if baseline_of is not None:
+            expires_at = baseline_link_closes_at(baseline_of)
+        elif follow_up is None:
             raise ValueError("a diary slot's link needs its expiry (diary_slot_closes_at)")
-        expires_at = follow_up_closes_at(follow_up)
+        else:
+            expires_at = follow_up_closes_at(follow_up)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     link = SurveyLink(
         token_hash=token_hash(token),
@@ -184,6 +196,7 @@ def _link_new(
         follow_up=follow_up,
         block=block,
         diary_minutes=diary_minutes,
+        baseline_of=baseline_of,
         expires_at=expires_at,
     )
     return NewLink(link, token)
@@ -233,6 +246,16 @@ def link_answer(
         )
         # The other links sent for this follow-up have nothing left to ask.
         SurveyLink.objects.filter(follow_up=follow_up, used_at__isnull=True).update(used_at=now)
+    elif link.baseline_of_id:
+        treatment = Cryoablation.objects.get(pk=link.baseline_of_id)
+        instruments_record(
+            treatment=treatment,
+            instruments=instruments,
+            completed_at=now,
+            collected_via=InstrumentVia.PATIENT_LINK,
+            language=link.patient.language,
+        )
+        SurveyLink.objects.filter(baseline_of=treatment, used_at__isnull=True).update(used_at=now)
     else:
         # A diary link: its block and minutes are set (the table's check constraint).
         block_id, minutes = cast(int, link.block_id), cast(int, link.diary_minutes)

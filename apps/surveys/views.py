@@ -19,7 +19,7 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.instruments.services import InstrumentAnswerError
 
-from .forms import DiarySurveyForm, FollowUpSurveyForm, link_instruments_form
+from .forms import BaselineSurveyForm, DiarySurveyForm, FollowUpSurveyForm, link_instruments_form
 from .ratelimit import rate_limited, retry_after_seconds
 from .selectors import link_by_public_id, link_by_token, link_is_open
 from .services import LinkNotUsable, link_answer, link_mark_opened, patient_opt_out
@@ -126,7 +126,9 @@ def answer(request):
             return render(request, "surveys/answered.html", context)
         if not link_is_open(link=link, now=timezone.now()):
             return neutral(request)
-        form_class = DiarySurveyForm if link.is_diary else FollowUpSurveyForm
+        form_class = (
+            BaselineSurveyForm if link.is_baseline else DiarySurveyForm if link.is_diary else FollowUpSurveyForm
+        )
         form = form_class(request.POST or None)
         # After the pain questions, the instruments the schedule asks at this follow-up's time point.
         instruments = link_instruments_form(link=link, data=request.POST or None)

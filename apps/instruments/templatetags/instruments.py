@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 from apps.cryoablations.models import Cryoablation
 from apps.instruments.selectors import instruments_due_at_baseline, treatment_answer_rows
@@ -19,5 +20,7 @@ def treatment_instruments(treatment: Cryoablation) -> dict[str, Any]:
     return {
         "treatment": treatment,
         "rows": rows,
+        # A baseline link is worth sending until the end of the treatment day (a later answer is no baseline).
+        "link_open": timezone.localdate() <= treatment.performed_on,
         "missing": [instrument for instrument, _version in instruments_due_at_baseline() if instrument.pk not in have],
     }
