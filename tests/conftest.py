@@ -5,7 +5,7 @@ from celery.contrib.testing.worker import start_worker
 
 from apps.accounts.models import Role
 from config.celery import app as celery_app
-from tests.factories import UserFactory, seed_clinic_catalog
+from tests.factories import UserFactory, seed_clinic_catalog, seed_shipped_instruments
 
 
 @pytest.fixture(autouse=True)
@@ -13,10 +13,14 @@ def _clinic_catalog(django_db_blocker):
     """The nerves and protocol of the data migrations. A transactional test (live server, real worker) ends by
     emptying every table, those rows included, so each test makes sure they are there before it starts."""
     from apps.clinic.models import Protocol
+    from apps.instruments.models import Instrument
 
     with django_db_blocker.unblock():
         if not Protocol.objects.exists():
             seed_clinic_catalog()
+        # The shipped instruments (PEG-3, PHQ-2, GAD-2) of migration instruments 0002, emptied the same way.
+        if not Instrument.objects.exists():
+            seed_shipped_instruments()
 
 
 @pytest.fixture(autouse=True, scope="session")

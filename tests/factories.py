@@ -131,3 +131,12 @@ def seed_clinic_catalog() -> None:
     from django.apps import apps
 
     importlib.import_module("apps.clinic.migrations.0002_catalog_and_protocol").seed(apps, None)
+
+
+def seed_shipped_instruments() -> None:
+    """The shipped instruments of migration instruments 0002, idempotently (emptied as the catalog is)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("apps.instruments.migrations.0002_shipped_instruments").load(apps, None)
