@@ -171,7 +171,8 @@ def instrument_answers_form(
 
 class BaselineAnswersForm(InstrumentAnswersForm):
     """Staff enter the baseline instruments taken at the treatment visit: the date and time they were answered
-    (0..30 days before the treatment date, both ends included, never in the future) and every item."""
+    (0..30 days before the treatment date, both ends included, never in the future) and, of each instrument
+    entered, every item (one baseline may come on another day: those already recorded are left out whole)."""
 
     completed_at = forms.DateTimeField(
         label="Answered",
@@ -179,7 +180,7 @@ class BaselineAnswersForm(InstrumentAnswersForm):
     )
 
     def __init__(self, *args: Any, treatment: Cryoablation, **kwargs: Any) -> None:
-        super().__init__(*args, due=instruments_due(time_point=BASELINE), required=True, **kwargs)
+        super().__init__(*args, due=instruments_due(time_point=BASELINE), required=False, **kwargs)
         self.treatment = treatment
         # The date field first, then the items.
         self.order_fields(["completed_at"])
@@ -189,6 +190,12 @@ class BaselineAnswersForm(InstrumentAnswersForm):
             if timezone.localdate() > treatment.performed_on or timezone.localdate() < first:
                 now = timezone.make_aware(dt.datetime.combine(treatment.performed_on, dt.time(9)))
             self.initial["completed_at"] = now
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.errors and not self.answers():
+            raise forms.ValidationError("Answer at least one questionnaire.")
+        return cleaned
 
     def clean_completed_at(self) -> dt.datetime:
         completed_at: dt.datetime = self.cleaned_data["completed_at"]

@@ -117,3 +117,14 @@ def test_a_spanish_speaker_answers_peg3_and_phq2_on_a_phone_and_staff_see_the_sc
     page.set_viewport_size({"width": 390, "height": 844})
     assert not page.evaluate(SIDEWAYS)
     shot(page, "05-treatment-page-390")
+
+    # and the forms staff enter them with read as they should
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.get_by_role("link", name="Enter baseline questionnaires").click()
+    expect(page.get_by_role("heading", name="Baseline questionnaires")).to_be_visible()
+    assert not page.evaluate(SIDEWAYS)
+    shot(page, "06-baseline-form-1366")
+    page.goto(f"/treatments/follow-ups/{treatment.follow_ups.get(time_point='3m').public_id}/answers/")
+    expect(page.locator("#instrument-peg3")).to_contain_text("Leave every question of PEG-3 empty if it was not asked")
+    assert not page.evaluate(SIDEWAYS)
+    shot(page, "07-answers-form-1366")

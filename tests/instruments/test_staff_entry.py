@@ -207,19 +207,22 @@ def test_the_baseline_date_must_be_on_or_before_the_treatment_within_30_days(sta
         assert 'value="6" checked' in response.text
 
 
-def test_the_baseline_form_requires_every_item(staff_client):
+def test_the_baseline_form_takes_one_instrument_whole_and_refuses_half_of_one(staff_client):
     # given
     treatment = _treatment(days_ago=3)
+    when = {"completed_at": _local(treatment.performed_on)}
 
-    # when: GAD-2 left out
-    response = staff_client.post(
-        _baseline_url(treatment), {"completed_at": _local(treatment.performed_on)} | _bare(PEG3, PHQ2)
-    )
+    # when: nothing, then GAD-2 half answered, then GAD-2 alone in full (the rest recorded another day)
+    nothing = staff_client.post(_baseline_url(treatment), when)
+    half = staff_client.post(_baseline_url(treatment), when | {"gad2-1": "1"})
+    whole = staff_client.post(_baseline_url(treatment), when | _bare(GAD2))
 
     # then
-    assert response.status_code == 200
-    assert response.text.count("Please choose an answer.") >= 2
-    assert not InstrumentAnswer.objects.exists()
+    assert nothing.status_code == 200 and "Answer at least one questionnaire." in nothing.text
+    assert half.status_code == 200 and half.text.count("Please choose an answer.") >= 1
+    assert 'id="id_gad2-1_1" value="1" checked' in half.text
+    assert whole.status_code == 302
+    assert [a.instrument.code for a in InstrumentAnswer.objects.all()] == ["gad2"]
 
 
 def test_the_baseline_form_refuses_a_time_in_the_future(staff_client):
