@@ -238,3 +238,29 @@ def test_the_baseline_form_refuses_a_time_in_the_future(staff_client):
     # then
     assert response.status_code == 200
     assert not InstrumentAnswer.objects.exists()
+
+
+def test_an_instrument_refused_by_the_service_takes_the_pain_answer_back_with_it(staff_client):
+    # given: a PEG-3 of this treatment already recorded at the very minute staff type
+    treatment = _treatment()
+    follow_up = treatment.follow_ups.get(time_point="3m")
+    day = timezone.localdate() - dt.timedelta(days=3)
+    instrument_answer_record(
+        treatment=treatment,
+        instrument="peg3",
+        completed_at=timezone.make_aware(dt.datetime.combine(day, dt.time(10))),
+        answers={"1": 1, "2": 1, "3": 1},
+        collected_via="staff",
+    )
+
+    # when
+    response = staff_client.post(
+        _answers_url(follow_up),
+        {"completed_at": _local(day), "collected_via": "phone", "pain_average": "3"} | PHQ2 | PEG3,
+    )
+
+    # then: refused at PEG-3, and neither the pain answer nor PHQ-2 (recorded before it) was kept
+    assert response.status_code == 200
+    assert "PEG-3: This treatment already has a PEG-3 completed at that time." in response.text
+    assert not SurveyResponse.objects.exists()
+    assert InstrumentAnswer.objects.count() == 1
