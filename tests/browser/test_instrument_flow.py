@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from apps.accounts.models import Role
 from apps.instruments.models import Instrument, InstrumentAnswer
 from apps.instruments.services import instrument_answer_record
+from apps.surveys.services import link_create
 from tests.browser.conftest import TIMEOUT_MS, sign_in
 from tests.factories import UserFactory, make_ablation, make_reachable_patient, make_survey_link
 
@@ -128,3 +129,33 @@ def test_a_spanish_speaker_answers_peg3_and_phq2_on_a_phone_and_staff_see_the_sc
     expect(page.locator("#instrument-peg3")).to_contain_text("Leave every question of PEG-3 empty if it was not asked")
     assert not page.evaluate(SIDEWAYS)
     shot(page, "07-answers-form-1366")
+
+
+def test_a_patient_answers_the_baseline_questionnaires_on_a_phone(phone):
+    # given: a treatment today and its baseline link (as the sweep sends it when the treatment is booked)
+    patient = make_reachable_patient(first_name="Rosa")
+    treatment = make_ablation(patient=patient, performed_on=timezone.localdate())
+    token = link_create(patient=patient, baseline_of=treatment).token
+
+    # when
+    phone.goto(f"/s/{token}/")
+    phone.get_by_role("heading", name="Hello Rosa,").wait_for()
+    assert not phone.evaluate(SIDEWAYS)
+    expect(phone.get_by_text("Your average pain in the past 24 hours")).to_have_count(0)
+    shot(phone, "08-baseline-link-en-phone")
+    for question, answer in [
+        ("your pain on average in the past week?", "6"),
+        ("enjoyment of life?", "5"),
+        ("your general activity?", "4"),
+        ("Little interest or pleasure in doing things", "Not at all"),
+        ("Feeling down, depressed, or hopeless", "Several days"),
+        ("Feeling nervous, anxious, or on edge", "Nearly every day"),
+        ("Not being able to stop or control worrying", "More than half the days"),
+    ]:
+        choose(phone, question, answer)
+    phone.get_by_role("button", name="Send my answers").click()
+
+    # then
+    phone.get_by_role("heading", name="Thank you, Rosa!").wait_for()
+    scores = {a.instrument.code: a.score_text for a in InstrumentAnswer.objects.select_related("instrument")}
+    assert scores == {"peg3": "5", "phq2": "1", "gad2": "5"}

@@ -121,7 +121,7 @@ def test_a_spanish_speaker_answers_the_baseline_on_the_link_and_it_counts_as_the
         response = client.post(reverse("surveys:answer"), ANSWERS)
 
     # then: only the instruments were asked (no pain question), PHQ-2 in Spanish
-    assert "Antes de su procedimiento" in page
+    assert "Estos breves cuestionarios preguntan cómo ha estado antes de su procedimiento." in page
     assert "pain_average" not in page
     assert "Poco interés o placer en hacer cosas" in page
     assert response.status_code == 302
