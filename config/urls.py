@@ -4,11 +4,15 @@ from django.views.generic import RedirectView
 
 from apps.accounts.views import home
 from apps.cryoablations import urls as cryoablation_urls
+from apps.instruments import urls as instrument_urls
 from apps.pages import urls as pages_urls
 from apps.patients import urls as patient_urls
 
-# A treatment's pages (every kind; the namespace keeps version 1's name), the follow-up worklist and answers form.
-treatment_patterns = cryoablation_urls.urlpatterns + pages_urls.cryoablation_patterns
+# A treatment's pages (every kind; the namespace keeps version 1's name), the follow-up worklist and answers form,
+# the baseline questionnaires.
+treatment_patterns = (
+    cryoablation_urls.urlpatterns + pages_urls.cryoablation_patterns + instrument_urls.treatment_patterns
+)
 
 
 def moved_to_treatments(pattern: URLPattern) -> URLPattern:

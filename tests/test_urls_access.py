@@ -79,6 +79,8 @@ CLINICAL_POST_ONLY = {"reminders:resend", "reminders:delivered", "reminders:revo
 # A follow-up's survey link sent now, or made and shown for a phone call (a new token each time: never on a GET).
 CLINICAL_POST_ONLY |= {"reminders:send_now", "reminders:link_for_call"}
 CLINICAL_POST_ONLY |= {"medications:reviewed"}
+# The treatment page's "Send baseline link" (apps.reminders).
+CLINICAL_POST_ONLY |= {"reminders:baseline_send_now"}
 
 # The REST API (apps.api): roles as in the pages, but a caller without credentials gets 401, never a redirect.
 API = {"api:patient_list", "api:patient_detail", "api:block_detail", "api:ablation_detail"}

@@ -85,11 +85,11 @@ def patient_instrument_answers(*, patient: Patient) -> QuerySet[InstrumentAnswer
 
 
 def treatment_baseline_answers(*, treatment: Cryoablation) -> dict[int, InstrumentAnswer]:
-    """{instrument id: its baseline answer} for a treatment (instruments_baseline_answers, migration 0003); an
+    """{instrument id: its baseline answer} for a treatment (instruments_baseline_answers, migrations 0003 and 0004); an
     instrument due at baseline and missing from it has no baseline, which the pages say."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT instrument_id, answer_id FROM instruments_baseline_answers(%s) WHERE treatment_id = %s",
+            "SELECT instrument_id, answer_id FROM instruments_baseline_answers(%s, %s)",
             [settings.TIME_ZONE, treatment.pk],
         )
         ids = dict(cursor.fetchall())
@@ -101,3 +101,37 @@ def treatment_baseline_missing(*, treatment: Cryoablation) -> list[Instrument]:
     """The instruments due at baseline that the treatment has no baseline answer for."""
     have = treatment_baseline_answers(treatment=treatment)
     return [i for i, _ in instruments_due_at_baseline() if i.pk not in have]
+
+
+@dataclass(frozen=True)
+class TreatmentAnswerRow:
+    """An answer as the treatment page lists it: whether it is the baseline, the follow-up it counts for (its
+    label), and whether it screens positive, each as the database's rules say (migration 0003)."""
+
+    answer: InstrumentAnswer
+    is_baseline: bool
+    counts_for: str
+    positive: bool
+
+
+def treatment_answer_rows(*, treatment: Cryoablation) -> list[TreatmentAnswerRow]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.id, b.answer_id IS NOT NULL, f.label,
+                   instruments_positive(v.positive_screen, a.score_total, a.score_items)
+            FROM instruments_instrumentanswer a
+            JOIN instruments_instrumentversion v ON v.id = a.version_id
+            LEFT JOIN instruments_baseline_answers(%(tz)s, %(t)s) b ON b.answer_id = a.id
+            LEFT JOIN instruments_counted_answers(%(tz)s, %(t)s) c ON c.answer_id = a.id
+            LEFT JOIN cryoablations_followup f ON f.id = c.follow_up_id AND f.ablation_id = %(t)s
+            WHERE a.treatment_id = %(t)s
+            """,
+            {"tz": settings.TIME_ZONE, "t": treatment.pk},
+        )
+        facts = {row[0]: row[1:] for row in cursor.fetchall()}
+    return [
+        TreatmentAnswerRow(answer, bool(facts[answer.pk][0]), facts[answer.pk][1] or "", bool(facts[answer.pk][2]))
+        for answer in treatment_instrument_answers(treatment=treatment)
+        if answer.pk in facts
+    ]

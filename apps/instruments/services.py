@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -163,3 +164,62 @@ def instrument_answer_rescore(*, answer: InstrumentAnswer, version: InstrumentVe
     answer.save(update_fields=["version", "score_total", "score_items", "standard_error"])
     logger.info("instrument answer %s re-scored with version %s", answer.public_id, version.version)
     return True
+
+
+class InstrumentAnswerError(Exception):
+    """instrument_answer_record refused an instrument's answers (the instrument and its ValidationError): nothing of
+    the submit was written."""
+
+    def __init__(self, instrument: Instrument, error: ValidationError):
+        super().__init__(f"{instrument.code}: {error}")
+        self.instrument = instrument
+        self.error = error
+
+
+def instruments_record(
+    *,
+    treatment: Cryoablation,
+    instruments: Iterable[tuple[Instrument, dict[str, int]]],
+    completed_at: dt.datetime,
+    collected_via: str,
+    language: str = "en",
+    recorded_by: User | None = None,
+) -> list[InstrumentAnswer]:
+    """Each instrument's answers through instrument_answer_record, inside the caller's transaction (the pain answer
+    and the instruments of one submit are written together or not at all); InstrumentAnswerError names the
+    instrument refused."""
+    recorded = []
+    for instrument, values in instruments:
+        try:
+            recorded.append(
+                instrument_answer_record(
+                    treatment=treatment,
+                    instrument=instrument,
+                    completed_at=completed_at,
+                    answers=values,
+                    collected_via=collected_via,
+                    language=language,
+                    recorded_by=recorded_by,
+                )
+            )
+        except ValidationError as error:
+            raise InstrumentAnswerError(instrument, error) from None
+    return recorded
+
+
+@transaction.atomic
+def baseline_answers_record(
+    *,
+    treatment: Cryoablation,
+    instruments: Iterable[tuple[Instrument, dict[str, int]]],
+    completed_at: dt.datetime,
+    recorded_by: User | None = None,
+) -> list[InstrumentAnswer]:
+    """Staff's "Baseline questionnaires" form: the instruments taken at the treatment visit, all written or none."""
+    return instruments_record(
+        treatment=treatment,
+        instruments=instruments,
+        completed_at=completed_at,
+        collected_via=CollectedVia.STAFF,
+        recorded_by=recorded_by,
+    )

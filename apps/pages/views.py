@@ -15,6 +15,7 @@ from apps.clinic.selectors import protocol_get
 from apps.cryoablations.forms import TreatmentForm, WorklistFilterForm
 from apps.cryoablations.models import Status
 from apps.cryoablations.selectors import ablation_get, follow_up_get, worklist
+from apps.instruments.services import InstrumentAnswerError
 from apps.medications.selectors import opioid_list_get
 from apps.patients.selectors import patient_get_or_404
 from apps.reminders.selectors import (
@@ -24,8 +25,8 @@ from apps.reminders.selectors import (
     messages_needing_staff,
     unreachable_follow_ups,
 )
-from apps.surveys.forms import FollowUpAnswersForm
-from apps.surveys.services import ablation_update, response_record
+from apps.surveys.forms import FollowUpAnswersForm, follow_up_instruments_form
+from apps.surveys.services import ablation_update, follow_up_answers_record
 
 from .selectors import patient_timeline
 from .trend import patient_trend
@@ -127,16 +128,29 @@ def follow_up_answers(request, public_id):
     follow_up = follow_up_get(public_id=public_id)
     request.audit.subject(follow_up, patient=follow_up.ablation.patient)
     form = FollowUpAnswersForm(request.POST or None, follow_up=follow_up)
+    # The instruments due at this time point, beside the pain questions; written with them or not at all.
+    instruments = follow_up_instruments_form(follow_up=follow_up, data=request.POST or None)
     # Where staff came from (the worklist with its tab, filters and page), if it is a page of this site.
     back = safe_next(request)
-    if form.is_valid():
-        response_record(ablation=follow_up.ablation, recorded_by=request.user, **form.cleaned_data)
-        messages.success(request, f"{follow_up.label} answers recorded.")
-        return redirect(back or reverse("cryoablations:detail", args=[follow_up.ablation.public_id]))
+    if form.is_valid() & (instruments is None or instruments.is_valid()):
+        try:
+            follow_up_answers_record(
+                follow_up=follow_up,
+                answers=form.cleaned_data,
+                instruments=instruments.answers() if instruments else (),
+                recorded_by=request.user,
+            )
+        except InstrumentAnswerError as error:
+            assert instruments is not None
+            instruments.add_service_errors(error.instrument, error.error)
+        else:
+            messages.success(request, f"{follow_up.label} answers recorded.")
+            return redirect(back or reverse("cryoablations:detail", args=[follow_up.ablation.public_id]))
     patient = follow_up.ablation.patient
     status = follow_up.status(timezone.localdate(), completed=follow_up.counted_response_id is not None)
     context = {
         "form": form,
+        "instruments": instruments,
         "follow_up": follow_up,
         "patient": patient,
         "back": back,

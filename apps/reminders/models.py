@@ -15,6 +15,7 @@ class Kind(models.TextChoices):
     INVITATION = "invitation", "Invitation"
     REMINDER = "reminder", "Reminder"
     DIARY = "diary", "Pain diary link"
+    BASELINE = "baseline", "Baseline questionnaires link"
     RESEND = "resend", "Sent by staff"
 
 
@@ -45,6 +46,10 @@ class Message(models.Model):
         "blocks.DiagnosticBlock", on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
     )
     diary_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # A treatment's baseline questionnaires link, sent when the treatment is booked (or by staff from its page).
+    baseline_of = models.ForeignKey(
+        "cryoablations.Cryoablation", on_delete=models.CASCADE, null=True, blank=True, related_name="baseline_messages"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     # 0 for the invitation, 1.. for the reminders after it, and for staff's resends in order.
     sequence = models.PositiveSmallIntegerField(default=0)
@@ -94,6 +99,11 @@ class Message(models.Model):
                 fields=["block", "diary_minutes", "kind", "sequence"],
                 condition=Q(block__isnull=False),
                 name="message_one_per_diary_slot",
+            ),
+            models.UniqueConstraint(
+                fields=["baseline_of", "kind", "sequence"],
+                condition=Q(baseline_of__isnull=False),
+                name="message_one_per_baseline_slot",
             ),
             models.CheckConstraint(condition=ONE_TARGET, name="message_one_target"),
         ]

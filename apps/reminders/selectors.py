@@ -25,7 +25,7 @@ def message_get(*, public_id: UUID | str) -> Message:
 def messages_for_patient(*, patient: Patient) -> QuerySet[Message]:
     return (
         Message.objects.filter(patient=patient)
-        .select_related("follow_up", "block__nerve", "link", "requested_by")
+        .select_related("follow_up", "block__nerve", "baseline_of", "link", "requested_by")
         .order_by("-due_at", "-id")[:HISTORY_LIMIT]
     )
 

@@ -29,12 +29,14 @@ from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.models import Protocol, SmsMode
 from apps.clinic.selectors import protocol_get
-from apps.cryoablations.models import FollowUp, window_range
+from apps.cryoablations.models import Cryoablation, FollowUp, window_range
+from apps.instruments.selectors import instruments_due_at_baseline, treatment_baseline_missing
 from apps.patients.models import Channel, Patient
 from apps.surveys.models import SurveyLink
 from apps.surveys.services import (
     LinkTarget,
     NewLink,
+    baseline_link_closes_at,
     diary_slot_closes_at,
     follow_up_closes_at,
     link_create,
@@ -154,7 +156,24 @@ def messages_plan(*, now: datetime, protocol: Protocol | None = None) -> int:
             rows.append(Message(patient=patient, follow_up=follow_up, kind=kind, sequence=sequence, due_at=due))
     planned += len(Message.objects.bulk_create(rows, ignore_conflicts=True))
     planned += diary_messages_plan(now=now, protocol=protocol)
+    planned += baseline_messages_plan(now=now)
     return planned
+
+
+def baseline_messages_plan(*, now: datetime) -> int:
+    """The baseline link of a treatment booked for today (or tomorrow), once: sent right away (out of the quiet
+    hours), so the patient answers the baseline questionnaires before the end of the treatment day, when the
+    answers still count. A baseline entered by staff in the meantime stops it at send time (baseline_stop_reason)."""
+    if not instruments_due_at_baseline():
+        return 0
+    treatments = (
+        Cryoablation.objects.filter(messageable_q(patient="patient__"), performed_on__gte=timezone.localdate(now))
+        .filter(~Exists(Message.objects.filter(baseline_of=OuterRef("pk"), kind=Kind.BASELINE)))
+        .select_related("patient")
+        .order_by("performed_on", "pk")[:PLAN_BATCH_SIZE]
+    )
+    rows = [Message(patient=t.patient, baseline_of=t, kind=Kind.BASELINE, due_at=now) for t in treatments]
+    return len(Message.objects.bulk_create(rows, ignore_conflicts=True))
 
 
 def diary_messages_plan(*, now: datetime, protocol: Protocol) -> int:
@@ -286,13 +305,38 @@ class DiarySlot(TypedDict):
     diary_minutes: int
 
 
-def message_slot(message: Message) -> FollowUpSlot | DiarySlot:
-    """What the message is about: its follow-up, or its diary slot (the table's constraint: one or the other)."""
+@final
+class BaselineSlot(TypedDict):
+    """A treatment's baseline questionnaires link, by its column."""
+
+    baseline_of: Cryoablation
+
+
+Slot = FollowUpSlot | DiarySlot | BaselineSlot
+
+
+def message_slot(message: Message) -> Slot:
+    """What the message is about: its follow-up, its diary slot or a treatment's baseline (the table's constraint:
+    only one of them)."""
     if message.follow_up is not None:
         return {"follow_up": message.follow_up}
     if message.block is not None and message.diary_minutes is not None:
         return {"block": message.block, "diary_minutes": message.diary_minutes}
-    raise ValueError(f"message {message.pk} has neither a follow-up nor a diary slot")
+    if message.baseline_of is not None:
+        return {"baseline_of": message.baseline_of}
+    raise ValueError(f"message {message.pk} has neither a follow-up, a diary slot nor a baseline")
+
+
+def baseline_stop_reason(*, treatment: Cryoablation, now: datetime) -> str:
+    """Why a treatment's baseline link may not go now, or "": the baseline's own stops, after the messaging rule's.
+    After the treatment day an answer would not count as its baseline (surveys.services.baseline_link_closes_at)."""
+    if now >= baseline_link_closes_at(treatment):
+        return "treatment day passed"
+    if not instruments_due_at_baseline():
+        return "no questionnaire asked at baseline"
+    if not treatment_baseline_missing(treatment=treatment):
+        return "baseline already answered"
+    return ""
 
 
 def diary_stop_reason(*, block: DiagnosticBlock, minutes: int, now: datetime, protocol: Protocol) -> str:
@@ -371,7 +415,7 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
         # block), in the same query.
         messages = list(
             Message.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("patient", "follow_up", "block")
+            .select_related("patient", "follow_up", "block", "baseline_of")
             .filter(pk__in=message_ids, status=MessageStatus.QUEUED, due_at__lte=now)
             .annotate(stop=unmessageable_reason_expr(**MESSAGE_PATHS, today=timezone.localdate(now)))
             .order_by("pk")
@@ -388,6 +432,8 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
                 reason = diary_stop_reason(
                     block=slot["block"], minutes=slot["diary_minutes"], now=now, protocol=protocol
                 )
+            if not reason and "baseline_of" in slot:
+                reason = baseline_stop_reason(treatment=slot["baseline_of"], now=now)
             if reason:
                 _queued_update(message, MessageStatus.CANCELLED, **stop, detail=reason)
                 outcomes[message.pk] = "cancelled"
@@ -409,6 +455,10 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
             if "follow_up" in slot:
                 link = {"patient": patient, "follow_up": slot["follow_up"]}
                 mode = protocol.survey_sms_mode
+            elif "baseline_of" in slot:
+                # Several questionnaires: always answered on the link's page, never by an SMS reply.
+                link = {"patient": patient, "baseline_of": slot["baseline_of"]}
+                mode = SmsMode.LINK
             else:
                 block, minutes = slot["block"], slot["diary_minutes"]
                 expires_at = diary_slot_closes_at(block=block, minutes=minutes, slots=protocol.diary_minutes)
@@ -530,6 +580,9 @@ def message_compose(*, message: Message, token: str, to: str, reply: bool = Fals
         if message.kind == Kind.DIARY:
             subject = _("%(clinic)s: your pain right now") % values
             body = _("%(clinic)s: how is your pain right now? Answer here: %(link)s") % values
+        elif message.baseline_of_id is not None:
+            subject = _("%(clinic)s: a few questions before your procedure") % values
+            body = _("%(clinic)s asks a few questions before your procedure. Please answer here: %(link)s") % values
         else:
             subject = _("%(clinic)s: a short survey about your pain") % values
             body = _("%(clinic)s asks how your pain has been. Please answer here: %(link)s") % values
@@ -568,7 +621,15 @@ def follow_up_send_now(*, follow_up: FollowUp, user: User, now: datetime | None 
         )
 
 
-def _staff_send(*, patient_id: int, target: FollowUpSlot | DiarySlot, user: User, now: datetime) -> Message:
+def treatment_baseline_send_now(*, treatment: Cryoablation, user: User, now: datetime | None = None) -> Message:
+    """Staff's "Send baseline link" on the treatment page: the baseline questionnaires' link goes to the patient by
+    their channel within a minute, as a message of its own (who asked is kept on it)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        return _staff_send(patient_id=treatment.patient_id, target={"baseline_of": treatment}, user=user, now=now)
+
+
+def _staff_send(*, patient_id: int, target: Slot, user: User, now: datetime) -> Message:
     """A staff-requested message, due now, sent by the worker once committed (inside the caller's transaction)."""
     patient = Patient.objects.select_for_update().get(pk=patient_id)
     today = timezone.localdate(now)
@@ -576,6 +637,9 @@ def _staff_send(*, patient_id: int, target: FollowUpSlot | DiarySlot, user: User
         follow_up = target["follow_up"]
         reason = unmessageable_reason(patient=patient, follow_up=follow_up, today=today)
         reason = reason or _not_open_yet(follow_up, now)
+    elif "baseline_of" in target:
+        reason = unmessageable_reason(patient=patient, today=today)
+        reason = reason or baseline_stop_reason(treatment=target["baseline_of"], now=now)
     else:
         reason = unmessageable_reason(patient=patient, today=today)
         block, minutes = target["block"], target["diary_minutes"]
@@ -602,7 +666,7 @@ class _CallFields(TypedDict, total=False):
 
 
 def _staff_message_create(
-    *, patient: Patient, target: FollowUpSlot | DiarySlot, user: User, now: datetime, **fields: Unpack[_CallFields]
+    *, patient: Patient, target: Slot, user: User, now: datetime, **fields: Unpack[_CallFields]
 ) -> Message:
     """The next of the slot's staff messages (kind "resend", numbered in order)."""
     last = Message.objects.filter(kind=Kind.RESEND, **target).aggregate(m=Max("sequence"))["m"]

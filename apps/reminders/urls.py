@@ -10,4 +10,5 @@ urlpatterns = [
     path("follow-ups/<uuid:public_id>/send-now/", views.send_now, name="send_now"),
     path("follow-ups/<uuid:public_id>/link-for-call/", views.link_for_call, name="link_for_call"),
     path("links/<uuid:public_id>/revoke/", views.revoke_link, name="revoke_link"),
+    path("treatments/<uuid:public_id>/baseline-send-now/", views.baseline_send_now, name="baseline_send_now"),
 ]

@@ -10,7 +10,7 @@ from apps.accounts.decorators import role_required
 from apps.accounts.redirects import safe_next
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
-from apps.cryoablations.selectors import follow_up_get
+from apps.cryoablations.selectors import ablation_get, follow_up_get
 from apps.patients.models import Channel
 from apps.surveys.models import SurveyLink
 from apps.surveys.services import link_revoke
@@ -22,6 +22,7 @@ from .services import (
     follow_up_send_now,
     message_resend,
     message_resolve_delivered,
+    treatment_baseline_send_now,
 )
 
 PERMISSION = "patients.change_patient"
@@ -60,6 +61,22 @@ def send_now(request, public_id):
         how = "by email" if patient.preferred_channel == Channel.EMAIL else "by text message"
         messages.success(request, f"The {follow_up.label} survey link will go to the patient {how} within a minute.")
     return _back(request, patient)
+
+
+@role_required(PERMISSION)
+@require_POST
+def baseline_send_now(request, public_id):
+    """The treatment page's "Send baseline link": the baseline questionnaires, to answer by the end of its day."""
+    treatment = ablation_get(public_id=public_id)
+    patient = treatment.patient
+    try:
+        treatment_baseline_send_now(treatment=treatment, user=request.user)
+    except CannotSend as error:
+        messages.error(request, f"Baseline link not sent: {error}.")
+    else:
+        how = "by email" if patient.preferred_channel == Channel.EMAIL else "by text message"
+        messages.success(request, f"The baseline questionnaires link will go to the patient {how} within a minute.")
+    return redirect(safe_next(request) or reverse("cryoablations:detail", args=[treatment.public_id]))
 
 
 @role_required(PERMISSION)

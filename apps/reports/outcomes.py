@@ -28,6 +28,7 @@ from apps.clinic.models import Nerve, TimePoint
 from apps.clinic.replica import read_connection
 from apps.clinic.selectors import PROTOCOL_PK, protocol_get
 from apps.cryoablations.models import Kind
+from apps.instruments.selectors import instruments_with_versions
 
 from . import sql
 
@@ -600,25 +601,23 @@ def _compute(
             **{k: int(row[k]) for k in ("on_opioids", "evaluable", "reduced_50", "discontinued")},
         )
 
+    # The instruments with a definition, in loading order, each at the time points it is asked at; a screening one
+    # (a positive-screen cut-off: PHQ-2, GAD-2) counts its positive screens.
+    asked = instruments_with_versions()
+    screens = {i.code: v.positive_screen is not None for i, v in asked}
     instruments: dict[tuple[str, str, str], InstrumentRow] = {}
-    instrument_order: dict[str, tuple[int, bool]] = {}
-    instrument_names: dict[str, str] = {}
     for row in instrument_rows:
-        key = namer.key(row)
-        screens = bool(row["screens"])
-        instrument_order[row["instrument"]] = (int(row["instrument_order"]), screens)
-        instrument_names[row["instrument"]] = row["instrument_name"]
-        instruments[(key, row["instrument"], row["time_point"])] = InstrumentRow(
+        key, code = namer.key(row), row["instrument"]
+        instruments[(key, code, row["time_point"])] = InstrumentRow(
             group=key,
-            instrument=row["instrument"],
+            instrument=code,
             time_point=row["time_point"],
             evaluable=int(row["evaluable"]),
             median_change=row["median_change"],
             responders=int(row["responders"]),
-            positive_baseline=int(row["positive_baseline"]) if screens else None,
-            positive_now=int(row["positive_now"]) if screens else None,
+            positive_baseline=int(row["positive_baseline"]) if screens[code] else None,
+            positive_now=int(row["positive_now"]) if screens[code] else None,
         )
-    instrument_points = {(code, tp) for _, code, tp in instruments}
 
     # Every group with at least one block or treatment appears in every section, with zeros where it has none; the
     # funnel has no kind groups (a block is before any treatment).
@@ -661,20 +660,20 @@ def _compute(
             opioids.get((g.key, tp)) or OpioidRow(group=g.key, time_point=tp) for g in groups for tp in known_points
         ],
         instruments=[
-            instruments.get((g.key, code, tp))
+            instruments.get((g.key, i.code, tp))
             or InstrumentRow(
                 group=g.key,
-                instrument=code,
+                instrument=i.code,
                 time_point=tp,
-                positive_baseline=0 if instrument_order[code][1] else None,
-                positive_now=0 if instrument_order[code][1] else None,
+                positive_baseline=0 if screens[i.code] else None,
+                positive_now=0 if screens[i.code] else None,
             )
             for g in groups
-            for code in sorted(instrument_order, key=lambda c: instrument_order[c][0])
+            for i, _ in asked
             for tp in known_points
-            if (code, tp) in instrument_points
+            if tp in i.time_points
         ],
-        instrument_names=instrument_names,
+        instrument_names={i.code: i.name for i, _ in asked},
         complete=not page,
     )
     return report, figures["pain"]

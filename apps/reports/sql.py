@@ -488,11 +488,12 @@ OPIOIDS_DRILL = f"""
 SELECT o.id FROM ({OPIOID_FOLLOW_UPS}) o WHERE o.time_point = %(time_point)s AND {{measure}}
 """
 
-# Instruments (outcome-definitions.md, "Instruments beyond pain intensity" and "Version 2: exact readings"): each
-# follow-up of a treatment in range at a time point an instrument is asked at (its schedule, Instrument.time_points),
-# with the treatment's baseline answer and the answer counted at the time point, as the instruments' rules pick them
-# (instruments migration 0003: instruments_baseline_answers, instruments_counted_answers; clinic-local dates; no
-# counted answer on a superseded follow-up). Evaluable: closed, not superseded, both answers present. The
+# Instruments (outcome-definitions.md, "Instruments beyond pain intensity" and "Version 2: exact readings"): the
+# evaluable follow-ups of the treatments in range at a time point an instrument is asked at (its schedule,
+# Instrument.time_points): closed, not superseded, with the treatment's baseline answer and the answer counted at the
+# time point, as the instruments' rules pick them (instruments migrations 0003 and 0004:
+# instruments_baseline_answers, instruments_counted_answers; clinic-local dates; no counted answer on a superseded
+# follow-up). Only the evaluable are read, from the counted answers on (every figure is among them). The
 # instrument's own responder rule and positive screen (instruments_responder, instruments_positive) on the scores as
 # exact fractions, with the instrument's current version's rules; the change is follow-up minus baseline.
 INSTRUMENT_FOLLOW_UPS = f"""
@@ -506,38 +507,32 @@ INSTRUMENT_FOLLOW_UPS = f"""
         SELECT DISTINCT ON (v.instrument_id) v.*
         FROM instruments_instrumentversion v ORDER BY v.instrument_id, v.version DESC
     )
-    SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, i.code AS instrument, i.name AS
-           instrument_name, i.id AS instrument_id, v.positive_screen IS NOT NULL AS screens, ev.evaluable,
-           CASE WHEN ev.evaluable THEN c.score_total / c.score_items - b.score_total / b.score_items END AS change,
-           ev.evaluable AND instruments_responder(v.responder_rule, v.responder_percent, v.minimal_important_change,
-               v.better, v.positive_screen, b.score_total, b.score_items, c.score_total, c.score_items) AS responder,
-           ev.evaluable AND instruments_positive(v.positive_screen, b.score_total, b.score_items) AS positive_baseline,
-           ev.evaluable AND instruments_positive(v.positive_screen, c.score_total, c.score_items) AS positive_now
-    FROM {FACTS}
-    JOIN instruments_instrument i ON x.time_point = ANY (i.time_points)
+    SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, i.code AS instrument,
+           c.score_total / c.score_items - b.score_total / b.score_items AS change,
+           instruments_responder(v.responder_rule, v.responder_percent, v.minimal_important_change, v.better,
+               v.positive_screen, b.score_total, b.score_items, c.score_total, c.score_items) AS responder,
+           instruments_positive(v.positive_screen, b.score_total, b.score_items) AS positive_baseline,
+           instruments_positive(v.positive_screen, c.score_total, c.score_items) AS positive_now
+    FROM counted c
+    JOIN {FACTS} ON x.follow_up_id = c.follow_up_id
+    JOIN baseline b ON b.treatment_id = x.ablation_id AND b.instrument_id = c.instrument_id
+    JOIN instruments_instrument i ON i.id = c.instrument_id AND x.time_point = ANY (i.time_points)
     JOIN current_version v ON v.instrument_id = i.id
-    LEFT JOIN baseline b ON b.treatment_id = x.ablation_id AND b.instrument_id = i.id
-    LEFT JOIN counted c ON c.follow_up_id = x.follow_up_id AND c.instrument_id = i.id
-    CROSS JOIN LATERAL (
-        SELECT (fl.closed AND NOT fl.superseded AND b.treatment_id IS NOT NULL AND c.follow_up_id IS NOT NULL)
-            AS evaluable
-    ) ev
-    WHERE {FACT_FILTERS}
+    WHERE {FACT_FILTERS} AND fl.closed AND NOT fl.superseded
 """
 INSTRUMENT_MEASURES = {
-    "evaluable": "n.evaluable",
+    "evaluable": "TRUE",
     "responders": "n.responder",
     "positive_baseline": "n.positive_baseline",
     "positive_now": "n.positive_now",
 }
 INSTRUMENTS_SECTION = f"""
-    SELECT {GROUP_COLUMNS.format(alias="n")}, n.instrument, n.time_point, bool_or(n.screens) AS screens,
-           min(n.instrument_id) AS instrument_order, min(n.instrument_name) AS instrument_name,
-           count(*) FILTER (WHERE {INSTRUMENT_MEASURES["evaluable"]}) AS evaluable,
+    SELECT {GROUP_COLUMNS.format(alias="n")}, n.instrument, n.time_point,
+           count(*) AS evaluable,
            count(*) FILTER (WHERE {INSTRUMENT_MEASURES["responders"]}) AS responders,
            count(*) FILTER (WHERE {INSTRUMENT_MEASURES["positive_baseline"]}) AS positive_baseline,
            count(*) FILTER (WHERE {INSTRUMENT_MEASURES["positive_now"]}) AS positive_now,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY n.change::float8) FILTER (WHERE n.evaluable) AS median_change
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY n.change::float8) AS median_change
     FROM ({INSTRUMENT_FOLLOW_UPS}) n
     GROUP BY {_grouping("n", "n.instrument, n.time_point")}
 """

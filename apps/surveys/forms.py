@@ -6,8 +6,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from apps.cryoablations.models import FollowUp
+from apps.instruments.definitions import BASELINE
+from apps.instruments.forms import InstrumentAnswersForm, instrument_answers_form
 
-from .models import SurveyResponse
+from .models import SurveyLink, SurveyResponse
 
 NRS_CHOICES = [(n, str(n)) for n in range(11)]
 PGIC_CHOICES = [
@@ -97,6 +99,10 @@ class FollowUpSurveyForm(forms.Form):
         return clean_new_problem(super().clean())
 
 
+class BaselineSurveyForm(forms.Form):
+    """A baseline link asks no pain question: only the instruments (link_instruments_form)."""
+
+
 class DiarySurveyForm(forms.Form):
     pain_current = nrs_field(_("Your pain right now"), required=True)
 
@@ -153,3 +159,30 @@ class FollowUpAnswersForm(forms.ModelForm):
 
     def clean(self):
         return clean_new_problem(super().clean())
+
+
+# The instruments' fields carry this prefix beside the pain questions' (one HTML form, two Django forms).
+INSTRUMENTS_PREFIX = "instrument"
+
+
+def link_instruments_form(*, link: SurveyLink, data=None) -> InstrumentAnswersForm | None:
+    """The instruments a follow-up's link asks after the pain questions (those the clinic's schedule names for its
+    time point), or a baseline link asks alone, every item required, in the patient's language where the instrument
+    is published in it; None for a diary link, or when none is due."""
+    if link.is_baseline:
+        time_point = BASELINE
+    elif link.follow_up is not None:
+        time_point = link.follow_up.time_point
+    else:
+        return None
+    form = instrument_answers_form(
+        data, time_point=time_point, language=link.patient.language, prefix=INSTRUMENTS_PREFIX
+    )
+    return form if form.asked else None
+
+
+def follow_up_instruments_form(*, follow_up: FollowUp, data=None) -> InstrumentAnswersForm | None:
+    """Staff's answers form: the instruments due at the follow-up's time point, in English (staff read them out
+    in the patient's language from the published text); an instrument left out whole was not asked."""
+    form = instrument_answers_form(data, time_point=follow_up.time_point, required=False, prefix=INSTRUMENTS_PREFIX)
+    return form if form.asked else None

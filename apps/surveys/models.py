@@ -11,10 +11,12 @@ from apps.clinic.rules import NRS_VALIDATORS, nrs_check
 from apps.clinic.validators import not_in_future_datetime
 from apps.cryoablations.models import Cryoablation, FollowUp
 
-# What a link opens, and a message carrying one (reminders.Message) is about: a follow-up's survey, or a diary slot
-# (a block and its minutes), never both.
-ONE_TARGET = Q(follow_up__isnull=False, block__isnull=True, diary_minutes__isnull=True) | Q(
-    follow_up__isnull=True, block__isnull=False, diary_minutes__isnull=False
+# What a link opens, and a message carrying one (reminders.Message) is about: a follow-up's survey, a diary slot
+# (a block and its minutes), or a treatment's baseline questionnaires (sent when it is booked), only one of them.
+ONE_TARGET = (
+    Q(follow_up__isnull=False, block__isnull=True, diary_minutes__isnull=True, baseline_of__isnull=True)
+    | Q(follow_up__isnull=True, block__isnull=False, diary_minutes__isnull=False, baseline_of__isnull=True)
+    | Q(follow_up__isnull=True, block__isnull=True, diary_minutes__isnull=True, baseline_of__isnull=False)
 )
 
 
@@ -95,7 +97,8 @@ class SurveyResponse(models.Model):
 
 
 class SurveyLink(models.Model):
-    """A patient's secure link to one survey: a follow-up's questions, or one slot of a block's pain diary.
+    """A patient's secure link to one survey: a follow-up's questions, one slot of a block's pain diary, or a
+    treatment's baseline questionnaires.
 
     Only the SHA-256 of the token is stored: a copy of the database does not open anyone's survey. A link is
     single-use (`used_at` set by a conditional update) and valid until `expires_at`: the close of the follow-up's
@@ -111,6 +114,11 @@ class SurveyLink(models.Model):
         "blocks.DiagnosticBlock", on_delete=models.CASCADE, null=True, blank=True, related_name="survey_links"
     )
     diary_minutes = models.PositiveIntegerField("diary slot (minutes after injection)", null=True, blank=True)
+    # A link to a treatment's baseline questionnaires (the instruments due at baseline), open until the end of the
+    # treatment day: a later answer would not count as its baseline.
+    baseline_of = models.ForeignKey(
+        Cryoablation, on_delete=models.CASCADE, null=True, blank=True, related_name="baseline_links"
+    )
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -129,3 +137,7 @@ class SurveyLink(models.Model):
     @property
     def is_diary(self) -> bool:
         return self.block_id is not None
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.baseline_of_id is not None

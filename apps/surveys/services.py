@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Required, TypedDict, Unpack, cast
@@ -11,9 +11,13 @@ from django.db import transaction
 from django.db.models import Case, OuterRef, QuerySet, Subquery, When
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.cryoablations.services import ablation_save
+from apps.instruments.models import CollectedVia as InstrumentVia
+from apps.instruments.models import Instrument
+from apps.instruments.services import instruments_record
 from apps.patients.models import Patient
 
 from .models import CollectedVia, SurveyLink, SurveyResponse
@@ -38,6 +42,27 @@ def response_record(*, ablation: Cryoablation, completed_at: datetime, **answers
     response.save()
     if response.follow_up_id:
         counted_responses_refresh(follow_ups=FollowUp.objects.filter(pk=response.follow_up_id))
+    return response
+
+
+@transaction.atomic
+def follow_up_answers_record(
+    *,
+    follow_up: FollowUp,
+    answers: dict[str, Any],
+    instruments: Iterable[tuple[Instrument, dict[str, int]]] = (),
+    recorded_by: User | None = None,
+) -> SurveyResponse:
+    """Staff's answers form: the pain answers and the instruments asked on the same call or visit, at the same time,
+    all written or none (InstrumentAnswerError names a refused instrument)."""
+    response = response_record(ablation=follow_up.ablation, recorded_by=recorded_by, **answers)
+    instruments_record(
+        treatment=follow_up.ablation,
+        instruments=instruments,
+        completed_at=response.completed_at,
+        collected_via=InstrumentVia.STAFF,
+        recorded_by=recorded_by,
+    )
     return response
 
 
@@ -102,6 +127,13 @@ def follow_up_closes_at(follow_up: FollowUp) -> datetime:
     return datetime.combine(next_day, time.min, tzinfo=timezone.get_default_timezone())
 
 
+def baseline_link_closes_at(treatment: Cryoablation) -> datetime:
+    """The end of the treatment day in the clinic's time zone: a baseline answered later would not count
+    (outcome-definitions.md, "Version 2: exact readings", Instruments: the treatment day counts, the day after not)."""
+    next_day = treatment.performed_on + timedelta(days=1)
+    return datetime.combine(next_day, time.min, tzinfo=timezone.get_default_timezone())
+
+
 def diary_slot_closes_at(*, block: DiagnosticBlock, minutes: int, slots: list[int]) -> datetime:
     later = sorted(m for m in slots if m > minutes)
     if later:
@@ -123,6 +155,7 @@ class LinkTarget(TypedDict, total=False):
     follow_up: FollowUp | None
     block: DiagnosticBlock | None
     diary_minutes: int | None
+    baseline_of: Cryoablation | None
     expires_at: datetime | None
 
 
@@ -146,12 +179,16 @@ def _link_new(
     follow_up: FollowUp | None = None,
     block: DiagnosticBlock | None = None,
     diary_minutes: int | None = None,
+    baseline_of: Cryoablation | None = None,
     expires_at: datetime | None = None,
 ) -> NewLink:
     if expires_at is None:
-        if follow_up is None:
+        if baseline_of is not None:
+            expires_at = baseline_link_closes_at(baseline_of)
+        elif follow_up is None:
             raise ValueError("a diary slot's link needs its expiry (diary_slot_closes_at)")
-        expires_at = follow_up_closes_at(follow_up)
+        else:
+            expires_at = follow_up_closes_at(follow_up)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     link = SurveyLink(
         token_hash=token_hash(token),
@@ -159,6 +196,7 @@ def _link_new(
         follow_up=follow_up,
         block=block,
         diary_minutes=diary_minutes,
+        baseline_of=baseline_of,
         expires_at=expires_at,
     )
     return NewLink(link, token)
@@ -183,10 +221,13 @@ def link_answer(
     answers: dict[str, Any],
     now: datetime | None = None,
     via: CollectedVia = CollectedVia.PATIENT_LINK,
+    instruments: Iterable[tuple[Instrument, dict[str, int]]] = (),
 ) -> None:
     """Store the patient's answers through `link`, once. The conditional update is the single-use guarantee:
     of two submits at once, the second waits for the first's row lock, then finds used_at set and stores nothing.
-    `via`: the link's page, or the patient's SMS reply to the message that carried it (apps.sms)."""
+    `via`: the link's page, or the patient's SMS reply to the message that carried it (apps.sms). `instruments`:
+    the function and mood instruments answered on the link's page, written in the same transaction (a refused one
+    leaves nothing written, the link unused)."""
     now = now or timezone.now()
     claimed = SurveyLink.objects.filter(
         pk=link.pk, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
@@ -196,8 +237,25 @@ def link_answer(
     if link.follow_up_id:
         follow_up = FollowUp.objects.select_related("ablation").get(pk=link.follow_up_id)
         response_record(ablation=follow_up.ablation, completed_at=now, collected_via=via, **answers)
+        instruments_record(
+            treatment=follow_up.ablation,
+            instruments=instruments,
+            completed_at=now,
+            collected_via=InstrumentVia.PATIENT_LINK,
+            language=link.patient.language,
+        )
         # The other links sent for this follow-up have nothing left to ask.
         SurveyLink.objects.filter(follow_up=follow_up, used_at__isnull=True).update(used_at=now)
+    elif link.baseline_of_id:
+        treatment = Cryoablation.objects.get(pk=link.baseline_of_id)
+        instruments_record(
+            treatment=treatment,
+            instruments=instruments,
+            completed_at=now,
+            collected_via=InstrumentVia.PATIENT_LINK,
+            language=link.patient.language,
+        )
+        SurveyLink.objects.filter(baseline_of=treatment, used_at__isnull=True).update(used_at=now)
     else:
         # A diary link: its block and minutes are set (the table's check constraint).
         block_id, minutes = cast(int, link.block_id), cast(int, link.diary_minutes)

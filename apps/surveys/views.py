@@ -17,8 +17,9 @@ from django.views.decorators.http import require_http_methods
 
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
+from apps.instruments.services import InstrumentAnswerError
 
-from .forms import DiarySurveyForm, FollowUpSurveyForm
+from .forms import BaselineSurveyForm, DiarySurveyForm, FollowUpSurveyForm, link_instruments_form
 from .ratelimit import rate_limited, retry_after_seconds
 from .selectors import link_by_public_id, link_by_token, link_is_open
 from .services import LinkNotUsable, link_answer, link_mark_opened, patient_opt_out
@@ -125,19 +126,30 @@ def answer(request):
             return render(request, "surveys/answered.html", context)
         if not link_is_open(link=link, now=timezone.now()):
             return neutral(request)
-        form_class = DiarySurveyForm if link.is_diary else FollowUpSurveyForm
+        form_class = (
+            BaselineSurveyForm if link.is_baseline else DiarySurveyForm if link.is_diary else FollowUpSurveyForm
+        )
         form = form_class(request.POST or None)
-        if form.is_valid():
+        # After the pain questions, the instruments the schedule asks at this follow-up's time point.
+        instruments = link_instruments_form(link=link, data=request.POST or None)
+        if form.is_valid() & (instruments is None or instruments.is_valid()):
             try:
-                link_answer(link=link, answers=form.cleaned_data)
+                link_answer(
+                    link=link, answers=form.cleaned_data, instruments=instruments.answers() if instruments else ()
+                )
             except LinkNotUsable:
                 link.refresh_from_db()
                 if link.used_at is not None:
                     return render(request, "surveys/answered.html", context)
                 return neutral(request)
-            request.audit.subject(link, patient=link.patient)
-            return redirect("surveys:thanks")
+            except InstrumentAnswerError as error:
+                assert instruments is not None
+                instruments.add_service_errors(error.instrument, error.error)
+            else:
+                request.audit.subject(link, patient=link.patient)
+                return redirect("surveys:thanks")
         context["form"] = form
+        context["instruments"] = instruments
         return render(request, "surveys/survey.html", context)
 
 

@@ -152,7 +152,7 @@ def test_the_counted_answer_at_a_time_point_is_the_last_inside_its_window(treatm
     # when
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT answer_id FROM instruments_counted_answers(%s) WHERE follow_up_id = %s",
+            "SELECT answer_id FROM instruments_counted_answers(%s) WHERE follow_up_id = %s",  # every treatment's
             [settings.TIME_ZONE, three_months.pk],
         )
         counted = [row[0] for row in cursor.fetchall()]
