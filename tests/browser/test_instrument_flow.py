@@ -16,7 +16,7 @@ from apps.accounts.models import Role
 from apps.instruments.models import Instrument, InstrumentAnswer
 from apps.instruments.services import instrument_answer_record
 from apps.surveys.services import link_create
-from tests.browser.conftest import TIMEOUT_MS, sign_in
+from tests.browser.conftest import TIMEOUT_MS, sign_in, sign_in_with_code
 from tests.factories import UserFactory, make_ablation, make_reachable_patient, make_survey_link
 
 pytestmark = pytest.mark.browser
@@ -129,6 +129,28 @@ def test_a_spanish_speaker_answers_peg3_and_phq2_on_a_phone_and_staff_see_the_sc
     expect(page.locator("#instrument-peg3")).to_contain_text("Leave every question of PEG-3 empty if it was not asked")
     assert not page.evaluate(SIDEWAYS)
     shot(page, "07-answers-form-1366")
+
+    # and a physician sees the change on the dashboard once the 3-month window has closed: PEG-3 from 23/3 to 3
+    # (change -4.7, a responder), PHQ-2 positive at baseline (4) and negative now (1)
+    page.context.clear_cookies()
+    sign_in_with_code(page, UserFactory(role=Role.PHYSICIAN))
+    closed = treatment.follow_ups.get(time_point="3m").window_end + dt.timedelta(days=1)
+    page.goto(f"/reports/?physician=&as_of={closed:%Y-%m-%d}")
+    peg3_row = page.locator('#instrument-table tr[data-instrument="peg3"][data-time-point="3m"]')
+    expect(peg3_row.locator("td.median-change")).to_have_text("-4.7")
+    expect(peg3_row.locator("td.responders")).to_have_text("1")
+    phq2_row = page.locator('#instrument-table tr[data-instrument="phq2"][data-time-point="3m"]')
+    expect(phq2_row.locator("td.positive-baseline .count")).to_have_text("1")
+    expect(phq2_row.locator("td.positive-now .count")).to_have_text("0")
+    # and the patient's trend chart draws PEG-3 and PHQ-2, the baselines open, the answers from the link
+    page.goto(f"/patients/{patient.public_id}/")
+    chart = page.locator("#trend svg")
+    expect(chart.locator("text", has_text="PEG-3 (0–10, lower is better)")).to_have_count(1)
+    expect(chart.locator("text", has_text="PHQ-2 (0–6, lower is better)")).to_have_count(1)
+    page.locator("#trend .trend-figures summary").click()
+    expect(page.locator("#trend .trend-figures")).to_contain_text("Baseline of treatment 1")
+    assert not page.evaluate(SIDEWAYS)
+    shot(page, "09-patient-trend-1366")
 
 
 def test_a_patient_answers_the_baseline_questionnaires_on_a_phone(phone):
