@@ -133,6 +133,7 @@ def _clinical_pages(c) -> list[str]:
         f"/treatments/new/{patient}/",
         f"/treatments/new/{patient}/?block={block}",
         f"/treatments/{ablation}/edit/",
+        f"/treatments/{ablation}/baseline/",
         f"/treatments/follow-ups/{c['follow_up'].public_id}/answers/",
         "/adverse-events/new-problems/",
         f"/adverse-events/new/treatment/{ablation}/?response={c['new_problem'].public_id}",
