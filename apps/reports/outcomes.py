@@ -605,19 +605,27 @@ def _compute(
     # (a positive-screen cut-off: PHQ-2, GAD-2) counts its positive screens.
     asked = instruments_with_versions()
     screens = {i.code: v.positive_screen is not None for i, v in asked}
-    instruments: dict[tuple[str, str, str], InstrumentRow] = {}
+    instrument_counts: dict[tuple[str, str, str], dict[str, int]] = {}
+    changes: dict[tuple[str, str, str], list[tuple[float, int]]] = {}
     for row in instrument_rows:
-        key, code = namer.key(row), row["instrument"]
-        instruments[(key, code, row["time_point"])] = InstrumentRow(
+        cell = (namer.key(row), row["instrument"], row["time_point"])
+        total = instrument_counts.setdefault(cell, dict.fromkeys(INSTRUMENT_COUNTS, 0))
+        for name in INSTRUMENT_COUNTS:
+            total[name] += int(row[name])
+        changes.setdefault(cell, []).append((row["change"], int(row["evaluable"])))
+    instruments = {
+        (key, code, tp): InstrumentRow(
             group=key,
             instrument=code,
-            time_point=row["time_point"],
-            evaluable=int(row["evaluable"]),
-            median_change=row["median_change"],
-            responders=int(row["responders"]),
-            positive_baseline=int(row["positive_baseline"]) if screens[code] else None,
-            positive_now=int(row["positive_now"]) if screens[code] else None,
+            time_point=tp,
+            evaluable=total["evaluable"],
+            median_change=percentile_cont(sorted(changes[key, code, tp]), 0.5),
+            responders=total["responders"],
+            positive_baseline=total["positive_baseline"] if screens[code] else None,
+            positive_now=total["positive_now"] if screens[code] else None,
         )
+        for (key, code, tp), total in instrument_counts.items()
+    }
 
     # Every group with at least one block or treatment appears in every section, with zeros where it has none; the
     # funnel has no kind groups (a block is before any treatment).
@@ -883,6 +891,9 @@ class Dashboard:
 
 
 PAIN_BASELINE = "baseline"
+
+
+INSTRUMENT_COUNTS = ("evaluable", "responders", "positive_baseline", "positive_now")
 
 
 def percentile_cont(distribution: list[tuple[float, int]], fraction: float) -> float | None:
