@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.adverse_events.services import adverse_event_create, adverse_event_update, problem_dismiss
 from tests.adverse_events.conftest import TODAY, report_new_problem
@@ -26,7 +27,11 @@ def test_the_history_of_a_patient_shows_their_adverse_events_and_reviews_in_word
         relatedness="probable",
     )
     adverse_event_update(event=event, severity="severe")
-    block = BlockFactory(patient=patient)
+    # the block on the event's day, both from TODAY (a run that crosses midnight keeps them together)
+    block = BlockFactory(
+        patient=patient,
+        performed_at=timezone.make_aware(dt.datetime.combine(TODAY - dt.timedelta(days=20), dt.time(10))),
+    )
     adverse_event_create(
         block=block,
         occurred_on=TODAY - dt.timedelta(days=20),
