@@ -444,25 +444,31 @@ FIGURES_OF_THE_PAGE = FIGURES.format(pain=_section(PAIN_SECTION), **_PAGE_SECTIO
 # Opioids (outcome-definitions.md, Version 2: Opioids and its exact reading), a statement of its own beside FIGURES:
 # the treatments in range whose patient's daily MME on the treatment date (the baseline) is above 0, each at every
 # time point of its follow-ups, with the MME on the time point's target day once it is evaluable (closed and not
-# superseded: FOLLOW_UP_FLAGS). The MME is the database's one rule, medications_mme (medications migration 0002),
-# computed once per treatment for the baseline and once per evaluable time point.
+# superseded: FOLLOW_UP_FLAGS). The MME is the database's one rule (medications migrations 0002 and 0003), here by
+# its parts over all the days at once: the sum of medications_statement_mme over the statements
+# medications_active on the day, as medications_mme sums them for one.
 OPIOID_FOLLOW_UPS = f"""
     WITH on_opioids AS MATERIALIZED (
-        SELECT t.id, t.patient_id, b.baseline
+        SELECT t.id, t.patient_id, sum(medications_statement_mme(s.daily_dose, s.opioid)) AS baseline
         FROM cryoablations_cryoablation t
-        CROSS JOIN LATERAL (SELECT medications_mme(t.patient_id, t.performed_on) AS baseline) b
-        WHERE {_ablation_filters("t")} AND b.baseline > 0
-          -- only patients with a statement at all: the MME function is not called for the rest (most patients)
-          AND t.patient_id IN (SELECT s.patient_id FROM medications_medicationstatement s)
+        JOIN medications_medicationstatement s
+          ON s.patient_id = t.patient_id AND medications_active(s.started_on, s.stopped_on, t.performed_on)
+        WHERE {_ablation_filters("t")}
+        GROUP BY t.id, t.patient_id
+        HAVING sum(medications_statement_mme(s.daily_dose, s.opioid)) > 0
+    ), follow_ups AS (
+        SELECT x.follow_up_id, x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, o.patient_id,
+               o.baseline, (fl.closed AND NOT fl.superseded) AS evaluable, f.target_date
+        FROM on_opioids o
+        JOIN {FACTS} ON x.ablation_id = o.id
+        JOIN cryoablations_followup f ON f.id = x.follow_up_id
     )
-    SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, o.baseline,
-           (fl.closed AND NOT fl.superseded) AS evaluable, m.mme
-    FROM on_opioids o
-    JOIN {FACTS} ON x.ablation_id = o.id
-    JOIN cryoablations_followup f ON f.id = x.follow_up_id
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN fl.closed AND NOT fl.superseded THEN medications_mme(o.patient_id, f.target_date) END AS mme
-    ) m
+    SELECT u.id, u.time_point, u.kind, u.nerve_id, u.physician_id, u.baseline, u.evaluable,
+           CASE WHEN u.evaluable THEN coalesce(sum(medications_statement_mme(s.daily_dose, s.opioid)), 0) END AS mme
+    FROM follow_ups u
+    LEFT JOIN medications_medicationstatement s
+      ON u.evaluable AND s.patient_id = u.patient_id AND medications_active(s.started_on, s.stopped_on, u.target_date)
+    GROUP BY u.follow_up_id, u.id, u.time_point, u.kind, u.nerve_id, u.physician_id, u.baseline, u.evaluable
 """
 # Each evaluable time point: reduced by at least %(opioid_reduction)s percent (exact: numeric arithmetic, the
 # reduction times 100 against the percent times the baseline), discontinued (MME 0).
