@@ -21,13 +21,7 @@ from apps.cryoablations.models import Cryoablation
 
 from .definitions import BASELINE
 from .models import Instrument, InstrumentVersion
-from .selectors import InstrumentTexts, instrument_texts, instruments_due
-
-# outcome-definitions.md, "Version 2: exact readings", Instruments: the baseline is the last answer 0..30 days before
-# the treatment date, both ends included (the rule itself: instruments_baseline_answers, migration 0003). The staff
-# form refuses a date that rule would not count, rather than store an answer that silently counts for nothing.
-BASELINE_DAYS = 30
-
+from .selectors import InstrumentTexts, baseline_first_day, instrument_texts, instruments_due
 
 # An item with more answers than this is a numeric scale (PEG-3's 0..10): its answers show as numbers in a row,
 # with the published labels of its ends beneath, as the pain questions are shown.
@@ -182,12 +176,14 @@ class BaselineAnswersForm(InstrumentAnswersForm):
     def __init__(self, *args: Any, treatment: Cryoablation, **kwargs: Any) -> None:
         super().__init__(*args, due=instruments_due(time_point=BASELINE), required=False, **kwargs)
         self.treatment = treatment
+        # The baseline window (the database's rule, instruments_baseline_first_day): the form refuses a date the rule
+        # would not count, rather than store an answer that silently counts for nothing.
+        self.baseline_first = baseline_first_day(treatment=treatment)
         # The date field first, then the items.
         self.order_fields(["completed_at"])
         if not self.is_bound:
             now = timezone.localtime().replace(second=0, microsecond=0)
-            first = earliest_baseline_day(treatment)
-            if timezone.localdate() > treatment.performed_on or timezone.localdate() < first:
+            if not self.baseline_first <= timezone.localdate() <= treatment.performed_on:
                 now = timezone.make_aware(dt.datetime.combine(treatment.performed_on, dt.time(9)))
             self.initial["completed_at"] = now
 
@@ -205,14 +201,10 @@ class BaselineAnswersForm(InstrumentAnswersForm):
             raise forms.ValidationError("Enter a real date and time.") from None
         if completed_at > timezone.now():
             raise forms.ValidationError("This is in the future: enter when the questionnaires were answered.")
-        first, last = earliest_baseline_day(self.treatment), self.treatment.performed_on
+        first, last = self.baseline_first, self.treatment.performed_on
         if not first <= day <= last:
             raise forms.ValidationError(
                 f"{day:%Y-%m-%d} does not count as a baseline: it must be on or before the treatment date, within "
-                f"{BASELINE_DAYS} days ({first:%Y-%m-%d} to {last:%Y-%m-%d})."
+                f"{(last - first).days} days ({first:%Y-%m-%d} to {last:%Y-%m-%d})."
             )
         return completed_at
-
-
-def earliest_baseline_day(treatment: Cryoablation) -> dt.date:
-    return treatment.performed_on - dt.timedelta(days=BASELINE_DAYS)

@@ -6,6 +6,7 @@ instruments_baseline_answers, instruments_counted_answers); the report reads the
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,15 @@ def patient_instrument_answers(*, patient: Patient) -> QuerySet[InstrumentAnswer
     return InstrumentAnswer.objects.filter(treatment__patient=patient).select_related(
         "instrument", "version", "treatment"
     )
+
+
+def baseline_first_day(*, treatment: Cryoablation) -> dt.date:
+    """The first day an answer counts as the treatment's baseline (instruments_baseline_first_day, migration 0005);
+    the last is the treatment date."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT instruments_baseline_first_day(%s)", [treatment.performed_on])
+        first: dt.date = cursor.fetchone()[0]
+    return first
 
 
 def treatment_baseline_answers(*, treatment: Cryoablation) -> dict[int, InstrumentAnswer]:

@@ -6,7 +6,7 @@ from django import template
 from django.utils import timezone
 
 from apps.cryoablations.models import Cryoablation
-from apps.instruments.selectors import instruments_due_at_baseline, treatment_answer_rows
+from apps.instruments.selectors import baseline_first_day, instruments_due_at_baseline, treatment_answer_rows
 
 register = template.Library()
 
@@ -22,5 +22,6 @@ def treatment_instruments(treatment: Cryoablation) -> dict[str, Any]:
         "rows": rows,
         # A baseline link is worth sending until the end of the treatment day (a later answer is no baseline).
         "link_open": timezone.localdate() <= treatment.performed_on,
+        "baseline_first": baseline_first_day(treatment=treatment),
         "missing": [instrument for instrument, _version in instruments_due_at_baseline() if instrument.pk not in have],
     }
