@@ -52,6 +52,7 @@ from apps.cryoablations.services import follow_up_dates, supersession_refresh
 from apps.instruments.definitions import BASELINE, SHIPPED_CODES
 from apps.instruments.models import CollectedVia as AnswerVia
 from apps.instruments.models import InstrumentAnswer, InstrumentVersion
+from apps.instruments.selectors import instruments_with_versions
 from apps.medications.models import MedicationStatement, Opioid
 from apps.patients.models import SMS_CONSENT_VERSION, Channel, Language, Patient, Sex, patient_search_name
 from apps.registry import bulk
@@ -1172,11 +1173,7 @@ class DemoGenerator:
 
 def instrument_versions() -> dict[str, InstrumentVersion]:
     """The shipped instruments' current versions, by code (those loaded)."""
-    versions: dict[str, InstrumentVersion] = {}
-    for version in InstrumentVersion.objects.filter(instrument__code__in=SHIPPED_CODES).select_related("instrument"):
-        current = versions.get(version.instrument.code)
-        if current is None or version.version > current.version:
-            versions[version.instrument.code] = version
+    versions = {instrument.code: version for instrument, version in instruments_with_versions()}
     return {code: versions[code] for code in SHIPPED_CODES if code in versions}
 
 

@@ -21,16 +21,10 @@ from .definitions import BASELINE
 from .models import Instrument, InstrumentAnswer, InstrumentVersion
 
 
-def instrument_current_version(*, instrument: Instrument) -> InstrumentVersion | None:
-    return instrument.versions.order_by("-version").first()
-
-
 def instruments_with_versions() -> list[tuple[Instrument, InstrumentVersion]]:
-    """Every instrument with a definition loaded, with its current version, in loading order."""
-    latest: dict[int, InstrumentVersion] = {}
-    for version in InstrumentVersion.objects.select_related("instrument").order_by("instrument_id", "version"):
-        latest[version.instrument_id] = version
-    return [(v.instrument, v) for v in sorted(latest.values(), key=lambda v: v.instrument_id)]
+    """Every instrument with a definition loaded, with its current (highest) version, in loading order."""
+    versions = InstrumentVersion.objects.select_related("instrument").order_by("instrument_id", "-version")
+    return [(v.instrument, v) for v in versions.distinct("instrument_id")]
 
 
 def instruments_due(*, time_point: str) -> list[tuple[Instrument, InstrumentVersion]]:

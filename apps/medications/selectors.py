@@ -6,12 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from uuid import UUID
 
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
-from django.shortcuts import get_object_or_404
 
 from apps.patients.models import Patient
 
@@ -77,10 +75,6 @@ def medication_statements_for_patient(*, patient: Patient) -> QuerySet[Medicatio
         .annotate(mme_factor=RawSQL("medications_mme_factor(medications_medicationstatement.opioid)", []))
         .order_by("-started_on", "-id")
     )
-
-
-def medication_statement_get(*, patient: Patient, public_id: UUID | str) -> MedicationStatement:
-    return get_object_or_404(MedicationStatement, patient=patient, public_id=public_id)
 
 
 def medication_review_get(*, patient: Patient) -> MedicationReview | None:

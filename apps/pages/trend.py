@@ -148,7 +148,7 @@ def _mme(patient: Patient, opioids: OpioidList, *, since: dt.date | None, today:
     steps = mme_steps(patient=patient, since=since, until=today) if opioids.statements else []
     review = opioids.review
     reviewed = f"{timezone.localdate(review.reviewed_at):%Y-%m-%d}" if review else "never"
-    version = steps[0].factor_table.version if steps else opioids.mme_today.factor_table.version
+    version = opioids.mme_today.factor_table.version
     return TrendSeries(
         name="Daily MME (mg morphine equivalents)",
         short_name=f"Daily MME ({version} factors, list last reviewed {reviewed})",

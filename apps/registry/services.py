@@ -58,6 +58,7 @@ from apps.cryoablations.services import follow_up_dates, supersession_refresh
 from apps.instruments.definitions import Definition, Score, ScoringError
 from apps.instruments.models import CollectedVia as AnswerVia
 from apps.instruments.models import InstrumentAnswer, InstrumentVersion
+from apps.instruments.selectors import instruments_with_versions
 from apps.medications.models import MedicationStatement
 from apps.patients.models import Channel, Patient, Sex, patient_search_name
 from apps.surveys.models import CollectedVia, SurveyResponse
@@ -178,8 +179,7 @@ def _resolve(parsed: Parsed) -> _Resolved:
             SurveyResponse.objects.filter(ablation_id__in=chunk).values_list("ablation_id", "completed_at")
         )
     if parsed.instrument_answers:
-        for version in InstrumentVersion.objects.select_related("instrument").order_by("instrument_id", "version"):
-            res.instruments[version.instrument.code] = version  # the last: the current version
+        res.instruments.update((instrument.code, version) for instrument, version in instruments_with_versions())
         for chunk in bulk.chunks(existing_treatment_pks):
             res.existing_instrument_answers.update(
                 InstrumentAnswer.objects.filter(treatment_id__in=chunk).values_list(

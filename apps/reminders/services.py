@@ -30,7 +30,7 @@ from apps.blocks.models import DiagnosticBlock
 from apps.clinic.models import Protocol, SmsMode
 from apps.clinic.selectors import protocol_get
 from apps.cryoablations.models import Cryoablation, FollowUp, window_range
-from apps.instruments.selectors import instruments_due_at_baseline, treatment_baseline_missing
+from apps.instruments.selectors import instruments_due_at_baseline, treatment_baseline_answers
 from apps.patients.models import Channel, Patient
 from apps.surveys.models import SurveyLink
 from apps.surveys.services import (
@@ -332,9 +332,11 @@ def baseline_stop_reason(*, treatment: Cryoablation, now: datetime) -> str:
     After the treatment day an answer would not count as its baseline (surveys.services.baseline_link_closes_at)."""
     if now >= baseline_link_closes_at(treatment):
         return "treatment day passed"
-    if not instruments_due_at_baseline():
+    due = instruments_due_at_baseline()
+    if not due:
         return "no questionnaire asked at baseline"
-    if not treatment_baseline_missing(treatment=treatment):
+    have = treatment_baseline_answers(treatment=treatment)
+    if all(instrument.pk in have for instrument, _version in due):
         return "baseline already answered"
     return ""
 

@@ -291,6 +291,14 @@ class InstrumentRow:
     def positive_now_ci(self) -> tuple[float | None, float | None]:
         return wilson_interval(self.positive_now or 0, self.evaluable)
 
+    @property
+    def positive_baseline_rate(self) -> float | None:
+        return rate(self.positive_baseline, self.evaluable) if self.positive_baseline is not None else None
+
+    @property
+    def positive_now_rate(self) -> float | None:
+        return rate(self.positive_now, self.evaluable) if self.positive_now is not None else None
+
 
 @dataclass
 class OutcomesReport:

@@ -229,18 +229,14 @@ def _instruments_part(report: outcomes.OutcomesReport, labels: dict[str, str], l
                 "ci": interval(row.ci),
                 "screens": screens,
                 "positive_baseline": cell(row.positive_baseline or 0, "positive_baseline") if screens else None,
-                "positive_baseline_rate": percent(rate_of(row.positive_baseline, row.evaluable)),
+                "positive_baseline_rate": percent(row.positive_baseline_rate),
                 "positive_baseline_ci": interval(row.positive_baseline_ci),
                 "positive_now": cell(row.positive_now or 0, "positive_now") if screens else None,
-                "positive_now_rate": percent(rate_of(row.positive_now, row.evaluable)),
+                "positive_now_rate": percent(row.positive_now_rate),
                 "positive_now_ci": interval(row.positive_now_ci),
             }
         )
     return {"instrument_rows": rows}
-
-
-def rate_of(count: int | None, n: int) -> float | None:
-    return outcomes.rate(count, n) if count is not None else None
 
 
 def _opioids_part(report: outcomes.OutcomesReport, labels: dict[str, str], link: _Linker) -> dict[str, Any]:

@@ -17,11 +17,12 @@ def treatment_instruments(treatment: Cryoablation) -> dict[str, Any]:
     is the baseline, and the instruments due at baseline it has none for (with the way to enter them)."""
     rows = treatment_answer_rows(treatment=treatment)
     have = {row.answer.instrument_id for row in rows if row.is_baseline}
+    missing = [instrument for instrument, _version in instruments_due_at_baseline() if instrument.pk not in have]
     return {
         "treatment": treatment,
         "rows": rows,
         # A baseline link is worth sending until the end of the treatment day (a later answer is no baseline).
         "link_open": timezone.localdate() <= treatment.performed_on,
-        "baseline_first": baseline_first_day(treatment=treatment),
-        "missing": [instrument for instrument, _version in instruments_due_at_baseline() if instrument.pk not in have],
+        "baseline_first": baseline_first_day(treatment=treatment) if missing else None,
+        "missing": missing,
     }
