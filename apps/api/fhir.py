@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TextIO, cast
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import Exists, Field, OuterRef, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.utils.html import escape
@@ -31,6 +30,7 @@ from apps.adverse_events.models import AdverseEvent
 from apps.audit.models import Action, Category
 from apps.audit.services import access_record
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
+from apps.clinic.replica import read_snapshot
 from apps.clinic.rules import clinic_days_q
 from apps.cryoablations.models import KIND_DETAILS, Cryoablation
 from apps.instruments.models import InstrumentAnswer, InstrumentVersion
@@ -564,12 +564,15 @@ def histories_load(patients: Iterable[Patient], *, period: Period = WHOLE_HISTOR
     )
     for statement in statements:
         histories[statement.patient_id].medications.append(statement)
-    answers = (
+    answers = list(
         InstrumentAnswer.objects.filter(period.filter(at="completed_at"), treatment__patient_id__in=ids)
-        .select_related("treatment", "instrument", "version__instrument")
+        .select_related("treatment", "instrument")
         .order_by("treatment__patient_id", "completed_at", "id")
     )
+    # Each version (and its definition) read and parsed once, not once per answer.
+    versions = InstrumentVersion.objects.select_related("instrument").in_bulk({a.version_id for a in answers})
     for answer in answers:
+        answer.version = versions[answer.version_id]
         histories[answer.treatment.patient_id].instrument_answers.append(answer)
     return list(histories.values())
 
@@ -796,11 +799,7 @@ def fhir_bulk_export(
     counts = dict.fromkeys(EXPORT_RESOURCE_TYPES, 0)
     with _NDJSONFiles(directory) as files:
         try:
-            outermost = not connection.in_atomic_block  # inside a caller's transaction (tests), its snapshot it is
-            with transaction.atomic():
-                if outermost:  # one snapshot for the whole read: the files agree with each other
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            with read_snapshot():  # one snapshot for the whole read: the files agree with each other
                 versions: dict[int, InstrumentVersion] = {}
                 surveys = False
                 for history in export_histories(period, chunk_size=chunk_size):

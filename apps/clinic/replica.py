@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 _replica_reads: ContextVar[bool] = ContextVar("replica_reads", default=False)
@@ -41,6 +41,20 @@ def read_alias() -> str:
 def read_connection() -> BaseDatabaseWrapper:
     """The connection for raw SQL that only reads (see read_alias())."""
     return connections[read_alias()]
+
+
+@contextmanager
+def read_snapshot() -> Iterator[None]:
+    """One consistent view for a long read made of many queries (an export's files agree with each other): a
+    read-only REPEATABLE READ transaction on read_alias(), unless inside a transaction already (a shell's or a
+    test's), whose view it then is."""
+    connection = read_connection()
+    outer = connection.in_atomic_block
+    with transaction.atomic(using=read_alias()):
+        if not outer:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 class PrimaryReplicaRouter:

@@ -84,7 +84,13 @@ class InstrumentVersion(models.Model):
         return f"{self.instrument.name} v{self.version}"
 
     def read(self) -> Definition:
-        return Definition(self.definition)
+        """The definition, parsed once per object (a version's definition never changes: a correction is a new
+        version)."""
+        if self._parsed is None:
+            self._parsed = Definition(self.definition)
+        return self._parsed
+
+    _parsed: Definition | None = None
 
 
 class InstrumentAnswer(models.Model):

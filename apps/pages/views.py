@@ -34,11 +34,16 @@ from .trend import patient_trend
 WORKLIST_PAGE_SIZE = 50
 
 
-def _patient_and_timeline(request, public_id):
-    """The patient a page shows (recorded as the access's subject) and their timeline."""
+def _patient_record(request, public_id) -> dict:
+    """What the patient page and its printout show: the patient (recorded as the access's subject), their timeline,
+    opioid list and trend chart."""
     patient = patient_get_or_404(public_id=public_id)
     request.audit.subject(patient)
-    return patient, patient_timeline(patient=patient, protocol=protocol_get(), today=timezone.localdate())
+    today = timezone.localdate()
+    timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=today)
+    opioids = opioid_list_get(patient=patient, today=today)
+    trend = patient_trend(patient=patient, timeline=timeline, opioids=opioids, today=today)
+    return {"patient": patient, "timeline": timeline, "opioids": opioids, "trend": trend}
 
 
 def _link_refusals(patient):
@@ -50,17 +55,12 @@ def _link_refusals(patient):
 @role_required("patients.view_patient")
 @audit_access(Action.VIEW, Category.CLINICAL)
 def patient_detail(request, public_id):
-    patient, timeline = _patient_and_timeline(request, public_id)
-    today = timezone.localdate()
-    opioids = opioid_list_get(patient=patient, today=today)
-    context = {
-        "patient": patient,
-        "timeline": timeline,
+    context = _patient_record(request, public_id)
+    patient = context["patient"]
+    context |= {
         # Read once, with the timeline's entries.
-        "adverse_events": [event.item for event in timeline if event.kind == "adverse_event"],
+        "adverse_events": [event.item for event in context["timeline"] if event.kind == "adverse_event"],
         "reminder_messages": messages_for_patient(patient=patient),
-        "opioids": opioids,
-        "trend": patient_trend(patient=patient, timeline=timeline, opioids=opioids, today=today),
         **_link_refusals(patient),
     }
     return render(request, "patients/patient_detail.html", context)
@@ -70,11 +70,7 @@ def patient_detail(request, public_id):
 @audit_access(Action.PRINT, Category.CLINICAL)
 def patient_print(request, public_id):
     """A printable summary of the timeline: printing is a read of PHI of its own, recorded as such."""
-    patient, timeline = _patient_and_timeline(request, public_id)
-    today = timezone.localdate()
-    opioids = opioid_list_get(patient=patient, today=today)
-    trend = patient_trend(patient=patient, timeline=timeline, opioids=opioids, today=today)
-    context = {"patient": patient, "timeline": timeline, "trend": trend, "printed_at": timezone.localtime()}
+    context = _patient_record(request, public_id) | {"printed_at": timezone.localtime()}
     return render(request, "patients/patient_print.html", context)
 
 

@@ -15,7 +15,6 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,13 +23,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.csvsafe import safe_cell
 from apps.audit.models import Action, Category
 from apps.audit.services import access_record
-from apps.clinic.replica import read_alias, read_connection, replica_reads
+from apps.clinic.replica import read_snapshot, replica_reads
 from apps.medications.models import dose_unit
 
 from . import selectors
@@ -260,19 +258,6 @@ def research_export(*, folder: Path, k: int = DEFAULT_K) -> ExportSummary:
     return summary
 
 
-@contextmanager
-def _snapshot() -> Iterator[None]:
-    """One consistent view of the registry for every file: a read-only REPEATABLE READ transaction (unless inside
-    one already: a shell's or a test's)."""
-    connection = read_connection()
-    outer = connection.in_atomic_block
-    with transaction.atomic(using=read_alias()):
-        if not outer:
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield
-
-
 def _export_into(staging: Path, *, k: int) -> ExportSummary:
     zone = ZoneInfo(settings.TIME_ZONE)
 
@@ -280,7 +265,7 @@ def _export_into(staging: Path, *, k: int) -> ExportSummary:
         return timezone.localtime(moment, zone).date()
 
     summary = ExportSummary(k=k)
-    with _snapshot():
+    with read_snapshot():
         anchors = selectors.research_first_procedure_days(zone)
         people: list[QuasiIdentifiers] = []
         patient_ids: list[int] = []

@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Required, TypedDict, Unpack, cast
 
 from django.db import transaction
@@ -120,18 +120,20 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _end_of_clinic_day(day: date) -> datetime:
+    """Midnight after `day` in the clinic's time zone (days are counted there, outcome-definitions.md)."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone.get_default_timezone())
+
+
 def follow_up_closes_at(follow_up: FollowUp) -> datetime:
-    """The end of the window's last day in the clinic's time zone: an answer until then still counts for it
-    (days are counted in the clinic's time zone, outcome-definitions.md)."""
-    next_day = follow_up.window_end + timedelta(days=1)
-    return datetime.combine(next_day, time.min, tzinfo=timezone.get_default_timezone())
+    """The end of the window's last day: an answer until then still counts for it."""
+    return _end_of_clinic_day(follow_up.window_end)
 
 
 def baseline_link_closes_at(treatment: Cryoablation) -> datetime:
-    """The end of the treatment day in the clinic's time zone: a baseline answered later would not count
-    (outcome-definitions.md, "Version 2: exact readings", Instruments: the treatment day counts, the day after not)."""
-    next_day = treatment.performed_on + timedelta(days=1)
-    return datetime.combine(next_day, time.min, tzinfo=timezone.get_default_timezone())
+    """The end of the treatment day: a baseline answered later would not count (outcome-definitions.md,
+    "Version 2: exact readings", Instruments: the treatment day counts, the day after not)."""
+    return _end_of_clinic_day(treatment.performed_on)
 
 
 def diary_slot_closes_at(*, block: DiagnosticBlock, minutes: int, slots: list[int]) -> datetime:
@@ -234,20 +236,16 @@ def link_answer(
     ).update(used_at=now)
     if not claimed:
         raise LinkNotUsable
-    if link.follow_up_id:
-        follow_up = FollowUp.objects.select_related("ablation").get(pk=link.follow_up_id)
-        response_record(ablation=follow_up.ablation, completed_at=now, collected_via=via, **answers)
-        instruments_record(
-            treatment=follow_up.ablation,
-            instruments=instruments,
-            completed_at=now,
-            collected_via=InstrumentVia.PATIENT_LINK,
-            language=link.patient.language,
-        )
-        # The other links sent for this follow-up have nothing left to ask.
-        SurveyLink.objects.filter(follow_up=follow_up, used_at__isnull=True).update(used_at=now)
-    elif link.baseline_of_id:
-        treatment = Cryoablation.objects.get(pk=link.baseline_of_id)
+    if link.follow_up_id or link.baseline_of_id:
+        if link.follow_up_id:
+            follow_up = FollowUp.objects.select_related("ablation").get(pk=link.follow_up_id)
+            treatment = follow_up.ablation
+            response_record(ablation=treatment, completed_at=now, collected_via=via, **answers)
+            # The other links sent for this follow-up have nothing left to ask.
+            others = SurveyLink.objects.filter(follow_up=follow_up)
+        else:
+            treatment = Cryoablation.objects.get(pk=cast(int, link.baseline_of_id))
+            others = SurveyLink.objects.filter(baseline_of=treatment)
         instruments_record(
             treatment=treatment,
             instruments=instruments,
@@ -255,7 +253,7 @@ def link_answer(
             collected_via=InstrumentVia.PATIENT_LINK,
             language=link.patient.language,
         )
-        SurveyLink.objects.filter(baseline_of=treatment, used_at__isnull=True).update(used_at=now)
+        others.filter(used_at__isnull=True).update(used_at=now)
     else:
         # A diary link: its block and minutes are set (the table's check constraint).
         block_id, minutes = cast(int, link.block_id), cast(int, link.diary_minutes)
