@@ -579,8 +579,10 @@ def histories_load(patients: Iterable[Patient], *, period: Period = WHOLE_HISTOR
 
 def adverse_events_of(patient_ids: list[int]):
     """The adverse events on the treatments and blocks of these patients, each with `of_patient`, its patient's id."""
+    # Through the patients' treatments and blocks, each side on its own index (not an OR across the joined tables).
     return AdverseEvent.objects.filter(
-        Q(treatment__patient_id__in=patient_ids) | Q(block__patient_id__in=patient_ids)
+        Q(treatment__in=Cryoablation.objects.filter(patient_id__in=patient_ids).values("pk"))
+        | Q(block__in=DiagnosticBlock.objects.filter(patient_id__in=patient_ids).values("pk"))
     ).annotate(of_patient=Coalesce("treatment__patient_id", "block__patient_id"))
 
 

@@ -11,8 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.adverse_events.models import AdverseEvent, Decision, ProblemReview
-from apps.adverse_events.selectors import adverse_events_for_patient, days_waiting, new_problems_waiting
+from apps.adverse_events.selectors import days_waiting, new_problems_waiting
 from apps.adverse_events.services import adverse_event_create, adverse_event_update, problem_dismiss
+from apps.clinic.selectors import protocol_get
+from apps.pages.selectors import patient_timeline
 from apps.surveys.services import response_record
 from tests.adverse_events.conftest import TODAY, report_new_problem
 from tests.factories import BlockFactory, UserFactory, make_ablation, make_reachable_patient
@@ -207,5 +209,8 @@ def test_a_patients_events_are_those_of_their_treatments_and_blocks_newest_first
     someone_else = make_ablation(patient=make_reachable_patient(), performed_on=TODAY - dt.timedelta(days=14))
     adverse_event_create(treatment=someone_else, occurred_on=TODAY, **EVENT)
 
+    # when
+    timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=TODAY)
+
     # then
-    assert list(adverse_events_for_patient(patient=patient)) == [on_treatment, on_block]
+    assert [e.item for e in timeline if e.kind == "adverse_event"] == [on_treatment, on_block]
