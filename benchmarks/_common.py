@@ -8,7 +8,10 @@ minute or two, the measurements a few seconds.
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -82,3 +85,39 @@ def p95(times: list[float]) -> float:
 
 def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int, env: dict[str, str], *, workers: int = 2, threads: int = 4) -> subprocess.Popen:
+    """gunicorn serving config.wsgi on 127.0.0.1:`port`, once it accepts connections; stop it with stop_server."""
+    process = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+         "--threads", str(threads), "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    stop_server(process)
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """Ends a process this script started (gunicorn stops its workers on SIGTERM), killing it if it lingers."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -17,9 +17,6 @@ the start; Redis from REDIS_URL (its queue is purged at the end: no worker reads
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -30,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, django_setup, median, p95, verdict  # noqa: E402
+from _common import django_setup, free_port, median, p95, start_server, stop_server, verdict  # noqa: E402
 
 DATABASE = os.environ.get("PAINREG_BENCH_DATABASE", "painreg_bench_sms")
 SECONDS = int(os.environ.get("BENCH_SMS_SECONDS", "60"))
@@ -40,29 +37,6 @@ TOKEN = "bench-twilio-auth-token"  # noqa: S105 - a benchmark's own, on loopback
 TARGET_P95_MS = 50
 WARM_UP = 40
 NUMBER_BASE = 12_025_550_000  # +1 202 555 xxxx... numbers of the bench's patients and senders
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
-    process = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "4",
-         "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def webhook_load(port: int) -> None:
@@ -234,8 +208,7 @@ def main() -> None:
     try:
         webhook_load(port)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_server(server)
     replies_end_to_end()
     celery_app.control.purge()
 
