@@ -1,12 +1,14 @@
 """The reminder sweep's claim query: an index scan whose time follows the due rows, not the whole message history.
 
-    DATABASE_URL=postgres://... .venv/bin/python benchmarks/bench_reminders.py [--claim-only]
+    DATABASE_URL=postgres://... .venv/bin/python benchmarks/bench_reminders.py [--claim-only | --workers-only]
 
 Fills the benchmark database's message table to 1,000,000 rows (sent ones, as years of reminders leave), then
 times claiming 1,000 and 10,000 due rows in the sweep's bounded batches, and prints the claim's EXPLAIN. Then
-(unless --claim-only) 10,000 messages due at once go through the fake SMS transport with two real worker processes
-(two `celery worker` instances, each prefork with WORKER_CONCURRENCY children, default 8 as in the Procfile; on
-Redis database 15 of REDIS_URL's server), timed against the 2-minute target.
+(unless --claim-only; alone with --workers-only) the same sweep of 10,000 messages due at once is sent through the
+fake SMS transport by real Celery workers on the `messages` queue (Past one server): first one `celery worker`
+process, then two, each prefork with WORKER_CONCURRENCY children (default 8, as in the Procfile), on Redis
+database BENCH_REDIS_DB (15) of REDIS_URL's server. Printed: the messages per second of each, against the 2-minute
+target. The database is painreg_bench (PAINREG_BENCH_DATABASE names another).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import django_setup, verdict  # noqa: E402
+from _common import BENCH_DATABASE, django_setup, verdict  # noqa: E402
+
+DATABASE = os.environ.get("PAINREG_BENCH_DATABASE", BENCH_DATABASE)
+REDIS_DB = os.environ.get("BENCH_REDIS_DB", "15")
 
 HISTORY_ROWS = 1_000_000
 DUE_COUNTS = [1_000, 10_000]
@@ -25,31 +30,38 @@ SEQUENCES_PER_FOLLOW_UP = 20_000  # resends numbered 1.. per follow-up: unique r
 THROUGHPUT_MESSAGES = 10_000
 THROUGHPUT_TARGET_SECONDS = 120
 THROUGHPUT_PATIENTS = 20
-WORKERS = 2  # `celery worker` processes
+WORKER_COUNTS = (1, 2)  # `celery worker` processes on the messages queue, one run each
 WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "8"))  # prefork children of each
 
 
-def start_workers():
-    """WORKERS celery workers of our own, each with WORKER_CONCURRENCY prefork children (stopped by their ids)."""
+def start_workers(count: int) -> list:
+    """`count` celery workers of our own on the messages queue, each with WORKER_CONCURRENCY prefork children,
+    once each answers a ping (consuming); stopped by their ids."""
     import subprocess
     import uuid
 
     from _common import ROOT
     from drill_reminders import Worker, children
 
-    workers = []
-    for _ in range(WORKERS):
+    from config.celery import app
+
+    workers, names = [], []
+    for _ in range(count):
         worker = Worker.__new__(Worker)
+        names.append(f"bench-{uuid.uuid4().hex[:8]}@{os.uname().nodename}")
         worker.process = subprocess.Popen(  # noqa: S603 - our own venv's celery
-            [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", f"--concurrency={WORKER_CONCURRENCY}",
-             "--loglevel=ERROR", "-n", f"bench-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=os.environ.copy(),
+            [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "--queues=messages",
+             f"--concurrency={WORKER_CONCURRENCY}", "--loglevel=ERROR", "-n", names[-1], "--without-gossip",
+             "--without-mingle"],
+            cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL,  # its banner; errors go to stderr
         )  # fmt: skip
         workers.append(worker)
     deadline = time.monotonic() + 60
     for worker in workers:
         while len(children(worker.process.pid)) < WORKER_CONCURRENCY and time.monotonic() < deadline:
             time.sleep(0.1)
+    while len(app.control.ping(destination=names, timeout=1)) < count and time.monotonic() < deadline:
+        pass
     return workers
 
 
@@ -87,9 +99,10 @@ def ensure_history() -> None:
         cursor.execute(
             """
             INSERT INTO reminders_message (public_id, patient_id, follow_up_id, kind, sequence, channel, status,
-                due_at, sent_at, attempts, provider_message_id, detail, created_at, updated_at)
+                due_at, sent_at, attempts, provider_message_id, detail, created_at, updated_at,
+                reply_expected)
             SELECT gen_random_uuid(), a.patient_id, f.id, 'resend', s, 'sms', 'sent',
-                   now() - interval '1 day', now() - interval '1 day', 1, 'bench', '', now(), now()
+                   now() - interval '1 day', now() - interval '1 day', 1, 'bench', '', now(), now(), false
             FROM (SELECT id, ablation_id FROM cryoablations_followup ORDER BY id LIMIT %s) f
             JOIN cryoablations_cryoablation a ON a.id = f.ablation_id
             CROSS JOIN generate_series(1, %s) s
@@ -105,11 +118,16 @@ def history_messageable() -> None:
     SMS, and their follow-ups' windows are open today, however long ago the history was made."""
     from django.db import connection
 
+    from apps.patients.models import SMS_CONSENT_VERSION
+
     with connection.cursor() as cursor:
         cursor.execute(
             """UPDATE patients_patient SET preferred_channel = 'sms', reminder_consent = true,
+                   sms_consent_on = current_date, sms_consent_wording = %s,
                    mobile_phone = '+1212' || lpad(id::text, 7, '0')
-               WHERE mrn LIKE 'BR%' AND NOT (preferred_channel = 'sms' AND reminder_consent)"""
+               WHERE mrn LIKE 'BR%%' AND NOT (preferred_channel = 'sms' AND reminder_consent
+                                              AND sms_consent_on IS NOT NULL)""",
+            [SMS_CONSENT_VERSION],
         )
         cursor.execute(
             """UPDATE cryoablations_followup f SET window_end = current_date + 30
@@ -133,27 +151,25 @@ def make_due(count: int) -> None:
         cursor.execute("ANALYZE reminders_message")
 
 
-def throughput() -> bool:
-    """THROUGHPUT_MESSAGES queued at once, sent by two worker processes through the fake transport."""
+def queue_due():
+    """THROUGHPUT_MESSAGES messages due now (those of an earlier run replaced), to patients of this benchmark only:
+    consenting, by SMS, with their 2-week follow-up open today."""
+    from datetime import timedelta
+
     from django.db import connection
     from django.utils import timezone
 
+    from apps.accounts.models import User
+    from apps.clinic.models import Nerve
     from apps.clinic.selectors import protocol_get
+    from apps.cryoablations.services import ablation_create
+    from apps.patients.models import SMS_CONSENT_VERSION, Patient
     from apps.reminders import services
     from apps.reminders.models import Message
-    from config.celery import app
 
     protocol = protocol_get()
     protocol.quiet_start_hour = protocol.quiet_end_hour = 0  # whatever the hour the benchmark runs at
     protocol.save()
-    # Patients of this benchmark only, consenting, by SMS, with their 2-week follow-up open today.
-    from datetime import timedelta
-
-    from apps.accounts.models import User
-    from apps.clinic.models import Nerve
-    from apps.cryoablations.services import ablation_create
-    from apps.patients.models import Patient
-
     physician, _ = User.objects.get_or_create(username="bench-reminders")
     for n in range(THROUGHPUT_PATIENTS):
         patient, _ = Patient.objects.update_or_create(
@@ -161,7 +177,8 @@ def throughput() -> bool:
             defaults={
                 "first_name": "Bench", "last_name": "Throughput", "date_of_birth": "1970-01-01",
                 "mobile_phone": f"+1212555{n:04d}", "preferred_channel": "sms", "reminder_consent": True,
-                "opted_out_at": None, "phone_invalid_at": None, "is_active": True,
+                "sms_consent_on": timezone.localdate(), "sms_consent_wording": SMS_CONSENT_VERSION,
+                "opted_out_at": None, "sms_opted_out_at": None, "phone_invalid_at": None, "is_active": True,
             },
         )  # fmt: skip
         if not patient.cryoablations.filter(performed_on=timezone.localdate() - timedelta(days=14)).exists():
@@ -170,13 +187,21 @@ def throughput() -> bool:
                 nerve=Nerve.objects.first(), side="left", baseline_nrs=7,
             )  # fmt: skip
     per_follow_up = THROUGHPUT_MESSAGES // THROUGHPUT_PATIENTS
+    # What the sweep would plan for these patients is planned now and left unsent: every run sends the same rows.
+    services.messages_plan(now=timezone.now(), protocol=protocol)
     with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE reminders_message SET status = 'cancelled', detail = 'bench: not measured'
+               WHERE status = 'queued' AND sequence <= %s""",
+            [SEQUENCES_PER_FOLLOW_UP],
+        )
         cursor.execute("DELETE FROM reminders_message WHERE sequence > %s", [SEQUENCES_PER_FOLLOW_UP])
         cursor.execute(
             """INSERT INTO reminders_message (public_id, patient_id, follow_up_id, kind, sequence, channel, status,
-                   due_at, attempts, provider_message_id, detail, created_at, updated_at)
+                   due_at, attempts, provider_message_id, detail, created_at, updated_at,
+                reply_expected)
                SELECT gen_random_uuid(), a.patient_id, f.id, 'resend', %s + s, '', 'queued',
-                      now() - interval '1 minute', 0, '', '', now(), now()
+                      now() - interval '1 minute', 0, '', '', now(), now(), false
                FROM cryoablations_followup f
                JOIN cryoablations_cryoablation a ON a.id = f.ablation_id
                JOIN patients_patient p ON p.id = a.patient_id
@@ -185,34 +210,58 @@ def throughput() -> bool:
             [SEQUENCES_PER_FOLLOW_UP, per_follow_up, timezone.localdate() - timedelta(days=14)],
         )
         cursor.execute("ANALYZE reminders_message")
-    queued = Message.objects.filter(sequence__gt=SEQUENCES_PER_FOLLOW_UP)
+    return Message.objects.filter(sequence__gt=SEQUENCES_PER_FOLLOW_UP)
+
+
+def send_with(workers: int) -> float:
+    """The sweep of THROUGHPUT_MESSAGES due messages sent by `workers` worker processes; messages per second."""
+    from django.utils import timezone
+
+    from apps.reminders import services
+    from config.celery import app
+
+    queued = queue_due()
     app.control.purge()
-    workers = start_workers()
+    running = start_workers(workers)
     started = time.perf_counter()
     try:
         pending = queued.filter(status__in=["queued", "sending"])
+        swept = 0.0
         while pending.exists() and time.perf_counter() - started < 3 * THROUGHPUT_TARGET_SECONDS:
-            services.sweep(now=timezone.now())
-            time.sleep(1)
+            if time.perf_counter() - swept > 10:  # as beat would (the first sweep enqueues every one)
+                services.sweep(now=timezone.now())
+                swept = time.perf_counter()
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - started
     finally:
-        for worker in workers:
+        for worker in running:
             worker.stop()
-    elapsed = time.perf_counter() - started
     sent = queued.filter(status="sent").count()
     ok = sent == THROUGHPUT_MESSAGES and elapsed < THROUGHPUT_TARGET_SECONDS
-    print(f"{sent:,} of {THROUGHPUT_MESSAGES:,} due messages sent in {elapsed:.1f} s ({sent / elapsed:.0f} messages/s) "
-          f"by {WORKERS} worker processes of {WORKER_CONCURRENCY} children each "
-          f"(target under {THROUGHPUT_TARGET_SECONDS} s): {verdict(ok)}")  # fmt: skip
-    return ok
+    print(f"{workers} worker process{'es' if workers > 1 else ''} x {WORKER_CONCURRENCY} children: {sent:,} of "
+          f"{THROUGHPUT_MESSAGES:,} due messages sent in {elapsed:.1f} s ({sent / elapsed:.0f} messages/s; "
+          f"target under {THROUGHPUT_TARGET_SECONDS} s): {verdict(ok)}")  # fmt: skip
+    return sent / elapsed if ok else 0.0
+
+
+def throughput() -> bool:
+    """The same sweep sent by one worker process, then by two; how the second changes the rate."""
+    print(f"\nThe sweep of {THROUGHPUT_MESSAGES:,} due messages, fake SMS transport, {os.cpu_count()} cores:")
+    rates = [send_with(workers) for workers in WORKER_COUNTS]
+    if all(rates):
+        print(f"{WORKER_COUNTS[-1]} processes send at {rates[-1] / rates[0]:.2f}x the rate of {WORKER_COUNTS[0]}")
+    return all(rates)
 
 
 def main() -> int:
     import urllib.parse
 
     redis_url = urllib.parse.urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    os.environ["REDIS_URL"] = urllib.parse.urlunsplit(redis_url._replace(path="/15"))
+    os.environ["REDIS_URL"] = urllib.parse.urlunsplit(redis_url._replace(path=f"/{REDIS_DB}"))
     os.environ["SMS_TRANSPORT"] = "fake"
-    django_setup()
+    django_setup(DATABASE)
+    if "--workers-only" in sys.argv:
+        return 0 if throughput() else 1
     from unittest import mock
 
     from django.db import connection, transaction
