@@ -191,7 +191,7 @@ def main() -> int:
     data = workload()
     print(
         f"{PATIENTS:,} patients, {USERS} staff users, {len(data['follow_ups'])} follow-ups due today to answer; "
-        f"gunicorn {WORKERS} workers x {THREADS} threads; {os.cpu_count()} cores"
+        f"gunicorn {WORKERS} workers x {THREADS} threads; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
     )
     started = timezone.now() - timedelta(seconds=1)
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
