@@ -32,7 +32,7 @@ from apps.clinic.models import Protocol as ClinicProtocol
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.patients.models import Patient
 from apps.reports import sql
-from apps.reports.models import DurabilityStep, FollowUpFact
+from apps.reports.models import DurabilityStep, FollowUpFact, InstrumentFact, OpioidFact
 from apps.surveys.models import SurveyResponse
 from apps.surveys.services import counted_response_key
 
@@ -40,7 +40,7 @@ ID_CHUNK = 20_000  # ids, and ablations per qualifying-block statement, per roun
 # The tables a load of the registry's records writes, in the order they are copied, and those the triggers derive
 # from them.
 WRITTEN = (Patient, DiagnosticBlock, DiaryEntry, Cryoablation, SurveyResponse, FollowUp)
-DERIVED = (BlockPeakRelief, FollowUpFact, DurabilityStep)
+DERIVED = (BlockPeakRelief, FollowUpFact, DurabilityStep, InstrumentFact, OpioidFact)
 
 
 class AnswerRow(Protocol):

@@ -187,3 +187,60 @@ class TreatmentFact(models.Model):
 
     def __str__(self) -> str:
         return f"treatment {self.ablation_id}: superseded by {self.superseded_by_id}"
+
+
+class InstrumentFact(models.Model):
+    """One follow-up x instrument with the treatment's baseline answer's score and the answer counted at that time
+    point's score, as the instruments' rules pick them (instruments_baseline_answers, instruments_counted_answers:
+    instruments migrations 0003 to 0005, in the clinic's time zone, reports_time_zone()), kept by database triggers
+    (migration 0010); a row only when both answers exist. The instruments' figures read this narrow table instead of
+    running the two rules over every answer on each report or first dashboard load. What the figures also depend on
+    is not stored: whether the time point is closed (as of the report) or superseded (the follow-up facts), the
+    instrument's schedule and its current version's rules (read at report time).
+
+    Written only by the triggers: inserts, updates and deletes of answers, of follow-ups (a window, the superseding
+    treatment) and updates of a treatment's date recompute the rows of the treatments concerned; a change of the
+    clinic's time zone (settings.TIME_ZONE, at migrate) recomputes every row. Not in the change history: a derived
+    value is no change a person made."""
+
+    pk = models.CompositePrimaryKey("follow_up_id", "instrument_id")
+    follow_up_id = models.BigIntegerField(editable=False)
+    instrument_id = models.BigIntegerField(editable=False)
+    ablation_id = models.BigIntegerField(editable=False)
+    baseline_total = models.DecimalField(max_digits=12, decimal_places=4, editable=False)
+    baseline_items = models.PositiveSmallIntegerField(editable=False)
+    counted_total = models.DecimalField(max_digits=12, decimal_places=4, editable=False)
+    counted_items = models.PositiveSmallIntegerField(editable=False)
+
+    class Meta:
+        db_table = "reports_instrumentfact"
+        indexes = [models.Index(fields=["ablation_id"], name="instrument_fact_ablation")]
+
+    def __str__(self) -> str:
+        return f"follow-up {self.follow_up_id}, instrument {self.instrument_id}"
+
+
+class OpioidFact(models.Model):
+    """One follow-up of a treatment whose patient took opioids on the treatment day, with the patient's daily MME on
+    the treatment day (the baseline, above 0) and on the follow-up's target day, by the MME rule (medications_mme,
+    medications migrations 0002 and 0003), kept by database triggers (migration 0010). The opioid figures read this
+    narrow table instead of summing the patients' statements per treatment and time point on each report; whether the
+    time point is evaluable (closed and not superseded, as of the report) is read from the follow-up facts.
+
+    Written only by the triggers: inserts, updates and deletes of medication statements, of treatments (patient,
+    date) and of follow-ups (target day) recompute the rows of the patients concerned. Not in the change history: a
+    derived value is no change a person made."""
+
+    follow_up_id = models.BigIntegerField(primary_key=True, editable=False)
+    ablation_id = models.BigIntegerField(editable=False)
+    patient_id = models.BigIntegerField(editable=False)
+    # Exact: a dose has 3 decimals and a factor at most 3 (medications_mme_factor), so an MME at most 6.
+    baseline = models.DecimalField(max_digits=20, decimal_places=6, editable=False)
+    mme = models.DecimalField(max_digits=20, decimal_places=6, editable=False)
+
+    class Meta:
+        db_table = "reports_opioidfact"
+        indexes = [models.Index(fields=["patient_id"], name="opioid_fact_patient")]
+
+    def __str__(self) -> str:
+        return f"follow-up {self.follow_up_id}: {self.mme} MME"

@@ -444,31 +444,15 @@ FIGURES_OF_THE_PAGE = FIGURES.format(pain=_section(PAIN_SECTION), **_PAGE_SECTIO
 # Opioids (outcome-definitions.md, Version 2: Opioids and its exact reading), a statement of its own beside FIGURES:
 # the treatments in range whose patient's daily MME on the treatment date (the baseline) is above 0, each at every
 # time point of its follow-ups, with the MME on the time point's target day once it is evaluable (closed and not
-# superseded: FOLLOW_UP_FLAGS). The MME is the database's one rule (medications migrations 0002 and 0003), here by
-# its parts over all the days at once: the sum of medications_statement_mme over the statements
-# medications_active on the day, as medications_mme sums them for one.
+# superseded: FOLLOW_UP_FLAGS). The MMEs are the database's one rule (medications_mme, medications migrations 0002 and
+# 0003), kept per follow-up of those treatments by triggers in apps.reports.models.OpioidFact (reports 0010).
 OPIOID_FOLLOW_UPS = f"""
-    WITH on_opioids AS MATERIALIZED (
-        SELECT t.id, t.patient_id, sum(medications_statement_mme(s.daily_dose, s.opioid)) AS baseline
-        FROM cryoablations_cryoablation t
-        JOIN medications_medicationstatement s
-          ON s.patient_id = t.patient_id AND medications_active(s.started_on, s.stopped_on, t.performed_on)
-        WHERE {_ablation_filters("t")}
-        GROUP BY t.id, t.patient_id
-        HAVING sum(medications_statement_mme(s.daily_dose, s.opioid)) > 0
-    ), follow_ups AS (
-        SELECT x.follow_up_id, x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, o.patient_id,
-               o.baseline, (fl.closed AND NOT fl.superseded) AS evaluable, f.target_date
-        FROM on_opioids o
-        JOIN {FACTS} ON x.ablation_id = o.id
-        JOIN cryoablations_followup f ON f.id = x.follow_up_id
-    )
-    SELECT u.id, u.time_point, u.kind, u.nerve_id, u.physician_id, u.baseline, u.evaluable,
-           CASE WHEN u.evaluable THEN coalesce(sum(medications_statement_mme(s.daily_dose, s.opioid)), 0) END AS mme
-    FROM follow_ups u
-    LEFT JOIN medications_medicationstatement s
-      ON u.evaluable AND s.patient_id = u.patient_id AND medications_active(s.started_on, s.stopped_on, u.target_date)
-    GROUP BY u.follow_up_id, u.id, u.time_point, u.kind, u.nerve_id, u.physician_id, u.baseline, u.evaluable
+    SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, o.baseline,
+           (fl.closed AND NOT fl.superseded) AS evaluable,
+           CASE WHEN fl.closed AND NOT fl.superseded THEN o.mme END AS mme
+    FROM reports_opioidfact o
+    JOIN {FACTS} ON x.follow_up_id = o.follow_up_id
+    WHERE {FACT_FILTERS}
 """
 # Each evaluable time point: reduced by at least %(opioid_reduction)s percent (exact: numeric arithmetic, the
 # reduction times 100 against the percent times the baseline), discontinued (MME 0).
@@ -497,32 +481,26 @@ SELECT o.id FROM ({OPIOID_FOLLOW_UPS}) o WHERE o.time_point = %(time_point)s AND
 # Instruments (outcome-definitions.md, "Instruments beyond pain intensity" and "Version 2: exact readings"): the
 # evaluable follow-ups of the treatments in range at a time point an instrument is asked at (its schedule,
 # Instrument.time_points): closed, not superseded, with the treatment's baseline answer and the answer counted at the
-# time point, as the instruments' rules pick them (instruments migrations 0003 and 0004:
+# time point, as the instruments' rules pick them (instruments migrations 0003 to 0005:
 # instruments_baseline_answers, instruments_counted_answers; clinic-local dates; no counted answer on a superseded
-# follow-up). Only the evaluable are read, from the counted answers on (every figure is among them). The
-# instrument's own responder rule and positive screen (instruments_responder, instruments_positive) on the scores as
-# exact fractions, with the instrument's current version's rules; the change is follow-up minus baseline.
+# follow-up), whose scores triggers keep per follow-up and instrument in apps.reports.models.InstrumentFact (reports
+# 0010; a row only with both answers). The instrument's own responder rule and positive screen (instruments_responder,
+# instruments_positive) on the scores as exact fractions, with the instrument's current version's rules; the change
+# is follow-up minus baseline.
 INSTRUMENT_FOLLOW_UPS = f"""
-    WITH baseline AS MATERIALIZED (
-        SELECT b.treatment_id, b.instrument_id, a.score_total, a.score_items
-        FROM instruments_baseline_answers(%(tz)s) b JOIN instruments_instrumentanswer a ON a.id = b.answer_id
-    ), counted AS MATERIALIZED (
-        SELECT c.follow_up_id, c.instrument_id, a.score_total, a.score_items
-        FROM instruments_counted_answers(%(tz)s) c JOIN instruments_instrumentanswer a ON a.id = c.answer_id
-    ), current_version AS (
+    WITH current_version AS (
         SELECT DISTINCT ON (v.instrument_id) v.*
         FROM instruments_instrumentversion v ORDER BY v.instrument_id, v.version DESC
     )
     SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, i.code AS instrument,
-           c.score_total / c.score_items - b.score_total / b.score_items AS change,
+           n.counted_total / n.counted_items - n.baseline_total / n.baseline_items AS change,
            instruments_responder(v.responder_rule, v.responder_percent, v.minimal_important_change, v.better,
-               v.positive_screen, b.score_total, b.score_items, c.score_total, c.score_items) AS responder,
-           instruments_positive(v.positive_screen, b.score_total, b.score_items) AS positive_baseline,
-           instruments_positive(v.positive_screen, c.score_total, c.score_items) AS positive_now
-    FROM counted c
-    JOIN {FACTS} ON x.follow_up_id = c.follow_up_id
-    JOIN baseline b ON b.treatment_id = x.ablation_id AND b.instrument_id = c.instrument_id
-    JOIN instruments_instrument i ON i.id = c.instrument_id AND x.time_point = ANY (i.time_points)
+               v.positive_screen, n.baseline_total, n.baseline_items, n.counted_total, n.counted_items) AS responder,
+           instruments_positive(v.positive_screen, n.baseline_total, n.baseline_items) AS positive_baseline,
+           instruments_positive(v.positive_screen, n.counted_total, n.counted_items) AS positive_now
+    FROM reports_instrumentfact n
+    JOIN {FACTS} ON x.follow_up_id = n.follow_up_id
+    JOIN instruments_instrument i ON i.id = n.instrument_id AND x.time_point = ANY (i.time_points)
     JOIN current_version v ON v.instrument_id = i.id
     WHERE {FACT_FILTERS} AND fl.closed AND NOT fl.superseded
 """
