@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 
 from apps.cryoablations.models import Cryoablation, FollowUp
 from apps.instruments.models import InstrumentAnswer
@@ -179,3 +180,27 @@ def test_the_opioid_facts_follow_statements_treatments_and_follow_ups_through_ev
     again.delete()
     assert assert_opioid_facts_follow_the_rule() == 2 * per_treatment - 1
     assert {row[1] for row in opioid_facts()} == {oxy_treatment.pk, follow_up.ablation_id}
+
+
+def test_a_statement_over_many_treatments_writes_their_facts_in_one_pass():
+    # given 17 treatments answering PEG-3 at baseline and at 3 months (more than the per-treatment path's 16)
+    for _ in range(17):
+        t = treatment(PatientFactory())
+        ask(t, "peg3", peg3(20), on_day=-1)
+        ask(t, "peg3", peg3(4), on_day=91)
+    answers = list(InstrumentAnswer.objects.all())
+    assert assert_instrument_facts_follow_the_rules() == 17
+
+    # when every answer is deleted by one statement, then written back by one
+    InstrumentAnswer.objects.all().delete()
+    assert not instrument_facts()
+    InstrumentAnswer.objects.bulk_create(answers)
+
+    # then
+    assert assert_instrument_facts_follow_the_rules() == 17
+
+    # when one statement moves every treatment's follow-ups away from their answers
+    FollowUp.objects.update(window_start=F("target_date"), window_end=F("target_date"))
+
+    # then
+    assert assert_instrument_facts_follow_the_rules() == 0
