@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from .models import PROTOCOL_PK, Nerve, Protocol, Sender, Site
 
-__all__ = ["PROTOCOL_PK", "nerve_list", "protocol_get", "sender_for", "site_only"]
+__all__ = ["PROTOCOL_PK", "nerve_list", "protocol_get", "sender_for", "site_network", "site_only"]
 
 
 def protocol_get() -> Protocol:
@@ -22,6 +22,11 @@ def site_only() -> Site | None:
     """The registry's one site; None in a network (two sites or more), where nothing may assume one."""
     sites = list(Site.objects.all()[:2])
     return sites[0] if len(sites) == 1 else None
+
+
+def site_network() -> bool:
+    """Two sites or more: every patient and every new user must be given theirs."""
+    return Site.objects.count() > 1
 
 
 def sender_for(site: Site | None) -> Sender:
