@@ -33,7 +33,10 @@ class Site(models.Model):
         "time zone", max_length=64, blank=True, validators=[validate_timezone], help_text="Blank: the registry's."
     )
     sms_from = models.CharField(
-        "text messages from", max_length=32, blank=True, help_text="The number its texts leave from. Blank: the registry's."
+        "text messages from",
+        max_length=32,
+        blank=True,
+        help_text="The number its texts leave from. Blank: the registry's.",
     )
     email_from = models.CharField(
         "e-mail from", max_length=254, blank=True, help_text="The sender of its e-mails. Blank: the registry's."

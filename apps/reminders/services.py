@@ -567,9 +567,7 @@ def survey_link_url(token: str) -> str:
     return cast(str, settings.SITE_URL) + reverse("surveys:open", args=[token])
 
 
-def message_compose(
-    *, message: Message, token: str, to: str, channel: str, reply: bool = False
-) -> transports.Outgoing:
+def message_compose(*, message: Message, token: str, to: str, channel: str, reply: bool = False) -> transports.Outgoing:
     """The name of the patient's site and the links: no name, no procedure, nothing else about the patient; sent
     from the site's address or number (channel: email or SMS). `reply`: an SMS asking for the answer as a reply
     (apps.sms reads it), with the carriers' STOP wording instead of links."""
