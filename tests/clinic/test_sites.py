@@ -11,6 +11,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -107,7 +108,7 @@ def test_a_site_is_not_deleted_while_it_has_patients():
     # given
     patient = PatientFactory()
     # when / then
-    with transaction.atomic(), pytest.raises(Exception, match="protected"):
+    with transaction.atomic(), pytest.raises(ProtectedError):
         patient.site.delete()
 
 
@@ -192,26 +193,19 @@ def test_in_a_network_the_user_form_requires_the_users_sites(client, admin_user)
 
 def test_in_a_network_the_user_form_changes_the_users_sites(client, admin_user):
     # given a network and a member of its first site
-    first = Site.objects.get()
     north = Site.objects.create(name="North Clinic")
-    nurse = UserFactory()
-    first.members.add(nurse)
-    nurse.groups.add(Group.objects.get(name=Role.STAFF))
+    nurse = UserFactory(role=Role.STAFF)
+    Site.objects.exclude(pk=north.pk).get().members.add(nurse)
     client.force_login(admin_user)
-    page = client.get(reverse("admin:accounts_user_change", args=[nurse.pk]))
-    data = {k: v for k, v in page.context["adminform"].form.initial.items() if v is not None}
     # when
-    data.update(
-        sites=[north.pk],
-        groups=[g.pk for g in nurse.groups.all()],
-        date_joined_0=nurse.date_joined.date().isoformat(),
-        date_joined_1="00:00:00",
-        username=nurse.username,
-    )
-    data.pop("password", None)
-    data.pop("user_permissions", None)
-    data.pop("last_login", None)
-    data.pop("date_joined", None)
+    data = {
+        "username": nurse.username,
+        "is_active": "on",
+        "groups": [Group.objects.get(name=Role.STAFF).pk],
+        "date_joined_0": "2026-01-05",
+        "date_joined_1": "09:00:00",
+        "sites": [north.pk],
+    }
     response = client.post(reverse("admin:accounts_user_change", args=[nurse.pk]), data)
     # then
     assert response.status_code == 302, response.context["adminform"].form.errors
