@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from typing import NamedTuple
 
 import pytest
 from django.apps import apps
@@ -19,6 +20,7 @@ from apps.accounts.models import Role, User
 from apps.clinic.models import Site
 from apps.clinic.selectors import protocol_get
 from apps.patients.models import Patient
+from apps.registry import bulk
 from apps.reminders.models import Message, MessageStatus
 from apps.reminders.services import messages_send
 from tests.factories import PatientFactory, UserFactory, make_ablation, make_reachable_patient
@@ -27,6 +29,13 @@ from tests.reminders.conftest import fake_sms  # noqa: F401 - the fake SMS trans
 pytestmark = pytest.mark.django_db
 
 ONE_SITE_ONLY = "clinic_only_site: the registry has 2 sites; name the site of the patient"
+
+
+class CopiedPatient(NamedTuple):
+    mrn: str
+    first_name: str
+    last_name: str
+    date_of_birth: dt.date
 
 
 def site_create(*args) -> None:
@@ -84,6 +93,15 @@ def test_a_patient_created_without_a_site_is_in_the_only_site():
     # then
     assert patient.site == site
     assert Patient.objects.get(pk=patient.pk).site_id == site.pk
+
+
+def test_the_bulk_writers_copy_leaves_the_site_to_the_databases_default():
+    # given the registry's one site
+    site = Site.objects.get()
+    # when
+    ids = bulk.rows_copy(Patient, [CopiedPatient("B1", "Ana", "Diaz", dt.date(1970, 1, 2))])
+    # then
+    assert Patient.objects.get(pk=ids[0]).site == site
 
 
 def test_in_a_network_a_patient_without_a_site_is_refused_with_the_functions_message():
