@@ -25,6 +25,7 @@ from apps.reminders.models import Message, MessageStatus
 from apps.reminders.services import messages_send
 from tests.factories import PatientFactory, UserFactory, make_ablation, make_reachable_patient
 from tests.reminders.conftest import fake_sms  # noqa: F401 - the fake SMS transport fixture
+from tests.sms.test_services import reply
 
 pytestmark = pytest.mark.django_db
 
@@ -164,12 +165,20 @@ def test_a_sites_blank_senders_are_the_settings(settings, no_quiet_hours, fake_s
 def test_a_text_from_an_unknown_number_is_answered_from_the_only_site(fake_sms):  # noqa: F811
     # given
     Site.objects.update(name="Cluneal Clinic", sms_from="+12125550177")
-    from tests.sms.test_services import reply
-
     # when
     reply("+12125550999", "HELP")
     # then
     assert fake_sms.sent[-1].sender == "+12125550177" and "Cluneal Clinic" in fake_sms.sent[-1].body
+
+
+def test_a_patients_text_is_answered_from_their_sites_number(fake_sms):  # noqa: F811
+    # given a network, and a patient of its second site
+    north = Site.objects.create(name="North Clinic", sms_from="+12125550177")
+    make_reachable_patient(site=north, preferred_channel="sms", mobile_phone="+12125550101")
+    # when
+    reply("+12125550101", "STOP")
+    # then
+    assert fake_sms.sent[-1].sender == "+12125550177" and fake_sms.sent[-1].body.startswith("North Clinic:")
 
 
 # ---------------------------------------------------------------------------------------------------------------
