@@ -3,9 +3,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import QuerySet
 
+from apps.accounts.models import User
+
 from .models import PROTOCOL_PK, Nerve, Protocol, Sender, Site
 
-__all__ = ["PROTOCOL_PK", "nerve_list", "protocol_get", "sender_for", "site_network", "site_only"]
+__all__ = ["PROTOCOL_PK", "nerve_list", "protocol_get", "sender_for", "site_network", "site_only", "sites_of"]
 
 
 def protocol_get() -> Protocol:
@@ -27,6 +29,11 @@ def site_only() -> Site | None:
 def site_network() -> bool:
     """Two sites or more: every patient and every new user must be given theirs."""
     return Site.objects.count() > 1
+
+
+def sites_of(user: User) -> QuerySet[Site]:
+    """The active sites `user` is a member of: the sites they may put a patient in."""
+    return Site.objects.filter(is_active=True, members=user)
 
 
 def sender_for(site: Site | None) -> Sender:
