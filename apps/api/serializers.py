@@ -578,4 +578,9 @@ class ImportRequestSerializer(serializers.Serializer):
         help_text="patients.csv, blocks.csv, treatments.csv (or ablations.csv), survey_responses.csv and "
         "adverse_events.csv and medications.csv if any, or one .zip holding them.",
     )
+    site = serializers.IntegerField(
+        required=False,
+        help_text=SITE_HELP + " The site new patients are at: required in a network of sites; a single clinic's "
+        "import names none.",
+    )
     dry_run = FormBooleanField(required=False, default=False, help_text="Check and count, write nothing.")

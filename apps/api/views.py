@@ -605,7 +605,10 @@ class RegistryImportView(APIView):
             request.audit.not_shown()
             raise exceptions.ValidationError({**form_errors(form), **options.errors})
         upload = registry_upload_import(
-            files=form.cleaned_data["files"], user=request.user, dry_run=options.validated_data["dry_run"]
+            files=form.cleaned_data["files"],
+            user=request.user,
+            site=form.cleaned_data.get("site"),
+            dry_run=options.validated_data["dry_run"],
         )
         if upload.result is None:
             request.audit.not_shown()

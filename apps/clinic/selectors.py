@@ -7,7 +7,16 @@ from apps.accounts.models import User
 
 from .models import PROTOCOL_PK, Nerve, Protocol, Sender, Site
 
-__all__ = ["PROTOCOL_PK", "nerve_list", "protocol_get", "sender_for", "site_network", "site_only", "sites_of"]
+__all__ = [
+    "PROTOCOL_PK",
+    "nerve_list",
+    "protocol_get",
+    "sender_for",
+    "site_list",
+    "site_network",
+    "site_only",
+    "sites_of",
+]
 
 
 def protocol_get() -> Protocol:
@@ -31,9 +40,14 @@ def site_network() -> bool:
     return Site.objects.count() > 1
 
 
+def site_list() -> QuerySet[Site]:
+    """The active sites: those a patient may be put in."""
+    return Site.objects.filter(is_active=True)
+
+
 def sites_of(user: User) -> QuerySet[Site]:
     """The active sites `user` is a member of: the sites they may put a patient in."""
-    return Site.objects.filter(is_active=True, members=user)
+    return site_list().filter(members=user)
 
 
 def sender_for(site: Site | None) -> Sender:
