@@ -10,14 +10,14 @@ from tests.factories import UserFactory, seed_clinic_catalog
 
 @pytest.fixture(autouse=True)
 def _clinic_catalog(django_db_blocker):
-    """The nerves, protocol and shipped instruments of the data migrations. A transactional test (live server, real
-    worker) ends by emptying every table, those rows included, so each test makes sure they are there before it
+    """The nerves, protocol, site and shipped instruments of the data migrations. A transactional test (live server,
+    real worker) ends by emptying every table, those rows included, so each test makes sure they are there before it
     starts."""
-    from apps.clinic.models import Protocol
+    from apps.clinic.models import Protocol, Site
     from apps.instruments.models import Instrument
 
     with django_db_blocker.unblock():
-        if not Protocol.objects.exists() or not Instrument.objects.exists():
+        if not Protocol.objects.exists() or not Instrument.objects.exists() or not Site.objects.exists():
             seed_clinic_catalog()
 
 

@@ -124,12 +124,14 @@ def make_report_run(**fields):
 
 
 def seed_clinic_catalog() -> None:
-    """The nerve catalog and protocol of migration clinic 0002, idempotently: a transactional test's database is
-    emptied afterwards, rows of data migrations included."""
+    """The nerve catalog and protocol of migration clinic 0002 and the site of 0006, idempotently: a transactional
+    test's database is emptied afterwards, rows of data migrations included."""
     import importlib
 
     from django.apps import apps
 
     importlib.import_module("apps.clinic.migrations.0002_catalog_and_protocol").seed(apps, None)
+    # The registry's one site of migration clinic 0006 (idempotent).
+    importlib.import_module("apps.clinic.migrations.0006_site").site_create(apps, None)
     # The shipped instruments (PEG-3, PHQ-2, GAD-2) of migration instruments 0002, as idempotent.
     importlib.import_module("apps.instruments.migrations.0002_shipped_instruments").load(apps, None)

@@ -430,6 +430,7 @@ ADMIN_PATIENT_DATA |= {"adverse_events.adverseevent", "adverse_events.problemrev
 ADMIN_PATIENT_DATA |= {"medications.medicationstatement", "medications.medicationreview"}
 ADMIN_PATIENT_DATA |= {"instruments.instrumentanswer"}
 ADMIN_NO_PATIENT_DATA = {"auth.group", "accounts.user", "clinic.nerve", "clinic.protocol", "api.apitoken"}
+ADMIN_NO_PATIENT_DATA |= {"clinic.site"}
 ADMIN_NO_PATIENT_DATA |= {"otp_totp.totpdevice", "otp_static.staticdevice"}
 ADMIN_NO_PATIENT_DATA |= {"instruments.instrument"}
 ADMIN_VIEWS_WITH_DATA = ("changelist", "change", "history", "delete")

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from apps.adverse_events.models import Category as AdverseEventCategory
 from apps.adverse_events.models import Relatedness, Severity
 from apps.blocks.models import DiagnosticBlock
+from apps.clinic.models import Site
 from apps.cryoablations.models import DETAILS, KIND_DETAILS, TEXT_DETAILS, Cryoablation, Kind
 from apps.instruments.models import CollectedVia as AnswerVia
 from apps.medications.models import Opioid
@@ -25,8 +26,12 @@ def _person(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
+SITE_HELP = "The site's id (the number of the site in the admin's list of sites)."
+
+
 class PatientSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    site: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True, help_text=SITE_HELP)
 
     class Meta:
         model = Patient
@@ -60,6 +65,13 @@ class PatientWriteSerializer(serializers.ModelSerializer):
         choices=timezone_choices(),
         required=PatientForm.base_fields["timezone"].required,
         help_text="An IANA time zone.",
+    )
+
+    site: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        queryset=Site.objects.all(),
+        required=False,
+        help_text=SITE_HELP + " Required in a network of sites, where it must be an active site you are a member of; "
+        "a single clinic's patients need none (they are at its only site).",
     )
 
     class Meta:
@@ -565,5 +577,10 @@ class ImportRequestSerializer(serializers.Serializer):
         child=serializers.FileField(),
         help_text="patients.csv, blocks.csv, treatments.csv (or ablations.csv), survey_responses.csv and "
         "adverse_events.csv and medications.csv if any, or one .zip holding them.",
+    )
+    site = serializers.IntegerField(
+        required=False,
+        help_text=SITE_HELP + " The site new patients are at: required in a network of sites; a single clinic's "
+        "import names none.",
     )
     dry_run = FormBooleanField(required=False, default=False, help_text="Check and count, write nothing.")

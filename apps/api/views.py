@@ -163,7 +163,10 @@ def _json_type_problem(field: forms.Field, value, *, nullable: bool) -> str | No
     if isinstance(field, forms.BooleanField):
         ok = isinstance(value, bool)
         expected = "true or false (a JSON boolean)"
-    elif isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField | forms.TypedChoiceField):
+    elif isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField | forms.TypedChoiceField) or (
+        # A record chosen by its id (a patient's site).
+        isinstance(field, forms.ModelChoiceField) and field.to_field_name is None
+    ):
         # A typed choice (a 0-10 score) takes its number; a choice of text refuses a number as no choice.
         ok = isinstance(value, int | float | str) and not isinstance(value, bool)
         expected = "a number"
@@ -274,7 +277,7 @@ class PatientListView(APIView):
         parameters=[ETAG_HEADER, LOCATION_HEADER],
     )
     def post(self, request):
-        form = validated_form(PatientForm, request.data, body=PatientWriteSerializer)
+        form = validated_form(PatientForm, request.data, body=PatientWriteSerializer, user=request.user)
         patient = patient_create(consent_taken_by=request.user, **form.cleaned_data)
         return with_etag(
             PatientSerializer(patient).data,
@@ -312,7 +315,12 @@ class PatientDetailView(APIView):
             if_match_check(request, etag_of(PatientSerializer(patient).data))
             current = model_to_dict(patient, fields=PatientForm.Meta.fields)
             form = validated_form(
-                PatientForm, request.data, body=PatientWriteSerializer, current=current, instance=patient
+                PatientForm,
+                request.data,
+                body=PatientWriteSerializer,
+                current=current,
+                instance=patient,
+                user=request.user,
             )
             patient_update(patient=patient, consent_taken_by=request.user, **form.cleaned_data)
         request.audit.subject(patient)
@@ -597,7 +605,10 @@ class RegistryImportView(APIView):
             request.audit.not_shown()
             raise exceptions.ValidationError({**form_errors(form), **options.errors})
         upload = registry_upload_import(
-            files=form.cleaned_data["files"], user=request.user, dry_run=options.validated_data["dry_run"]
+            files=form.cleaned_data["files"],
+            user=request.user,
+            site=form.cleaned_data.get("site"),
+            dry_run=options.validated_data["dry_run"],
         )
         if upload.result is None:
             request.audit.not_shown()

@@ -1,6 +1,50 @@
 from django.contrib import admin
+from django.db.models import Count
 
-from .models import Nerve, Protocol, TimePoint
+from apps.accounts.admin import UserAdmin
+from apps.accounts.models import User
+
+from .forms import UserSitesChangeForm, UserSitesCreationForm
+from .models import Nerve, Protocol, Site, TimePoint
+from .selectors import site_network
+from .services import user_sites_set
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone", "is_active", "member_count"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("members"))
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, obj: Site) -> int:
+        return obj.member_count  # type: ignore[attr-defined]  # the queryset's annotation
+
+
+class SiteUserAdmin(UserAdmin):
+    """The accounts' user admin, with the user's sites: chosen on the form in a network, the only site otherwise."""
+
+    form = UserSitesChangeForm
+    add_form = UserSitesCreationForm
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if site_network():
+            fieldsets.append(("Sites", {"fields": ["sites"]}))
+        return fieldsets
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        if "sites" in form.fields or not change:
+            user_sites_set(user=form.instance, sites=form.cleaned_data.get("sites"))
+
+
+admin.site.unregister(User)
+admin.site.register(User, SiteUserAdmin)
 
 
 @admin.register(Nerve)

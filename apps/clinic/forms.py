@@ -1,8 +1,36 @@
 from __future__ import annotations
 
-from django import forms
+from typing import Any
 
-from .models import Protocol, TimePoint
+from django import forms
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+
+from .models import Protocol, Site, TimePoint
+from .selectors import site_network
+
+
+class UserSitesMixin(forms.ModelForm):
+    """The user form's choice of sites, in a network only (required there: a user works somewhere). A single-clinic
+    registry's form has no such field, as before sites; its new users join the only site (user_sites_set)."""
+
+    sites = forms.ModelMultipleChoiceField(
+        Site.objects.all(), widget=forms.CheckboxSelectMultiple, help_text="The clinics this user works at."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not site_network():
+            del self.fields["sites"]
+        elif self.instance.pk:
+            self.fields["sites"].initial = list(self.instance.sites.all())
+
+
+class UserSitesCreationForm(UserSitesMixin, AdminUserCreationForm):
+    pass
+
+
+class UserSitesChangeForm(UserSitesMixin, UserChangeForm):
+    pass
 
 
 class ProtocolForm(forms.ModelForm):

@@ -1,13 +1,68 @@
-"""The clinic's configuration: the nerve catalog and the protocol that the clinical rules read."""
+"""The clinic's configuration: its sites, the nerve catalog and the protocol that the clinical rules read."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+
+from .validators import validate_timezone
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who a message to a patient is from: the name its text gives, and the addresses it leaves from."""
+
+    name: str
+    email_from: str
+    sms_from: str
+
+
+class Site(models.Model):
+    """A clinic of the registry's network. A single-clinic registry has exactly one (clinic migration 0006 made it
+    from settings.CLINIC_NAME); then a patient created without a site gets it from the database's default,
+    clinic_only_site(). A blank time zone or sender means the settings' one."""
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(
+        "time zone", max_length=64, blank=True, validators=[validate_timezone], help_text="Blank: the registry's."
+    )
+    sms_from = models.CharField(
+        "text messages from",
+        max_length=32,
+        blank=True,
+        help_text="The number its texts leave from. Blank: the registry's.",
+    )
+    email_from = models.CharField(
+        "e-mail from", max_length=254, blank=True, help_text="The sender of its e-mails. Blank: the registry's."
+    )
+    is_active = models.BooleanField("active", default=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="sites", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def effective_time_zone(self) -> str:
+        return self.time_zone or settings.TIME_ZONE
+
+    @property
+    def sender(self) -> Sender:
+        """The one place that resolves a site's sender, settings standing in for its blank fields."""
+        return Sender(
+            name=self.name,
+            email_from=self.email_from or settings.DEFAULT_FROM_EMAIL,
+            sms_from=self.sms_from or settings.TWILIO_FROM_NUMBER,
+        )
 
 
 class Nerve(models.Model):

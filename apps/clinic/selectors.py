@@ -1,10 +1,22 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
 
-from .models import PROTOCOL_PK, Nerve, Protocol
+from apps.accounts.models import User
 
-__all__ = ["PROTOCOL_PK", "nerve_list", "protocol_get"]
+from .models import PROTOCOL_PK, Nerve, Protocol, Sender, Site
+
+__all__ = [
+    "PROTOCOL_PK",
+    "nerve_list",
+    "protocol_get",
+    "sender_for",
+    "site_list",
+    "site_network",
+    "site_only",
+    "sites_of",
+]
 
 
 def protocol_get() -> Protocol:
@@ -15,3 +27,31 @@ def protocol_get() -> Protocol:
 def nerve_list(*, active_only: bool = True) -> QuerySet[Nerve]:
     qs = Nerve.objects.all()
     return qs.filter(is_active=True) if active_only else qs
+
+
+def site_only() -> Site | None:
+    """The registry's one site; None in a network (two sites or more), where nothing may assume one."""
+    sites = list(Site.objects.all()[:2])
+    return sites[0] if len(sites) == 1 else None
+
+
+def site_network() -> bool:
+    """Two sites or more: every patient and every new user must be given theirs."""
+    return Site.objects.count() > 1
+
+
+def site_list() -> QuerySet[Site]:
+    """The active sites: those a patient may be put in."""
+    return Site.objects.filter(is_active=True)
+
+
+def sites_of(user: User) -> QuerySet[Site]:
+    """The active sites `user` is a member of: the sites they may put a patient in."""
+    return site_list().filter(members=user)
+
+
+def sender_for(site: Site | None) -> Sender:
+    """Who a message to a patient of `site` is from (Site.sender: its fields, else the settings). With no site known
+    (a text from a number no one patient has): the only site's, and in a network the registry's settings."""
+    site = site or site_only() or Site(name=settings.CLINIC_NAME)
+    return site.sender

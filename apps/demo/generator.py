@@ -44,9 +44,10 @@ from apps.accounts.roles import sync_role_groups
 from apps.adverse_events.models import AdverseEvent, Relatedness, Severity
 from apps.audit.services import history_in_bulk, history_record_created
 from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance, Side
-from apps.clinic.models import Nerve, Protocol, TimePoint
+from apps.clinic.models import Nerve, Protocol, Site, TimePoint
 from apps.clinic.rules import percent_reduction
 from apps.clinic.selectors import protocol_get
+from apps.clinic.services import user_sites_set
 from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
 from apps.instruments.definitions import BASELINE, SHIPPED_CODES
@@ -300,6 +301,7 @@ class PatientRow(NamedTuple):
     search_name: str
     created_at: datetime
     updated_at: datetime
+    site_id: int
     # SMS consent (apps.sms): recorded at registration for the SMS patients who consent to reminders.
     sms_consent_on: date | None = None
     sms_consent_by_id: int | None = None
@@ -584,6 +586,7 @@ def demo_users_ensure() -> tuple[dict[str, User], int]:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
             user.groups.add(Group.objects.get(name=role.value))
+            user_sites_set(user=user, sites=Site.objects.all())  # the demo's users work at every site
             created += 1
         users[username] = user
     return users, created
@@ -604,6 +607,7 @@ class DemoGenerator:
         nerves: dict[str, int],
         physicians: list[int],
         staff_id: int,
+        sites: list[int],
         pools: dict[str, IdPool],
         kinds: Mapping[str, float] = KINDS,
         instruments: Mapping[str, InstrumentVersion] | None = None,
@@ -617,6 +621,10 @@ class DemoGenerator:
         self.time_points = list(time_points)
         self.physicians = physicians
         self.staff_id = staff_id
+        # The patients take turns at the active sites (all at the one site of a single clinic).
+        self.sites = sites
+        if not self.sites:
+            raise ValueError("The registry has no active site; run migrate first.")
         self.pools = pools
         self.opioids_drawn: set[int] = set()  # the patients whose opioid use was drawn (at their first treatment)
         self.nerve_ids = {code: nerve_id for code, nerve_id in nerves.items() if code in NERVE_PROFILES}
@@ -732,6 +740,7 @@ class DemoGenerator:
                 search_name=patient_search_name(first_name, last_name),
                 created_at=registered,
                 updated_at=registered,
+                site_id=self.sites[number % len(self.sites)],
             )
         )
         row = batch.rows["patients"][-1]
@@ -1221,6 +1230,7 @@ def seed_demo(
         nerves=dict(Nerve.objects.values_list("code", "id")),
         physicians=[users[name].pk for name in PHYSICIANS],
         staff_id=users["staff"].pk,
+        sites=list(Site.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)),
         pools={key: IdPool(model) for key, (model, _) in ROWS.items()},
         kinds=kinds,
     )

@@ -11,7 +11,7 @@ from apps.accounts.redirects import safe_next
 from apps.accounts.selectors import physician_list
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
-from apps.clinic.selectors import protocol_get
+from apps.clinic.selectors import protocol_get, site_network
 from apps.cryoablations.forms import TreatmentForm, WorklistFilterForm
 from apps.cryoablations.models import Status
 from apps.cryoablations.selectors import ablation_get, follow_up_get, worklist
@@ -61,6 +61,8 @@ def patient_detail(request, public_id):
         # Read once, with the timeline's entries.
         "adverse_events": [event.item for event in context["timeline"] if event.kind == "adverse_event"],
         "reminder_messages": messages_for_patient(patient=patient),
+        # A single clinic's page names no site: it has one.
+        "site_network": site_network(),
         **_link_refusals(patient),
     }
     return render(request, "patients/patient_detail.html", context)

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 import zoneinfo
+from typing import Any, cast
 
 from django import forms
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+
+from apps.accounts.models import User
+from apps.clinic.models import Site
+from apps.clinic.selectors import site_network, sites_of
 
 from .models import SMS_CONSENT_VERSION, SMS_CONSENT_WORDING, Patient, default_timezone, phone_e164, time_zone_label
 
@@ -15,6 +21,17 @@ def timezone_choices() -> list[tuple[str, str]]:
 
 
 class PatientForm(forms.ModelForm):
+    """A patient's details, as `user` may enter them. In a network of sites the form chooses the patient's site among
+    the active sites `user` is a member of (an edit may keep the patient's current one); a single clinic's form has no
+    site field and its patients get the only site. A new patient's time zone left at its default is its site's
+    (patient_create decides it: the form then gives none)."""
+
+    site = forms.ModelChoiceField(
+        Site.objects.none(),
+        label="Site",
+        error_messages={"invalid_choice": "Choose one of the sites you work at."},
+        help_text="The clinic the patient is treated at.",
+    )
     # Wider than the stored E.164 form: staff may type "(212) 555-0123".
     mobile_phone = forms.CharField(
         label="Mobile phone",
@@ -27,6 +44,7 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = [
+            "site",
             "mrn",
             "first_name",
             "last_name",
@@ -50,6 +68,28 @@ class PatientForm(forms.ModelForm):
             + SMS_CONSENT_WORDING[SMS_CONSENT_VERSION]
             + "” Empty: no text message goes to the patient. You are recorded as the one who took it.",
         }
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not site_network():
+            del self.fields["site"]
+            return
+        choices = sites_of(user)
+        site = cast(forms.ModelChoiceField, self.fields["site"])
+        if self.instance.pk:
+            site.queryset = Site.objects.filter(Q(pk__in=choices) | Q(pk=self.instance.site_id))
+        else:
+            site.queryset = choices
+            mine = list(choices[:2])
+            if len(mine) == 1:
+                self.initial["site"] = mine[0].pk
+
+    def clean(self) -> dict[str, Any]:
+        data = cast(dict[str, Any], super().clean())
+        if not self.instance.pk and "timezone" not in self.changed_data:
+            # Left at its default: the patient's site's time zone (patient_create).
+            data.pop("timezone", None)
+        return data
 
     def clean_sms_consent_on(self):
         given = self.cleaned_data.get("sms_consent_on")

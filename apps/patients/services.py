@@ -3,11 +3,23 @@ from __future__ import annotations
 from typing import Any
 
 from apps.accounts.models import User
+from apps.clinic.models import Site
+from apps.clinic.selectors import site_only
 
-from .models import SMS_CONSENT_VERSION, Patient
+from .models import SMS_CONSENT_VERSION, Patient, default_timezone
+
+
+def patient_time_zone_default(site: Site | None) -> str:
+    """A new patient's time zone when none is given: its site's (None: the only site's; the registry's while no site is
+    known)."""
+    site = site or site_only()
+    return site.effective_time_zone if site else default_timezone()
 
 
 def patient_create(*, consent_taken_by: User | None = None, **fields: Any) -> Patient:
+    """A new patient. Without `site`, the only site (the database's default, which refuses it in a network); without
+    `timezone`, the site's (patient_time_zone_default)."""
+    fields.setdefault("timezone", patient_time_zone_default(fields.get("site")))
     patient = Patient(**fields)
     _sms_consent_record(patient, consent_taken_by, given=patient.sms_consent_on is not None)
     patient.full_clean()

@@ -33,7 +33,7 @@ def patient_list(request):
 
 @role_required("patients.add_patient")
 def patient_new(request):
-    form = PatientForm(request.POST or None)
+    form = PatientForm(request.POST or None, user=request.user)
     if form.is_valid():
         patient = patient_create(consent_taken_by=request.user, **form.cleaned_data)
         messages.success(request, f"Patient {patient.mrn} registered.")
@@ -46,7 +46,7 @@ def patient_new(request):
 def patient_edit(request, public_id):
     patient = patient_get_or_404(public_id=public_id)
     request.audit.subject(patient)
-    form = PatientForm(request.POST or None, instance=patient)
+    form = PatientForm(request.POST or None, instance=patient, user=request.user)
     if form.is_valid():
         patient_update(patient=patient, consent_taken_by=request.user, **form.cleaned_data)
         messages.success(request, "Patient details saved.")

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
+
+from apps.clinic.models import Site
+from apps.clinic.selectors import site_list, site_network
 
 from .parsing import FILES
 
@@ -28,3 +33,21 @@ class RegistryUploadForm(forms.Form):
         "statements if any), "
         "or one .zip holding them.",
     )
+    site = forms.ModelChoiceField(
+        Site.objects.none(),
+        label="Site",
+        widget=forms.Select(attrs={"class": "form-select"}),
+        help_text="The site the new patients are at.",
+        error_messages={
+            "required": "Choose the site to import into.",
+            "invalid_choice": "Choose one of the active sites.",
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The site is chosen in a network only: a single clinic's patients are at its only site."""
+        super().__init__(*args, **kwargs)
+        if site_network():
+            cast(forms.ModelChoiceField, self.fields["site"]).queryset = site_list()
+        else:
+            del self.fields["site"]

@@ -43,7 +43,7 @@ import pghistory
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -51,8 +51,8 @@ from apps.accounts.models import Role, User
 from apps.adverse_events.models import AdverseEvent
 from apps.audit.services import history_in_bulk, history_record_created
 from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance
-from apps.clinic.models import Nerve, Protocol
-from apps.clinic.selectors import protocol_get
+from apps.clinic.models import Nerve, Protocol, Site
+from apps.clinic.selectors import protocol_get, site_list, site_network, site_only
 from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
 from apps.instruments.definitions import Definition, Score, ScoringError
@@ -61,6 +61,7 @@ from apps.instruments.models import InstrumentAnswer, InstrumentVersion
 from apps.instruments.selectors import instruments_with_versions
 from apps.medications.models import MedicationStatement
 from apps.patients.models import Channel, Patient, Sex, patient_search_name
+from apps.patients.services import patient_time_zone_default
 from apps.surveys.models import CollectedVia, SurveyResponse
 from apps.surveys.services import counted_responses_refresh
 
@@ -313,10 +314,38 @@ def _event_resolve(row: Row, res: _Resolved, parsed: Parsed, treatment_refused: 
         )
 
 
-def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = None, source: str = "") -> ImportResult:
+class SiteError(ValueError):
+    """The site an import is to write into is missing or unknown."""
+
+
+def import_site_get(*, name: str | None) -> Site | None:
+    """The site an import names (an active one), or None for a single clinic's import that names none. SiteError with
+    the reason when a network's import names none or an unknown one."""
+    sites = site_list()
+    if name is None:
+        if site_network():
+            raise SiteError(f"This registry has several sites: name the one to import into ({_names(sites)}).")
+        return None
+    site = sites.filter(name=name).first()
+    if site is None:
+        raise SiteError(f"No active site is named “{name}” (the sites: {_names(sites)}).")
+    return site
+
+
+def _names(sites: QuerySet[Site]) -> str:
+    return ", ".join(site.name for site in sites)
+
+
+def registry_import(
+    *, folder: Path, site: Site | None = None, dry_run: bool = False, user: User | None = None, source: str = ""
+) -> ImportResult:
     """Check every row of the files, then write them all in one transaction, or nothing when any row has a
     problem (or on a dry run, whose writes are rolled back so that its counts are those a real run would give).
-    `source` says where the files came from (the names of the files uploaded); by default, the folder."""
+    New patients are at `site` (None: the only site; a network's import must name one: SiteError). `source` says
+    where the files came from (the names of the files uploaded); by default, the folder."""
+    site = site or site_only()
+    if site is None:
+        raise SiteError("This registry has several sites: name the one to import into.")
     source = source or str(folder)
     started = timezone.now()
     parsed = registry_parse(Path(folder))
@@ -331,7 +360,7 @@ def registry_import(*, folder: Path, dry_run: bool = False, user: User | None = 
             # A real run is recorded first, so that every row it creates names it in its history.
             run = None if dry_run else _record(result, source, user, started, ImportRun.Status.IMPORTED)
             with pghistory.context(import_run=run.pk if run else None):
-                _write(parsed, resolved, result, user)
+                _write(parsed, resolved, result, user, site)
             if dry_run:
                 raise _DryRun
             _record_finished(cast(ImportRun, run), result)  # not a dry run: recorded
@@ -372,12 +401,12 @@ def _record_finished(run: ImportRun, result: ImportResult) -> None:
     logger.info("registry import %s: finished %s", run.pk, result.counts)
 
 
-def _write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None) -> None:
+def _write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None, site: Site) -> None:
     # Physicians first, recorded by their triggers like any account; then the registry's rows, in bulk.
     _physicians_create(res, result)
     with history_in_bulk(*CREATED_IN_BULK):
         with history_in_bulk(*CREATED_IN_BULK, updates=True):
-            created = _rows_write(parsed, res, result, user)
+            created = _rows_write(parsed, res, result, user, site)
         for model, ids in created.ids.items():
             history_record_created(model=model, ids=ids)
         # The repeat-treatment rule (cryoablations' one home of it) for every patient a new treatment or answer
@@ -409,7 +438,12 @@ class UploadImport:
 
 
 def registry_upload_import(
-    *, files: Sequence[UploadedFile[bytes]], user: User | None, dry_run: bool = True, keep: bool = False
+    *,
+    files: Sequence[UploadedFile[bytes]],
+    user: User | None,
+    site: Site | None = None,
+    dry_run: bool = True,
+    keep: bool = False,
 ) -> UploadImport:
     """Store the uploaded files (CSVs or a zip: apps/registry/uploads.py) and import them. With `keep`, a dry run
     without problems keeps them for registry_upload_confirm (its token in the answer); otherwise they are discarded
@@ -421,7 +455,7 @@ def registry_upload_import(
     source = upload_names(files)
     folder = cast(Path, upload_folder(token))  # just stored under this token
     try:
-        result = registry_import(folder=folder, dry_run=dry_run, user=user, source=source)
+        result = registry_import(folder=folder, site=site, dry_run=dry_run, user=user, source=source)
     except BaseException:
         upload_discard(token)
         raise
@@ -431,14 +465,16 @@ def registry_upload_import(
     return UploadImport(result=result, source=source)
 
 
-def registry_upload_confirm(*, token: str, source: str, user: User | None) -> ImportResult | None:
+def registry_upload_confirm(
+    *, token: str, source: str, user: User | None, site: Site | None = None
+) -> ImportResult | None:
     """Import for real the files a dry run kept, then discard them; None when there are none (already confirmed,
     or never uploaded)."""
     folder = upload_folder(token)
     if folder is None:
         return None
     try:
-        return registry_import(folder=folder, dry_run=False, user=user, source=source)
+        return registry_import(folder=folder, site=site, dry_run=False, user=user, source=source)
     finally:
         upload_discard(token)
 
@@ -470,6 +506,7 @@ def _physicians_create(res: _Resolved, result: ImportResult) -> None:
 # The rows the import copies (apps.registry.bulk.rows_copy): fields named after the models' columns; the others get
 # their defaults.
 class PatientRow(NamedTuple):
+    site_id: int
     mrn: str
     first_name: str
     last_name: str
@@ -580,11 +617,11 @@ class AdverseEventRow(NamedTuple):
     recorded_by_id: int | None
 
 
-def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None) -> _Created:
+def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None, site: Site) -> _Created:
     """The registry's rows, every one new (no history trigger writes for them: see _write), table by table."""
     protocol = protocol_get()
     created = _Created()
-    created.ids[Patient] = _patients_write(parsed, res, result)
+    created.ids[Patient] = _patients_write(parsed, res, result, site)
     created.ids[DiagnosticBlock], created.ids[DiaryEntry] = _blocks_write(parsed, res, result)
     created.ids[Cryoablation], performed_on = _treatments_write(parsed, res, result, protocol)
     follow_ups = _follow_ups_plan(performed_on, protocol)
@@ -622,9 +659,9 @@ def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User
     return created
 
 
-def _patients_write(parsed: Parsed, res: _Resolved, result: ImportResult) -> list[int]:
-    """Patients: matched by MRN, left as they are; new ones created."""
-    default_timezone = Patient._meta.get_field("timezone").get_default()
+def _patients_write(parsed: Parsed, res: _Resolved, result: ImportResult, site: Site) -> list[int]:
+    """Patients: matched by MRN, left as they are; new ones created at `site`."""
+    default_timezone = patient_time_zone_default(site)
     new_mrns, rows = [], []
     for mrn, row in parsed.patients.items():
         if mrn in res.patient_ids:
@@ -633,6 +670,7 @@ def _patients_write(parsed: Parsed, res: _Resolved, result: ImportResult) -> lis
         new_mrns.append(mrn)
         rows.append(
             PatientRow(
+                site_id=site.pk,
                 mrn=mrn,
                 first_name=v["first_name"],
                 last_name=v["last_name"],

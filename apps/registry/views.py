@@ -13,6 +13,7 @@ from apps.accounts.decorators import role_required
 from apps.accounts.roles import CONFIGURE
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
+from apps.clinic.models import Site
 
 from .forms import RegistryUploadForm
 from .selectors import import_run_list
@@ -20,6 +21,7 @@ from .services import registry_upload_confirm, registry_upload_discard, registry
 
 SESSION_KEY = "registry_upload"
 SOURCE_SESSION_KEY = "registry_upload_source"
+SITE_SESSION_KEY = "registry_upload_site"
 RUNS_PAGE_SIZE = 50
 RECENT_RUNS = 5
 
@@ -32,7 +34,10 @@ def import_upload(request):
     result = None
     if request.method == "POST" and form.is_valid():
         registry_upload_discard(token=request.session.pop(SESSION_KEY, ""))
-        upload = registry_upload_import(files=form.cleaned_data["files"], user=request.user, dry_run=True, keep=True)
+        site = form.cleaned_data.get("site")
+        upload = registry_upload_import(
+            files=form.cleaned_data["files"], user=request.user, site=site, dry_run=True, keep=True
+        )
         if upload.result is None:
             form.add_error("files", upload.error)
         else:
@@ -41,6 +46,7 @@ def import_upload(request):
             if upload.token:
                 request.session[SESSION_KEY] = upload.token
                 request.session[SOURCE_SESSION_KEY] = upload.source
+                request.session[SITE_SESSION_KEY] = site.pk if site else None
     if result is None:
         request.audit.not_shown()
     context = {"form": form, "result": result, "runs": import_run_list()[:RECENT_RUNS]}
@@ -52,7 +58,8 @@ def import_upload(request):
 def import_confirm(request):
     token = request.session.pop(SESSION_KEY, "")
     source = request.session.pop(SOURCE_SESSION_KEY, "")
-    result = registry_upload_confirm(token=token, source=source, user=request.user)
+    site = Site.objects.filter(pk=request.session.pop(SITE_SESSION_KEY, None)).first()
+    result = registry_upload_confirm(token=token, source=source, user=request.user, site=site)
     if result is None:
         messages.error(request, "Nothing to import: upload the files again.")
         return redirect("registry:import")

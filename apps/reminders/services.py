@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.models import Protocol, SmsMode
-from apps.clinic.selectors import protocol_get
+from apps.clinic.selectors import protocol_get, sender_for
 from apps.cryoablations.models import Cryoablation, FollowUp, window_range
 from apps.instruments.selectors import instruments_due_at_baseline, treatment_baseline_answers
 from apps.patients.models import Channel, Patient
@@ -417,7 +417,7 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
         # block), in the same query.
         messages = list(
             Message.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("patient", "follow_up", "block", "baseline_of")
+            .select_related("patient__site", "follow_up", "block", "baseline_of")
             .filter(pk__in=message_ids, status=MessageStatus.QUEUED, due_at__lte=now)
             .annotate(stop=unmessageable_reason_expr(**MESSAGE_PATHS, today=timezone.localdate(now)))
             .order_by("pk")
@@ -514,7 +514,9 @@ def _send_one(item: _Ready, new_link: NewLink, *, now: datetime, finishing: list
     if not claimed:
         return "not claimed"  # another caller got it, or it was stopped meanwhile (the sweep cancels it)
     attempts = message.attempts + 1
-    outgoing = message_compose(message=message, token=new_link.token, to=item.address, reply=item.reply_expected)
+    outgoing = message_compose(
+        message=message, token=new_link.token, to=item.address, channel=channel, reply=item.reply_expected
+    )
     try:
         if channel == MessageChannel.EMAIL:
             provider_id = transports.email_send(outgoing)
@@ -565,12 +567,15 @@ def survey_link_url(token: str) -> str:
     return cast(str, settings.SITE_URL) + reverse("surveys:open", args=[token])
 
 
-def message_compose(*, message: Message, token: str, to: str, reply: bool = False) -> transports.Outgoing:
-    """The clinic's name and the links: no name, no procedure, nothing else about the patient. `reply`: an SMS
-    asking for the answer as a reply (apps.sms reads it), with the carriers' STOP wording instead of links."""
+def message_compose(*, message: Message, token: str, to: str, channel: str, reply: bool = False) -> transports.Outgoing:
+    """The name of the patient's site and the links: no name, no procedure, nothing else about the patient; sent
+    from the site's address or number (channel: email or SMS). `reply`: an SMS asking for the answer as a reply
+    (apps.sms reads it), with the carriers' STOP wording instead of links."""
     link = survey_link_url(token)
     stop = settings.SITE_URL + reverse("surveys:open_stop", args=[token])
-    values = {"clinic": settings.CLINIC_NAME, "link": link, "stop": stop}
+    site = sender_for(message.patient.site)
+    sender = site.email_from if channel == MessageChannel.EMAIL else site.sms_from
+    values = {"clinic": site.name, "link": link, "stop": stop}
     with translation.override(message.patient.language):
         if reply:
             if message.block_id is not None:
@@ -578,7 +583,7 @@ def message_compose(*, message: Message, token: str, to: str, reply: bool = Fals
             else:
                 body = _("%(clinic)s: Reply with your average pain in the past 24 hours, 0 to 10.") % values
             body += " " + _("Reply STOP to stop these messages.")
-            return transports.Outgoing(to=to, subject="", body=body)
+            return transports.Outgoing(to=to, subject="", body=body, sender=sender)
         if message.kind == Kind.DIARY:
             subject = _("%(clinic)s: your pain right now") % values
             body = _("%(clinic)s: how is your pain right now? Answer here: %(link)s") % values
@@ -589,7 +594,7 @@ def message_compose(*, message: Message, token: str, to: str, reply: bool = Fals
             subject = _("%(clinic)s: a short survey about your pain") % values
             body = _("%(clinic)s asks how your pain has been. Please answer here: %(link)s") % values
         body += "\n\n" + _("To stop these messages: %(stop)s") % values
-    return transports.Outgoing(to=to, subject=subject, body=body)
+    return transports.Outgoing(to=to, subject=subject, body=body, sender=sender)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ class Outgoing:
     to: str
     subject: str
     body: str
+    sender: str  # the address (email) or number (SMS) it leaves from: its site's, apps.clinic.models.Site.sender
 
 
 class SmsTransport:
@@ -80,7 +81,7 @@ class TwilioSmsTransport(SmsTransport):
     def send(self, message: Outgoing) -> str:
         sid = settings.TWILIO_ACCOUNT_SID
         url = f"{settings.TWILIO_API_URL}/2010-04-01/Accounts/{urllib.parse.quote(sid)}/Messages.json"
-        data = urllib.parse.urlencode({"To": message.to, "From": settings.TWILIO_FROM_NUMBER, "Body": message.body})
+        data = urllib.parse.urlencode({"To": message.to, "From": message.sender, "Body": message.body})
         credentials = base64.b64encode(f"{sid}:{settings.TWILIO_AUTH_TOKEN}".encode()).decode()
         request = urllib.request.Request(  # noqa: S310 - the URL is the configured https:// API
             url, data=data.encode(), headers={"Authorization": f"Basic {credentials}"}, method="POST"
@@ -117,7 +118,7 @@ def sms_transport() -> SmsTransport:
 
 def email_send(message: Outgoing) -> str:
     """Through Django's default mailer (console, SMTP or an anymail provider, by settings)."""
-    email = EmailMessage(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.to])
+    email = EmailMessage(message.subject, message.body, message.sender, [message.to])
     try:
         email.send()
     except smtplib.SMTPRecipientsRefused as error:

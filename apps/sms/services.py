@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.accounts.ratelimit import count
 from apps.blocks.models import DiaryEntry
+from apps.clinic.models import Sender
+from apps.clinic.selectors import sender_for
 from apps.cryoablations.models import FollowUp
 from apps.patients.models import Channel, Patient, phone_e164
 from apps.reminders import transports
@@ -148,7 +150,7 @@ def inbound_sweep(*, now: datetime | None = None) -> int:
 
 
 def _read(inbound: InboundSms, *, now: datetime, replies: list[transports.Outgoing]) -> None:
-    patients = list(Patient.objects.filter(mobile_phone=inbound.from_number).order_by("pk")[:2])
+    patients = list(Patient.objects.select_related("site").filter(mobile_phone=inbound.from_number).order_by("pk")[:2])
     patient = patients[0] if len(patients) == 1 else None
     inbound.patient = patient
     keyword = keyword_of(inbound.body)
@@ -173,7 +175,8 @@ def _read(inbound: InboundSms, *, now: datetime, replies: list[transports.Outgoi
             inbound.auto_reply = AutoReply.CLARIFICATION
             with translation.override(patient.language):
                 text = _("%(clinic)s: please reply with one number from 0 (no pain) to 10 (worst pain).")
-            replies.append(_outgoing(patient.mobile_phone, text % {"clinic": settings.CLINIC_NAME}))
+            sender = sender_for(patient.site)
+            replies.append(_outgoing(patient.mobile_phone, text % {"clinic": sender.name}, sender))
         return
     inbound.value = reply.value
     if prompt is None:
@@ -222,7 +225,8 @@ def _keyword_apply(
     The carriers require these answers, so they go whatever the consent (the number has just written to us)."""
     inbound.state, inbound.keyword = State.KEYWORD, keyword.value
     same_number = Patient.objects.filter(mobile_phone=inbound.from_number)
-    values = {"clinic": settings.CLINIC_NAME, "phone": settings.CLINIC_PHONE or settings.CLINIC_NAME}
+    sender = sender_for(patient.site if patient is not None else None)
+    values = {"clinic": sender.name, "phone": settings.CLINIC_PHONE or sender.name}
     language = patient.language if patient is not None else "en"
     with translation.override(language):
         if keyword == Keyword.OPT_OUT:
@@ -239,11 +243,11 @@ def _keyword_apply(
         else:
             inbound.auto_reply = AutoReply.HELP
             text = _("%(clinic)s: for help, call %(phone)s. Reply STOP to stop these messages.")
-    replies.append(_outgoing(inbound.from_number, text % values))
+    replies.append(_outgoing(inbound.from_number, text % values, sender))
 
 
-def _outgoing(to: str, body: str) -> transports.Outgoing:
-    return transports.Outgoing(to=to, subject="", body=body)
+def _outgoing(to: str, body: str, sender: Sender) -> transports.Outgoing:
+    return transports.Outgoing(to=to, subject="", body=body, sender=sender.sms_from)
 
 
 def _replies_send(inbound_id: int, replies: list[transports.Outgoing]) -> None:

@@ -107,9 +107,12 @@ def test_the_schema_declares_what_a_create_must_send_and_the_if_match_an_update_
     from apps.patients.forms import PatientForm
 
     schema = bearer(staff_user).get(reverse("api:schema"), HTTP_ACCEPT="application/json").json()
-    # then the create's required fields are the form's
-    required = {name for name, field in PatientForm.base_fields.items() if field.required}
-    assert set(schema["components"]["schemas"]["PatientWriteRequest"]["required"]) == required
+    # then the create's required fields are the form's, but the site: required in a network of sites only, as its
+    # description says
+    body = schema["components"]["schemas"]["PatientWriteRequest"]
+    required = {name for name, field in PatientForm.base_fields.items() if field.required} - {"site"}
+    assert set(body["required"]) == required
+    assert "Required in a network of sites" in body["properties"]["site"]["description"]
     assert {"sex", "preferred_channel", "language", "timezone"} <= required
     # and the update declares its If-Match header as required
     patch = schema["paths"]["/api/v1/patients/{public_id}/"]["patch"]

@@ -12,6 +12,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from apps.clinic.models import Site
 from apps.clinic.selectors import protocol_get
 from apps.patients.models import Patient
 from apps.reminders import services
@@ -166,9 +167,9 @@ def test_a_message_still_queued_when_the_window_closes_is_never_sent():
     }
 
 
-def test_the_invitation_is_sent_by_email_with_the_clinics_name_the_link_and_an_opt_out(settings):
-    # given
-    settings.CLINIC_NAME = "Lakeside Pain Clinic"
+def test_the_invitation_is_sent_by_email_with_the_clinics_name_the_link_and_an_opt_out():
+    # given the clinic's one site (named from settings.CLINIC_NAME at migrate): the patient's messages give its name
+    Site.objects.update(name="Lakeside Pain Clinic")
     patient = make_reachable_patient(first_name="Rosa", last_name="Unshown")
     follow_up = two_week_follow_up(patient, dt.date(2026, 2, 20))
 

@@ -44,7 +44,7 @@ def twilio(settings):
     server.server_close()
 
 
-MESSAGE = Outgoing(to="+12125550123", subject="", body="Clinic: https://example.org/s/abc/")
+MESSAGE = Outgoing(to="+12125550123", subject="", body="Clinic: https://example.org/s/abc/", sender="+12125550100")
 
 
 def test_a_message_goes_to_twilios_messages_api_with_basic_auth(twilio):

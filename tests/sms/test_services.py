@@ -13,6 +13,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from apps.blocks.models import DiaryEntry
+from apps.clinic.models import Site
 from apps.patients.models import Patient
 from apps.reminders.models import Message, MessageStatus
 from apps.sms.models import AutoReply, InboundSms, InboxReason, State
@@ -186,7 +187,9 @@ def test_spanish_stop_word_opts_out(reply_mode, fake_sms):
 
 
 def test_help_answers_with_the_clinics_name_and_phone(settings, fake_sms, db):
-    settings.CLINIC_NAME, settings.CLINIC_PHONE = "Cluneal Clinic", "+1 212 555 0100"
+    # the one site's name (from settings.CLINIC_NAME at migrate), as a patient's messages give their site's
+    Site.objects.update(name="Cluneal Clinic")
+    settings.CLINIC_PHONE = "+1 212 555 0100"
     inbound = reply("+12125550999", "HELP")
     assert inbound.auto_reply == AutoReply.HELP
     assert fake_sms.sent[-1].to == "+12125550999"

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.cryoablations.models import Kind
 from apps.registry.models import ImportRun
-from apps.registry.services import TREATMENTS_BY_KIND, registry_import
+from apps.registry.services import TREATMENTS_BY_KIND, SiteError, import_site_get, registry_import
 
 
 class Command(BaseCommand):
@@ -20,11 +20,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("folder", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Check and count, then write nothing.")
+        parser.add_argument(
+            "--site",
+            metavar="NAME",
+            help="The site new patients are imported into, by name: required in a network of sites (a single "
+            "clinic's patients are at its only site).",
+        )
 
-    def handle(self, *args, folder: Path, dry_run: bool, **options) -> None:
+    def handle(self, *args, folder: Path, dry_run: bool, site: str | None, **options) -> None:
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder.")
-        result = registry_import(folder=folder, dry_run=dry_run)
+        try:
+            chosen = import_site_get(name=site)
+        except SiteError as error:
+            raise CommandError(f"{error} Use --site NAME.") from error
+        result = registry_import(folder=folder, site=chosen, dry_run=dry_run)
         run = cast(ImportRun, result.run)  # every import is recorded, a refused one too
         if result.problems:
             for problem in result.problems:
