@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from apps.adverse_events.models import AdverseEvent
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
+from apps.clinic.models import Site
 from apps.cryoablations.models import Cryoablation
 from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient
@@ -67,8 +68,12 @@ def _rows(queryset: Any, *fields: str, **expressions: Any) -> Iterator[dict[str,
     return rows
 
 
+def research_site_ids() -> list[int]:
+    return list(Site.objects.values_list("id", flat=True))
+
+
 def research_patients() -> Iterator[dict[str, Any]]:
-    return _rows(Patient.objects, "id", "date_of_birth", "sex")
+    return _rows(Patient.objects, "id", "date_of_birth", "sex", "site_id")
 
 
 def research_first_procedure_days(zone: ZoneInfo) -> dict[int, date]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import secrets
 import shutil
 import tempfile
 from collections import Counter
@@ -37,15 +38,15 @@ from .deidentify import ALL_AGES, POOLED_AGE, QuasiIdentifiers, age_on, k_anonym
 logger = logging.getLogger(__name__)
 
 DEFAULT_K = 5
-# Sites (issue 18, "Sites"): today the registry is one clinic, and every patient's site is this one label. When
-# patients belong to sites, site_of() returns the patient's site as a pseudonym ("Site 1".."Site n", never its
-# name), and the k-anonymity check already counts it as a quasi-identifier.
-ONE_SITE = "Site 1"
 
 
-def site_of(patient_id: int) -> str:
-    """The site column of a patient's rows: the hook for sites (see ONE_SITE)."""
-    return ONE_SITE
+def site_pseudonyms(site_ids: Iterable[int]) -> dict[int, str]:
+    """{site id: "Site 1".."Site n"}, never its name, numbered in a random order drawn for this one export (a number
+    says nothing of the site's age or size). The k-anonymity check counts the site as a quasi-identifier."""
+    sites = sorted(set(site_ids))
+    numbers = list(range(1, len(sites) + 1))
+    secrets.SystemRandom().shuffle(numbers)
+    return {site: f"Site {number}" for site, number in zip(sites, numbers, strict=True)}
 
 
 class ResearchExportError(Exception):
@@ -56,7 +57,7 @@ class ResearchExportError(Exception):
 FILES: dict[str, list[tuple[str, str]]] = {
     "patients.csv": [
         ("study_id", "Random id of the patient in this export only (P0001...); not derived from any identifier."),
-        ("site", "The site the patient was treated at, as a pseudonym (one site today: Site 1)."),
+        ("site", "The site the patient belongs to, as a pseudonym (Site 1..n, numbered at random in each export)."),
         ("sex", "F female, M male, X other, U unknown."),
         (
             "age_band",
@@ -270,6 +271,8 @@ def _export_into(staging: Path, *, k: int) -> ExportSummary:
         people: list[QuasiIdentifiers] = []
         patient_ids: list[int] = []
         sexes: dict[int, str] = {}
+        site_of: dict[int, str] = {}
+        pseudonyms = site_pseudonyms(selectors.research_site_ids())
         for row in selectors.research_patients():
             summary.patients_in_registry += 1
             anchor = anchors.get(row["id"])
@@ -278,8 +281,9 @@ def _export_into(staging: Path, *, k: int) -> ExportSummary:
                 continue
             patient_ids.append(row["id"])
             sexes[row["id"]] = row["sex"]
+            site_of[row["id"]] = pseudonyms[row["site_id"]]
             people.append(
-                QuasiIdentifiers(age=age_on(row["date_of_birth"], anchor), sex=row["sex"], site=site_of(row["id"]))
+                QuasiIdentifiers(age=age_on(row["date_of_birth"], anchor), sex=row["sex"], site=site_of[row["id"]])
             )
         result = k_anonymise(people, k=k)
         summary.suppressed_patients = len(result.suppressed)
@@ -306,7 +310,7 @@ def _export_into(staging: Path, *, k: int) -> ExportSummary:
 
         def patients() -> Iterator[list[Any]]:
             for pk, study_id in sorted(patient_key.items(), key=lambda item: item[1]):
-                yield [study_id, site_of(pk), sexes[pk], kept[pk]]
+                yield [study_id, site_of[pk], sexes[pk], kept[pk]]
 
         def blocks() -> Iterator[list[Any]]:
             for row in keep("blocks.csv", selectors.research_blocks()):

@@ -22,7 +22,9 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.adverse_events.models import AdverseEvent
 from apps.audit.models import AccessEvent
+from apps.clinic.models import Site
 from apps.medications.models import MedicationStatement
+from apps.patients.models import Patient
 from apps.research import selectors
 from apps.research.deidentify import QuasiIdentifiers, age_band, k_anonymise
 from apps.research.services import DICTIONARY, FILES, REPORT
@@ -359,3 +361,23 @@ def test_with_a_replica_the_export_reads_from_it_and_writes_its_audit_row_on_the
     assert not any('FROM "patients_patient"' in s for s in (q["sql"] for q in primary.captured_queries))
     assert any('"audit_accessevent"' in q["sql"] for q in primary.captured_queries)
     assert len(_read(tmp_path / "export", "patients.csv")) == 5
+
+
+def test_each_patients_site_is_exported_under_a_pseudonym_never_its_name(db, tmp_path):
+    # given a network of two sites, five women of 70-74 at each
+    for i in range(10):
+        _patient(i, born=dt.date(1952, 1, 1))
+    Site.objects.update(name="Northfield Pain Center")
+    south = Site.objects.create(name="Southbrook Spine Clinic")
+    patients = list(Patient.objects.order_by("pk"))
+    Patient.objects.filter(pk__in=[p.pk for p in patients[5:]]).update(site=south)
+
+    # when
+    folder = tmp_path / "export"
+    _export(folder)
+
+    # then each site is a class of its own, named "Site 1" or "Site 2", and no file names either site
+    assert _classes(folder) == {("70-74", "F", "Site 1"): 5, ("70-74", "F", "Site 2"): 5}
+    for path in folder.iterdir():
+        text = path.read_text()
+        assert "Northfield" not in text and "Southbrook" not in text, path.name
