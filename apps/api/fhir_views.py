@@ -74,7 +74,7 @@ class PatientEverythingView(FHIRView):
         """A FHIR R4 Bundle: the Patient, a Procedure per block and treatment (its code naming the kind), an
         Observation per pain score (LOINC 72514-3), a QuestionnaireResponse per survey and the Questionnaire they
         answer, and an AdverseEvent per adverse event (its suspect entity the Procedure it is recorded on)."""
-        patient = patient_get_or_404(public_id=public_id)
+        patient = patient_get_or_404(public_id=public_id, user=request.user)
         request.audit.subject(patient, resources="everything")
         # Already JSON (see patient_everything_json): sent as it is, not through a renderer.
         return HttpResponse(patient_everything_json(patient), content_type=FHIR_JSON)

@@ -266,7 +266,9 @@ class PatientListView(APIView):
         params = query_of(PatientQuery, request)
         query = params.get("q", "")
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(patient_search(query=query, ordering=params["ordering"]), request, view=self)
+        page = paginator.paginate_queryset(
+            patient_search(user=request.user, query=query, ordering=params["ordering"]), request, view=self
+        )
         request.audit.subject(None, action=Action.SEARCH if query else Action.LIST, query=query)
         request.audit.detail["listed"] = [p.pk for p in page]
         return paginator.get_paginated_response(PatientSerializer(page, many=True).data)
@@ -291,7 +293,7 @@ class PatientDetailView(APIView):
 
     @extend_schema(responses={200: PatientSerializer, 404: NOT_FOUND}, parameters=[ETAG_HEADER])
     def get(self, request, public_id):
-        patient = patient_get_or_404(public_id=public_id)
+        patient = patient_get_or_404(public_id=public_id, user=request.user)
         request.audit.subject(patient)
         return with_etag(PatientSerializer(patient).data)
 
@@ -308,7 +310,7 @@ class PatientDetailView(APIView):
     )
     def patch(self, request, public_id):
         """Change some fields; the others keep their values. Needs the ETag of your last read in If-Match."""
-        found = patient_get_or_404(public_id=public_id)
+        found = patient_get_or_404(public_id=public_id, user=request.user)
         with transaction.atomic():
             # Locked from the check to the write, so two requests with the same ETag cannot both pass.
             patient = Patient.objects.select_for_update().get(pk=found.pk)

@@ -22,7 +22,7 @@ def _form_page(request, *, form, diary, patient, block=None):
 @role_required("blocks.add_diagnosticblock")
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def block_new(request, patient_id):
-    patient = patient_get_or_404(public_id=patient_id)
+    patient = patient_get_or_404(public_id=patient_id, user=request.user)
     request.audit.subject(patient)
     initial = {"physician": request.user.pk, "drug": "lidocaine", "concentration_percent": 2, "volume_ml": 1}
     form = DiagnosticBlockForm(request.POST or None, initial=initial)

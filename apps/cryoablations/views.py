@@ -25,7 +25,7 @@ from .services import ablation_create
 @role_required("cryoablations.add_cryoablation")
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def ablation_new(request, patient_id):
-    patient = patient_get_or_404(public_id=patient_id)
+    patient = patient_get_or_404(public_id=patient_id, user=request.user)
     request.audit.subject(patient)
     initial = {"physician": request.user.pk}
     # Opened from a block's page ("Record a treatment"): its nerve, side and the block itself, prefilled.

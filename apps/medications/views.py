@@ -43,7 +43,7 @@ def _context(patient, **extra):
 @role_required("medications.add_medicationstatement")
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def statement_new(request, patient_id):
-    patient = patient_get_or_404(public_id=patient_id)
+    patient = patient_get_or_404(public_id=patient_id, user=request.user)
     request.audit.subject(patient)
     form = MedicationStatementForm(request.POST or None)
     if form.is_valid():
@@ -101,7 +101,7 @@ def statement_stop(request, public_id):
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 @require_POST
 def list_reviewed(request, patient_id):
-    patient = patient_get_or_404(public_id=patient_id)
+    patient = patient_get_or_404(public_id=patient_id, user=request.user)
     request.audit.subject(patient)
     medication_list_review(patient=patient, reviewed_by=request.user)
     messages.success(request, "Opioid list marked as reviewed today.")

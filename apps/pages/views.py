@@ -37,7 +37,7 @@ WORKLIST_PAGE_SIZE = 50
 def _patient_record(request, public_id) -> dict:
     """What the patient page and its printout show: the patient (recorded as the access's subject), their timeline,
     opioid list and trend chart."""
-    patient = patient_get_or_404(public_id=public_id)
+    patient = patient_get_or_404(public_id=public_id, user=request.user)
     request.audit.subject(patient)
     today = timezone.localdate()
     timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=today)

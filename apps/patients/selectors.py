@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
 from uuid import UUID
 
-from django.db.models import CharField, F, Func, Q, QuerySet
+from django.db.models import CharField, F, Func, Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
+
+from apps.accounts.models import User
+from apps.clinic.selectors import site_network, sites_of
 
 from .models import Patient, search_key
 
@@ -19,7 +24,23 @@ class _Unindexed(Func):
     output_field = CharField()
 
 
-def patient_search(*, query: str = "", ordering: str = "last_name") -> QuerySet[Patient]:
+def visible_to[M: Model](rows: QuerySet[M], *, user: User, via: tuple[str, ...] = ("patient__",)) -> QuerySet[M]:
+    """The rows whose patient `user` may see and change: the one home of the rule. In a network (site_network), a
+    patient of one of the user's active sites (none for a user of no site); with one site, every row, whoever asks
+    (a superuser made by createsuperuser is no site's member). `via`: the paths from a row to its patient ("" for
+    patients), any of which may lead to a visible one (an adverse event's treatment or block)."""
+    if not site_network():
+        return rows
+    sites = sites_of(user)
+    return rows.filter(reduce(or_, (Q(**{f"{path}site__in": sites}) for path in via)))
+
+
+def patients_visible_to(user: User) -> QuerySet[Patient]:
+    """The patients `user` may see and change (visible_to)."""
+    return visible_to(Patient.objects.all(), user=user, via=("",))
+
+
+def patient_search(*, user: User, query: str = "", ordering: str = "last_name") -> QuerySet[Patient]:
     """Patients whose MRN starts with the query, or whose names hold words starting with each of its terms,
     ignoring case and accents ("jose gar" finds José García), in `ordering` (a key of PATIENT_ORDERINGS, `-` for
     descending), the primary key last. The page and the API both search here.
@@ -31,7 +52,7 @@ def patient_search(*, query: str = "", ordering: str = "last_name") -> QuerySet[
     With a search term, the sort is over the matching rows (found through those indexes), not a walk of the
     name index until a page of matches turns up: the planner prefers that walk for a LIMIT, and it reads most of
     the registry when the term is rare."""
-    patients = Patient.objects.all()
+    patients = patients_visible_to(user)
     query = query.strip()
     if query:
         names = Q()
@@ -43,5 +64,7 @@ def patient_search(*, query: str = "", ordering: str = "last_name") -> QuerySet[
     return patients.order_by(*(key.desc() if descending else key.asc() for key in keys))
 
 
-def patient_get_or_404(*, public_id: UUID | str) -> Patient:
-    return get_object_or_404(Patient, public_id=public_id)
+def patient_get_or_404(*, public_id: UUID | str, user: User) -> Patient:
+    """The patient, if `user` may see them (patients_visible_to); else 404, never 403: another site's patient is not
+    revealed to exist."""
+    return get_object_or_404(patients_visible_to(user), public_id=public_id)

@@ -23,7 +23,7 @@ def patient_list(request):
     query = form.cleaned_data["q"] if form.is_valid() else ""
     # A search that cannot be run lists nobody: every patient under a search box showing a term would read as its
     # matches.
-    patients = patient_search(query=query) if form.is_valid() else Patient.objects.none()
+    patients = patient_search(query=query, user=request.user) if form.is_valid() else Patient.objects.none()
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     action = Action.SEARCH if query else Action.LIST
     request.audit.subject(None, action=action, query=query, listed=[p.pk for p in page])
@@ -44,7 +44,7 @@ def patient_new(request):
 @role_required("patients.change_patient")
 @audit_access(Action.EDIT_FORM, Category.DEMOGRAPHICS)
 def patient_edit(request, public_id):
-    patient = patient_get_or_404(public_id=public_id)
+    patient = patient_get_or_404(public_id=public_id, user=request.user)
     request.audit.subject(patient)
     form = PatientForm(request.POST or None, instance=patient, user=request.user)
     if form.is_valid():
