@@ -8,6 +8,8 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from apps.accounts.models import User
+from apps.patients.selectors import visible_to
 from apps.surveys.models import SurveyResponse
 
 from .models import AdverseEvent
@@ -22,8 +24,14 @@ EVENT_RELATED = (
 )
 
 
-def adverse_event_get(*, public_id: UUID | str) -> AdverseEvent:
-    return get_object_or_404(AdverseEvent.objects.select_related(*EVENT_RELATED), public_id=public_id)
+# From an adverse event to its patient: through its treatment or its block.
+EVENT_PATIENT = ("treatment__patient__", "block__patient__")
+
+
+def adverse_event_get(*, public_id: UUID | str, user: User) -> AdverseEvent:
+    """The event, if `user` may see its patient (apps.patients.selectors.visible_to); else 404."""
+    events = AdverseEvent.objects.select_related(*EVENT_RELATED)
+    return get_object_or_404(visible_to(events, user=user, via=EVENT_PATIENT), public_id=public_id)
 
 
 def adverse_events_on(*, treatment_ids: list[int], block_ids: list[int]) -> QuerySet[AdverseEvent]:
@@ -36,25 +44,25 @@ def adverse_events_on(*, treatment_ids: list[int], block_ids: list[int]) -> Quer
     )
 
 
-def new_problems_waiting() -> QuerySet[SurveyResponse]:
+def new_problems_waiting(*, user: User) -> QuerySet[SurveyResponse]:
     """Answers in which the patient reported a new problem that no one has reviewed yet (made an adverse event of,
     or dismissed), the longest waiting first. A problem reported about a treatment later superseded still waits:
     a harm is not a follow-up and does not stop being one."""
+    waiting = SurveyResponse.objects.filter(new_problem=True, problem_review__isnull=True, adverse_event__isnull=True)
     return (
-        SurveyResponse.objects.filter(new_problem=True, problem_review__isnull=True, adverse_event__isnull=True)
+        visible_to(waiting, user=user, via=("ablation__patient__",))
         .select_related("ablation__patient", "ablation__nerve", "follow_up")
         .order_by("recorded_at", "pk")
     )
 
 
-def new_problem_get(*, public_id: UUID | str) -> SurveyResponse:
-    """An answer that reported a new problem, reviewed or not (the services refuse a second review)."""
-    return get_object_or_404(
-        SurveyResponse.objects.filter(new_problem=True).select_related(
-            "ablation__patient", "ablation__nerve", "follow_up", "problem_review", "adverse_event"
-        ),
-        public_id=public_id,
+def new_problem_get(*, public_id: UUID | str, user: User) -> SurveyResponse:
+    """An answer that reported a new problem, reviewed or not (the services refuse a second review), if `user` may
+    see its patient (apps.patients.selectors.visible_to); else 404."""
+    responses = SurveyResponse.objects.filter(new_problem=True).select_related(
+        "ablation__patient", "ablation__nerve", "follow_up", "problem_review", "adverse_event"
     )
+    return get_object_or_404(visible_to(responses, user=user, via=("ablation__patient__",)), public_id=public_id)
 
 
 def days_waiting(*, response: SurveyResponse, today: date | None = None) -> int:

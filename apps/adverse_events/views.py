@@ -49,13 +49,13 @@ def _save_errors(form: AdverseEventForm, error: ValidationError) -> None:
 @role_required("adverse_events.add_adverseevent")
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def event_new_for_treatment(request, treatment_id):
-    treatment = ablation_get(public_id=treatment_id)
+    treatment = ablation_get(public_id=treatment_id, user=request.user)
     request.audit.subject(treatment)
     # Made from a patient's "new problem" answer on the staff queue: prefilled with its date and words.
     source = None
     source_id = request.POST.get("source_response") or request.GET.get("response")
     if source_id:
-        source = new_problem_get(public_id=source_id)
+        source = new_problem_get(public_id=source_id, user=request.user)
         if source.ablation_id != treatment.pk:
             source = None
     initial = {}
@@ -90,7 +90,7 @@ def event_new_for_treatment(request, treatment_id):
 @role_required("adverse_events.add_adverseevent")
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def event_new_for_block(request, block_id):
-    block = block_get(public_id=block_id)
+    block = block_get(public_id=block_id, user=request.user)
     request.audit.subject(block)
     form = AdverseEventForm(request.POST or None, block=block)
     if form.is_valid():
@@ -108,7 +108,7 @@ def event_new_for_block(request, block_id):
 @role_required("adverse_events.change_adverseevent")
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def event_edit(request, public_id):
-    event = adverse_event_get(public_id=public_id)
+    event = adverse_event_get(public_id=public_id, user=request.user)
     patient = event.patient
     request.audit.subject(event, patient=patient)
     form = AdverseEventForm(request.POST or None, instance=event)
@@ -135,7 +135,7 @@ def event_edit(request, public_id):
 @audit_access(Action.LIST, Category.SURVEY, object_type="new_problems")
 def new_problems(request):
     """The worklist's "New problems" tab: patients' answers reporting a new problem, waiting for staff."""
-    waiting = new_problems_waiting()
+    waiting = new_problems_waiting(user=request.user)
     page = Paginator(waiting, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     request.audit.subject(None, listed=[r.ablation.patient_id for r in page])
     context = {
@@ -149,7 +149,7 @@ def new_problems(request):
 @role_required("adverse_events.add_problemreview")
 @audit_access(Action.EDIT_FORM, Category.SURVEY)
 def problem_dismiss_view(request, response_id):
-    response = new_problem_get(public_id=response_id)
+    response = new_problem_get(public_id=response_id, user=request.user)
     request.audit.subject(response, patient=response.ablation.patient)
     form = ProblemDismissForm(request.POST or None)
     if form.is_valid():

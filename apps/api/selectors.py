@@ -10,6 +10,7 @@ from uuid import UUID
 from django.db.models import Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from apps.accounts.models import User
 from apps.adverse_events.models import AdverseEvent
 from apps.adverse_events.selectors import EVENT_RELATED
 from apps.blocks.models import DiagnosticBlock
@@ -18,6 +19,7 @@ from apps.cryoablations.models import Cryoablation, FollowUp, Kind
 from apps.cryoablations.selectors import with_repeated_by, worklist
 from apps.instruments.models import InstrumentAnswer
 from apps.medications.models import MedicationStatement
+from apps.patients.selectors import visible_to
 
 
 def _procedure_filters[M: Model](
@@ -134,11 +136,10 @@ def treatment_list(
     return treatments.select_related("patient", "nerve", "physician", "qualifying_block").order_by(ordering, "pk")
 
 
-def treatment_get(*, public_id: UUID | str) -> Cryoablation:
-    return get_object_or_404(
-        with_repeated_by(Cryoablation.objects.select_related("patient", "nerve", "physician", "qualifying_block")),
-        public_id=public_id,
-    )
+def treatment_get(*, public_id: UUID | str, user: User) -> Cryoablation:
+    """The treatment, if `user` may see its patient (apps.patients.selectors.visible_to); else 404."""
+    treatments = Cryoablation.objects.select_related("patient", "nerve", "physician", "qualifying_block")
+    return get_object_or_404(with_repeated_by(visible_to(treatments, user=user)), public_id=public_id)
 
 
 def adverse_event_list(

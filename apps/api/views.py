@@ -334,7 +334,7 @@ class BlockDetailView(APIView):
 
     @extend_schema(responses={200: BlockSerializer, 404: NOT_FOUND})
     def get(self, request, public_id):
-        block = block_get(public_id=public_id)
+        block = block_get(public_id=public_id, user=request.user)
         request.audit.subject(block)
         protocol = protocol_get()
         data = {"block": block, "assessment": block.assess(protocol), "diary": block.diary_rows(protocol)}
@@ -346,7 +346,7 @@ class AblationDetailView(APIView):
 
     @extend_schema(responses={200: AblationSerializer, 404: NOT_FOUND})
     def get(self, request, public_id):
-        ablation = ablation_get(public_id=public_id)
+        ablation = ablation_get(public_id=public_id, user=request.user)
         if ablation.kind != Kind.CRYOABLATION:
             # Version 1's ablations are cryoablations: a treatment of another kind is at /api/v1/treatments/{id}/.
             raise exceptions.NotFound("No such ablation: a treatment of another kind is under /api/v1/treatments/.")
@@ -363,7 +363,7 @@ class FollowUpDetailView(APIView):
 
     @extend_schema(responses={200: FollowUpSerializer, 404: NOT_FOUND})
     def get(self, request, public_id):
-        follow_up = follow_up_get(public_id=public_id)
+        follow_up = follow_up_get(public_id=public_id, user=request.user)
         request.audit.subject(follow_up, patient=follow_up.ablation.patient)
         [row] = follow_up_rows(follow_ups=[follow_up], today=timezone.localdate())
         return Response(FollowUpSerializer(row).data)
@@ -379,7 +379,7 @@ class FollowUpAnswersView(APIView):
         responses={201: SurveyAnswerSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND},
     )
     def post(self, request, public_id):
-        follow_up = follow_up_get(public_id=public_id)
+        follow_up = follow_up_get(public_id=public_id, user=request.user)
         form = validated_form(
             FollowUpAnswersForm, request.data, body=FollowUpAnswersWriteSerializer, follow_up=follow_up
         )
@@ -449,7 +449,7 @@ class TreatmentDetailView(APIView):
 
     @extend_schema(responses={200: TreatmentSerializer, 404: NOT_FOUND})
     def get(self, request, public_id):
-        treatment = treatment_get(public_id=public_id)
+        treatment = treatment_get(public_id=public_id, user=request.user)
         request.audit.subject(treatment)
         rows = follow_up_rows(
             follow_ups=list(treatment.follow_ups.select_related("ablation", "counted_response", "superseded_by")),
@@ -492,7 +492,7 @@ class AdverseEventDetailView(APIView):
 
     @extend_schema(responses={200: AdverseEventSerializer, 404: NOT_FOUND})
     def get(self, request, public_id):
-        event = adverse_event_get(public_id=public_id)
+        event = adverse_event_get(public_id=public_id, user=request.user)
         request.audit.subject(event, patient=event.patient)
         return Response(AdverseEventSerializer(event).data)
 

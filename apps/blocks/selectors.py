@@ -9,15 +9,19 @@ from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.clinic.models import Nerve, Protocol
 from apps.patients.models import Patient
+from apps.patients.selectors import visible_to
 
 from .models import DiagnosticBlock
 
 
-def block_get(*, public_id: UUID | str) -> DiagnosticBlock:
+def block_get(*, public_id: UUID | str, user: User) -> DiagnosticBlock:
+    """The block, if `user` may see its patient (apps.patients.selectors.visible_to); else 404."""
     return get_object_or_404(
-        DiagnosticBlock.objects.select_related("patient", "nerve", "physician"), public_id=public_id
+        visible_to(DiagnosticBlock.objects.select_related("patient", "nerve", "physician"), user=user),
+        public_id=public_id,
     )
 
 

@@ -37,7 +37,7 @@ def block_new(request, patient_id):
 @role_required("blocks.change_diagnosticblock")
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def block_edit(request, public_id):
-    block = block_get(public_id=public_id)
+    block = block_get(public_id=public_id, user=request.user)
     request.audit.subject(block)
     form = DiagnosticBlockForm(request.POST or None, instance=block)
     diary = diary_formset(block, data=request.POST or None)
@@ -51,7 +51,7 @@ def block_edit(request, public_id):
 @role_required("blocks.view_diagnosticblock")
 @audit_access(Action.VIEW, Category.CLINICAL)
 def block_detail(request, public_id):
-    block = block_get(public_id=public_id)
+    block = block_get(public_id=public_id, user=request.user)
     request.audit.subject(block)
     protocol = protocol_get()
     context = {

@@ -13,20 +13,26 @@ from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.models import Protocol
 from apps.clinic.rules import percent_reduction
 from apps.patients.models import Patient
+from apps.patients.selectors import visible_to
 
 from .models import KIND_DETAILS, Cryoablation, FollowUp, QualifyingSource, Status, window_range
 
 WORKLIST_STATUSES = [Status.DUE, Status.OVERDUE, Status.MISSED]
 
 
-def ablation_get(*, public_id: UUID | str) -> Cryoablation:
+def ablation_get(*, public_id: UUID | str, user: User) -> Cryoablation:
+    """The treatment, if `user` may see its patient (apps.patients.selectors.visible_to); else 404."""
     return get_object_or_404(
-        Cryoablation.objects.select_related(
-            "patient", "nerve", "physician", "qualifying_block__nerve", "qualifying_block__peak_relief"
+        visible_to(
+            Cryoablation.objects.select_related(
+                "patient", "nerve", "physician", "qualifying_block__nerve", "qualifying_block__peak_relief"
+            ),
+            user=user,
         ),
         public_id=public_id,
     )
@@ -132,11 +138,12 @@ def treatment_details(*, treatment: Cryoablation) -> list[tuple[str, str]]:
     return rows
 
 
-def follow_up_get(*, public_id: UUID | str) -> FollowUp:
-    return get_object_or_404(
-        FollowUp.objects.select_related("ablation__patient", "ablation__nerve", "ablation__physician", "superseded_by"),
-        public_id=public_id,
+def follow_up_get(*, public_id: UUID | str, user: User) -> FollowUp:
+    """The follow-up, if `user` may see its patient (apps.patients.selectors.visible_to); else 404."""
+    follow_ups = FollowUp.objects.select_related(
+        "ablation__patient", "ablation__nerve", "ablation__physician", "superseded_by"
     )
+    return get_object_or_404(visible_to(follow_ups, user=user, via=("ablation__patient__",)), public_id=public_id)
 
 
 class CountedAnswer(TypingProtocol):

@@ -45,7 +45,7 @@ def ablation_new(request, patient_id):
 @role_required("cryoablations.view_cryoablation")
 @audit_access(Action.VIEW, Category.CLINICAL)
 def ablation_detail(request, public_id):
-    ablation = ablation_get(public_id=public_id)
+    ablation = ablation_get(public_id=public_id, user=request.user)
     request.audit.subject(ablation)
     protocol = protocol_get()
     rows = follow_up_rows(

@@ -19,7 +19,7 @@ from .services import InstrumentAnswerError, baseline_answers_record
 @role_required("instruments.add_instrumentanswer")
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def baseline_answers(request, public_id):
-    treatment = ablation_get(public_id=public_id)
+    treatment = ablation_get(public_id=public_id, user=request.user)
     request.audit.subject(treatment)
     form = BaselineAnswersForm(request.POST or None, treatment=treatment)
     if form.is_valid():

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.decorators import role_required
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
-from apps.patients.selectors import patient_get_or_404
+from apps.patients.selectors import patient_get_or_404, visible_to
 
 from .forms import MedicationStatementForm, MedicationStopForm
 from .models import MedicationStatement
@@ -58,7 +58,8 @@ def statement_new(request, patient_id):
 
 
 def _statement(request, public_id) -> MedicationStatement:
-    statement = get_object_or_404(MedicationStatement.objects.select_related("patient"), public_id=public_id)
+    statements = visible_to(MedicationStatement.objects.select_related("patient"), user=request.user)
+    statement = get_object_or_404(statements, public_id=public_id)
     request.audit.subject(statement, patient=statement.patient)
     return statement
 

@@ -123,7 +123,7 @@ def worklist_view(request):
 @role_required("surveys.add_surveyresponse")
 @audit_access(Action.EDIT_FORM, Category.SURVEY)
 def follow_up_answers(request, public_id):
-    follow_up = follow_up_get(public_id=public_id)
+    follow_up = follow_up_get(public_id=public_id, user=request.user)
     request.audit.subject(follow_up, patient=follow_up.ablation.patient)
     form = FollowUpAnswersForm(request.POST or None, follow_up=follow_up)
     # The instruments due at this time point, beside the pain questions; written with them or not at all.
@@ -162,7 +162,7 @@ def follow_up_answers(request, public_id):
 @role_required("cryoablations.change_cryoablation")
 @audit_access(Action.EDIT_FORM, Category.CLINICAL)
 def ablation_edit(request, public_id):
-    ablation = ablation_get(public_id=public_id)
+    ablation = ablation_get(public_id=public_id, user=request.user)
     request.audit.subject(ablation)
     form = TreatmentForm(request.POST or None, instance=ablation, patient=ablation.patient)
     if form.is_valid():

@@ -9,8 +9,10 @@ from uuid import UUID
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
+from apps.accounts.models import User
 from apps.cryoablations.models import FollowUp, window_range
 from apps.patients.models import Channel, Patient
+from apps.patients.selectors import visible_to
 
 from .models import Message, MessageStatus
 
@@ -18,8 +20,10 @@ HISTORY_LIMIT = 200  # a patient's page shows the latest messages; years of remi
 WORKLIST_SECTION_LIMIT = 50
 
 
-def message_get(*, public_id: UUID | str) -> Message:
-    return get_object_or_404(Message.objects.select_related("patient", "follow_up", "block"), public_id=public_id)
+def message_get(*, public_id: UUID | str, user: User) -> Message:
+    """The message, if `user` may see its patient (apps.patients.selectors.visible_to); else 404."""
+    messages = Message.objects.select_related("patient", "follow_up", "block")
+    return get_object_or_404(visible_to(messages, user=user), public_id=public_id)
 
 
 def messages_for_patient(*, patient: Patient) -> QuerySet[Message]:

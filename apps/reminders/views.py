@@ -12,6 +12,7 @@ from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.cryoablations.selectors import ablation_get, follow_up_get
 from apps.patients.models import Channel
+from apps.patients.selectors import visible_to
 from apps.surveys.models import SurveyLink
 from apps.surveys.services import link_revoke
 
@@ -38,7 +39,7 @@ def _back(request, patient):
 @role_required(PERMISSION)
 @require_POST
 def resend(request, public_id):
-    message = message_get(public_id=public_id)
+    message = message_get(public_id=public_id, user=request.user)
     try:
         message_resend(message=message, user=request.user)
     except CannotSend as error:
@@ -51,7 +52,7 @@ def resend(request, public_id):
 @role_required(PERMISSION)
 @require_POST
 def send_now(request, public_id):
-    follow_up = follow_up_get(public_id=public_id)
+    follow_up = follow_up_get(public_id=public_id, user=request.user)
     patient = follow_up.ablation.patient
     try:
         follow_up_send_now(follow_up=follow_up, user=request.user)
@@ -67,7 +68,7 @@ def send_now(request, public_id):
 @require_POST
 def baseline_send_now(request, public_id):
     """The treatment page's "Send baseline link": the baseline questionnaires, to answer by the end of its day."""
-    treatment = ablation_get(public_id=public_id)
+    treatment = ablation_get(public_id=public_id, user=request.user)
     patient = treatment.patient
     try:
         treatment_baseline_send_now(treatment=treatment, user=request.user)
@@ -85,7 +86,7 @@ def baseline_send_now(request, public_id):
 @audit_access(Action.VIEW, Category.SURVEY)
 def link_for_call(request, public_id):
     """POST only: each request makes a new link (only its hash is kept), shown on this page once."""
-    follow_up = follow_up_get(public_id=public_id)
+    follow_up = follow_up_get(public_id=public_id, user=request.user)
     patient = follow_up.ablation.patient
     request.audit.subject(follow_up, patient=patient)
     try:
@@ -100,7 +101,7 @@ def link_for_call(request, public_id):
 @role_required(PERMISSION)
 @require_POST
 def delivered(request, public_id):
-    message = message_get(public_id=public_id)
+    message = message_get(public_id=public_id, user=request.user)
     if message_resolve_delivered(message=message):
         messages.success(request, "Marked as delivered.")
     return _back(request, message.patient)
@@ -109,7 +110,9 @@ def delivered(request, public_id):
 @role_required(PERMISSION)
 @require_POST
 def revoke_link(request, public_id):
-    link = get_object_or_404(SurveyLink.objects.select_related("patient"), public_id=public_id)
+    link = get_object_or_404(
+        visible_to(SurveyLink.objects.select_related("patient"), user=request.user), public_id=public_id
+    )
     if link_revoke(link=link):
         messages.success(request, "The link no longer opens.")
     return _back(request, link.patient)

@@ -81,7 +81,7 @@ INBOX_PAGE_SIZE = 50
 @role_required("sms.view_inboundsms")
 @audit_access(Action.LIST, Category.SURVEY, object_type="sms_inbox")
 def inbox(request):
-    page = Paginator(inbox_waiting(), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(inbox_waiting(user=request.user), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     request.audit.subject(None, listed=[m.patient_id for m in page if m.patient_id])
     return render(request, "sms/inbox.html", {"page": page, "sms_inbox_tab": True})
 
@@ -98,9 +98,9 @@ def _form_errors(form, error: ValidationError) -> None:
 @audit_access(Action.EDIT_FORM, Category.SURVEY)
 def inbox_item(request, public_id):
     """One message: attach it to the question it answers (one step: the question and the score), or dismiss it."""
-    inbound = inbound_get(public_id=public_id)
+    inbound = inbound_get(public_id=public_id, user=request.user)
     request.audit.subject(inbound, patient=inbound.patient)
-    candidates = list(prompt_candidates(inbound=inbound))
+    candidates = list(prompt_candidates(inbound=inbound, user=request.user))
     action = request.POST.get("action")
     attach_form = AttachForm(
         request.POST if action == "attach" else None,

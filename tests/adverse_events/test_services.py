@@ -106,7 +106,7 @@ def test_a_yes_waits_on_the_queue_a_no_and_an_unanswered_question_do_not(treatme
     response_record(ablation=treatment, completed_at=timezone.now(), pain_average=3, collected_via="phone")
 
     # then
-    assert list(new_problems_waiting()) == [yes]
+    assert list(new_problems_waiting(user=UserFactory())) == [yes]
 
 
 def test_the_queue_shows_the_longest_waiting_first_and_counts_days_in_the_clinics_dates(treatment):
@@ -119,7 +119,7 @@ def test_the_queue_shows_the_longest_waiting_first_and_counts_days_in_the_clinic
     newer = report_new_problem(treatment)
 
     # then
-    assert list(new_problems_waiting()) == [older, newer]
+    assert list(new_problems_waiting(user=UserFactory())) == [older, newer]
     assert days_waiting(response=older, today=TODAY) == 3
     assert days_waiting(response=newer, today=TODAY) == 0
 
@@ -144,7 +144,7 @@ def test_making_an_event_from_the_answer_closes_its_review_and_keeps_the_patient
     review = ProblemReview.objects.get()
     assert (review.response, review.decision, review.reviewed_by) == (answer, Decision.ADVERSE_EVENT, staff_user)
     assert event.source_response == answer
-    assert not new_problems_waiting().exists()
+    assert not new_problems_waiting(user=UserFactory()).exists()
     answer.refresh_from_db()
     assert (answer.new_problem, answer.new_problem_text) == (True, "Red and warm skin")
 
@@ -172,7 +172,7 @@ def test_dismissing_needs_a_reason_and_keeps_the_patients_words(treatment, staff
 
     # then
     assert (review.decision, review.reason) == (Decision.DISMISSED, "Expected soreness, gone by the call")
-    assert not new_problems_waiting().exists()
+    assert not new_problems_waiting(user=UserFactory()).exists()
     answer.refresh_from_db()
     assert answer.new_problem_text == "Sore for a day"
 

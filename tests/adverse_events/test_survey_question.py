@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.adverse_events.selectors import new_problems_waiting
 from apps.surveys.models import SurveyResponse
 from tests.api.test_api import bearer
-from tests.factories import make_ablation, make_reachable_patient, make_survey_link
+from tests.factories import UserFactory, make_ablation, make_reachable_patient, make_survey_link
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_a_yes_and_the_patients_words_are_stored_and_wait_for_staff(client):
     assert response.status_code == 302
     answer = SurveyResponse.objects.get()
     assert (answer.new_problem, answer.new_problem_text) == (True, "The skin is numb and burns")
-    assert list(new_problems_waiting()) == [answer]
+    assert list(new_problems_waiting(user=UserFactory())) == [answer]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_the_question_is_optional_and_nothing_written_is_dropped(client, sent, s
     # then
     answer = SurveyResponse.objects.get()
     assert (answer.new_problem, answer.new_problem_text) == stored
-    assert new_problems_waiting().exists() == (stored[0] is True)
+    assert new_problems_waiting(user=UserFactory()).exists() == (stored[0] is True)
 
 
 def test_the_api_takes_the_new_problem_with_the_answers(staff_user):
@@ -102,4 +102,4 @@ def test_the_api_takes_the_new_problem_with_the_answers(staff_user):
     # then
     assert refused.status_code == 400 and "new_problem" in refused.json()
     assert created.status_code == 201
-    assert list(new_problems_waiting().values_list("new_problem_text", flat=True)) == ["Leg weak"]
+    assert list(new_problems_waiting(user=UserFactory()).values_list("new_problem_text", flat=True)) == ["Leg weak"]
