@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -16,8 +17,7 @@ from apps.blocks.models import DiagnosticBlock, Side
 from apps.clinic.models import Nerve
 from apps.cryoablations.models import Cryoablation, Kind
 from apps.cryoablations.selectors import WORKLIST_STATUSES
-from apps.patients.models import Patient
-from apps.patients.selectors import PATIENT_ORDERINGS
+from apps.patients.selectors import PATIENT_ORDERINGS, patients_visible_to, visible_to
 from apps.reports.outcomes import THRESHOLD_OUT_OF_RANGE, threshold_in_range
 
 # Text a query parameter may carry: anything but a NUL byte, which PostgreSQL cannot hold (DRF's CharField refuses
@@ -148,7 +148,7 @@ class TreatmentQuery(ProcedureQuery):
     ordering = ordering_param(["performed_on", "baseline_nrs"], "-performed_on")
 
     def validate_patient(self, public_id: UUID) -> int:
-        return _pk_of(Patient, public_id, "No patient with this id.")
+        return _pk_of(patients_visible_to(self.context["user"]), public_id, "No patient with this id.")
 
 
 class AdverseEventQuery(_Query):
@@ -160,13 +160,17 @@ class AdverseEventQuery(_Query):
     ordering = ordering_param(["occurred_on"], "-occurred_on")
 
     def validate_treatment(self, public_id: UUID) -> int:
-        return _pk_of(Cryoablation, public_id, "No treatment with this id.")
+        return _pk_of(
+            visible_to(Cryoablation.objects.all(), user=self.context["user"]), public_id, "No treatment with this id."
+        )
 
     def validate_block(self, public_id: UUID) -> int:
-        return _pk_of(DiagnosticBlock, public_id, "No block with this id.")
+        return _pk_of(
+            visible_to(DiagnosticBlock.objects.all(), user=self.context["user"]), public_id, "No block with this id."
+        )
 
     def validate_patient(self, public_id: UUID) -> int:
-        return _pk_of(Patient, public_id, "No patient with this id.")
+        return _pk_of(patients_visible_to(self.context["user"]), public_id, "No patient with this id.")
 
 
 class MedicationStatementQuery(_Query):
@@ -174,7 +178,7 @@ class MedicationStatementQuery(_Query):
     ordering = ordering_param(["started_on"], "-started_on")
 
     def validate_patient(self, public_id: UUID) -> int:
-        return _pk_of(Patient, public_id, "No patient with this id.")
+        return _pk_of(patients_visible_to(self.context["user"]), public_id, "No patient with this id.")
 
 
 class InstrumentAnswerQuery(_Query):
@@ -184,14 +188,17 @@ class InstrumentAnswerQuery(_Query):
     ordering = ordering_param(["completed_at"], "-completed_at")
 
     def validate_patient(self, public_id: UUID) -> int:
-        return _pk_of(Patient, public_id, "No patient with this id.")
+        return _pk_of(patients_visible_to(self.context["user"]), public_id, "No patient with this id.")
 
     def validate_treatment(self, public_id: UUID) -> int:
-        return _pk_of(Cryoablation, public_id, "No treatment with this id.")
+        return _pk_of(
+            visible_to(Cryoablation.objects.all(), user=self.context["user"]), public_id, "No treatment with this id."
+        )
 
 
-def _pk_of(model, public_id: UUID, message: str) -> int:
-    pk = model.objects.filter(public_id=public_id).values_list("pk", flat=True).first()
+def _pk_of(rows: QuerySet, public_id: UUID, message: str) -> int:
+    """The primary key of the row of `rows` (those the user may see) with this id; another site's is unknown."""
+    pk = rows.filter(public_id=public_id).values_list("pk", flat=True).first()
     if pk is None:
         raise serializers.ValidationError(message)
     return pk
@@ -203,6 +210,6 @@ class FollowUpListQuery(FollowUpQuery):
 
 def query_of(serializer_class, request) -> dict:
     """The validated query parameters (400 naming each bad one)."""
-    serializer = serializer_class(data=request.query_params)
+    serializer = serializer_class(data=request.query_params, context={"user": request.user})  # ids: visible_to
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -20,6 +20,7 @@ from apps.instruments.models import CollectedVia as AnswerVia
 from apps.medications.models import Opioid
 from apps.patients.forms import PatientForm, timezone_choices
 from apps.patients.models import Patient
+from apps.patients.selectors import patients_visible_to, visible_to
 
 
 def _person(user) -> str:
@@ -359,7 +360,7 @@ class MedicationStatementWriteSerializer(serializers.Serializer):
     )
 
     def validate_patient(self, public_id: UUID) -> Patient:
-        patient = Patient.objects.filter(public_id=public_id).first()
+        patient = patients_visible_to(self.context["user"]).filter(public_id=public_id).first()
         if patient is None:
             raise serializers.ValidationError("No patient with this id.")
         return patient
@@ -407,7 +408,9 @@ class InstrumentAnswerWriteSerializer(serializers.Serializer):
     )
 
     def validate_treatment(self, public_id: UUID) -> Cryoablation:
-        treatment = Cryoablation.objects.filter(public_id=public_id).first()
+        treatment = (
+            visible_to(Cryoablation.objects.all(), user=self.context["user"]).filter(public_id=public_id).first()
+        )
         if treatment is None:
             raise serializers.ValidationError("No treatment with this id.")
         return treatment
@@ -436,7 +439,8 @@ class AdverseEventWriteSerializer(serializers.Serializer):
     def validate_treatment(self, public_id: UUID | None) -> Cryoablation | None:
         if public_id is None:
             return None
-        treatment = Cryoablation.objects.select_related("patient").filter(public_id=public_id).first()
+        treatments = visible_to(Cryoablation.objects.select_related("patient"), user=self.context["user"])
+        treatment = treatments.filter(public_id=public_id).first()
         if treatment is None:
             raise serializers.ValidationError("No treatment with this id.")
         return treatment
@@ -444,7 +448,8 @@ class AdverseEventWriteSerializer(serializers.Serializer):
     def validate_block(self, public_id: UUID | None) -> DiagnosticBlock | None:
         if public_id is None:
             return None
-        block = DiagnosticBlock.objects.select_related("patient").filter(public_id=public_id).first()
+        blocks = visible_to(DiagnosticBlock.objects.select_related("patient"), user=self.context["user"])
+        block = blocks.filter(public_id=public_id).first()
         if block is None:
             raise serializers.ValidationError("No block with this id.")
         return block

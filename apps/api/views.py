@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.roles import CLINICAL, CONFIGURE, OUTCOMES
-from apps.adverse_events.selectors import adverse_event_get
+from apps.adverse_events.selectors import EVENT_PATIENT, adverse_event_get
 from apps.adverse_events.services import adverse_event_create
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
@@ -30,7 +30,7 @@ from apps.instruments.services import instrument_answer_record
 from apps.medications.services import medication_statement_create
 from apps.patients.forms import PatientForm
 from apps.patients.models import Patient
-from apps.patients.selectors import patient_get_or_404, patient_search
+from apps.patients.selectors import patient_get_or_404, patient_search, visible_to
 from apps.patients.services import patient_create, patient_update
 from apps.patients.views import PAGE_SIZE
 from apps.registry.forms import RegistryUploadForm
@@ -230,7 +230,7 @@ def _serializer_json_type_problem(field: serializers.Field, value) -> str | None
     return None if ok else f"Send {expected}."
 
 
-def validated_body(body, data) -> dict:
+def validated_body(body, data, *, user) -> dict:
     """The JSON object sent, checked by the serializer `body` (its fields' JSON types first, each bad one named, and
     a field it does not declare named too, as validated_form does); 400 naming each bad field."""
     if not isinstance(data, dict):
@@ -248,7 +248,7 @@ def validated_body(body, data) -> dict:
     }
     if problems:
         raise exceptions.ValidationError(problems)
-    serializer = body(data=data)
+    serializer = body(data=data, context={"user": user})  # its ids name records `user` may see
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 
@@ -394,7 +394,8 @@ class BlockListView(APIView):
     @extend_schema(parameters=[BlockQuery], responses={200: BlockSummarySerializer(many=True), **LIST_ERRORS})
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(block_list(**query_of(BlockQuery, request)), request, view=self)
+        blocks = visible_to(block_list(**query_of(BlockQuery, request)), user=request.user)
+        page = paginator.paginate_queryset(blocks, request, view=self)
         request.audit.subject(None, listed=sorted({b.patient_id for b in page}))
         protocol = protocol_get()
         rows = [{"block": block, "assessment": block.assess(protocol)} for block in page]
@@ -408,7 +409,8 @@ class AblationListView(APIView):
     @extend_schema(parameters=[AblationQuery], responses={200: AblationSummarySerializer(many=True), **LIST_ERRORS})
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(ablation_list(**query_of(AblationQuery, request)), request, view=self)
+        ablations = visible_to(ablation_list(**query_of(AblationQuery, request)), user=request.user)
+        page = paginator.paginate_queryset(ablations, request, view=self)
         request.audit.subject(None, listed=sorted({a.patient_id for a in page}))
         rows = [{"ablation": ablation} for ablation in page]
         return paginator.get_paginated_response(AblationSummarySerializer(rows, many=True).data)
@@ -422,7 +424,11 @@ class FollowUpListView(APIView):
     def get(self, request):
         today = timezone.localdate()
         paginator = self.pagination_class()
-        follow_ups = follow_up_list(today=today, **query_of(FollowUpListQuery, request))
+        follow_ups = visible_to(
+            follow_up_list(today=today, **query_of(FollowUpListQuery, request)),
+            user=request.user,
+            via=("ablation__patient__",),
+        )
         page = paginator.paginate_queryset(follow_ups, request, view=self)
         request.audit.subject(None, listed=sorted({f.ablation.patient_id for f in page}))
         rows = follow_up_rows(follow_ups=page, today=today)
@@ -437,7 +443,9 @@ class TreatmentListView(APIView):
     def get(self, request):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
-            with_repeated_by(treatment_list(**query_of(TreatmentQuery, request))), request, view=self
+            with_repeated_by(visible_to(treatment_list(**query_of(TreatmentQuery, request)), user=request.user)),
+            request,
+            view=self,
         )
         request.audit.subject(None, listed=sorted({t.patient_id for t in page}))
         rows = [{"treatment": treatment} for treatment in page]
@@ -465,7 +473,9 @@ class AdverseEventListView(APIView):
     @extend_schema(parameters=[AdverseEventQuery], responses={200: AdverseEventSerializer(many=True), **LIST_ERRORS})
     def get(self, request):
         paginator = self.pagination_class()
-        events = adverse_event_list(**query_of(AdverseEventQuery, request))
+        events = visible_to(
+            adverse_event_list(**query_of(AdverseEventQuery, request)), user=request.user, via=EVENT_PATIENT
+        )
         page = paginator.paginate_queryset(events, request, view=self)
         request.audit.subject(None, listed=sorted({e.patient.pk for e in page}))
         return paginator.get_paginated_response(AdverseEventSerializer(page, many=True).data)
@@ -478,7 +488,7 @@ class AdverseEventListView(APIView):
     def post(self, request):
         """Record an adverse event on a treatment or a block, as staff do on its page; 400 naming each bad field
         (an unknown category, a date before the procedure...), nothing written."""
-        data = validated_body(AdverseEventWriteSerializer, request.data)
+        data = validated_body(AdverseEventWriteSerializer, request.data, user=request.user)
         event = adverse_event_create(recorded_by=request.user, **data)
         return Response(
             AdverseEventSerializer(event).data,
@@ -509,7 +519,9 @@ class MedicationStatementListView(APIView):
     )
     def get(self, request):
         paginator = self.pagination_class()
-        statements = medication_statement_list(**query_of(MedicationStatementQuery, request))
+        statements = visible_to(
+            medication_statement_list(**query_of(MedicationStatementQuery, request)), user=request.user
+        )
         page = paginator.paginate_queryset(statements, request, view=self)
         request.audit.subject(None, listed=sorted({s.patient_id for s in page}))
         return paginator.get_paginated_response(MedicationStatementSerializer(page, many=True).data)
@@ -521,7 +533,7 @@ class MedicationStatementListView(APIView):
     def post(self, request):
         """Record an opioid on a patient's list, as staff do on the patient page; 400 naming each bad field (a dose
         of 0 or less, a stop before the start, an unknown opioid), nothing written."""
-        data = validated_body(MedicationStatementWriteSerializer, request.data)
+        data = validated_body(MedicationStatementWriteSerializer, request.data, user=request.user)
         statement = medication_statement_create(recorded_by=request.user, **data)
         request.audit.subject(statement, patient=statement.patient)
         return Response(MedicationStatementSerializer(statement).data, status=status.HTTP_201_CREATED)
@@ -539,7 +551,11 @@ class InstrumentAnswerListView(APIView):
     )
     def get(self, request):
         paginator = self.pagination_class()
-        answers = instrument_answer_list(**query_of(InstrumentAnswerQuery, request))
+        answers = visible_to(
+            instrument_answer_list(**query_of(InstrumentAnswerQuery, request)),
+            user=request.user,
+            via=("treatment__patient__",),
+        )
         page = paginator.paginate_queryset(answers, request, view=self)
         request.audit.subject(None, listed=sorted({a.treatment.patient_id for a in page}))
         return paginator.get_paginated_response(InstrumentAnswerSerializer(page, many=True).data)
@@ -552,7 +568,7 @@ class InstrumentAnswerListView(APIView):
         """Record a patient's answers to an instrument about a treatment, scored with the instrument's current
         version; 400 naming each bad field (an unknown instrument, an answer out of its item's range as
         `answers.<item>`, a missing item), nothing written."""
-        data = validated_body(InstrumentAnswerWriteSerializer, request.data)
+        data = validated_body(InstrumentAnswerWriteSerializer, request.data, user=request.user)
         answer = instrument_answer_record(recorded_by=request.user, **data)
         request.audit.subject(answer, patient=answer.treatment.patient)
         return Response(InstrumentAnswerSerializer(answer).data, status=status.HTTP_201_CREATED)

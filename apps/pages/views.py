@@ -17,7 +17,7 @@ from apps.cryoablations.models import Status
 from apps.cryoablations.selectors import ablation_get, follow_up_get, worklist
 from apps.instruments.services import InstrumentAnswerError
 from apps.medications.selectors import opioid_list_get
-from apps.patients.selectors import patient_get_or_404
+from apps.patients.selectors import patient_get_or_404, visible_to
 from apps.reminders.selectors import (
     WORKLIST_SECTION_LIMIT,
     link_refusals,
@@ -32,6 +32,7 @@ from .selectors import patient_timeline
 from .trend import patient_trend
 
 WORKLIST_PAGE_SIZE = 50
+FOLLOW_UP_PATIENT = ("ablation__patient__",)  # from a follow-up to its patient (visible_to)
 
 
 def _patient_record(request, public_id) -> dict:
@@ -87,6 +88,7 @@ def worklist_view(request):
     physician_id = request.GET.get("physician", "")
     physician_id = int(physician_id) if physician_id.isdecimal() else None
     follow_ups = worklist(today=timezone.localdate(), status=status, physician_id=physician_id, time_point=time_point)
+    follow_ups = visible_to(follow_ups, user=request.user, via=FOLLOW_UP_PATIENT)
     if not filter_form.is_valid():
         # The whole worklist under a filter naming a time point would be read as that time point's follow-ups.
         follow_ups = follow_ups.none()
@@ -111,10 +113,12 @@ def worklist_view(request):
     # The "To call" tab: patients no message reaches, and messages staff must check (apps.reminders).
     context["reach_tab"] = request.GET.get("view") == "reach"
     if context["reach_tab"]:
-        unreachable = unreachable_follow_ups(today=timezone.localdate())
+        unreachable = visible_to(
+            unreachable_follow_ups(today=timezone.localdate()), user=request.user, via=FOLLOW_UP_PATIENT
+        )
         context["unreachable_count"] = unreachable.count()
         context["unreachable"] = unreachable[:WORKLIST_SECTION_LIMIT]
-        needing_staff = messages_needing_staff()
+        needing_staff = visible_to(messages_needing_staff(), user=request.user)
         context["needing_staff_count"] = needing_staff.count()
         context["needing_staff"] = needing_staff[:WORKLIST_SECTION_LIMIT]
     return render(request, "cryoablations/worklist.html", context)
