@@ -161,6 +161,10 @@ def test_walk_finds_the_whole_url_configuration():
 
 @pytest.fixture
 def objects(db):
+    return make_objects()
+
+
+def make_objects() -> dict:
     """One of each object a URL can name by public id: a patient, a block, an ablation, a follow-up, a survey answer
     reporting a new problem, an adverse event."""
     block = BlockFactory(diary=[(15, 2), (30, 1)])

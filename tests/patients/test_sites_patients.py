@@ -107,20 +107,20 @@ def test_a_site_the_user_does_not_work_at_is_refused_naming_the_field(staff_clie
 
 
 def test_a_patients_site_cannot_be_changed_to_one_the_user_does_not_work_at(staff_client, network):
-    # given a patient at West, a site the user does not work at
+    # given a patient at South, a site the user works at (another site's patient they would not find at all:
+    # tests/patients/test_site_scope.py)
     south, north, west = network
-    patient = Patient.objects.create(site=west, mrn="A1", first_name="A", last_name="B", date_of_birth="1970-01-01")
+    patient = Patient.objects.create(site=south, mrn="A1", first_name="A", last_name="B", date_of_birth="1970-01-01")
     url = reverse("patients:edit", args=[patient.public_id])
-    # when another site the user does not work at, then their current one
+    # when a site the user does not work at, then their current one
     data = {**VALID, "mrn": "A1"}
-    other = Site.objects.create(name="East Clinic")
-    refused = staff_client.post(url, {**data, "site": other.pk})
-    kept = staff_client.post(url, {**data, "site": west.pk})
+    refused = staff_client.post(url, {**data, "site": west.pk})
+    kept = staff_client.post(url, {**data, "site": south.pk})
     # then the patient keeps their site, and may be moved only to a site the user works at
     assert refused.context["form"].errors["site"] == ["Choose one of the sites you work at."]
     assert kept.status_code == 302
     patient.refresh_from_db()
-    assert patient.site == west
+    assert patient.site == south
 
 
 def test_a_user_of_one_site_of_a_network_has_it_preselected(client, staff_user, network):
