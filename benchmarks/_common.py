@@ -121,3 +121,21 @@ def stop_server(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def demo_seed(patients: int) -> None:
+    """Tops the benchmark database up to `patients` demo patients (seed_demo), printing what it wrote."""
+    from apps.demo.generator import seed_demo
+    from apps.patients.models import Patient
+
+    existing = Patient.objects.count()
+    missing = max(0, patients - existing)
+    if not missing:
+        print(f"Seeding: none needed, {existing:,} patients kept from an earlier run")
+        return
+    result = seed_demo(patients=missing)
+    counts = result.counts
+    print(
+        f"Seeding: {counts['patients']:,} patients in {result.seconds:.1f} s "
+        f"({counts['blocks']:,} blocks, {counts['ablations']:,} ablations, {counts['follow_ups']:,} follow-ups)"
+    )

@@ -18,29 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import django_setup, median, p95, timed, verdict  # noqa: E402
+from _common import demo_seed, django_setup, median, p95, timed, verdict  # noqa: E402
 
 DATABASE = os.environ.get("PAINREG_BENCH_DATABASE", "painreg_bench_api")
 PATIENTS = 100_000
 REPEAT = 50
 TARGET_P95_MS = 100
-
-
-def seed() -> None:
-    from apps.demo.generator import seed_demo
-    from apps.patients.models import Patient
-
-    existing = Patient.objects.count()
-    missing = max(0, PATIENTS - existing)
-    if not missing:
-        print(f"Seeding: none needed, {existing:,} patients kept from an earlier run")
-        return
-    result = seed_demo(patients=missing)
-    counts = result.counts
-    print(
-        f"Seeding: {counts['patients']:,} patients in {result.seconds:.1f} s "
-        f"({counts['blocks']:,} blocks, {counts['ablations']:,} ablations, {counts['follow_ups']:,} follow-ups)"
-    )
 
 
 def token_client():
@@ -74,7 +57,7 @@ def main() -> int:
     from apps.patients.models import Patient
 
     print(f"Database {DATABASE}, DEBUG={settings.DEBUG}")
-    seed()
+    demo_seed(PATIENTS)
     print(f"{Patient.objects.count():,} patients; load average {os.getloadavg()[0]:.2f} (1 min)")
     client = token_client()
     url = reverse("api:patient_list")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, django_setup, free_port, start_server, stop_server, verdict  # noqa: E402
+from _common import ROOT, demo_seed, django_setup, free_port, start_server, stop_server, verdict  # noqa: E402
 
 DATABASE = os.environ.get("PAINREG_BENCH_DATABASE", "painreg_bench_load")
 PATIENTS = int(os.environ.get("BENCH_LOAD_PATIENTS", "10000"))
@@ -40,23 +40,6 @@ SPAWN_RATE = 10  # users started per second
 USERNAME_PREFIX = "bench_load_"
 PASSWORD = "bench-load-pass-2026"  # noqa: S105 - a benchmark's own users, on loopback
 SAMPLE = 2_000  # patients to open and names to search for
-
-
-def seed() -> None:
-    from apps.demo.generator import seed_demo
-    from apps.patients.models import Patient
-
-    existing = Patient.objects.count()
-    missing = max(0, PATIENTS - existing)
-    if not missing:
-        print(f"Seeding: none needed, {existing:,} patients kept from an earlier run")
-        return
-    result = seed_demo(patients=missing)
-    counts = result.counts
-    print(
-        f"Seeding: {counts['patients']:,} patients in {result.seconds:.1f} s "
-        f"({counts['blocks']:,} blocks, {counts['ablations']:,} ablations, {counts['follow_ups']:,} follow-ups)"
-    )
 
 
 def staff_users() -> list[dict[str, str]]:
@@ -187,7 +170,7 @@ def main() -> int:
 
     from apps.surveys.models import SurveyResponse
 
-    seed()
+    demo_seed(PATIENTS)
     data = workload()
     print(
         f"{PATIENTS:,} patients, {USERS} staff users, {len(data['follow_ups'])} follow-ups due today to answer; "

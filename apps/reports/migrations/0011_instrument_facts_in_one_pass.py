@@ -25,8 +25,8 @@ PER_TREATMENT = """
 """
 
 
-def function(many_at_once: str) -> str:
-    """The function: `many_at_once` says when the facts are computed in one pass, else one treatment at a time."""
+def function(at_once: str) -> str:
+    """The function: the facts computed in one pass when `at_once` holds, else one treatment at a time."""
     return f"""
 CREATE OR REPLACE FUNCTION reports_instrument_facts_refresh(treatment_ids bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -42,14 +42,7 @@ BEGIN
     IF zone IS NULL THEN
         RETURN;
     END IF;
-{many_at_once}{PER_TREATMENT}
-END
-$$;
-"""  # noqa: S608 - the migration's own constants
-
-
-MANY_AT_ONCE = """
-    IF treatment_ids IS NULL OR cardinality(treatment_ids) > 16 THEN
+    IF {at_once} THEN
         -- Every treatment's facts by the rules at once, kept to the given treatments (NULL: all).
         INSERT INTO reports_instrumentfact (
             follow_up_id, instrument_id, ablation_id, baseline_total, baseline_items, counted_total, counted_items
@@ -64,27 +57,18 @@ MANY_AT_ONCE = """
         WHERE treatment_ids IS NULL OR f.ablation_id = ANY(treatment_ids);
         RETURN;
     END IF;
-"""
-
-# 0010's function: all (NULL) in one pass, the given treatments one at a time.
-BEFORE = """
-    IF treatment_ids IS NULL THEN
-        INSERT INTO reports_instrumentfact (
-            follow_up_id, instrument_id, ablation_id, baseline_total, baseline_items, counted_total, counted_items
-        )
-        SELECT c.follow_up_id, c.instrument_id, f.ablation_id, ba.score_total, ba.score_items, ca.score_total,
-               ca.score_items
-        FROM instruments_counted_answers(zone) c
-        JOIN cryoablations_followup f ON f.id = c.follow_up_id
-        JOIN instruments_baseline_answers(zone) b ON b.treatment_id = f.ablation_id AND b.instrument_id = c.instrument_id
-        JOIN instruments_instrumentanswer ba ON ba.id = b.answer_id
-        JOIN instruments_instrumentanswer ca ON ca.id = c.answer_id;
-        RETURN;
-    END IF;
-"""
+{PER_TREATMENT}
+END
+$$;
+"""  # noqa: S608 - the migration's own constants
 
 
 class Migration(migrations.Migration):
     dependencies = [("reports", "0010_instrument_and_opioid_facts")]
 
-    operations = [migrations.RunSQL(function(MANY_AT_ONCE), function(BEFORE))]
+    operations = [
+        migrations.RunSQL(
+            function("treatment_ids IS NULL OR cardinality(treatment_ids) > 16"),
+            function("treatment_ids IS NULL"),  # 0010's: all in one pass, the given treatments one at a time
+        )
+    ]
