@@ -81,8 +81,11 @@ class PatientForm(forms.ModelForm):
         else:
             site.queryset = choices
             mine = list(choices[:2])
-            if len(mine) == 1:
+            if len(mine) == 1:  # the user's one site, and its time zone (a new patient's default, patient_create)
                 self.initial["site"] = mine[0].pk
+                self.initial["timezone"] = mine[0].effective_time_zone
+            else:
+                self.fields["timezone"].help_text = "Left as it is, the patient gets their site's time zone."
 
     def clean(self) -> dict[str, Any]:
         data = cast(dict[str, Any], super().clean())

@@ -130,8 +130,9 @@ def test_a_user_of_one_site_of_a_network_has_it_preselected(client, staff_user, 
     client.force_login(staff_user)
     # when
     page = client.get(reverse("patients:new"))
-    # then
+    # then the site, and its time zone as the patient's
     assert page.context["form"]["site"].value() == north.pk
+    assert page.context["form"]["timezone"].value() == "America/Los_Angeles"
 
 
 @pytest.mark.parametrize(("chosen", "expected"), [("", "America/Los_Angeles"), ("America/Chicago", "America/Chicago")])
