@@ -6,7 +6,7 @@ Uses its own database, painreg_bench (see _common.py), seeded once with `seed_de
 blocks, 1.2M diary entries, 100,000 ablations, 500,000 follow-ups, 300,000 survey answers) plus one patient
 with a long history (40 blocks, 15 ablations). Pages are requested in-process with Django's test Client, signed
 in as the demo `staff` user, so the times are the server's own: view, queries and template, no network.
-Targets: search median < 50 ms; patient page median < 100 ms in at most 18 queries, the same number however
+Targets: search median < 50 ms; patient page median < 100 ms in at most 22 queries, the same number however
 long the history; worklist median < 150 ms.
 """
 
@@ -26,8 +26,9 @@ PAGE_REPEAT = 30
 WORKLIST_REPEAT = 20
 SEARCH_TARGET_MS = 50
 PATIENT_PAGE_TARGET_MS = 100
-# Session, user and permissions (4), the access record (1), and the patient: one query per kind of record (13).
-PATIENT_PAGE_MAX_QUERIES = 18
+# The page's budget of tests/patients/test_views.py: session, user, permissions and the sites check, the access
+# record, and the patient's records, one query per kind of record.
+PATIENT_PAGE_MAX_QUERIES = 22
 WORKLIST_TARGET_MS = 150
 
 

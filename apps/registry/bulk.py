@@ -27,9 +27,12 @@ from django.db.backends.utils import CursorWrapper
 from django.db.models import NOT_PROVIDED, Model
 from django.utils import timezone
 
+from apps.adverse_events.models import AdverseEvent
 from apps.blocks.models import BlockPeakRelief, DiagnosticBlock, DiaryEntry
 from apps.clinic.models import Protocol as ClinicProtocol
 from apps.cryoablations.models import Cryoablation, FollowUp
+from apps.instruments.models import InstrumentAnswer
+from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient
 from apps.reports import sql
 from apps.reports.models import DurabilityStep, FollowUpFact, InstrumentFact, OpioidFact
@@ -37,9 +40,19 @@ from apps.surveys.models import SurveyResponse
 from apps.surveys.services import counted_response_key
 
 ID_CHUNK = 20_000  # ids, and ablations per qualifying-block statement, per round trip
-# The tables a load of the registry's records writes, in the order they are copied, and those the triggers derive
-# from them.
-WRITTEN = (Patient, DiagnosticBlock, DiaryEntry, Cryoablation, SurveyResponse, FollowUp)
+# The tables a load of the registry's records writes (an import, the demo data), whose created rows it records in bulk
+# (history_in_bulk) and analyzes after, and those the triggers derive from them.
+WRITTEN = (
+    Patient,
+    DiagnosticBlock,
+    DiaryEntry,
+    Cryoablation,
+    SurveyResponse,
+    FollowUp,
+    AdverseEvent,
+    MedicationStatement,
+    InstrumentAnswer,
+)
 DERIVED = (BlockPeakRelief, FollowUpFact, DurabilityStep, InstrumentFact, OpioidFact)
 
 

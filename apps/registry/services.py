@@ -89,8 +89,6 @@ logger = logging.getLogger(__name__)
 TREATMENTS_BY_KIND = "treatments_by_kind"
 REFRESH_CHUNK = 10_000  # follow-ups per counted_responses_refresh
 PROBLEMS_KEPT = 200  # problem locations kept in the ImportRun
-# The models whose created rows the import records in bulk (history_in_bulk).
-CREATED_IN_BULK = (*bulk.WRITTEN, AdverseEvent, MedicationStatement, InstrumentAnswer)
 
 
 @dataclass
@@ -404,8 +402,8 @@ def _record_finished(run: ImportRun, result: ImportResult) -> None:
 def _write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None, site: Site) -> None:
     # Physicians first, recorded by their triggers like any account; then the registry's rows, in bulk.
     _physicians_create(res, result)
-    with history_in_bulk(*CREATED_IN_BULK):
-        with history_in_bulk(*CREATED_IN_BULK, updates=True):
+    with history_in_bulk(*bulk.WRITTEN):
+        with history_in_bulk(*bulk.WRITTEN, updates=True):
             created = _rows_write(parsed, res, result, user, site)
         for model, ids in created.ids.items():
             history_record_created(model=model, ids=ids)
