@@ -11,6 +11,7 @@ class AuditConfig(AppConfig):
 
         # The append-only and hash-chain triggers are installed after every migrate (idempotently) rather than
         # by migrations, so an event table added later can never be left without them.
-        post_migrate.connect(db.install_audit_triggers, dispatch_uid="audit.install_audit_triggers")
+        # Once per migrate (and per test flush): at this app's signal, every table then exists.
+        post_migrate.connect(db.install_audit_triggers, sender=self, dispatch_uid="audit.install_audit_triggers")
         context.track_commands_and_tasks()
         checks.register(db.audit_schema_check)
