@@ -52,6 +52,7 @@ RELATED = (Relatedness.POSSIBLE, Relatedness.PROBABLE, Relatedness.DEFINITE)
 class AdverseEvent(models.Model):
     """A harm recorded on a treatment or on a block (exactly one of the two)."""
 
+    patient_paths = ("treatment__patient__", "block__patient__")  # to its patient (apps.patients.selectors.visible_to)
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     treatment = models.ForeignKey(
         Cryoablation, on_delete=models.PROTECT, null=True, blank=True, related_name="adverse_events"

@@ -24,14 +24,10 @@ EVENT_RELATED = (
 )
 
 
-# From an adverse event to its patient: through its treatment or its block.
-EVENT_PATIENT = ("treatment__patient__", "block__patient__")
-
-
 def adverse_event_get(*, public_id: UUID | str, user: User) -> AdverseEvent:
     """The event, if `user` may see its patient (apps.patients.selectors.visible_to); else 404."""
     events = AdverseEvent.objects.select_related(*EVENT_RELATED)
-    return get_object_or_404(visible_to(events, user=user, via=EVENT_PATIENT), public_id=public_id)
+    return get_object_or_404(visible_to(events, user=user), public_id=public_id)
 
 
 def adverse_events_on(*, treatment_ids: list[int], block_ids: list[int]) -> QuerySet[AdverseEvent]:
@@ -50,7 +46,7 @@ def new_problems_waiting(*, user: User) -> QuerySet[SurveyResponse]:
     a harm is not a follow-up and does not stop being one."""
     waiting = SurveyResponse.objects.filter(new_problem=True, problem_review__isnull=True, adverse_event__isnull=True)
     return (
-        visible_to(waiting, user=user, via=("ablation__patient__",))
+        visible_to(waiting, user=user)
         .select_related("ablation__patient", "ablation__nerve", "follow_up")
         .order_by("recorded_at", "pk")
     )
@@ -62,7 +58,7 @@ def new_problem_get(*, public_id: UUID | str, user: User) -> SurveyResponse:
     responses = SurveyResponse.objects.filter(new_problem=True).select_related(
         "ablation__patient", "ablation__nerve", "follow_up", "problem_review", "adverse_event"
     )
-    return get_object_or_404(visible_to(responses, user=user, via=("ablation__patient__",)), public_id=public_id)
+    return get_object_or_404(visible_to(responses, user=user), public_id=public_id)
 
 
 def days_waiting(*, response: SurveyResponse, today: date | None = None) -> int:

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.roles import CLINICAL, CONFIGURE, OUTCOMES
-from apps.adverse_events.selectors import EVENT_PATIENT, adverse_event_get
+from apps.adverse_events.selectors import adverse_event_get
 from apps.adverse_events.services import adverse_event_create
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
@@ -427,7 +427,6 @@ class FollowUpListView(APIView):
         follow_ups = visible_to(
             follow_up_list(today=today, **query_of(FollowUpListQuery, request)),
             user=request.user,
-            via=("ablation__patient__",),
         )
         page = paginator.paginate_queryset(follow_ups, request, view=self)
         request.audit.subject(None, listed=sorted({f.ablation.patient_id for f in page}))
@@ -473,9 +472,7 @@ class AdverseEventListView(APIView):
     @extend_schema(parameters=[AdverseEventQuery], responses={200: AdverseEventSerializer(many=True), **LIST_ERRORS})
     def get(self, request):
         paginator = self.pagination_class()
-        events = visible_to(
-            adverse_event_list(**query_of(AdverseEventQuery, request)), user=request.user, via=EVENT_PATIENT
-        )
+        events = visible_to(adverse_event_list(**query_of(AdverseEventQuery, request)), user=request.user)
         page = paginator.paginate_queryset(events, request, view=self)
         request.audit.subject(None, listed=sorted({e.patient.pk for e in page}))
         return paginator.get_paginated_response(AdverseEventSerializer(page, many=True).data)
@@ -554,7 +551,6 @@ class InstrumentAnswerListView(APIView):
         answers = visible_to(
             instrument_answer_list(**query_of(InstrumentAnswerQuery, request)),
             user=request.user,
-            via=("treatment__patient__",),
         )
         page = paginator.paginate_queryset(answers, request, view=self)
         request.audit.subject(None, listed=sorted({a.treatment.patient_id for a in page}))

@@ -176,6 +176,7 @@ class FollowUp(models.Model):
     """One time point of an ablation's follow-up, with the dates its survey counts between."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient_paths = ("ablation__patient__",)  # to its patient (apps.patients.selectors.visible_to)
     ablation = models.ForeignKey(Cryoablation, on_delete=models.CASCADE, related_name="follow_ups")
     time_point = models.SlugField(max_length=10)
     label = models.CharField(max_length=40)

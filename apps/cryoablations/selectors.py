@@ -143,7 +143,7 @@ def follow_up_get(*, public_id: UUID | str, user: User) -> FollowUp:
     follow_ups = FollowUp.objects.select_related(
         "ablation__patient", "ablation__nerve", "ablation__physician", "superseded_by"
     )
-    return get_object_or_404(visible_to(follow_ups, user=user, via=("ablation__patient__",)), public_id=public_id)
+    return get_object_or_404(visible_to(follow_ups, user=user), public_id=public_id)
 
 
 class CountedAnswer(TypingProtocol):

@@ -97,6 +97,7 @@ class InstrumentAnswer(models.Model):
     """A patient's complete answers to one instrument about one treatment, with the score of the version used."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient_paths = ("treatment__patient__",)  # to its patient (apps.patients.selectors.visible_to)
     treatment = models.ForeignKey(Cryoablation, on_delete=models.PROTECT, related_name="instrument_answers")
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="answers")
     version = models.ForeignKey(InstrumentVersion, on_delete=models.PROTECT, related_name="answers")

@@ -32,7 +32,6 @@ from .selectors import patient_timeline
 from .trend import patient_trend
 
 WORKLIST_PAGE_SIZE = 50
-FOLLOW_UP_PATIENT = ("ablation__patient__",)  # from a follow-up to its patient (visible_to)
 
 
 def _patient_record(request, public_id) -> dict:
@@ -88,7 +87,7 @@ def worklist_view(request):
     physician_id = request.GET.get("physician", "")
     physician_id = int(physician_id) if physician_id.isdecimal() else None
     follow_ups = worklist(today=timezone.localdate(), status=status, physician_id=physician_id, time_point=time_point)
-    follow_ups = visible_to(follow_ups, user=request.user, via=FOLLOW_UP_PATIENT)
+    follow_ups = visible_to(follow_ups, user=request.user)
     if not filter_form.is_valid():
         # The whole worklist under a filter naming a time point would be read as that time point's follow-ups.
         follow_ups = follow_ups.none()
@@ -113,9 +112,7 @@ def worklist_view(request):
     # The "To call" tab: patients no message reaches, and messages staff must check (apps.reminders).
     context["reach_tab"] = request.GET.get("view") == "reach"
     if context["reach_tab"]:
-        unreachable = visible_to(
-            unreachable_follow_ups(today=timezone.localdate()), user=request.user, via=FOLLOW_UP_PATIENT
-        )
+        unreachable = visible_to(unreachable_follow_ups(today=timezone.localdate()), user=request.user)
         context["unreachable_count"] = unreachable.count()
         context["unreachable"] = unreachable[:WORKLIST_SECTION_LIMIT]
         needing_staff = visible_to(messages_needing_staff(), user=request.user)

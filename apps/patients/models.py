@@ -102,6 +102,7 @@ def time_zone_label(name: str) -> str:
 
 
 class Patient(models.Model):
+    patient_paths = ("",)  # its own site (visible_to)
     # Given by the database when not named (clinic_only_site(), clinic migration 0006): the one site of a
     # single-clinic registry; in a network the function refuses the row, so every way of creating a patient
     # (forms, API, import's COPY, demo data) must name the site there.

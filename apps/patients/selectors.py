@@ -24,20 +24,22 @@ class _Unindexed(Func):
     output_field = CharField()
 
 
-def visible_to[M: Model](rows: QuerySet[M], *, user: User, via: tuple[str, ...] = ("patient__",)) -> QuerySet[M]:
+def visible_to[M: Model](rows: QuerySet[M], *, user: User) -> QuerySet[M]:
     """The rows whose patient `user` may see and change: the one home of the rule. In a network (site_network), a
     patient of one of the user's active sites (none for a user of no site); with one site, every row, whoever asks
-    (a superuser made by createsuperuser is no site's member). `via`: the paths from a row to its patient ("" for
-    patients), any of which may lead to a visible one (an adverse event's treatment or block)."""
+    (a superuser made by createsuperuser is no site's member). The rows' model names its paths to its patient in
+    `patient_paths` ("patient__" when it names none), any of which may lead to a visible one (an adverse event's
+    treatment or block)."""
     if not site_network():
         return rows
     sites = sites_of(user)
-    return rows.filter(reduce(or_, (Q(**{f"{path}site__in": sites}) for path in via)))
+    paths = getattr(rows.model, "patient_paths", ("patient__",))
+    return rows.filter(reduce(or_, (Q(**{f"{path}site__in": sites}) for path in paths)))
 
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:
     """The patients `user` may see and change (visible_to)."""
-    return visible_to(Patient.objects.all(), user=user, via=("",))
+    return visible_to(Patient.objects.all(), user=user)
 
 
 def patient_search(*, user: User, query: str = "", ordering: str = "last_name") -> QuerySet[Patient]:

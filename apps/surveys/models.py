@@ -45,6 +45,7 @@ class SurveyResponse(models.Model):
     holds its completion date in the clinic's time zone (set by the services); none means unscheduled."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient_paths = ("ablation__patient__",)  # to its patient (apps.patients.selectors.visible_to)
     ablation = models.ForeignKey(Cryoablation, on_delete=models.PROTECT, related_name="survey_responses")
     follow_up = models.ForeignKey(FollowUp, on_delete=models.PROTECT, null=True, blank=True, related_name="responses")
     completed_at = models.DateTimeField("completed", validators=[not_in_future_datetime])
