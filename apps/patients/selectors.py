@@ -42,6 +42,13 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
     return visible_to(Patient.objects.all(), user=user)
 
 
+def patient_ids_visible_to(user: User) -> QuerySet[Patient] | None:
+    """The ids of the patients `user` may see (patients_visible_to), as a subquery, for rows that name their patient
+    by id with no foreign key to follow (the audit trail's); None when every patient is visible (one site), so that
+    those rows need no filter at all."""
+    return patients_visible_to(user).values("pk") if site_network() else None
+
+
 def patient_search(*, user: User, query: str = "", ordering: str = "last_name") -> QuerySet[Patient]:
     """Patients whose MRN starts with the query, or whose names hold words starting with each of its terms,
     ignoring case and accents ("jose gar" finds José García), in `ordering` (a key of PATIENT_ORDERINGS, `-` for

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.accounts.models import User
 from apps.audit.models import Action
 from apps.patients.models import Patient
+from apps.patients.selectors import patient_ids_visible_to, patients_visible_to
 
 from .presentation import object_type_choices
 from .selectors import CHANGE_ACTIONS, SORTS, AuditFilter, change_object_types
@@ -11,18 +13,24 @@ from .selectors import CHANGE_ACTIONS, SORTS, AuditFilter, change_object_types
 
 class _TrailFilterForm(forms.Form):
     """The filters both audit pages share. An invalid filter is an error at its field and the page lists nothing
-    (views.py): never everything, and never a guess."""
+    (views.py): never everything, and never a guess. `user` is the reader: in a network, the patient filter knows
+    only their sites' patients (another site's MRN is refused as an unknown one), and the filters carry the
+    patients whose events they may read (AuditFilter.visible_patients)."""
 
     user = forms.CharField(required=False, max_length=150, label="User (username)")
     patient = forms.CharField(required=False, max_length=64, label="Patient MRN")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
     def clean_patient(self) -> Patient | None:
         mrn = self.cleaned_data["patient"].strip()
         if not mrn:
             return None
-        patient = Patient.objects.filter(mrn=mrn).first()
+        patient = patients_visible_to(self.user).filter(mrn=mrn).first()
         if patient is None:
             raise forms.ValidationError("No patient has this MRN.")
         return patient
@@ -32,7 +40,7 @@ class _TrailFilterForm(forms.Form):
         if not self.is_valid():
             raise ValueError(f"invalid audit filters: {sorted(self.errors)}")
         data = {k: v for k, v in self.cleaned_data.items() if v not in ("", None)}
-        return AuditFilter(**data)
+        return AuditFilter(**data, visible_patients=patient_ids_visible_to(self.user))
 
 
 class AuditFilterForm(_TrailFilterForm):

@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.db import connection
-from django.db.models import Func, Model, QuerySet, TextField
+from django.db.models import Func, Model, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from apps.audit import models
@@ -31,6 +31,9 @@ SORTS = {
 
 @dataclass(frozen=True)
 class AuditFilter:
+    """The audit pages' filters (forms.py). `visible_patients`: the ids of the patients whose events the reader may
+    read (apps.patients.selectors.patient_ids_visible_to), a subquery; None, every patient's (one site)."""
+
     user: str = ""
     patient: Patient | None = None
     action: str = ""
@@ -39,10 +42,15 @@ class AuditFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     sort: str = "newest"
+    visible_patients: QuerySet[Patient] | None = None
 
 
 def access_events(*, filters: AuditFilter) -> QuerySet[AccessEvent]:
+    """The access events matching the filters: in a network, those about a patient the reader may see and those
+    about no patient (sign-ins, reports, configuration)."""
     qs = AccessEvent.objects.all()
+    if filters.visible_patients is not None:
+        qs = qs.filter(Q(patient__isnull=True) | Q(patient__in=filters.visible_patients))
     if filters.user:
         qs = qs.filter(actor_label=filters.user)
     if filters.patient is not None:
@@ -207,19 +215,26 @@ _PGH = ("pgh_id", "pgh_created_at", "pgh_label", "pgh_obj", "pgh_context", "pgh_
 
 
 def _patient_condition(
-    model: type[Any], event_models: dict[type[Model], type[Any]], *, prefix: str = "t.", hops: int = 2
-) -> str | None:
-    """SQL naming the events of `model` that are about one patient (its id each of the parameters, one per %s), or
-    None when the model's rows belong to no patient. A record without a patient column of its own (survey answers
-    and follow-ups of an ablation, diary entries of a block, an adverse event of a treatment or of a block, the
-    review of an answer) belongs to the patient of the records it points to, up to `hops` records away, as those
-    records' own histories say: the answer stays found after the ablation is changed or deleted."""
+    model: type[Any],
+    event_models: dict[type[Model], type[Any]],
+    match: tuple[str, list[Any]],
+    *,
+    prefix: str = "t.",
+    hops: int = 2,
+) -> tuple[str, list[Any]] | None:
+    """SQL and its parameters naming the events of `model` whose patient's id `match` takes (SQL following a
+    column, such as "= %s" or "IN (subquery)", and its parameters), or None when the model's rows belong to no
+    patient. A record without a patient column of its own (survey answers and follow-ups of an ablation, diary
+    entries of a block, an adverse event of a treatment or of a block, the review of an answer) belongs to the
+    patient of the records it points to, up to `hops` records away, as those records' own histories say: the answer
+    stays found after the ablation is changed or deleted."""
     tracked = model.pgh_tracked_model
+    comparison, comparison_params = match
     if tracked is Patient:
-        return f"{prefix}pgh_obj_id = %s"
+        return f"{prefix}pgh_obj_id {comparison}", list(comparison_params)
     names = {f.name for f in model._meta.fields}
     if "patient" in names:
-        return f"{prefix}patient_id = %s"
+        return f"{prefix}patient_id {comparison}", list(comparison_params)
     if hops == 0:
         return None
     parents = [
@@ -233,15 +248,16 @@ def _patient_condition(
     # The records one step away first: a survey answer is its ablation's patient's, not also (through an OR that no
     # index serves) its follow-up's. Further only when no record one step away names the patient.
     for depth in (0, hops - 1):
-        conditions = []
+        conditions, params = [], []
         for field, parent in parents:
-            about = _patient_condition(parent, event_models, prefix="", hops=depth)
+            about = _patient_condition(parent, event_models, match, prefix="", hops=depth)
             if about is not None:
                 table = connection.ops.quote_name(parent._meta.db_table)
                 column = connection.ops.quote_name(field.column)
-                conditions.append(f"{prefix}{column} IN (SELECT pgh_obj_id FROM {table} WHERE {about})")  # noqa: S608
+                conditions.append(f"{prefix}{column} IN (SELECT pgh_obj_id FROM {table} WHERE {about[0]})")  # noqa: S608
+                params += about[1]
         if conditions:
-            return conditions[0] if len(conditions) == 1 else "(" + " OR ".join(conditions) + ")"
+            return (conditions[0] if len(conditions) == 1 else "(" + " OR ".join(conditions) + ")"), params
     return None
 
 
@@ -253,20 +269,34 @@ def change_rows(
     object_type: str = "",
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    visible_patients: QuerySet[Patient] | None = None,
     times_as_text: bool = False,
 ) -> Iterator[tuple[Any, ...]]:
     """Every change event matching the filters, newest first, with the row before (the previous snapshot of the
-    same object) and after it, as JSON. With times_as_text, the time as the exports write it (CLINIC_TIME_SQL)."""
+    same object) and after it, as JSON. With times_as_text, the time as the exports write it (CLINIC_TIME_SQL).
+
+    With `visible_patients` (AuditFilter), the events of a record that belongs to a patient only when its patient is
+    one of them (found as the patient filter finds theirs); those of the records that belong to no patient (users,
+    roles, configuration, instruments, imports, API tokens) all."""
     parts, params = [], []
     change_models = _change_models()
     event_models = {model.pgh_tracked_model: model for model in change_models}
+    visible_match: tuple[str, list[Any]] | None = None
+    if visible_patients is not None:
+        visible_sql, visible_params = visible_patients.query.sql_with_params()
+        visible_match = (f"IN ({visible_sql})", list(visible_params))
     for model in change_models:
         name = model.pgh_tracked_model._meta.model_name
         if object_type and object_type != name:
             continue
-        patient_condition = _patient_condition(model, event_models)
+        patient_condition = (
+            _patient_condition(model, event_models, ("= %s", [patient.pk])) if patient is not None else None
+        )
         if patient is not None and patient_condition is None:
             continue
+        visible_condition = (
+            _patient_condition(model, event_models, visible_match) if visible_match is not None else None
+        )
         table = connection.ops.quote_name(model._meta.db_table)
         has_obj = any(f.name == "pgh_obj" for f in model._meta.fields)
         obj = "t.pgh_obj_id::text" if has_obj else "t.pgh_id::text"
@@ -278,9 +308,12 @@ def change_rows(
         if action:
             where.append("t.pgh_label = %s")
             local.append(action)
-        if patient is not None:
-            where.append(cast(str, patient_condition))  # None was skipped above
-            local += [patient.pk] * cast(str, patient_condition).count("%s")
+        if patient_condition is not None:
+            where.append(patient_condition[0])
+            local += patient_condition[1]
+        if visible_condition is not None:
+            where.append(visible_condition[0])
+            local += visible_condition[1]
         if date_from:
             where.append("t.pgh_created_at >= %s")
             local.append(clinic_day_start(date_from))

@@ -1,3 +1,13 @@
+"""The audit pages, for admins: the access log and the change history, each a page and a CSV export.
+
+Sites (README.md, "Sites"): in a network, an admin reads the events about their sites' patients
+(apps.patients.selectors.patients_visible_to), never another site's, and the patient filter answers another site's
+MRN as an unknown one ("No patient has this MRN."). The events about no patient (sign-ins and sign-outs, accounts
+and roles, API tokens, the protocol, nerves and instruments, imports, reports) concern the whole registry's
+configuration and accounts, which admins manage for every site: they stay visible to every admin. With one site,
+every event is read, as before.
+"""
+
 from __future__ import annotations
 
 import json
@@ -55,7 +65,9 @@ def _refused_csv(form) -> HttpResponse:
 @role_required(AUDIT_PERMISSION)
 @audit_access(Action.LIST, Category.AUDIT, object_type="access_log")
 def access_log(request):
-    form = AuditFilterForm(request.GET)
+    """The access events, newest first by default, a page at a time: in a network, those of the admin's sites'
+    patients and those about no patient (the module's docstring)."""
+    form = AuditFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         return _refused(request, "audit/access_log.html", form)
     filters = form.filters()
@@ -92,7 +104,8 @@ def _csv_response(name: str, lines) -> StreamingHttpResponse:
 @role_required(AUDIT_PERMISSION)
 @audit_access(Action.EXPORT, Category.AUDIT, object_type="access_log")
 def access_log_csv(request):
-    form = AuditFilterForm(request.GET)
+    """The access log's rows as CSV, scoped by site as the page (the module's docstring)."""
+    form = AuditFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         return _refused_csv(form)
     filters = form.filters()
@@ -103,7 +116,9 @@ def access_log_csv(request):
 @role_required(AUDIT_PERMISSION)
 @audit_access(Action.LIST, Category.AUDIT, object_type="change_history")
 def change_history(request):
-    form = ChangeHistoryFilterForm(request.GET)
+    """The change history, newest first, one page: in a network, the changes to the admin's sites' patients and
+    their records, and those to records of no patient (accounts, roles, configuration; the module's docstring)."""
+    form = ChangeHistoryFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         return _refused(request, "audit/change_history.html", form)
     filters = form.filters()
@@ -153,13 +168,15 @@ def _change_filters(filters) -> dict:
         "object_type": filters.object_type,
         "date_from": filters.date_from,
         "date_to": filters.date_to,
+        "visible_patients": filters.visible_patients,
     }
 
 
 @role_required(AUDIT_PERMISSION)
 @audit_access(Action.EXPORT, Category.AUDIT, object_type="change_history")
 def change_history_csv(request):
-    form = ChangeHistoryFilterForm(request.GET)
+    """The change history as CSV, scoped by site as the page (the module's docstring)."""
+    form = ChangeHistoryFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         return _refused_csv(form)
     filters = form.filters()
