@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from functools import reduce
 from operator import or_
+from typing import Any
 from uuid import UUID
 
 from django.db.models import CharField, F, Func, Model, Q, QuerySet
@@ -42,7 +43,7 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
     return visible_to(Patient.objects.all(), user=user)
 
 
-def patient_ids_visible_to(user: User) -> QuerySet[Patient] | None:
+def patient_ids_visible_to(user: User) -> QuerySet[Patient, Any] | None:
     """The ids of the patients `user` may see (patients_visible_to), as a subquery, for rows that name their patient
     by id with no foreign key to follow (the audit trail's); None when every patient is visible (one site), so that
     those rows need no filter at all."""

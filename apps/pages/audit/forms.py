@@ -24,13 +24,13 @@ class _TrailFilterForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.user = user
+        self.reader = user
 
     def clean_patient(self) -> Patient | None:
         mrn = self.cleaned_data["patient"].strip()
         if not mrn:
             return None
-        patient = patients_visible_to(self.user).filter(mrn=mrn).first()
+        patient = patients_visible_to(self.reader).filter(mrn=mrn).first()
         if patient is None:
             raise forms.ValidationError("No patient has this MRN.")
         return patient
@@ -40,7 +40,7 @@ class _TrailFilterForm(forms.Form):
         if not self.is_valid():
             raise ValueError(f"invalid audit filters: {sorted(self.errors)}")
         data = {k: v for k, v in self.cleaned_data.items() if v not in ("", None)}
-        return AuditFilter(**data, visible_patients=patient_ids_visible_to(self.user))
+        return AuditFilter(**data, visible_patients=patient_ids_visible_to(self.reader))
 
 
 class AuditFilterForm(_TrailFilterForm):

@@ -42,7 +42,7 @@ class AuditFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     sort: str = "newest"
-    visible_patients: QuerySet[Patient] | None = None
+    visible_patients: QuerySet[Patient, Any] | None = None
 
 
 def access_events(*, filters: AuditFilter) -> QuerySet[AccessEvent]:
@@ -269,7 +269,7 @@ def change_rows(
     object_type: str = "",
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
-    visible_patients: QuerySet[Patient] | None = None,
+    visible_patients: QuerySet[Patient, Any] | None = None,
     times_as_text: bool = False,
 ) -> Iterator[tuple[Any, ...]]:
     """Every change event matching the filters, newest first, with the row before (the previous snapshot of the
