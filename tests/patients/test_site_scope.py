@@ -4,6 +4,9 @@ clinic's registry filters nothing: whoever may read records reads them all."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -122,6 +125,39 @@ def test_lists_hold_only_the_users_sites_patients(client_a, objects, patient_a):
     assert {f["patient"] for f in follow_ups} == {str(patient_a.public_id)}
     # and the API's filters know no patient of site B
     assert client_a.get(reverse("api:treatment_list"), {"patient": str(other.public_id)}).status_code == 400
+
+
+def _csv(client, name: str, **filters) -> list[list[str]]:
+    response = client.get(reverse(name), filters)
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))[1:]
+
+
+def test_the_audit_pages_hold_none_of_another_sites_patients_events(site_a, site_b, objects, patient_a, admin_user):
+    # given site B's patient with one of each record, viewed by a user of site B; and an admin of site A
+    other = objects["patient"]
+    site_b.members.add(admin_user)
+    _login(admin_user).get(reverse("patients:detail", args=[other.public_id]))
+    admin_a = UserFactory(role=Role.ADMIN, is_staff=True)
+    site_a.members.add(admin_a)
+    client = _login(admin_a)
+    client.get(reverse("patients:detail", args=[patient_a.public_id]))
+    # (site B's patient's changes, as an admin of site B finds them with the patient filter)
+    of_b = {(row[1], row[2]) for row in _csv(_login(admin_user), "audit:change_history_csv", patient=other.mrn)}
+    assert {"patient", "diagnosticblock", "surveyresponse", "adverseevent", "medicationstatement", "inboundsms"} <= {
+        kind for kind, _ in of_b
+    }
+    # when the admin of site A reads the audit pages and their CSVs
+    pages = [client.get(reverse(name)) for name in ("audit:access_log", "audit:change_history")]
+    access = _csv(client, "audit:access_log_csv")
+    changes = {(row[1], row[2]) for row in _csv(client, "audit:change_history_csv")}
+    # then none of site B's patient's events is there, and site A's patient's are
+    assert all(page.status_code == 200 and other.mrn not in page.text for page in pages)
+    assert str(other.pk) not in {row[8] for row in access} and str(patient_a.pk) in {row[8] for row in access}
+    assert not (changes & of_b) and ("patient", str(patient_a.pk)) in changes
+    # and the patient filter knows no patient of site B
+    for name in ("audit:access_log", "audit:change_history_csv"):
+        assert client.get(reverse(name), {"patient": other.mrn}).status_code == 400
 
 
 def test_a_user_of_both_sites_sees_both(site_a, site_b, objects, patient_a):
