@@ -194,12 +194,12 @@ class InstrumentFact(models.Model):
     point's score, as the instruments' rules pick them (instruments_baseline_answers, instruments_counted_answers:
     instruments migrations 0003 to 0005, in the clinic's time zone, reports_time_zone()), kept by database triggers
     (migration 0010); a row only when both answers exist. The instruments' figures read this narrow table instead of
-    running the two rules over every answer on each report or first dashboard load. What the figures also depend on
-    is not stored: whether the time point is closed (as of the report) or superseded (the follow-up facts), the
-    instrument's schedule and its current version's rules (read at report time).
+    running the two rules over every answer on each report or first dashboard load. Whether the time point is closed
+    depends on the report's date, so only the window's end is stored.
 
     Written only by the triggers: inserts, updates and deletes of answers, of follow-ups (a window, the superseding
-    treatment) and updates of a treatment's date recompute the rows of the treatments concerned; a change of the
+    treatment), updates of a treatment's date, kind, physician, nerve or side, of an instrument's schedule and its
+    versions recompute the rows of the treatments concerned; a change of the
     clinic's time zone (settings.TIME_ZONE, at migrate) recomputes every row. Not in the change history: a derived
     value is no change a person made."""
 
@@ -211,6 +211,24 @@ class InstrumentFact(models.Model):
     baseline_items = models.PositiveSmallIntegerField(editable=False)
     counted_total = models.DecimalField(max_digits=12, decimal_places=4, editable=False)
     counted_items = models.PositiveSmallIntegerField(editable=False)
+    # Copied from the follow-up and its treatment (migration 0012), as FollowUpFact copies them: the figures filter
+    # and group a scan of this table alone.
+    time_point = models.CharField(max_length=10, editable=False)
+    window_end = models.DateField(editable=False)
+    superseded = models.BooleanField(editable=False)
+    kind = models.CharField(max_length=15, editable=False)
+    physician_id = models.BigIntegerField(editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    side = models.CharField(max_length=9, editable=False)
+    performed_on = models.DateField(editable=False)
+    # What the instrument's rules make of the two scores under its current version (migration 0012): asked at this
+    # time point (its schedule), the change (follow-up minus baseline), responder, positive screens (None: the
+    # instrument screens for nothing).
+    asked = models.BooleanField(editable=False)
+    change = models.FloatField(editable=False)
+    responder = models.BooleanField(null=True, editable=False)
+    positive_baseline = models.BooleanField(null=True, editable=False)
+    positive_now = models.BooleanField(null=True, editable=False)
 
     class Meta:
         db_table = "reports_instrumentfact"
@@ -225,11 +243,12 @@ class OpioidFact(models.Model):
     the treatment day (the baseline, above 0) and on the follow-up's target day, by the MME rule (medications_mme,
     medications migrations 0002 and 0003), kept by database triggers (migration 0010). The opioid figures read this
     narrow table instead of summing the patients' statements per treatment and time point on each report; whether the
-    time point is evaluable (closed and not superseded, as of the report) is read from the follow-up facts.
+    time point is evaluable (closed and not superseded, as of the report) is read from its copied window and
+    supersession.
 
     Written only by the triggers: inserts, updates and deletes of medication statements, of treatments (patient,
-    date) and of follow-ups (target day) recompute the rows of the patients concerned. Not in the change history: a
-    derived value is no change a person made."""
+    date, kind, physician, nerve, side) and of follow-ups (target day, window, supersession) recompute the rows of the
+    patients concerned. Not in the change history: a derived value is no change a person made."""
 
     follow_up_id = models.BigIntegerField(primary_key=True, editable=False)
     ablation_id = models.BigIntegerField(editable=False)
@@ -237,6 +256,15 @@ class OpioidFact(models.Model):
     # Exact: a dose has 3 decimals and a factor at most 3 (medications_mme_factor), so an MME at most 6.
     baseline = models.DecimalField(max_digits=20, decimal_places=6, editable=False)
     mme = models.DecimalField(max_digits=20, decimal_places=6, editable=False)
+    # Copied from the follow-up and its treatment (migration 0012), as InstrumentFact's.
+    time_point = models.CharField(max_length=10, editable=False)
+    window_end = models.DateField(editable=False)
+    superseded = models.BooleanField(editable=False)
+    kind = models.CharField(max_length=15, editable=False)
+    physician_id = models.BigIntegerField(editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    side = models.CharField(max_length=9, editable=False)
+    performed_on = models.DateField(editable=False)
 
     class Meta:
         db_table = "reports_opioidfact"

@@ -13,7 +13,7 @@ full-precision floats, None where the denominator is 0; rounding (half-up, one d
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -599,40 +599,34 @@ def _compute(
             group=key, **{k: int(row[k]) for k in ("treatments", "with_event", "with_related", "with_serious")}
         )
 
-    opioids: dict[tuple[str, str], OpioidRow] = {}
-    for row in opioid_rows:
-        key = namer.key(row)
-        opioids[(key, row["time_point"])] = OpioidRow(
-            group=key,
-            time_point=row["time_point"],
-            median_change=row["median_change"],
-            **{k: int(row[k]) for k in ("on_opioids", "evaluable", "reduced_50", "discontinued")},
-        )
+    opioids = {
+        (key, tp): OpioidRow(group=key, time_point=tp, median_change=median, **totals)
+        for (key, tp), (totals, median) in _by_change(
+            opioid_rows, lambda row: (namer.key(row), row["time_point"]), OPIOID_COUNTS
+        ).items()
+    }
 
     # The instruments with a definition, in loading order, each at the time points it is asked at; a screening one
     # (a positive-screen cut-off: PHQ-2, GAD-2) counts its positive screens.
     asked = instruments_with_versions()
     screens = {i.code: v.positive_screen is not None for i, v in asked}
-    instrument_counts: dict[tuple[str, str, str], dict[str, int]] = {}
-    changes: dict[tuple[str, str, str], list[tuple[float, int]]] = {}
-    for row in instrument_rows:
-        cell = (namer.key(row), row["instrument"], row["time_point"])
-        total = instrument_counts.setdefault(cell, dict.fromkeys(INSTRUMENT_COUNTS, 0))
-        for name in INSTRUMENT_COUNTS:
-            total[name] += int(row[name])
-        changes.setdefault(cell, []).append((row["change"], int(row["evaluable"])))
+    codes = {i.pk: i.code for i, _ in asked}
     instruments = {
         (key, code, tp): InstrumentRow(
             group=key,
             instrument=code,
             time_point=tp,
-            evaluable=total["evaluable"],
-            median_change=percentile_cont(sorted(changes[key, code, tp]), 0.5),
-            responders=total["responders"],
-            positive_baseline=total["positive_baseline"] if screens[code] else None,
-            positive_now=total["positive_now"] if screens[code] else None,
+            evaluable=totals["evaluable"],
+            median_change=median,
+            responders=totals["responders"],
+            positive_baseline=totals["positive_baseline"] if screens[code] else None,
+            positive_now=totals["positive_now"] if screens[code] else None,
         )
-        for (key, code, tp), total in instrument_counts.items()
+        for (key, code, tp), (totals, median) in _by_change(
+            instrument_rows,
+            lambda row: (namer.key(row), codes[row["instrument_id"]], row["time_point"]),
+            INSTRUMENT_COUNTS,
+        ).items()
     }
 
     # Every group with at least one block or treatment appears in every section, with zeros where it has none; the
@@ -693,6 +687,23 @@ def _compute(
         complete=not page,
     )
     return report, figures["pain"]
+
+
+def _by_change[K](
+    rows: Iterable[dict[str, Any]], cell_of: Callable[[dict[str, Any]], K], counts: tuple[str, ...]
+) -> dict[K, tuple[dict[str, int], float | None]]:
+    """A section counted by group and change (sql._cells_by_group: the instruments', the opioids'): each cell's
+    counts added up and the median of its changes (rows with a change: the evaluable ones, counted by `evaluable`)."""
+    totals: dict[K, dict[str, int]] = {}
+    changes: dict[K, list[tuple[float, int]]] = {}
+    for row in rows:
+        cell = cell_of(row)
+        total = totals.setdefault(cell, dict.fromkeys(counts, 0))
+        for name in counts:
+            total[name] += int(row[name])
+        if row["change"] is not None:
+            changes.setdefault(cell, []).append((row["change"], int(row["evaluable"])))
+    return {cell: (total, percentile_cont(sorted(changes.get(cell, [])), 0.5)) for cell, total in totals.items()}
 
 
 def _by_group(namer: _GroupNamer, rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -902,6 +913,7 @@ PAIN_BASELINE = "baseline"
 
 
 INSTRUMENT_COUNTS = ("evaluable", "responders", "positive_baseline", "positive_now")
+OPIOID_COUNTS = ("on_opioids", "evaluable", "reduced_50", "discontinued")
 
 
 def percentile_cont(distribution: list[tuple[float, int]], fraction: float) -> float | None:

@@ -77,22 +77,33 @@ QUALIFYING_BLOCK_FILTERS = _block_filters(
 )
 QUALIFYING_PEAK = "x.qualifying_peak_relief_percent"
 
+
 # The flags of a follow-up x's time point. Closed: the last day of the window is before as_of. Answered: closed,
 # an answer counts. Evaluable: answered, baseline above 0. Responder: answered, and reports_responder (reports
 # migration 0005: baseline above 0, the counted average pain at least the percent below it, exact) at the protocol's
 # percent, or at 30% for responders_30.
 # Superseded: closed and superseded by a repeat treatment (it stays closed, ITT's non-responder; it counts no answer,
 # FollowUp.counted_response being NULL when superseded, so it is never evaluable).
-FOLLOW_UP_FLAGS = """
-    x.window_end < %(as_of)s::date AS closed,
-    (x.window_end < %(as_of)s::date AND x.superseded) AS superseded,
-    (x.window_end < %(as_of)s::date AND x.counted_response_id IS NOT NULL) AS answered,
-    (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL) AS evaluable,
-    (x.window_end < %(as_of)s::date AND x.counted_response_id IS NOT NULL
+def closed(alias: str) -> str:
+    """The time point of the follow-up (or fact) `alias` is closed: the last day of its window is before as_of."""
+    return f"{alias}.window_end < %(as_of)s::date"
+
+
+def evaluable_time_point(alias: str) -> str:
+    """Closed and not superseded: a time point at which an instrument or opioid figure counts the follow-up."""
+    return f"({closed(alias)} AND NOT {alias}.superseded)"
+
+
+FOLLOW_UP_FLAGS = f"""
+    {closed("x")} AS closed,
+    ({closed("x")} AND x.superseded) AS superseded,
+    ({closed("x")} AND x.counted_response_id IS NOT NULL) AS answered,
+    ({closed("x")} AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL) AS evaluable,
+    ({closed("x")} AND x.counted_response_id IS NOT NULL
         AND reports_responder(x.baseline_nrs, x.pain_average, %(responder)s)) AS responder,
-    (x.window_end < %(as_of)s::date AND x.counted_response_id IS NOT NULL
+    ({closed("x")} AND x.counted_response_id IS NOT NULL
         AND reports_responder(x.baseline_nrs, x.pain_average, 30)) AS responder_30,
-    (x.window_end < %(as_of)s::date AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL AND x.pgic IN (1, 2))
+    ({closed("x")} AND x.baseline_nrs > 0 AND x.counted_response_id IS NOT NULL AND x.pgic IN (1, 2))
         AS pgic_improved
 """
 FACTS = f"reports_followupfact x CROSS JOIN LATERAL (SELECT {FOLLOW_UP_FLAGS}) fl"
@@ -444,15 +455,15 @@ FIGURES_OF_THE_PAGE = FIGURES.format(pain=_section(PAIN_SECTION), **_PAGE_SECTIO
 # Opioids (outcome-definitions.md, Version 2: Opioids and its exact reading), a statement of its own beside FIGURES:
 # the treatments in range whose patient's daily MME on the treatment date (the baseline) is above 0, each at every
 # time point of its follow-ups, with the MME on the time point's target day once it is evaluable (closed and not
-# superseded: FOLLOW_UP_FLAGS). The MMEs are the database's one rule (medications_mme, medications migrations 0002 and
-# 0003), kept per follow-up of those treatments by triggers in apps.reports.models.OpioidFact (reports 0010).
+# superseded). The MMEs are the database's one rule (medications_mme, medications migrations 0002 and 0003), kept per
+# follow-up of those treatments by triggers in apps.reports.models.OpioidFact (reports 0010), with the follow-up's
+# window and supersession and the treatment's columns the filters read (reports 0012): one table, joined to nothing.
 OPIOID_FOLLOW_UPS = f"""
-    SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, o.baseline,
-           (fl.closed AND NOT fl.superseded) AS evaluable,
-           CASE WHEN fl.closed AND NOT fl.superseded THEN o.mme END AS mme
+    SELECT o.ablation_id AS id, o.time_point, o.kind, o.nerve_id, o.physician_id, o.baseline, e.evaluable,
+           CASE WHEN e.evaluable THEN o.mme END AS mme
     FROM reports_opioidfact o
-    JOIN {FACTS} ON x.follow_up_id = o.follow_up_id
-    WHERE {FACT_FILTERS}
+    CROSS JOIN LATERAL (SELECT {evaluable_time_point("o")} AS evaluable) e
+    WHERE {_ablation_filters("o")}
 """
 # Each evaluable time point: reduced by at least %(opioid_reduction)s percent (exact: numeric arithmetic, the
 # reduction times 100 against the percent times the baseline), discontinued (MME 0).
@@ -462,47 +473,51 @@ OPIOID_MEASURES = {
     "reduced_50": "o.evaluable AND (o.baseline - o.mme) * 100 >= %(opioid_reduction)s * o.baseline",
     "discontinued": "o.evaluable AND o.mme = 0",
 }
-OPIOIDS_SECTION = f"""
-    SELECT {GROUP_COLUMNS.format(alias="o")}, o.time_point,
-           count(*) AS on_opioids,
-           count(*) FILTER (WHERE {OPIOID_MEASURES["evaluable"]}) AS evaluable,
-           count(*) FILTER (WHERE {OPIOID_MEASURES["reduced_50"]}) AS reduced_50,
-           count(*) FILTER (WHERE {OPIOID_MEASURES["discontinued"]}) AS discontinued,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY (o.mme - o.baseline)::float8) FILTER (WHERE o.evaluable)
-               AS median_change
-    FROM ({OPIOID_FOLLOW_UPS}) o
-    GROUP BY {_grouping("o", "o.time_point")}
+
+
+def _cells_by_group(cells: str, columns: str, sums: tuple[str, ...]) -> str:
+    """The groups of data-exchange.md (GROUPING) from `cells`, a statement counting by kind, nerve, physician and
+    `columns`: its first level is a plain GROUP BY, which parallel workers share, and the grouping sets run over its
+    few thousand rows instead of every fact."""
+    added = ", ".join(f"sum(c.{name}) AS {name}" for name in sums)
+    return f"""
+    WITH cells AS ({cells})
+    SELECT {GROUP_COLUMNS.format(alias="c")}, {columns}, {added}
+    FROM cells c
+    GROUP BY {_grouping("c", columns)}
 """
+
+
+# Counted by change as well (evaluable time points only; NULL otherwise): the changes are few distinct values, so
+# each group's median comes from their counts (apps.reports.outcomes.percentile_cont, as PostgreSQL's).
+OPIOIDS_SECTION = _cells_by_group(
+    f"""
+        SELECT o.kind, o.nerve_id, o.physician_id, o.time_point, (o.mme - o.baseline)::float8 AS change,
+               count(*) AS on_opioids,
+               count(*) FILTER (WHERE {OPIOID_MEASURES["evaluable"]}) AS evaluable,
+               count(*) FILTER (WHERE {OPIOID_MEASURES["reduced_50"]}) AS reduced_50,
+               count(*) FILTER (WHERE {OPIOID_MEASURES["discontinued"]}) AS discontinued
+        FROM ({OPIOID_FOLLOW_UPS}) o
+        GROUP BY 1, 2, 3, 4, 5""",
+    "c.time_point, c.change",
+    ("on_opioids", "evaluable", "reduced_50", "discontinued"),
+)
 # Drill-down: the treatments behind an opioid figure (one time point, one measure of OPIOID_MEASURES).
 OPIOIDS_DRILL = f"""
 SELECT o.id FROM ({OPIOID_FOLLOW_UPS}) o WHERE o.time_point = %(time_point)s AND {{measure}}
 """
 
 # Instruments (outcome-definitions.md, "Instruments beyond pain intensity" and "Version 2: exact readings"): the
-# evaluable follow-ups of the treatments in range at a time point an instrument is asked at (its schedule,
-# Instrument.time_points): closed, not superseded, with the treatment's baseline answer and the answer counted at the
-# time point, as the instruments' rules pick them (instruments migrations 0003 to 0005:
-# instruments_baseline_answers, instruments_counted_answers; clinic-local dates; no counted answer on a superseded
-# follow-up), whose scores triggers keep per follow-up and instrument in apps.reports.models.InstrumentFact (reports
-# 0010; a row only with both answers). The instrument's own responder rule and positive screen (instruments_responder,
-# instruments_positive) on the scores as exact fractions, with the instrument's current version's rules; the change
-# is follow-up minus baseline.
-INSTRUMENT_FOLLOW_UPS = f"""
-    WITH current_version AS (
-        SELECT DISTINCT ON (v.instrument_id) v.*
-        FROM instruments_instrumentversion v ORDER BY v.instrument_id, v.version DESC
-    )
-    SELECT x.ablation_id AS id, x.time_point, x.kind, x.nerve_id, x.physician_id, i.code AS instrument,
-           n.counted_total / n.counted_items - n.baseline_total / n.baseline_items AS change,
-           instruments_responder(v.responder_rule, v.responder_percent, v.minimal_important_change, v.better,
-               v.positive_screen, n.baseline_total, n.baseline_items, n.counted_total, n.counted_items) AS responder,
-           instruments_positive(v.positive_screen, n.baseline_total, n.baseline_items) AS positive_baseline,
-           instruments_positive(v.positive_screen, n.counted_total, n.counted_items) AS positive_now
-    FROM reports_instrumentfact n
-    JOIN {FACTS} ON x.follow_up_id = n.follow_up_id
-    JOIN instruments_instrument i ON i.id = n.instrument_id AND x.time_point = ANY (i.time_points)
-    JOIN current_version v ON v.instrument_id = i.id
-    WHERE {FACT_FILTERS} AND fl.closed AND NOT fl.superseded
+# evaluable follow-ups (closed, not superseded) of the treatments in range at a time point an instrument is asked at
+# (its schedule, Instrument.time_points), with the treatment's baseline answer and the answer counted at the time
+# point, as the instruments' rules pick them (instruments migrations 0003 to 0005: instruments_baseline_answers,
+# instruments_counted_answers; clinic-local dates; no counted answer on a superseded follow-up). Triggers keep one row
+# per follow-up and instrument with both answers in apps.reports.models.InstrumentFact (reports 0010, 0012), with what
+# the instrument's rules under its current version make of the two scores (instruments_responder,
+# instruments_positive; the change, follow-up minus baseline) and the columns the filters read.
+INSTRUMENT_FACTS = f"""
+    reports_instrumentfact n
+    WHERE {_ablation_filters("n")} AND n.asked AND {evaluable_time_point("n")}
 """
 INSTRUMENT_MEASURES = {
     "evaluable": "TRUE",
@@ -510,21 +525,23 @@ INSTRUMENT_MEASURES = {
     "positive_baseline": "n.positive_baseline",
     "positive_now": "n.positive_now",
 }
-# Counted by change as well: the changes are few distinct fractions, so each group's median comes from their counts
-# (apps.reports.outcomes.percentile_cont, as PostgreSQL's), a hashed count rather than a sort per group.
-INSTRUMENTS_SECTION = f"""
-    SELECT {GROUP_COLUMNS.format(alias="n")}, n.instrument, n.time_point, n.change::float8 AS change,
-           count(*) AS evaluable,
-           count(*) FILTER (WHERE {INSTRUMENT_MEASURES["responders"]}) AS responders,
-           count(*) FILTER (WHERE {INSTRUMENT_MEASURES["positive_baseline"]}) AS positive_baseline,
-           count(*) FILTER (WHERE {INSTRUMENT_MEASURES["positive_now"]}) AS positive_now
-    FROM ({INSTRUMENT_FOLLOW_UPS}) n
-    GROUP BY {_grouping("n", "n.instrument, n.time_point, n.change::float8")}
-"""
+INSTRUMENTS_SECTION = _cells_by_group(
+    f"""
+        SELECT n.kind, n.nerve_id, n.physician_id, n.instrument_id, n.time_point, n.change,
+               count(*) AS evaluable,
+               count(*) FILTER (WHERE {INSTRUMENT_MEASURES["responders"]}) AS responders,
+               count(*) FILTER (WHERE {INSTRUMENT_MEASURES["positive_baseline"]}) AS positive_baseline,
+               count(*) FILTER (WHERE {INSTRUMENT_MEASURES["positive_now"]}) AS positive_now
+        FROM {INSTRUMENT_FACTS}
+        GROUP BY 1, 2, 3, 4, 5, 6""",
+    "c.instrument_id, c.time_point, c.change",
+    ("evaluable", "responders", "positive_baseline", "positive_now"),
+)
 # Drill-down: the treatments behind an instrument figure (one instrument and time point, one INSTRUMENT_MEASURES).
 INSTRUMENTS_DRILL = f"""
-SELECT n.id FROM ({INSTRUMENT_FOLLOW_UPS}) n
-WHERE n.instrument = %(instrument)s AND n.time_point = %(time_point)s AND {{measure}}
+SELECT n.ablation_id AS id FROM {INSTRUMENT_FACTS}
+  AND n.instrument_id = (SELECT id FROM instruments_instrument WHERE code = %(instrument)s)
+  AND n.time_point = %(time_point)s AND {{measure}}
 """
 
 # What the dashboards' cache is keyed by: the audit trail's change tables are append-only and written by triggers

@@ -1,9 +1,13 @@
-"""The instrument and opioid facts (reports migration 0010) stay what the rules' own functions say, through every
-change of the rows they are derived from: answers recorded, corrected and deleted, statements recorded, corrected and
-deleted, treatments re-dated and superseded, follow-ups moved and deleted, and the clinic's time zone changed."""
+"""The instrument and opioid facts (reports migrations 0010, 0012) stay what the rules' own functions say, with the
+follow-up's and the treatment's columns as they are, through every change of the rows they are derived from: answers
+recorded, corrected and deleted, statements recorded, corrected and deleted, treatments re-dated, re-assigned and
+superseded, follow-ups moved and deleted, instruments re-scheduled and given a new version, and the clinic's time zone
+changed."""
 
 from __future__ import annotations
 
+# S608: the queries are composed of this module's constants.
+# ruff: noqa: S608
 import datetime as dt
 from decimal import Decimal
 
@@ -13,9 +17,9 @@ from django.db import connection
 from django.db.models import F
 
 from apps.cryoablations.models import Cryoablation, FollowUp
-from apps.instruments.models import InstrumentAnswer
+from apps.instruments.models import Instrument, InstrumentAnswer, InstrumentVersion
 from apps.medications.models import MedicationStatement
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, UserFactory
 from tests.reports.test_instruments import ask, peg3
 from tests.reports.test_opioids import take
 from tests.reports.test_outcomes_v2 import NEW_YORK, treatment
@@ -29,17 +33,34 @@ def fetch(query: str, params: list | None = None) -> set[tuple]:
         return set(cursor.fetchall())
 
 
+# The follow-up's and treatment's columns a fact copies, as they are now.
+COPIED = (
+    "f.time_point, f.window_end, f.superseded_by_id IS NOT NULL, t.kind, t.physician_id, t.nerve_id, t.side, "
+    "t.performed_on"
+)
+
+
 def instrument_source(tz: str) -> set[tuple]:
-    """Every follow-up x instrument with both answers, by the rules' functions over every treatment."""
+    """Every follow-up x instrument with both answers, by the rules' functions over every treatment, with what the
+    instrument's current version's rules make of them."""
     return fetch(
-        """
+        f"""
         SELECT c.follow_up_id, c.instrument_id, f.ablation_id, ba.score_total, ba.score_items, ca.score_total,
-               ca.score_items
+               ca.score_items, {COPIED}, f.time_point = ANY (i.time_points),
+               (ca.score_total / ca.score_items - ba.score_total / ba.score_items)::float8,
+               instruments_responder(v.responder_rule, v.responder_percent, v.minimal_important_change, v.better,
+                   v.positive_screen, ba.score_total, ba.score_items, ca.score_total, ca.score_items),
+               instruments_positive(v.positive_screen, ba.score_total, ba.score_items),
+               instruments_positive(v.positive_screen, ca.score_total, ca.score_items)
         FROM instruments_counted_answers(%s) c
         JOIN cryoablations_followup f ON f.id = c.follow_up_id
+        JOIN cryoablations_cryoablation t ON t.id = f.ablation_id
         JOIN instruments_baseline_answers(%s) b ON b.treatment_id = f.ablation_id AND b.instrument_id = c.instrument_id
         JOIN instruments_instrumentanswer ba ON ba.id = b.answer_id
         JOIN instruments_instrumentanswer ca ON ca.id = c.answer_id
+        JOIN instruments_instrument i ON i.id = c.instrument_id
+        JOIN instruments_instrumentversion v ON v.instrument_id = i.id
+            AND v.version = (SELECT max(version) FROM instruments_instrumentversion WHERE instrument_id = i.id)
         """,
         [tz, tz],
     )
@@ -47,17 +68,18 @@ def instrument_source(tz: str) -> set[tuple]:
 
 def instrument_facts() -> set[tuple]:
     return fetch(
-        "SELECT follow_up_id, instrument_id, ablation_id, baseline_total, baseline_items, counted_total, counted_items "
-        "FROM reports_instrumentfact"
+        "SELECT follow_up_id, instrument_id, ablation_id, baseline_total, baseline_items, counted_total, "
+        "counted_items, time_point, window_end, superseded, kind, physician_id, nerve_id, side, performed_on, asked, "
+        "change, responder, positive_baseline, positive_now FROM reports_instrumentfact"
     )
 
 
 def opioid_source() -> set[tuple]:
     """Every follow-up of a treatment whose patient's MME on the treatment day is above 0, with the rule's MMEs."""
     return fetch(
-        """
+        f"""
         SELECT f.id, t.id, t.patient_id, medications_mme(t.patient_id, t.performed_on),
-               medications_mme(t.patient_id, f.target_date)
+               medications_mme(t.patient_id, f.target_date), {COPIED}
         FROM cryoablations_cryoablation t JOIN cryoablations_followup f ON f.ablation_id = t.id
         WHERE medications_mme(t.patient_id, t.performed_on) > 0
         """
@@ -65,7 +87,10 @@ def opioid_source() -> set[tuple]:
 
 
 def opioid_facts() -> set[tuple]:
-    return fetch("SELECT follow_up_id, ablation_id, patient_id, baseline, mme FROM reports_opioidfact")
+    return fetch(
+        "SELECT follow_up_id, ablation_id, patient_id, baseline, mme, time_point, window_end, superseded, kind, "
+        "physician_id, nerve_id, side, performed_on FROM reports_opioidfact"
+    )
 
 
 def assert_instrument_facts_follow_the_rules() -> int:
@@ -122,6 +147,56 @@ def test_the_instrument_facts_follow_answers_treatments_and_follow_ups_through_e
     treatment(patient, on=60)
     assert FollowUp.objects.get(pk=three_months.pk).superseded_by_id is not None
     assert assert_instrument_facts_follow_the_rules() == 0
+
+
+def test_the_facts_follow_a_treatment_s_columns_an_instrument_s_schedule_and_its_versions():
+    # given a treatment answering PHQ-2 (4 -> 2: a responder by screening negative) and PEG-3, on morphine
+    patient = PatientFactory()
+    take(patient, "morphine", "40", start=-60)
+    t = treatment(patient)
+    ask(t, "phq2", {"1": 2, "2": 2}, on_day=0)
+    ask(t, "phq2", {"1": 1, "2": 1}, on_day=90)
+    ask(t, "peg3", peg3(20), on_day=0)
+    ask(t, "peg3", peg3(8), on_day=90)
+    assert assert_instrument_facts_follow_the_rules() == 2
+    assert assert_opioid_facts_follow_the_rule() > 0
+
+    # when the treatment's kind, side and physician are corrected
+    other = UserFactory()
+    Cryoablation.objects.filter(pk=t.pk).update(kind="rf_conventional", side="right", physician=other)
+    # then the facts carry them (the figures filter and group by them)
+    assert {row[10] for row in instrument_facts()} == {"rf_conventional"}
+    assert {row[8] for row in opioid_facts()} == {"rf_conventional"}
+    assert assert_instrument_facts_follow_the_rules() == 2
+    assert assert_opioid_facts_follow_the_rule() > 0
+
+    # when PHQ-2 is no longer asked at 3 months: its fact is no longer asked there
+    phq2 = Instrument.objects.get(code="phq2")
+    Instrument.objects.filter(pk=phq2.pk).update(time_points=["baseline", "6m"])
+    assert assert_instrument_facts_follow_the_rules() == 2
+    assert {row[15] for row in instrument_facts() if row[1] == phq2.pk} == {False}
+
+    # when a new PHQ-2 version screens positive from 5 only (its rules are the current ones): no positive screen
+    current = phq2.versions.order_by("-version").first()
+    InstrumentVersion.objects.create(
+        instrument=phq2,
+        version=current.version + 1,
+        definition=current.definition,
+        languages=current.languages,
+        scoring_method=current.scoring_method,
+        min_items=current.min_items,
+        better=current.better,
+        positive_screen=Decimal(5),
+        responder_rule=current.responder_rule,
+        loaded_at=current.loaded_at,
+    )
+    assert assert_instrument_facts_follow_the_rules() == 2
+    assert {(row[17], row[18], row[19]) for row in instrument_facts() if row[1] == phq2.pk} == {(False, False, False)}
+
+    # when that version is removed again: the first version's rules
+    InstrumentVersion.objects.filter(instrument=phq2, version=current.version + 1).delete()
+    assert {(row[17], row[18], row[19]) for row in instrument_facts() if row[1] == phq2.pk} == {(True, True, False)}
+    assert assert_instrument_facts_follow_the_rules() == 2
 
 
 def test_the_instrument_facts_follow_the_clinic_s_time_zone():
