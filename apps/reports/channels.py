@@ -12,7 +12,7 @@ from typing import Any
 from apps.clinic.replica import read_connection
 
 from .outcomes import OutcomesFilters
-from .sql import BLOCK_FILTERS, TREATMENT_FILTERS
+from .sql import BLOCK_FILTERS, TREATMENT_ROW_FILTERS
 
 # The channels, named from the diary entry's source and the survey answer's collected_via (the CASEs below): an SMS
 # reply, the patient's link, or entered by staff (a phone call, a clinic visit, an import).
@@ -43,7 +43,7 @@ WITH prompted AS (
     FROM reminders_message m
     JOIN cryoablations_followup f ON f.id = m.follow_up_id
     JOIN cryoablations_cryoablation t ON t.id = f.ablation_id
-    WHERE m.status = 'sent' AND m.channel IN ('sms', 'email') AND {TREATMENT_FILTERS}
+    WHERE m.status = 'sent' AND m.channel IN ('sms', 'email') AND {TREATMENT_ROW_FILTERS}
     GROUP BY m.follow_up_id
 )
 SELECT CASE WHEN r.id IS NULL THEN NULL WHEN r.collected_via = 'sms' THEN 'SMS reply'

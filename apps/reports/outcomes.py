@@ -60,6 +60,8 @@ class OutcomesFilters:
     nerve_id: int | None = None
     side: str | None = None
     kind: str | None = None
+    # The sites whose patients are counted (their ids; None: every patient's, as with one site): README, "Sites".
+    site_ids: tuple[int, ...] | None = None
     # The protocol's responder percent, read once by outcomes_filters (None: read again).
     responder: Decimal | None = None
 
@@ -75,6 +77,7 @@ class OutcomesFilters:
             "nerve_id": self.nerve_id,
             "side": self.side,
             "kind": self.kind,
+            "site_ids": list(self.site_ids) if self.site_ids is not None else None,
             "related": [str(r) for r in RELATED],
             "funnel_time_point": FUNNEL_TIME_POINT,
             "opioid_reduction": OPIOID_REDUCTION_PERCENT,

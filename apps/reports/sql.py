@@ -38,8 +38,26 @@ def positive(peak: str) -> str:
     return f"blocks_positive({peak}, %(threshold)s)"
 
 
-def _block_filters(performed_at: str, physician_id: str, nerve_id: str, side: str) -> str:
-    """The filters of a block given by its columns: date range (clinic-local date), physician, nerve, side."""
+# Sites (README, "Sites"): %(site_ids)s, the sites whose patients the figures count (NULL: every patient, as with one
+# site). A treatment's or block's site is its patient's (Patient.site).
+SITE_TREATMENTS = """
+    SELECT st.id FROM cryoablations_cryoablation st JOIN patients_patient sp ON sp.id = st.patient_id
+    WHERE sp.site_id = ANY(%(site_ids)s::bigint[])
+"""
+SITE_BLOCKS = """
+    SELECT sb.id FROM blocks_diagnosticblock sb JOIN patients_patient sp ON sp.id = sb.patient_id
+    WHERE sp.site_id = ANY(%(site_ids)s::bigint[])
+"""
+
+
+def _in_sites(column: str, rows: str) -> str:
+    """`column` (a treatment's or block's id) is one of `rows` (SITE_TREATMENTS, SITE_BLOCKS), or no site is chosen."""
+    return f"(%(site_ids)s::bigint[] IS NULL OR {column} IN ({rows}))"
+
+
+def _block_filters(performed_at: str, physician_id: str, nerve_id: str, side: str, sites: str) -> str:
+    """The filters of a block given by its columns: date range (clinic-local date), physician, nerve, side, and
+    `sites` (_in_sites)."""
     local_date = f"({performed_at} AT TIME ZONE %(tz)s)::date"
     return f"""
     (%(date_from)s::date IS NULL OR {local_date} >= %(date_from)s::date)
@@ -47,11 +65,13 @@ def _block_filters(performed_at: str, physician_id: str, nerve_id: str, side: st
     AND (%(physician_id)s::bigint IS NULL OR {physician_id} = %(physician_id)s::bigint)
     AND (%(nerve_id)s::bigint IS NULL OR {nerve_id} = %(nerve_id)s::bigint)
     AND (%(side)s::text IS NULL OR {side} = %(side)s::text)
+    AND {sites}
 """
 
 
-def _ablation_filters(alias: str) -> str:
-    """The filters of an ablation, on a row holding its columns under their names (the ablation or a fact)."""
+def _ablation_filters(alias: str, treatment: str = "ablation_id") -> str:
+    """The filters of an ablation, on a row holding its columns under their names (the ablation or a fact), its id
+    in the column `treatment`."""
     return f"""
     (%(date_from)s::date IS NULL OR {alias}.performed_on >= %(date_from)s::date)
     AND (%(date_to)s::date IS NULL OR {alias}.performed_on <= %(date_to)s::date)
@@ -59,12 +79,21 @@ def _ablation_filters(alias: str) -> str:
     AND (%(nerve_id)s::bigint IS NULL OR {alias}.nerve_id = %(nerve_id)s::bigint)
     AND (%(side)s::text IS NULL OR {alias}.side = %(side)s::text)
     AND (%(kind)s::text IS NULL OR {alias}.kind = %(kind)s::text)
+    AND {_in_sites(f"{alias}.{treatment}", SITE_TREATMENTS)}
 """
 
 
-BLOCK_FILTERS = _block_filters("b.performed_at", "b.physician_id", "b.nerve_id", "b.side")
-# The same filters on a treatment under the alias t (the channel figures, apps.reports.channels, read them too).
+# The filters on a block under the alias b (a block, its id b.id, or its peak relief, b.block_id).
+BLOCK_FILTERS = _block_filters(
+    "b.performed_at", "b.physician_id", "b.nerve_id", "b.side", _in_sites("b.id", SITE_BLOCKS)
+)
+PEAK_BLOCK_FILTERS = _block_filters(
+    "b.performed_at", "b.physician_id", "b.nerve_id", "b.side", _in_sites("b.block_id", SITE_BLOCKS)
+)
+# The same filters on a treatment fact under the alias t, and on a treatment itself (the channel figures,
+# apps.reports.channels, read them).
 TREATMENT_FILTERS = _ablation_filters("t")
+TREATMENT_ROW_FILTERS = _ablation_filters("t", treatment="id")
 
 # The figures read the follow-ups from one derived table (apps.reports.models.FollowUpFact, kept by triggers): each
 # follow-up x with its window, its counted answer's scores (x.counted_response_id NULL: none counts), its ablation's
@@ -73,7 +102,11 @@ TREATMENT_FILTERS = _ablation_filters("t")
 FACT_FILTERS = _ablation_filters("x")
 # The block filters on the fact's qualifying block; its nerve and side are the ablation's (cryoablations 0002).
 QUALIFYING_BLOCK_FILTERS = _block_filters(
-    "x.qualifying_block_performed_at", "x.qualifying_block_physician_id", "x.nerve_id", "x.side"
+    "x.qualifying_block_performed_at",
+    "x.qualifying_block_physician_id",
+    "x.nerve_id",
+    "x.side",
+    _in_sites("x.ablation_id", SITE_TREATMENTS),  # the block's patient is the treatment's
 )
 QUALIFYING_PEAK = "x.qualifying_peak_relief_percent"
 
@@ -327,7 +360,7 @@ FUNNEL_SECTION = f"""
                    AS ablated,
                0 AS evaluable_3m, 0 AS responders_3m
         FROM blocks_blockpeakrelief b
-        WHERE {BLOCK_FILTERS}
+        WHERE {PEAK_BLOCK_FILTERS}
         GROUP BY 1, 2
         UNION ALL
         SELECT c.nerve_id, c.funnel_physician_id, 0, 0, 0, 0, sum(c.evaluable_3m), sum(c.responders_3m)
@@ -393,7 +426,7 @@ ADVERSE_EVENTS_SECTION = f"""
         WHERE treatment_id IS NOT NULL
         GROUP BY 1
     ) e ON e.treatment_id = t.id
-    WHERE {_ablation_filters("t")}
+    WHERE {TREATMENT_ROW_FILTERS}
     GROUP BY {_grouping("t")}
 """
 
