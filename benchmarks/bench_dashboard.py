@@ -31,7 +31,7 @@ PATIENTS = 100_000
 REPEAT = 10
 COLD_REPEAT = 3
 DASHBOARD_TARGET_MS = 400
-QUERY_TARGET = 20
+QUERY_TARGET = 21  # tests/reports/test_dashboard.py's budget less its test-only queries
 RUN_TARGET_S = 60
 RATIO_TARGET = 3
 

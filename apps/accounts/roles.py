@@ -26,6 +26,8 @@ CLINICAL = "patients.view_patient"
 CONFIGURE = "clinic.change_protocol"
 # The outcome dashboards and report runs: physicians and admins (not front-desk staff).
 OUTCOMES = "reports.view_outcomes"
+# In a network of sites: the network's pooled figures (no patient of another site is ever listed): admins.
+NETWORK_OUTCOMES = "reports.view_network_outcomes"
 
 
 def permissions_for(role: Role) -> list[str] | None:

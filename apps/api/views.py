@@ -36,6 +36,7 @@ from apps.patients.views import PAGE_SIZE
 from apps.registry.forms import RegistryUploadForm
 from apps.registry.services import registry_upload_import
 from apps.reports.outcomes import outcomes_compute
+from apps.reports.selectors import outcome_site_ids
 from apps.surveys.forms import FollowUpAnswersForm
 from apps.surveys.services import response_record
 
@@ -587,6 +588,7 @@ class OutcomesReportView(APIView):
             nerve_id=params.get("nerve_id"),
             side=params.get("side"),
             kind=params.get("kind"),
+            site_ids=outcome_site_ids(request.user),
         )
         request.audit.subject(None, filters=request.GET.urlencode()[:500])
         return Response(report.to_json())

@@ -6,9 +6,10 @@ from django import forms
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
-from apps.accounts.roles import CONFIGURE
+from apps.accounts.roles import CONFIGURE, NETWORK_OUTCOMES
 from apps.blocks.models import Side
 from apps.clinic.models import Nerve
+from apps.clinic.selectors import site_network, sites_of
 from apps.cryoablations.models import Kind
 
 from . import outcomes
@@ -18,6 +19,10 @@ def _physician_choices() -> list[tuple[str, str]]:
     # Inactive physicians too (e.g. created by a registry import): their outcomes are still there to look at.
     physicians = User.objects.filter(groups__name=Role.PHYSICIAN).order_by("last_name", "username")
     return [("", "All physicians")] + [(str(u.pk), u.display_name) for u in physicians]
+
+
+# The site filter's value for the network's pooled figures (NETWORK_OUTCOMES only).
+NETWORK = "network"
 
 
 def _nerve_choices() -> list[tuple[str, str]]:
@@ -35,11 +40,25 @@ class _Filters(forms.Form):
     side = forms.ChoiceField(choices=[("", "All sides"), *Side.choices], required=False)
     # Every figure follows it; the funnel keeps its blocks and follows that kind's treatments from "treated" on.
     kind = forms.ChoiceField(label="Treatment", choices=[("", "All treatments"), *Kind.choices], required=False)
+    # In a network only (README, "Sites"): the reader's sites, one of them, or the network's pooled figures.
+    site = forms.ChoiceField(label="Site", required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["physician"]).choices = _physician_choices()
         cast(forms.ChoiceField, self.fields["nerve"]).choices = _nerve_choices()
+        # The ids of the reader's sites; None with one site, where no figure is kept to a site.
+        self.own_sites: tuple[int, ...] | None = None
+        if site_network():
+            own = list(sites_of(user).values_list("pk", "name"))
+            self.own_sites = tuple(pk for pk, _ in own)
+            choices = [("", "My sites")] if len(own) != 1 else []
+            choices += [(str(pk), name) for pk, name in own]
+            if user.has_perm(NETWORK_OUTCOMES):
+                choices.append((NETWORK, "Whole network (pooled)"))
+            cast(forms.ChoiceField, self.fields["site"]).choices = choices
+        else:
+            del self.fields["site"]
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
@@ -49,6 +68,20 @@ class _Filters(forms.Form):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise forms.ValidationError("The start date is after the end date.")
         return data
+
+    @property
+    def pooled(self) -> bool:
+        """The network's pooled figures were asked for (and allowed: the choice is offered only then)."""
+        return self.own_sites is not None and self.cleaned_data.get("site") == NETWORK
+
+    def site_ids(self, *, patients: bool = False) -> tuple[int, ...] | None:
+        """The sites whose patients the figures count (OutcomesFilters.site_ids): the one chosen, else the reader's
+        own; the network's pooled figures count every patient (None), but never list one (`patients`: what a
+        drill-down lists stays the reader's own sites'). None with one site."""
+        if self.own_sites is None or (self.pooled and not patients):
+            return None
+        choice = self.cleaned_data.get("site") or ""
+        return (int(choice),) if choice and choice != NETWORK else self.own_sites
 
 
 class OutcomesFilterForm(_Filters):
@@ -67,6 +100,7 @@ class OutcomesFilterForm(_Filters):
             nerve_id=data.get("nerve"),
             side=data.get("side") or None,
             kind=data.get("kind") or None,
+            site_ids=self.site_ids(),
         )
 
 
@@ -86,7 +120,7 @@ def dashboard_form(request, form_class: type[OutcomesFilterForm] = OutcomesFilte
     # permissions already loaded for the page's own check, so it costs no query.
     if "physician" not in data and not request.user.has_perm(CONFIGURE):
         data["physician"] = str(request.user.pk)
-    return form_class(data)
+    return form_class(data, user=request.user)
 
 
 class ReportRequestForm(_Filters):
@@ -99,4 +133,5 @@ class ReportRequestForm(_Filters):
             "nerve": Nerve.objects.get(pk=data["nerve"]) if data.get("nerve") else None,
             "side": data.get("side") or "",
             "treatment_kind": data.get("kind") or "",
+            "site_ids": self.site_ids(),
         }

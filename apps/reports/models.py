@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from apps.blocks.models import Side
@@ -46,6 +47,9 @@ class ReportRun(models.Model):
     side = models.CharField(max_length=9, choices=Side.choices, blank=True)
     # Only treatments of this kind (empty: every kind); `kind` above says how the run was asked for.
     treatment_kind = models.CharField("treatment", max_length=15, choices=TreatmentKind.choices, blank=True)
+    # In a network (README, "Sites"): the sites whose patients it counts; None: every patient (one site, or the
+    # network's pooled figures).
+    site_ids = ArrayField(models.BigIntegerField(), null=True, blank=True, editable=False)
     # File names relative to settings.REPORT_FILES_ROOT; empty until built.
     pdf_file = models.CharField(max_length=200, blank=True)
     csv_file = models.CharField(max_length=200, blank=True)
@@ -54,7 +58,10 @@ class ReportRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("view_outcomes", "Can see the outcome dashboards and report runs")]
+        permissions = [
+            ("view_outcomes", "Can see the outcome dashboards and report runs"),
+            ("view_network_outcomes", "Can see the network's pooled outcome figures"),
+        ]
         constraints = [
             # One monthly report per physician and month, however often beat fires.
             models.UniqueConstraint(

@@ -431,6 +431,7 @@ def outcomes_filters(
     nerve_id: int | None = None,
     side: str | None = None,
     kind: str | None = None,
+    site_ids: tuple[int, ...] | None = None,
 ) -> OutcomesFilters:
     """Filters with the defaults of data-exchange.md: as_of today (the clinic's), threshold the protocol's."""
     protocol = protocol_get()
@@ -444,6 +445,7 @@ def outcomes_filters(
         nerve_id=nerve_id,
         side=side,
         kind=kind,
+        site_ids=site_ids,
     )
 
 
@@ -516,6 +518,7 @@ def outcomes_compute(
     nerve_id: int | None = None,
     side: str | None = None,
     kind: str | None = None,
+    site_ids: tuple[int, ...] | None = None,
 ) -> OutcomesReport:
     """Every figure of outcome-definitions.md for the blocks and treatments the filters select."""
     filters = outcomes_filters(
@@ -527,6 +530,7 @@ def outcomes_compute(
         nerve_id=nerve_id,
         side=side,
         kind=kind,
+        site_ids=site_ids,
     )
     return outcomes_compute_for(filters=filters)
 

@@ -15,7 +15,7 @@ from django.utils.dateformat import format as format_date
 
 from apps.accounts.models import User
 from apps.blocks.models import Side
-from apps.clinic.models import Nerve, TimePoint
+from apps.clinic.models import Nerve, Site, TimePoint
 from apps.clinic.rules import display_number
 from apps.clinic.selectors import PROTOCOL_PK
 from apps.cryoablations.models import Kind
@@ -80,9 +80,11 @@ def filter_words(
     kind: str = "",
     date_from: date | None = None,
     date_to: date | None = None,
+    site_ids: list[int] | tuple[int, ...] | None = None,
 ) -> list[str]:
-    """Filters as a person names them: the nerve, the physician, the side, the treatment, the procedures' dates."""
-    words = [nerve, physician]
+    """Filters as a person names them: the sites (in a network, when kept to some), the nerve, the physician, the
+    side, the treatment, the procedures' dates."""
+    words = [_site_names(site_ids), nerve, physician]
     if side:
         words.append(f"{Side(side).label.lower()} side")
     if kind:
@@ -96,6 +98,13 @@ def filter_words(
     return [w for w in words if w]
 
 
+def _site_names(site_ids: list[int] | tuple[int, ...] | None) -> str:
+    """ "Northside, Riverside": the sites figures are kept to (none: every patient's, nothing to say)."""
+    if site_ids is None:
+        return ""
+    return ", ".join(Site.objects.filter(pk__in=site_ids).order_by("name").values_list("name", flat=True)) or "no site"
+
+
 def filters_in_words(filters: outcomes.OutcomesFilters) -> list[str]:
     nerve = Nerve.objects.filter(pk=filters.nerve_id).values_list("name", flat=True).first() if filters.nerve_id else ""
     physician = User.objects.filter(pk=filters.physician_id).first() if filters.physician_id else None
@@ -106,6 +115,7 @@ def filters_in_words(filters: outcomes.OutcomesFilters) -> list[str]:
         kind=filters.kind or "",
         date_from=filters.date_from,
         date_to=filters.date_to,
+        site_ids=filters.site_ids,
     )
 
 
@@ -118,6 +128,7 @@ def report_run_filters_in_words(run: ReportRun) -> str:
         kind=run.treatment_kind,
         date_from=run.date_from,
         date_to=run.date_to,
+        site_ids=run.site_ids,
     )
     return " · ".join(words) or "All procedures"
 

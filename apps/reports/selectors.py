@@ -11,11 +11,14 @@ from typing import cast
 from uuid import UUID
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from apps.accounts.models import User
+from apps.accounts.roles import NETWORK_OUTCOMES
 from apps.blocks.models import DiagnosticBlock
+from apps.clinic.selectors import site_network, sites_of
 from apps.cryoablations.models import Cryoablation
 
 from . import outcomes
@@ -105,14 +108,36 @@ def drill_procedures(*, kind: str, ids: list[int]) -> QuerySet[DiagnosticBlock] 
     return model.objects.filter(pk__in=ids).select_related("patient", "nerve", "physician").order_by(order, "pk")
 
 
-def report_run_get(*, public_id: UUID | str) -> ReportRun:
+def outcome_site_ids(user: User) -> tuple[int, ...] | None:
+    """The sites whose patients `user`'s figures count unless they choose otherwise (OutcomesFilters.site_ids): their
+    own sites in a network; None with one site (every patient)."""
+    if not site_network():
+        return None
+    return tuple(sites_of(user).values_list("pk", flat=True))
+
+
+def _runs_visible_to(user: User) -> QuerySet[ReportRun]:
+    """The report runs `user` may open. With one site, every run. In a network (README, "Sites"): those they asked
+    for, those counting only patients of their own sites, their own monthly report, and those counting the whole
+    network (pooled figures, no patient listed) with NETWORK_OUTCOMES."""
     runs = ReportRun.objects.select_related("nerve", "physician", "requested_by")
-    return get_object_or_404(runs, public_id=public_id)
+    if not site_network():
+        return runs
+    own = list(sites_of(user).values_list("pk", flat=True))
+    visible = Q(requested_by=user) | Q(site_ids__contained_by=own) | Q(kind=ReportRun.Kind.MONTHLY, physician=user)
+    if user.has_perm(NETWORK_OUTCOMES):
+        visible |= Q(site_ids__isnull=True)
+    return runs.filter(visible)
 
 
-def report_run_list() -> QuerySet[ReportRun]:
-    """Every report run, newest first, with what its row shows (who asked, the filters' names)."""
-    return ReportRun.objects.select_related("nerve", "physician", "requested_by")
+def report_run_get(*, public_id: UUID | str, user: User) -> ReportRun:
+    """A run `user` may open; 404 for another's (as for no run), so that its existence is not revealed."""
+    return get_object_or_404(_runs_visible_to(user), public_id=public_id)
+
+
+def report_run_list(*, user: User) -> QuerySet[ReportRun]:
+    """The report runs `user` may open, newest first, with what its row shows (who asked, the filters' names)."""
+    return _runs_visible_to(user)
 
 
 def compare_get(*, filters: outcomes.OutcomesFilters) -> outcomes.OutcomesReport:

@@ -43,6 +43,7 @@ def report_run_request(
     nerve: Nerve | None = None,
     side: str = "",
     treatment_kind: str = "",
+    site_ids: tuple[int, ...] | None = None,
     as_of: dt.date | None = None,
     kind: str = ReportRun.Kind.REQUESTED,
 ) -> ReportRun:
@@ -58,6 +59,7 @@ def report_run_request(
         nerve=nerve,
         side=side,
         treatment_kind=treatment_kind,
+        site_ids=list(site_ids) if site_ids is not None else None,
     )
     # By the task's registered name: tasks.py calls this module, so importing it here would close an import cycle.
     transaction.on_commit(lambda: current_app.send_task("apps.reports.tasks.report_run_build", args=[run.pk]))
@@ -93,6 +95,7 @@ def report_run_build(*, run_id: int) -> None:
                 nerve_id=run.nerve_id,
                 side=run.side or None,
                 kind=run.treatment_kind or None,
+                site_ids=tuple(run.site_ids) if run.site_ids is not None else None,
             )
             dashboard = outcomes.dashboard_compute(filters=filters)
             channels = channel_rows(channel_figures(filters=dashboard.filters))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from django.contrib import messages
@@ -59,10 +60,11 @@ def compare(request):
 @role_required(OUTCOMES)
 @audit_access(Action.LIST, Category.REPORT, object_type="drill_down")
 def drill(request):
-    form = OutcomesFilterForm(request.GET)
+    form = OutcomesFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         raise Http404("Bad filters.")
-    filters = form.filters()
+    # The network's pooled figures list only the patients of the reader's own sites (form.site_ids).
+    filters = replace(form.filters(), site_ids=form.site_ids(patients=True))
     # Without a figure: every ablation at 3 months (the funnel's time point) of the filters.
     figure, measure = request.GET.get("figure", "response"), request.GET.get("measure", "ablations")
     time_point, band = request.GET.get("time_point", FUNNEL_TIME_POINT), request.GET.get("band", "")
@@ -84,6 +86,7 @@ def drill(request):
             filters=filters, figure=figure, measure=measure, time_point=time_point, band=band, instrument=instrument
         ),
         "filters": filters,
+        "pooled": form.pooled,
         "back": back,
     }
     return render(request, "reports/drill.html", context)
@@ -92,7 +95,7 @@ def drill(request):
 @role_required(OUTCOMES)
 @require_POST
 def run_new(request):
-    form = ReportRequestForm(request.POST)
+    form = ReportRequestForm(request.POST, user=request.user)
     if not form.is_valid():
         problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
         messages.error(request, "The report could not be asked for: " + problems)
@@ -106,7 +109,7 @@ def run_new(request):
 def run_list(request):
     """The report runs asked for so far (by anyone, and the monthly ones): a way back to a report's files. Logged
     like a run's own page, though it shows no patient."""
-    page = Paginator(report_run_list(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(report_run_list(user=request.user), RUNS_PER_PAGE).get_page(request.GET.get("page"))
     runs = [(run, report_run_filters_in_words(run)) for run in page]
     return render(request, "reports/runs.html", {"page": page, "runs": runs})
 
@@ -114,7 +117,7 @@ def run_list(request):
 @role_required(OUTCOMES)
 @audit_access(Action.VIEW, Category.REPORT, object_type="report_run")
 def run_detail(request, public_id):
-    run = report_run_get(public_id=public_id)
+    run = report_run_get(public_id=public_id, user=request.user)
     request.audit.subject(run)
     return render(request, "reports/run.html", {"run": run, "title": report_title(run)})
 
@@ -123,7 +126,7 @@ def run_detail(request, public_id):
 @passive_request
 def run_status(request, public_id):
     """Polled by static/js/report-progress.js: passive, so a page left open still signs out when idle."""
-    run = report_run_get(public_id=public_id)
+    run = report_run_get(public_id=public_id, user=request.user)
     return JsonResponse(
         {
             "status": run.status,
@@ -144,7 +147,7 @@ FORMATS = {
 
 
 def _download(request, public_id, fmt: str):
-    run = report_run_get(public_id=public_id)
+    run = report_run_get(public_id=public_id, user=request.user)
     name = getattr(run, FORMATS[fmt][0])
     if run.status != ReportRun.Status.DONE or not name:
         raise Http404("Not built yet.")

@@ -7,11 +7,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
 
+from apps.accounts.models import Role
 from apps.adverse_events.services import adverse_event_create
 from apps.clinic.models import Site
+from apps.reports.models import ReportRun
 from apps.reports.outcomes import OVERALL, block_ids_for, dashboard_compute, outcomes_filters
-from tests.factories import BlockFactory, PatientFactory
+from tests.factories import BlockFactory, PatientFactory, UserFactory
 from tests.reports.test_instruments import ask, peg3
 from tests.reports.test_opioids import take
 from tests.reports.test_outcomes_v2 import AS_OF, answer, day, treatment
@@ -76,3 +81,85 @@ def test_every_figure_counts_only_the_chosen_sites_patients():
     assert len(block_ids_for(filters=replace(pooled, site_ids=(second.pk,)), measure="blocks")) == 3
     # and no site at all counts nothing
     assert overall(dashboard_compute(filters=replace(pooled, site_ids=())), "response").treatments == 0
+
+
+# The pages: in a network, a reader's figures are their sites' unless they may see the network's pooled figures.
+
+
+@pytest.fixture
+def network():
+    """Two sites, the first with two patients and the second with three (one_of_each); a physician of each site and an
+    admin of the first (admins may see the network's pooled figures)."""
+    first = Site.objects.get()
+    one_of_each(first, patients=2)
+    second = Site.objects.create(name="Second")
+    one_of_each(second, patients=3)
+    people = {
+        "first": UserFactory(role=Role.PHYSICIAN),
+        "second": UserFactory(role=Role.PHYSICIAN),
+        "admin": UserFactory(role=Role.ADMIN),
+    }
+    first.members.add(people["first"], people["admin"])
+    second.members.add(people["second"])
+    return {"site_1": first, "site_2": second, **people}
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_physician_sees_only_their_site_s_figures_and_cannot_ask_for_the_network_s(network):
+    # when the first site's physician opens the dashboard, and asks for the network's pooled figures
+    client = signed_in(network["first"])
+    response = client.get(reverse("reports:dashboard"), {"as_of": AS_OF, "physician": ""})
+    pooled = client.get(reverse("reports:dashboard"), {"as_of": AS_OF, "physician": "", "site": "network"})
+
+    # then the figures are their site's, named, and the pooled choice is not theirs (a field error, no figures)
+    assert response.context["filters"].site_ids == (network["site_1"].pk,)
+    assert dashboard_compute(filters=response.context["filters"]).report.funnel[0].blocks == 2
+    choices = dict(response.context["form"].fields["site"].choices)
+    assert choices == {str(network["site_1"].pk): network["site_1"].name}
+    assert "filters" not in pooled.context and "site" in pooled.context["form"].errors
+
+
+def test_an_admin_may_see_the_network_s_pooled_figures_but_drill_down_to_their_own_patients_only(network):
+    # given the first site's admin
+    client = signed_in(network["admin"])
+    query = {"as_of": AS_OF, "physician": "", "site": "network"}
+
+    # when they ask for the network's pooled figures, and the blocks behind its funnel
+    response = client.get(reverse("reports:dashboard"), query)
+    drill = client.get(reverse("reports:drill"), {**query, "figure": "funnel", "measure": "blocks"})
+
+    # then the figures count all five patients, the drill-down lists the two of their own site and says so
+    assert response.context["filters"].site_ids is None
+    assert dashboard_compute(filters=response.context["filters"]).report.funnel[0].blocks == 5
+    assert drill.context["count"] == 2
+    assert {p.patient.site_id for p in drill.context["procedures"]} == {network["site_1"].pk}
+    assert "only your sites' patients are listed" in drill.content.decode()
+
+
+def test_report_runs_count_the_asker_s_sites_and_are_not_open_to_another_site(network):
+    # given a report asked for by the second site's physician
+    second = signed_in(network["second"])
+    second.post(reverse("reports:run_new"), {"physician": ""})
+    run = ReportRun.objects.get()
+
+    # then it counts their site's patients, and the first site's physician neither lists nor opens it
+    assert run.site_ids == [network["site_2"].pk]
+    first = signed_in(network["first"])
+    assert run not in first.get(reverse("reports:runs")).context["page"].object_list
+    assert first.get(reverse("reports:run", args=[run.public_id])).status_code == 404
+    assert second.get(reverse("reports:run", args=[run.public_id])).status_code == 200
+
+
+def test_the_api_s_outcomes_report_counts_the_token_user_s_sites(network):
+    # when the second site's physician asks the API for the outcomes report
+    client = APIClient()
+    client.force_authenticate(network["second"])
+    data = client.get(reverse("api:outcomes_report"), {"as_of": AS_OF.isoformat()}).json()
+
+    # then its funnel counts the three blocks of their site
+    assert next(r for r in data["funnel"] if r["group"] == OVERALL)["blocks"] == 3
