@@ -25,6 +25,8 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponseBase
 
+from apps.accounts.models import User
+
 from .selectors import site_network, sites_of
 
 SCOPED_ROLE = "painreg_scoped"
@@ -121,6 +123,17 @@ def _unscope_all(**kwargs: Any) -> None:
 request_finished.connect(_unscope_all, dispatch_uid="painreg_site_scope")
 
 
+def request_scope(user: User) -> None:
+    """The rest of this request runs scoped to `user`'s sites (sites_of), on the primary and on the replica if any,
+    when the registry is a network; put back when the request finishes. Called for a session's user by
+    SiteScopeMiddleware, and for a bearer token's by the API's authentication, which comes after the middleware."""
+    if not site_network():
+        return
+    site_ids = list(sites_of(user).values_list("pk", flat=True))
+    for alias in _scoped_aliases():
+        connection_scope(connections[alias], site_ids)
+
+
 class SiteScopeMiddleware:
     """In a network, a signed-in user's request runs scoped to their sites (connection_scope) on the primary and on the
     replica, if any; it is put back when the response is closed (request_finished), not when the view returns, so
@@ -131,8 +144,6 @@ class SiteScopeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and site_network():
-            site_ids = list(sites_of(user).values_list("pk", flat=True))
-            for alias in _scoped_aliases():
-                connection_scope(connections[alias], site_ids)
+        if user is not None and user.is_authenticated:
+            request_scope(user)
         return self.get_response(request)

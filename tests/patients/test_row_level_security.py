@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.adverse_events.models import AdverseEvent
+from apps.api.services import token_issue
 from apps.blocks.models import DiagnosticBlock, DiaryEntry
 from apps.clinic import row_security
 from apps.clinic.models import Site
@@ -32,6 +33,7 @@ from apps.sms.models import InboundSms
 from apps.surveys.models import SurveyLink, SurveyResponse
 from apps.surveys.services import response_record
 from tests.factories import BlockFactory, PatientFactory, UserFactory, make_ablation, make_survey_link
+from tests.patients.test_sites_patients import VALID
 from tests.test_urls_access import make_objects
 
 pytestmark = pytest.mark.django_db
@@ -268,3 +270,28 @@ def test_a_forgotten_filter_still_shows_no_other_sites_patient(objects, site_a, 
     assert list(found) == []
     assert opened.status_code == 404
     assert client.get(reverse("patients:detail", args=[patient_a.public_id])).status_code == 200
+
+
+def test_a_bearer_tokens_request_is_scoped_too(objects, site_a, patient_a, user_a, monkeypatch):
+    # given the application's site rule forgotten, and a token of a user of site A
+    monkeypatch.setattr(selectors, "visible_to", lambda rows, *, user: rows)
+    _, raw = token_issue(user=user_a, name="tests", expires_at=timezone.now() + dt.timedelta(days=1))
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    # when it lists the patients
+    listed = client.get(reverse("api:patient_list")).json()["results"]
+    # then only site A's patient is there, and the connection is put back
+    assert [p["id"] for p in listed] == [str(patient_a.public_id)]
+    assert _role_and_sites() == (True, "")
+
+
+def test_another_sites_mrn_is_refused_at_the_form_naming_no_patient(objects, site_a, user_a):
+    # given site B's patient's MRN
+    other = objects["patient"]
+    data = {**VALID, "site": site_a.pk, "mrn": other.mrn}
+    # when a user of site A creates a patient with it
+    response = _login(user_a).post(reverse("patients:new"), data)
+    # then the form says the MRN is taken, without naming or linking the patient of site B
+    assert response.status_code == 200
+    assert f"MRN {other.mrn} already belongs to a patient of another site." in response.text
+    assert other.last_name not in response.text
+    assert Patient.objects.filter(mrn=other.mrn).count() == 1
