@@ -16,7 +16,7 @@ patient fails with PostgreSQL's "new row violates row-level security policy".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -87,11 +87,20 @@ def connection_unscope(connection: BaseDatabaseWrapper) -> None:
 
 @contextmanager
 def unscoped() -> Iterator[None]:
-    """Within the block, the primary's connection runs as the application's user, unscoped, and then as before: for
-    the work a scoped user may start that is the whole registry's by design (the registry import, which admins manage
-    for every site: it matches a patient by MRN across the network, and writes with COPY, which PostgreSQL refuses
-    under row-level security). A transaction rolled back within undoes the switch itself."""
-    connection = connections[DEFAULT_DB_ALIAS]
+    """Within the block, the connections run as the application's user, unscoped, and then as before: for the work a
+    scoped user may start that is the whole registry's by design. The registry import, which admins manage for every
+    site: it matches a patient by MRN across the network, and writes with COPY, which PostgreSQL refuses under
+    row-level security. The dashboards, comparisons and drill-downs, the network's figures until they are scoped by
+    site (README: "Sites", "Not yet"), which would otherwise mix the network's report facts with one site's records.
+    A transaction rolled back within undoes the switch itself."""
+    with ExitStack() as stack:
+        for alias in _scoped_aliases():
+            stack.enter_context(_connection_unscoped(connections[alias]))
+        yield
+
+
+@contextmanager
+def _connection_unscoped(connection: BaseDatabaseWrapper) -> Iterator[None]:
     if not getattr(connection, _SCOPED, False) or connection.connection is None:
         yield
         return
