@@ -6,6 +6,8 @@ import pghistory
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from apps.clinic.row_security import request_scope
+
 from .models import ApiToken
 from .services import token_find
 
@@ -34,6 +36,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         self._touch(token)
         # The change history names the token's user, as it names a signed-in user (apps.audit.context).
         pghistory.context(user=token.user.pk, username=token.user.get_username(), api_token=token.key_prefix)
+        # And the database's site rule scopes it, as it does a signed-in user's request (SiteScopeMiddleware).
+        request_scope(token.user)
         return token.user, token
 
     def authenticate_header(self, request) -> str:

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.conf import settings
 from django.db.models import QuerySet
 
@@ -35,9 +39,26 @@ def site_only() -> Site | None:
     return sites[0] if len(sites) == 1 else None
 
 
+# Whether the registry is a network, as read once at the start of the request being served (None: outside one).
+_network_of_request: ContextVar[bool | None] = ContextVar("painreg_site_network", default=None)
+
+
 def site_network() -> bool:
-    """Two sites or more: every patient and every new user must be given theirs."""
-    return Site.objects.count() > 1
+    """Two sites or more: every patient and every new user must be given theirs. Within a request, as read at its
+    start (site_network_remembered): its middleware, forms, pages and navigation ask it without a query each."""
+    known = _network_of_request.get()
+    return known if known is not None else Site.objects.count() > 1
+
+
+@contextmanager
+def site_network_remembered() -> Iterator[None]:
+    """Within the block (a request: apps.clinic.row_security.SiteScopeMiddleware), site_network asks the database
+    once."""
+    token = _network_of_request.set(Site.objects.count() > 1)
+    try:
+        yield
+    finally:
+        _network_of_request.reset(token)
 
 
 def site_list() -> QuerySet[Site]:

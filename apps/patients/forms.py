@@ -14,6 +14,7 @@ from apps.clinic.models import Site
 from apps.clinic.selectors import site_network, sites_of
 
 from .models import SMS_CONSENT_VERSION, SMS_CONSENT_WORDING, Patient, default_timezone, phone_e164, time_zone_label
+from .selectors import patient_mrn_taken
 
 
 def timezone_choices() -> list[tuple[str, str]]:
@@ -109,6 +110,8 @@ class PatientForm(forms.ModelForm):
                 format_html('MRN {} already belongs to <a href="{}">{}</a>.', mrn, url, existing.full_name),
                 code="duplicate",
             )
+        if patient_mrn_taken(mrn=mrn, other_than=self.instance.pk):  # by a patient of a site the user does not see
+            raise forms.ValidationError(f"MRN {mrn} already belongs to a patient of another site.", code="duplicate")
         return mrn
 
     def clean_mobile_phone(self) -> str:

@@ -5,6 +5,7 @@ from operator import or_
 from typing import Any
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import CharField, F, Func, Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -48,6 +49,14 @@ def patient_ids_visible_to(user: User) -> QuerySet[Patient, Any] | None:
     by id with no foreign key to follow (the audit trail's); None when every patient is visible (one site), so that
     those rows need no filter at all."""
     return patients_visible_to(user).values("pk") if site_network() else None
+
+
+def patient_mrn_taken(*, mrn: str, other_than: int | None = None) -> bool:
+    """Whether a patient other than `other_than` has `mrn`, at any site, even one `user` may not see: the MRN is
+    unique across the registry. The database's patient_mrn_taken(), which row-level security does not narrow."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT patient_mrn_taken(%s, %s)", [mrn, other_than])
+        return bool(cursor.fetchone()[0])
 
 
 def patient_search(*, user: User, query: str = "", ordering: str = "last_name") -> QuerySet[Patient]:

@@ -52,6 +52,7 @@ from apps.adverse_events.models import AdverseEvent
 from apps.audit.services import history_in_bulk, history_record_created
 from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance
 from apps.clinic.models import Nerve, Protocol, Site
+from apps.clinic.row_security import unscoped
 from apps.clinic.selectors import protocol_get, site_list, site_network, site_only
 from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
@@ -340,7 +341,13 @@ def registry_import(
     """Check every row of the files, then write them all in one transaction, or nothing when any row has a
     problem (or on a dry run, whose writes are rolled back so that its counts are those a real run would give).
     New patients are at `site` (None: the only site; a network's import must name one: SiteError). `source` says
-    where the files came from (the names of the files uploaded); by default, the folder."""
+    where the files came from (the names of the files uploaded); by default, the folder. It runs unscoped by the
+    database's site rule (apps.clinic.row_security.unscoped): an import is the registry's, whoever starts it."""
+    with unscoped():
+        return _registry_import(folder=folder, site=site, dry_run=dry_run, user=user, source=source)
+
+
+def _registry_import(*, folder: Path, site: Site | None, dry_run: bool, user: User | None, source: str) -> ImportResult:
     site = site or site_only()
     if site is None:
         raise SiteError("This registry has several sites: name the one to import into.")

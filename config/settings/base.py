@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "apps.accounts.sessions.SessionLifetimeMiddleware",
     "apps.accounts.mfa.MFARequiredMiddleware",
+    # In a network, a signed-in user's queries see their sites' patients only, in the database too (README: "Sites")
+    "apps.clinic.row_security.SiteScopeMiddleware",
     "apps.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -174,8 +174,9 @@ def test_the_patient_page_uses_the_same_queries_however_long_the_history(staff_c
         counts.append(len(queries))
     # 19: the adverse events of the timeline and the list, one query; the opioid list, its review and today's MME;
     # 20: the trend chart's MME curve (its pain series is read with the timeline); 21: its instruments' answers;
-    # 22: whether the registry is a network of sites, whose users see only their sites' patients (visible_to)
-    assert counts[0] == counts[1] <= 22
+    # 22: whether the registry is a network of sites, whose users see only their sites' patients (visible_to);
+    # 23: the same question at the request's start, whether to scope it in the database (apps.clinic.row_security)
+    assert counts[0] == counts[1] <= 23
 
 
 def test_the_timeline_shows_blocks_ablations_follow_ups_and_answers_newest_first(staff_client):

@@ -182,8 +182,9 @@ def test_staff_cannot_open_the_dashboard(db, client):
 
 
 def test_dashboard_stays_within_a_bounded_number_of_queries(sample, admin_client, django_assert_max_num_queries):
-    # given the figures computed once (the first request: sign-in checks, the engine's queries with the instruments
-    # asked, the session, whether the registry is a network of sites)
+    # given the figures computed once (the first request: sign-in checks, whether the registry is a network of sites
+    # (asked once per request: apps.clinic.selectors.site_network), the engine's queries with the instruments asked,
+    # the session)
     url, query = reverse("reports:dashboard"), {"as_of": AS_OF, "physician": ""}
     with django_assert_max_num_queries(24):
         admin_client.get(url, query)
