@@ -26,7 +26,7 @@ from apps.clinic.selectors import site_network, sites_of
 
 from . import charts, outcomes, sql
 from .forms import OutcomesFilterForm
-from .presentation import _curve, _median_in_words, interval, percent
+from .presentation import _curve, _median_in_words, interval, percent, setting_percent
 from .selectors import dashboard_get
 
 Z_998 = 3.090232306167813  # the 0.999 quantile of the standard normal distribution: 99.8%, two-sided
@@ -153,7 +153,7 @@ def benchmark_context(*, filters: outcomes.OutcomesFilters, user: User) -> dict[
         "pooled": percent(pooled),
         "pooled_counts": f"{sum(f.responders for f in figures)}/{sum(f.evaluable for f in figures)}",
         "own_names": sorted(own.values()),
-        "responder_percent": f"{filters.responder_percent:g}%",
+        "responder_percent": setting_percent(filters.responder_percent),
     }
     plotted = [f for f in figures if f.evaluable]
     if pooled is not None and plotted:
