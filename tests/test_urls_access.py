@@ -54,6 +54,8 @@ CONFIGURE_POST_ONLY = {"registry:import_confirm"}
 # Outcome dashboards, drill-downs and report runs: physicians and admins (permission reports.view_outcomes).
 OUTCOMES = {"reports:dashboard", "reports:drill", "reports:runs", "reports:run", "reports:run_status"}
 OUTCOMES |= {"reports:run_pdf", "reports:run_csv", "reports:run_xlsx", "reports:compare"}
+# Sites compared (a note, with one site).
+OUTCOMES |= {"reports:benchmark"}
 OUTCOMES_POST_ONLY = {"reports:run_new"}
 # Pages that send a user with a role on to another page: {name: {role: target URL name}}.
 REDIRECTS = {

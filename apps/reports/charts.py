@@ -285,3 +285,112 @@ def step_chart_series(
             )
             parts.append(_text(MARGIN + 44, row, one.label))
     return _svg(WIDTH, height, title, description or title, "".join(parts))
+
+
+@dataclass(frozen=True)
+class FunnelPoint:
+    label: str
+    n: int  # the denominator, the plot's x
+    value: float  # the rate (0..1), the plot's y
+    own: bool = False  # drawn in its own colour (the reader's own site)
+
+
+@dataclass(frozen=True)
+class FunnelLimit:
+    label: str  # e.g. "95% limits"
+    curve: Sequence[tuple[int, float, float]]  # (n, low, high) over the plot's n, rates 0..1
+
+
+FUNNEL_DASHES = ["6 4", "2 3"]
+
+
+def funnel_plot(
+    points: Sequence[FunnelPoint],
+    *,
+    centre: float,
+    limits: Sequence[FunnelLimit],
+    title: str,
+    description: str = "",
+    x_label: str = "treatments",
+) -> SafeString:
+    """A funnel plot: each unit's rate against its number of cases (a dot, labelled), the pooled rate as a line and
+    the control limits around it as curves that narrow as the number grows; a legend below names the lines."""
+    entries = ["Network", *(limit.label for limit in limits)]
+    height = PLOT_HEIGHT + 2 * MARGIN + LEGEND_ROW * len(entries) + 6
+    plot_width = WIDTH - 2 * MARGIN
+    last = max((p.n for p in points), default=0) or max((n for limit in limits for n, _, _ in limit.curve), default=1)
+
+    def x(n: float) -> float:
+        return MARGIN + n / last * plot_width
+
+    def y(v: float) -> float:
+        return MARGIN + (1 - max(0.0, min(1.0, v))) * PLOT_HEIGHT
+
+    def line(x1: float, x2: float, y1: float, y2: float, colour: str, dash: str, width: int = 2) -> str:
+        dash_attribute = format_html(' stroke-dasharray="{}"', dash) if dash else ""
+        return format_html(
+            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="{}"{}/>',
+            round(x1, 1),
+            round(x2, 1),
+            round(y1, 1),
+            round(y2, 1),
+            colour,
+            width,
+            dash_attribute,
+        )
+
+    parts = [
+        line(MARGIN, MARGIN, MARGIN, MARGIN + PLOT_HEIGHT, MUTED, "", 1),
+        line(MARGIN, MARGIN + plot_width, MARGIN + PLOT_HEIGHT, MARGIN + PLOT_HEIGHT, MUTED, "", 1),
+        _text(MARGIN - 6, y(1) + 5, "100%", anchor="end", fill=MUTED),
+        _text(MARGIN - 6, y(0.5) + 5, "50%", anchor="end", fill=MUTED),
+        _text(MARGIN - 6, y(0) + 5, "0%", anchor="end", fill=MUTED),
+        _text(MARGIN, MARGIN + PLOT_HEIGHT + FONT_SIZE + 6, "0", anchor="middle", fill=MUTED),
+        _text(
+            MARGIN + plot_width,
+            MARGIN + PLOT_HEIGHT + FONT_SIZE + 6,
+            f"{last} {x_label.removesuffix('s') if last == 1 else x_label}",
+            anchor="end",
+            fill=MUTED,
+        ),
+        line(MARGIN, MARGIN + plot_width, y(centre), y(centre), INK, ""),
+    ]
+    styles = [(INK, "")]
+    for index, limit in enumerate(limits):
+        colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+        dash = FUNNEL_DASHES[index % len(FUNNEL_DASHES)]
+        styles.append((colour, dash))
+        for side in (1, 2):
+            path = " ".join(f"{x(point[0]):.1f},{y(point[side]):.1f}" for point in limit.curve)
+            if path:
+                parts.append(
+                    format_html(
+                        '<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5" stroke-dasharray="{}"/>',
+                        path,
+                        colour,
+                        dash,
+                    )
+                )
+    for point in points:
+        px, py = x(point.n), y(point.value)
+        parts.append(
+            format_html(
+                '<circle class="site-dot" cx="{}" cy="{}" r="{}" fill="{}" stroke="#ffffff"><title>{}: {}, {}</title>'
+                "</circle>",
+                round(px, 1),
+                round(py, 1),
+                7 if point.own else 5,
+                SERIES_COLOURS[2] if point.own else INK,
+                point.label,
+                percent(point.value),
+                f"n = {point.n}",
+            )
+        )
+        # The label to the dot's left near the right edge, so it stays inside the drawing.
+        right = px > WIDTH - MARGIN - 40
+        parts.append(_text(px - 9 if right else px + 9, py - 7, point.label, anchor="end" if right else "start"))
+    for index, (label, (colour, dash)) in enumerate(zip(entries, styles, strict=True)):
+        row = MARGIN + PLOT_HEIGHT + FONT_SIZE + 6 + LEGEND_ROW * (index + 1)
+        parts.append(line(MARGIN, MARGIN + 36, row - 5, row - 5, colour, dash, 3))
+        parts.append(_text(MARGIN + 44, row, label))
+    return _svg(WIDTH, height, title, description or title, "".join(parts))

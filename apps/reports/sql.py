@@ -594,3 +594,37 @@ SELECT concat_ws('.', (SELECT oid FROM pg_database WHERE datname = current_datab
     (SELECT max(pgh_id) FROM audit_instrumentversionevent)
 )
 """
+
+# Sites compared (apps.reports.benchmark, issue 18): every site of the network in one statement, a row each (0 where
+# it has none), its patients' funnel (FUNNEL_SECTION's blocks, positive and treated blocks) and 3-month figures (the
+# evaluable treatments and responders of RESPONSE_OVERALL_ONE_TIME_POINT at the funnel's time point). A block's and a
+# treatment's site is its patient's (SITE_BLOCKS, SITE_TREATMENTS); run with %(site_ids)s NULL, each row counting its
+# own site's patients, so that the rows add up to the network's figures.
+SITE_FIGURES = f"""
+WITH funnel AS (
+    SELECT bp.site_id, count(*) AS blocks,
+           count(*) FILTER (WHERE {positive("b.peak_relief_percent")}) AS positive,
+           count(*) FILTER (WHERE {positive("b.peak_relief_percent")} AND {_treated("b.block_id", "b.ablated")})
+               AS treated
+    FROM blocks_blockpeakrelief b
+    JOIN blocks_diagnosticblock bb ON bb.id = b.block_id
+    JOIN patients_patient bp ON bp.id = bb.patient_id
+    WHERE {PEAK_BLOCK_FILTERS}
+    GROUP BY 1
+), response AS (
+    SELECT tp.site_id, count(*) FILTER (WHERE fl.evaluable) AS evaluable,
+           count(*) FILTER (WHERE fl.responder) AS responders
+    FROM {FACTS}
+    JOIN cryoablations_cryoablation ta ON ta.id = x.ablation_id
+    JOIN patients_patient tp ON tp.id = ta.patient_id
+    WHERE {FACT_FILTERS} AND x.time_point = %(funnel_time_point)s
+    GROUP BY 1
+)
+SELECT s.id AS site_id, coalesce(f.blocks, 0) AS blocks, coalesce(f.positive, 0) AS positive,
+       coalesce(f.treated, 0) AS treated, coalesce(r.evaluable, 0) AS evaluable,
+       coalesce(r.responders, 0) AS responders
+FROM clinic_site s
+LEFT JOIN funnel f ON f.site_id = s.id
+LEFT JOIN response r ON r.site_id = s.id
+ORDER BY s.id
+"""

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import benchmark, views
 
 app_name = "reports"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("compare/", views.compare, name="compare"),
+    path("sites/", benchmark.benchmark, name="benchmark"),
     path("procedures/", views.drill, name="drill"),
     path("runs/", views.run_list, name="runs"),
     path("runs/new/", views.run_new, name="run_new"),
