@@ -25,6 +25,7 @@ from django.urls.converters import UUIDConverter
 from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
+from apps.accounts.models import Role
 from apps.adverse_events.services import adverse_event_create
 from apps.audit.models import AccessEvent
 from apps.instruments.services import instrument_answer_record
@@ -59,7 +60,12 @@ OUTCOMES |= {"reports:benchmark"}
 OUTCOMES_POST_ONLY = {"reports:run_new"}
 # Pages that send a user with a role on to another page: {name: {role: target URL name}}.
 REDIRECTS = {
-    "home": {"staff": "cryoablations:worklist", "physician": "cryoablations:worklist", "admin": "clinic:protocol"},
+    "home": {
+        "staff": "cryoablations:worklist",
+        "physician": "cryoablations:worklist",
+        "admin": "clinic:protocol",
+        "network": "reports:dashboard",
+    },
 }
 # Version 1's /cryoablations/... addresses: a permanent redirect to the same page under /treatments/, for everyone
 # (the page itself then asks for sign-in and role). Generated from the treatment pages, so a new one is covered.
@@ -100,7 +106,9 @@ API_POST_ONLY = {"api:follow_up_answers"}
 API_SIGNED_IN = {"api:schema"}
 
 ADMIN_NAMESPACE = "admin"
-ROLES = ["anonymous", "no_role", "staff", "physician", "admin"]
+ROLES = ["anonymous", "no_role", "staff", "physician", "admin", "network"]
+# The outcome pages a network analyst (the network's figures, no patient) may not open: those listing patients.
+PATIENT_LISTS = {"reports:drill"}
 
 
 @dataclass(frozen=True)
@@ -214,7 +222,13 @@ def make_objects() -> dict:
 
 @pytest.fixture
 def users(db, staff_user, physician, admin_user):
-    return {"no_role": UserFactory(), "staff": staff_user, "physician": physician, "admin": admin_user}
+    return {
+        "no_role": UserFactory(),
+        "staff": staff_user,
+        "physician": physician,
+        "admin": admin_user,
+        "network": UserFactory(role=Role.NETWORK),
+    }
 
 
 @pytest.fixture
@@ -293,10 +307,10 @@ def expected(name: str, role: str, url: str) -> tuple[int, str | None]:
         if role == "anonymous":
             return 401, None
         if name in API_OUTCOMES:
-            return (200, None) if role in ("physician", "admin") else (403, None)
+            return (200, None) if role in ("physician", "admin", "network") else (403, None)
         if name in API_CONFIGURE_POST_ONLY:
             return (405, None) if role == "admin" else (403, None)
-        if role == "no_role" and name not in API_SIGNED_IN:
+        if role in ("no_role", "network") and name not in API_SIGNED_IN:
             return 403, None
         return (405, None) if name in API_POST_ONLY else (200, None)
     if role == "anonymous":
@@ -310,11 +324,13 @@ def expected(name: str, role: str, url: str) -> tuple[int, str | None]:
     if name in CONFIGURE_POST_ONLY:
         return (405, None) if role == "admin" else (403, None)
     if name in OUTCOMES | OUTCOMES_POST_ONLY:
-        if role == "staff":
+        if role == "staff" or (role == "network" and name in PATIENT_LISTS):
             return 403, None
         return (405, None) if name in OUTCOMES_POST_ONLY else (200, None)
     if name in REDIRECTS:
         return 302, reverse(REDIRECTS[name][role])
+    if role == "network":
+        return 403, None  # every page below is a clinical one
     if name in CLINICAL_POST_ONLY:
         return 405, None
     return 200, None  # a clinical page: every role holds the clinical permissions

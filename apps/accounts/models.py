@@ -10,6 +10,8 @@ class Role(models.TextChoices):
     STAFF = "staff", "Staff"
     PHYSICIAN = "physician", "Physician"
     ADMIN = "admin", "Admin"
+    # In a network of sites: the network's pooled outcome figures, and no patient of any site (README, "Sites").
+    NETWORK = "network", "Network analyst"
 
 
 class User(AbstractUser):

@@ -34,6 +34,8 @@ def permissions_for(role: Role) -> list[str] | None:
     """`app_label.codename` strings for a role; None means every permission of the project."""
     if role == Role.ADMIN:
         return None
+    if role == Role.NETWORK:
+        return [OUTCOMES, NETWORK_OUTCOMES]
     perms = []
     for model in CLINICAL_MODELS:
         app_label, model_name = model.split(".")

@@ -18,7 +18,7 @@ from apps.audit.services import access_record
 from . import mfa
 from .forms import OneTimeCodeForm, ReplaceAuthenticatorForm
 from .redirects import safe_next
-from .roles import CLINICAL, CONFIGURE
+from .roles import CLINICAL, CONFIGURE, OUTCOMES
 
 
 @login_required
@@ -27,6 +27,8 @@ def home(request):
         return redirect("clinic:protocol")
     if request.user.has_perm(CLINICAL):
         return redirect("cryoablations:worklist")
+    if request.user.has_perm(OUTCOMES):  # a network analyst: the figures, no patient
+        return redirect("reports:dashboard")
     raise PermissionDenied
 
 

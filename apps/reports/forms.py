@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
-from apps.accounts.roles import CONFIGURE, NETWORK_OUTCOMES
+from apps.accounts.roles import CLINICAL, CONFIGURE, NETWORK_OUTCOMES
 from apps.blocks.models import Side
 from apps.clinic.models import Nerve
 from apps.clinic.selectors import site_network, sites_of
@@ -56,6 +56,10 @@ class _Filters(forms.Form):
             choices += [(str(pk), name) for pk, name in own]
             if user.has_perm(NETWORK_OUTCOMES):
                 choices.append((NETWORK, "Whole network (pooled)"))
+                if not own:  # a network analyst, of no site: the network's figures unless they choose
+                    choices = [(NETWORK, "Whole network (pooled)")]
+                    self.data = self.data.copy()
+                    self.data.setdefault("site", NETWORK)
             cast(forms.ChoiceField, self.fields["site"]).choices = choices
         else:
             del self.fields["site"]
@@ -116,9 +120,10 @@ def dashboard_form(request, form_class: type[OutcomesFilterForm] = OutcomesFilte
     """ "My patients" by default for a physician: the physician filter is theirs until they choose another (or
     "All physicians", which sends physician= empty)."""
     data = request.GET.copy()
-    # Who sees the dashboards and does not configure the clinic is a physician; the permission check reads the
-    # permissions already loaded for the page's own check, so it costs no query.
-    if "physician" not in data and not request.user.has_perm(CONFIGURE):
+    # Who sees the dashboards and patients and does not configure the clinic is a physician (a network analyst sees
+    # no patient); the permission checks read the permissions already loaded for the page's own check: no query.
+    user = request.user
+    if "physician" not in data and user.has_perm(CLINICAL) and not user.has_perm(CONFIGURE):
         data["physician"] = str(request.user.pk)
     return form_class(data, user=request.user)
 

@@ -4,6 +4,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
@@ -11,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import role_required
-from apps.accounts.roles import OUTCOMES
+from apps.accounts.roles import CLINICAL, OUTCOMES
 from apps.accounts.sessions import passive_request
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
@@ -40,7 +41,9 @@ def dashboard(request):
     # Bad filters show no figures: figures without the filter asked for would be read as its figures.
     if form.is_valid():
         with replica_reads(), unscoped():
-            context.update(dashboard_context(dashboard_get(filters=form.filters())))
+            # Figures link to the treatments behind them for readers of patients (not a network analyst's).
+            links = request.user.has_perm(CLINICAL)
+            context.update(dashboard_context(dashboard_get(filters=form.filters()), links=links))
             context["channel_rows"] = channel_rows(channel_figures(filters=form.filters()))
     return render(request, "reports/dashboard.html", context)
 
@@ -61,6 +64,10 @@ def compare(request):
 @role_required(OUTCOMES)
 @audit_access(Action.LIST, Category.REPORT, object_type="drill_down")
 def drill(request):
+    """The treatments or blocks behind one figure, with their patients: for readers of patients only (a network
+    analyst sees the figures and no patient)."""
+    if not request.user.has_perm(CLINICAL):
+        raise PermissionDenied
     form = OutcomesFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         raise Http404("Bad filters.")

@@ -206,7 +206,7 @@ AUDIT_TRUSTED_PROXIES = env.int("AUDIT_TRUSTED_PROXIES", default=0)
 
 # --- Sign-in security (apps.accounts) ------------------------------------------------------------------------------
 # Roles that must use a second factor (TOTP or a recovery code); Django-admin users (is_staff) always must.
-MFA_REQUIRED_ROLES = env.list("MFA_REQUIRED_ROLES", default=["physician", "admin"])
+MFA_REQUIRED_ROLES = env.list("MFA_REQUIRED_ROLES", default=["physician", "admin", "network"])
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default=f"{CLINIC_NAME} registry")
 # The django-otp admin never shows an authenticator's key or QR code (apps/accounts/admin.py hides the rest).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True

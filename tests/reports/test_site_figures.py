@@ -163,3 +163,22 @@ def test_the_api_s_outcomes_report_counts_the_token_user_s_sites(network):
 
     # then its funnel counts the three blocks of their site
     assert next(r for r in data["funnel"] if r["group"] == OVERALL)["blocks"] == 3
+
+
+def test_a_network_analyst_sees_the_network_s_figures_and_no_patient(network):
+    # given a network analyst, a member of no site
+    analyst = signed_in(UserFactory(role=Role.NETWORK))
+
+    # when they sign in and open the dashboard, and try a drill-down and a patient's page
+    home = analyst.get(reverse("home"))
+    response = analyst.get(reverse("reports:dashboard"), {"as_of": AS_OF})
+    drill = analyst.get(reverse("reports:drill"), {"as_of": AS_OF, "figure": "funnel", "measure": "blocks"})
+
+    # then the figures are the whole network's (every block), with no link to the patients behind them
+    assert home.url == reverse("reports:dashboard")
+    assert response.context["filters"].site_ids is None
+    assert response.context["filters"].physician_id is None  # not "my patients": they have none
+    assert dashboard_compute(filters=response.context["filters"]).report.funnel[0].blocks == 5
+    assert reverse("reports:drill") not in response.content.decode()
+    assert drill.status_code == 403
+    assert analyst.get(reverse("patients:list")).status_code == 403
