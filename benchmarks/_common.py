@@ -139,3 +139,21 @@ def demo_seed(patients: int) -> None:
         f"Seeding: {counts['patients']:,} patients in {result.seconds:.1f} s "
         f"({counts['blocks']:,} blocks, {counts['ablations']:,} ablations, {counts['follow_ups']:,} follow-ups)"
     )
+
+
+def signed_in_client(user, **client_options):
+    """A test Client signed in as `user`, as if they had just entered a code from a confirmed authenticator (as
+    tests/conftest.py does): the pages' second factor asks nothing more. Django must be set up."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client(**client_options)
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="authenticator", confirmed=True
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

@@ -43,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_DATABASE, django_setup, median, p95, timed, verdict  # noqa: E402
+from _common import BENCH_DATABASE, django_setup, median, p95, signed_in_client, timed, verdict  # noqa: E402
 
 EVENTS = 5_000_000
 BATCH = 500_000
@@ -308,10 +308,6 @@ def _verify_chain() -> None:
 
 class Admin:
     def __init__(self) -> None:
-        from django.test import Client
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
         from apps.accounts.models import User
         from apps.demo.generator import demo_users_ensure
 
@@ -319,15 +315,7 @@ class Admin:
         admin = User.objects.get(username="admin")
         # The test Client calls itself "testserver", which ALLOWED_HOSTS (localhost, 127.0.0.1) refuses.
         self.user = admin
-        self.client = Client(SERVER_NAME="localhost")
-        self.client.force_login(admin)
-        # As if the admin had just entered a code from a confirmed authenticator (tests/conftest.py does the same).
-        device = TOTPDevice.objects.filter(user=admin, confirmed=True).first() or TOTPDevice.objects.create(
-            user=admin, name="authenticator", confirmed=True
-        )
-        session = self.client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+        self.client = signed_in_client(admin, SERVER_NAME="localhost")
 
     def page(self, url: str):
         def request():

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_DATABASE, django_setup, median, timed, verdict  # noqa: E402
+from _common import BENCH_DATABASE, django_setup, median, signed_in_client, timed, verdict  # noqa: E402
 
 PATIENTS = 100_000
 REPEAT = 10
@@ -51,7 +51,6 @@ def main() -> None:
     from django.conf import settings
     from django.core.cache import cache
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
     from django.utils import timezone
@@ -77,20 +76,6 @@ def main() -> None:
     admin = User.objects.filter(groups__name=Role.ADMIN, is_active=True).first()
     physician = User.objects.filter(groups__name=Role.PHYSICIAN, is_active=True).order_by("pk").first()
 
-    def client_for(user) -> Client:
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        client = Client()
-        client.force_login(user)
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
-            user=user, name="bench", confirmed=True
-        )
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-        return client
-
     url = reverse("reports:dashboard")
     with connection.cursor() as cursor:
         cursor.execute("SHOW shared_buffers")
@@ -103,7 +88,7 @@ def main() -> None:
         ("whole clinic (admin)", admin, {"physician": ""}),
         ("my patients (physician)", physician, {}),
     ]:
-        client = client_for(user)
+        client = signed_in_client(user)
         client.get(url, query)  # the session's and the page's own first-request costs, not the figures'
         cold_times, cold_counts = [], []
         for _ in range(COLD_REPEAT):

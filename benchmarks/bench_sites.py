@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_DATABASE, DEFAULT_DATABASE_URL, django_setup, median  # noqa: E402
+from _common import BENCH_DATABASE, DEFAULT_DATABASE_URL, django_setup, median, signed_in_client  # noqa: E402
 
 DATABASE = f"{BENCH_DATABASE}_sites"
 SITES = 20
@@ -52,7 +52,6 @@ def main() -> None:
     from django.conf import settings
     from django.core.cache import cache
     from django.db import connection
-    from django.test import Client
     from django.urls import reverse
 
     from apps.accounts.models import Role, User
@@ -98,17 +97,7 @@ def main() -> None:
     ms, times = timed_ms(lambda: benchmark.site_figures(filters=pooled))
     print(f"Sites compared statement ({SITES} sites): median {ms:.0f} ms ({', '.join(f'{t:.0f}' for t in times)})")
 
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client = Client()
-    client.force_login(physician)
-    device = TOTPDevice.objects.filter(user=physician, confirmed=True).first() or TOTPDevice.objects.create(
-        user=physician, name="bench", confirmed=True
-    )
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    client = signed_in_client(physician)
     url = reverse("reports:benchmark")
     client.get(url)
     ms, times = timed_ms(lambda: client.get(url))

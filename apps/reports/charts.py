@@ -7,7 +7,7 @@ Only presentation attributes (fill, stroke) are used, never style attributes, wh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
@@ -59,6 +59,18 @@ def _svg(width: int, height: int, title: str, description: str, body: str) -> Sa
         description,
         mark_safe(body),  # noqa: S308 - built only from format_html pieces below
     )
+
+
+def _axis_labels(y: Callable[[float], float], plot_width: float, last: str, unit: str) -> list[str]:
+    """A percent chart's axis labels: 0%, 50% and 100% up the left, 0 and `last` `unit` along the bottom."""
+    bottom = MARGIN + PLOT_HEIGHT + FONT_SIZE + 6
+    return [
+        _text(MARGIN - 6, y(1) + 5, "100%", anchor="end", fill=MUTED),
+        _text(MARGIN - 6, y(0.5) + 5, "50%", anchor="end", fill=MUTED),
+        _text(MARGIN - 6, y(0) + 5, "0%", anchor="end", fill=MUTED),
+        _text(MARGIN, bottom, "0", anchor="middle", fill=MUTED),
+        _text(MARGIN + plot_width, bottom, f"{last} {unit}", anchor="end", fill=MUTED),
+    ]
 
 
 def _text(x: float, y: float, text: str, *, anchor: str = "start", fill: str = INK, size: int = FONT_SIZE) -> str:
@@ -239,17 +251,7 @@ def step_chart_series(
             MUTED,
         ),
         # In percent, like the table of the estimates beside it.
-        _text(MARGIN - 6, y(1) + 5, "100%", anchor="end", fill=MUTED),
-        _text(MARGIN - 6, y(0.5) + 5, "50%", anchor="end", fill=MUTED),
-        _text(MARGIN - 6, y(0) + 5, "0%", anchor="end", fill=MUTED),
-        _text(MARGIN, MARGIN + PLOT_HEIGHT + FONT_SIZE + 6, "0", anchor="middle", fill=MUTED),
-        _text(
-            MARGIN + plot_width,
-            MARGIN + PLOT_HEIGHT + FONT_SIZE + 6,
-            f"{last:g} {x_label.removesuffix('s') if last == 1 else x_label}",
-            anchor="end",
-            fill=MUTED,
-        ),
+        *_axis_labels(y, plot_width, f"{last:g}", x_label if last != 1 else x_label.removesuffix("s")),
     ]
     for index, one in enumerate(series):
         colour = BAR if len(series) == 1 else SERIES_COLOURS[index % len(SERIES_COLOURS)]
@@ -342,17 +344,7 @@ def funnel_plot(
     parts = [
         line(MARGIN, MARGIN, MARGIN, MARGIN + PLOT_HEIGHT, MUTED, "", 1),
         line(MARGIN, MARGIN + plot_width, MARGIN + PLOT_HEIGHT, MARGIN + PLOT_HEIGHT, MUTED, "", 1),
-        _text(MARGIN - 6, y(1) + 5, "100%", anchor="end", fill=MUTED),
-        _text(MARGIN - 6, y(0.5) + 5, "50%", anchor="end", fill=MUTED),
-        _text(MARGIN - 6, y(0) + 5, "0%", anchor="end", fill=MUTED),
-        _text(MARGIN, MARGIN + PLOT_HEIGHT + FONT_SIZE + 6, "0", anchor="middle", fill=MUTED),
-        _text(
-            MARGIN + plot_width,
-            MARGIN + PLOT_HEIGHT + FONT_SIZE + 6,
-            f"{last} {x_label.removesuffix('s') if last == 1 else x_label}",
-            anchor="end",
-            fill=MUTED,
-        ),
+        *_axis_labels(y, plot_width, f"{last}", x_label if last != 1 else x_label.removesuffix("s")),
         line(MARGIN, MARGIN + plot_width, y(centre), y(centre), INK, ""),
     ]
     styles = [(INK, "")]

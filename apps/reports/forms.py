@@ -49,6 +49,8 @@ class _Filters(forms.Form):
         cast(forms.ChoiceField, self.fields["nerve"]).choices = _nerve_choices()
         # The ids of the reader's sites; None with one site, where no figure is kept to a site.
         self.own_sites: tuple[int, ...] | None = None
+        # The site choice when none is made: the reader's own sites ("").
+        self.default_site = ""
         if site_network():
             own = list(sites_of(user).values_list("pk", "name"))
             self.own_sites = tuple(pk for pk, _ in own)
@@ -56,10 +58,8 @@ class _Filters(forms.Form):
             choices += [(str(pk), name) for pk, name in own]
             if user.has_perm(NETWORK_OUTCOMES):
                 choices.append((NETWORK, "Whole network (pooled)"))
-                if not own:  # a network analyst, of no site: the network's figures unless they choose
-                    choices = [(NETWORK, "Whole network (pooled)")]
-                    self.data = self.data.copy()
-                    self.data.setdefault("site", NETWORK)
+                if not own:  # a network analyst, of no site: the network's figures
+                    choices, self.default_site = [(NETWORK, "Whole network (pooled)")], NETWORK
             cast(forms.ChoiceField, self.fields["site"]).choices = choices
         else:
             del self.fields["site"]
@@ -76,7 +76,10 @@ class _Filters(forms.Form):
     @property
     def pooled(self) -> bool:
         """The network's pooled figures were asked for (and allowed: the choice is offered only then)."""
-        return self.own_sites is not None and self.cleaned_data.get("site") == NETWORK
+        return self.own_sites is not None and self._site_choice() == NETWORK
+
+    def _site_choice(self) -> str:
+        return self.cleaned_data.get("site") or self.default_site
 
     def site_ids(self, *, patients: bool = False) -> tuple[int, ...] | None:
         """The sites whose patients the figures count (OutcomesFilters.site_ids): the one chosen, else the reader's
@@ -84,7 +87,7 @@ class _Filters(forms.Form):
         drill-down lists stays the reader's own sites'). None with one site."""
         if self.own_sites is None or (self.pooled and not patients):
             return None
-        choice = self.cleaned_data.get("site") or ""
+        choice = self._site_choice()
         return (int(choice),) if choice and choice != NETWORK else self.own_sites
 
 

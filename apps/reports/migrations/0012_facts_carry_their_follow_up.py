@@ -125,29 +125,10 @@ $$;
 """
 
 # 0010's, comparing the treatment's kind, physician, nerve and side too.
-TREATMENTS_CHANGED = """
-CREATE OR REPLACE FUNCTION reports_facts_treatments_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    treatment_ids bigint[];
-    patient_ids bigint[];
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        treatment_ids := ARRAY(SELECT id FROM old_rows);
-        patient_ids := ARRAY(SELECT DISTINCT patient_id FROM old_rows);
-    ELSE
-        WITH n AS (SELECT id, patient_id, performed_on, kind, physician_id, nerve_id, side FROM new_rows),
-             o AS (SELECT id, patient_id, performed_on, kind, physician_id, nerve_id, side FROM old_rows),
-             d AS (SELECT * FROM ((TABLE n EXCEPT TABLE o) UNION ALL (TABLE o EXCEPT TABLE n)) e)
-        SELECT ARRAY(SELECT DISTINCT id FROM d), ARRAY(SELECT DISTINCT patient_id FROM d)
-        INTO treatment_ids, patient_ids;
-    END IF;
-    PERFORM reports_instrument_facts_refresh(treatment_ids);
-    PERFORM reports_opioid_facts_refresh(patient_ids);
-    RETURN NULL;
-END
-$$;
-"""
+TREATMENTS_CHANGED = _before("reports_facts_treatments_changed").replace(
+    "SELECT id, patient_id, performed_on FROM",
+    "SELECT id, patient_id, performed_on, kind, physician_id, nerve_id, side FROM",
+)
 
 INSTRUMENTS_CHANGED = """
 -- An instrument's schedule, or its versions (the current one's rules): the facts of the treatments answering it.
