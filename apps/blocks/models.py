@@ -220,9 +220,12 @@ class BlockPeakRelief(models.Model):
     side = models.CharField(max_length=9, editable=False)
     # Some ablation names this block as its qualifying block (the funnel's "ablated").
     ablated = models.BooleanField(default=False, editable=False)
+    # The block's patient's site (Patient.site), for the figures of one site (migration 0009).
+    site_id = models.BigIntegerField(editable=False)
 
     class Meta:
         db_table = "blocks_blockpeakrelief"
+        indexes = [models.Index(fields=["site_id"], name="peak_relief_site")]
 
     def __str__(self) -> str:
         return f"block {self.block_id}: {self.peak_relief_percent}%"

@@ -28,7 +28,7 @@ from apps.clinic.selectors import site_network, sites_of
 from . import charts, outcomes, sql
 from .forms import OutcomesFilterForm
 from .presentation import _curve, _median_in_words, interval, percent, setting_percent
-from .selectors import dashboard_get
+from .selectors import durability_get
 
 Z_998 = 3.090232306167813  # the 0.999 quantile of the standard normal distribution: 99.8%, two-sided
 # The funnel's control limits, narrowest first.
@@ -180,10 +180,10 @@ def benchmark_context(*, filters: outcomes.OutcomesFilters, user: User) -> dict[
 def _durability_context(*, filters: outcomes.OutcomesFilters, own: dict[int, str]) -> dict[str, Any]:
     """The Kaplan-Meier estimate of the reader's sites (none: not a member of any) and of the network, the
     engine's for the same filters, on one chart with their medians."""
-    network = dashboard_get(filters=replace(filters, site_ids=None)).report.durability
+    network = durability_get(filters=replace(filters, site_ids=None))
     estimates = []
     if own:
-        mine = dashboard_get(filters=replace(filters, site_ids=tuple(sorted(own)))).report.durability
+        mine = durability_get(filters=replace(filters, site_ids=tuple(sorted(own))))
         estimates.append((", ".join(sorted(own.values())), mine))
     estimates.append(("Network (every site)", network))
     durability_rows = [

@@ -119,11 +119,16 @@ class FollowUpFact(models.Model):
     # copy of FollowUp.superseded_by, which cryoablations.services.supersession_refresh copies from the rule's view).
     kind = models.CharField(max_length=15, default="cryoablation", editable=False)
     superseded = models.BooleanField(default=False, editable=False)
+    # The patient's site (Patient.site), for the figures of one site (migration 0014).
+    site_id = models.BigIntegerField(editable=False)
 
     class Meta:
         db_table = "reports_followupfact"
         # The durability steps of an ablation are recomputed from its facts (migration 0004).
-        indexes = [models.Index(fields=["ablation_id"], name="follow_up_fact_ablation")]
+        indexes = [
+            models.Index(fields=["ablation_id"], name="follow_up_fact_ablation"),
+            models.Index(fields=["site_id"], name="follow_up_fact_site"),
+        ]
 
     def __str__(self) -> str:
         return f"follow-up {self.follow_up_id}: answer {self.counted_response_id}"
@@ -188,9 +193,12 @@ class TreatmentFact(models.Model):
     baseline_nrs = models.PositiveSmallIntegerField(editable=False)
     superseded_by_id = models.BigIntegerField(null=True, editable=False)
     repeat_on = models.DateField(null=True, editable=False)
+    # The patient's site (Patient.site), for the figures of one site (migration 0014).
+    site_id = models.BigIntegerField(editable=False)
 
     class Meta:
         db_table = "reports_treatmentfact"
+        indexes = [models.Index(fields=["site_id"], name="treatment_fact_site")]
 
     def __str__(self) -> str:
         return f"treatment {self.ablation_id}: superseded by {self.superseded_by_id}"
@@ -218,8 +226,8 @@ class InstrumentFact(models.Model):
     baseline_items = models.PositiveSmallIntegerField(editable=False)
     counted_total = models.DecimalField(max_digits=12, decimal_places=4, editable=False)
     counted_items = models.PositiveSmallIntegerField(editable=False)
-    # Copied from the follow-up and its treatment (migration 0012), as FollowUpFact copies them: the figures filter
-    # and group a scan of this table alone.
+    # Copied from the follow-up, its treatment and its patient's site (migration 0012), as FollowUpFact copies them:
+    # the figures filter and group a scan of this table alone.
     time_point = models.CharField(max_length=10, editable=False)
     window_end = models.DateField(editable=False)
     superseded = models.BooleanField(editable=False)
@@ -228,6 +236,7 @@ class InstrumentFact(models.Model):
     nerve_id = models.BigIntegerField(editable=False)
     side = models.CharField(max_length=9, editable=False)
     performed_on = models.DateField(editable=False)
+    site_id = models.BigIntegerField(editable=False)
     # What the instrument's rules make of the two scores under its current version (migration 0012): asked at this
     # time point (its schedule), the change (follow-up minus baseline), responder, positive screens (None: the
     # instrument screens for nothing).
@@ -239,7 +248,10 @@ class InstrumentFact(models.Model):
 
     class Meta:
         db_table = "reports_instrumentfact"
-        indexes = [models.Index(fields=["ablation_id"], name="instrument_fact_ablation")]
+        indexes = [
+            models.Index(fields=["ablation_id"], name="instrument_fact_ablation"),
+            models.Index(fields=["site_id"], name="instrument_fact_site"),
+        ]
 
     def __str__(self) -> str:
         return f"follow-up {self.follow_up_id}, instrument {self.instrument_id}"
@@ -272,10 +284,14 @@ class OpioidFact(models.Model):
     nerve_id = models.BigIntegerField(editable=False)
     side = models.CharField(max_length=9, editable=False)
     performed_on = models.DateField(editable=False)
+    site_id = models.BigIntegerField(editable=False)
 
     class Meta:
         db_table = "reports_opioidfact"
-        indexes = [models.Index(fields=["patient_id"], name="opioid_fact_patient")]
+        indexes = [
+            models.Index(fields=["patient_id"], name="opioid_fact_patient"),
+            models.Index(fields=["site_id"], name="opioid_fact_site"),
+        ]
 
     def __str__(self) -> str:
         return f"follow-up {self.follow_up_id}: {self.mme} MME"

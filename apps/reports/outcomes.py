@@ -1000,6 +1000,13 @@ def dashboard_compute(*, filters: OutcomesFilters, page: bool = False) -> Dashbo
     return Dashboard(report=report, pain=pain, completion=completion)
 
 
+def durability_compute(*, filters: OutcomesFilters) -> Durability:
+    """The overall durability (Kaplan-Meier, with its curve) alone, as the dashboard computes it (sql.
+    DURABILITY_OVERALL_SECTION): Sites compared draws the reader's sites' against the network's."""
+    days = sorted(_fetch(sql.DURABILITY_OVERALL_SECTION, filters.params()), key=lambda d: d["day"])
+    return _durability(days)
+
+
 def funnel_ablation_ids_for(*, filters: OutcomesFilters, measure: str) -> list[int]:
     """Drill-down: the ablations behind the funnel's evaluable_3m / responders_3m."""
     query = sql.FUNNEL_ABLATION_DRILL.format(measure=sql.FUNNEL_ABLATION_MEASURES[measure])

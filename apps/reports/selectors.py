@@ -69,6 +69,11 @@ def dashboard_get(*, filters: outcomes.OutcomesFilters) -> outcomes.Dashboard:
     return _cached("reports:dashboard:v2:", filters, lambda: outcomes.dashboard_compute(filters=filters, page=True))
 
 
+def durability_get(*, filters: outcomes.OutcomesFilters) -> outcomes.Durability:
+    """The overall durability for these filters (outcomes.durability_compute), cached as dashboard_get."""
+    return _cached("reports:durability:v1:", filters, lambda: outcomes.durability_compute(filters=filters))
+
+
 def drill_ids(
     *,
     filters: outcomes.OutcomesFilters,

@@ -55,6 +55,11 @@ def _in_sites(column: str, rows: str) -> str:
     return f"(%(site_ids)s::bigint[] IS NULL OR {column} IN ({rows}))"
 
 
+def _of_sites(site: str) -> str:
+    """A fact's copy of its patient's site, `site`, is one of the chosen, or no site is chosen."""
+    return f"(%(site_ids)s::bigint[] IS NULL OR {site} = ANY(%(site_ids)s::bigint[]))"
+
+
 def _block_filters(performed_at: str, physician_id: str, nerve_id: str, side: str, sites: str) -> str:
     """The filters of a block given by its columns: date range (clinic-local date), physician, nerve, side, and
     `sites` (_in_sites)."""
@@ -69,9 +74,9 @@ def _block_filters(performed_at: str, physician_id: str, nerve_id: str, side: st
 """
 
 
-def _ablation_filters(alias: str, treatment: str = "ablation_id") -> str:
-    """The filters of an ablation, on a row holding its columns under their names (the ablation or a fact), its id
-    in the column `treatment`."""
+def _ablation_filters(alias: str, sites: str | None = None) -> str:
+    """The filters of an ablation, on a row holding its columns under their names (a fact, whose site_id is its
+    patient's site; or, with `sites` the condition on its sites, the ablation itself)."""
     return f"""
     (%(date_from)s::date IS NULL OR {alias}.performed_on >= %(date_from)s::date)
     AND (%(date_to)s::date IS NULL OR {alias}.performed_on <= %(date_to)s::date)
@@ -79,21 +84,19 @@ def _ablation_filters(alias: str, treatment: str = "ablation_id") -> str:
     AND (%(nerve_id)s::bigint IS NULL OR {alias}.nerve_id = %(nerve_id)s::bigint)
     AND (%(side)s::text IS NULL OR {alias}.side = %(side)s::text)
     AND (%(kind)s::text IS NULL OR {alias}.kind = %(kind)s::text)
-    AND {_in_sites(f"{alias}.{treatment}", SITE_TREATMENTS)}
+    AND {sites or _of_sites(f"{alias}.site_id")}
 """
 
 
-# The filters on a block under the alias b (a block, its id b.id, or its peak relief, b.block_id).
+# The filters on a block under the alias b: a block itself, or its peak relief (which copies its patient's site).
 BLOCK_FILTERS = _block_filters(
     "b.performed_at", "b.physician_id", "b.nerve_id", "b.side", _in_sites("b.id", SITE_BLOCKS)
 )
-PEAK_BLOCK_FILTERS = _block_filters(
-    "b.performed_at", "b.physician_id", "b.nerve_id", "b.side", _in_sites("b.block_id", SITE_BLOCKS)
-)
+PEAK_BLOCK_FILTERS = _block_filters("b.performed_at", "b.physician_id", "b.nerve_id", "b.side", _of_sites("b.site_id"))
 # The same filters on a treatment fact under the alias t, and on a treatment itself (the channel figures,
 # apps.reports.channels, read them).
 TREATMENT_FILTERS = _ablation_filters("t")
-TREATMENT_ROW_FILTERS = _ablation_filters("t", treatment="id")
+TREATMENT_ROW_FILTERS = _ablation_filters("t", sites=_in_sites("t.id", SITE_TREATMENTS))
 
 # The figures read the follow-ups from one derived table (apps.reports.models.FollowUpFact, kept by triggers): each
 # follow-up x with its window, its counted answer's scores (x.counted_response_id NULL: none counts), its ablation's
@@ -106,7 +109,7 @@ QUALIFYING_BLOCK_FILTERS = _block_filters(
     "x.qualifying_block_physician_id",
     "x.nerve_id",
     "x.side",
-    _in_sites("x.ablation_id", SITE_TREATMENTS),  # the block's patient is the treatment's
+    _of_sites("x.site_id"),  # the block's patient is the treatment's
 )
 QUALIFYING_PEAK = "x.qualifying_peak_relief_percent"
 
@@ -598,25 +601,21 @@ SELECT concat_ws('.', (SELECT oid FROM pg_database WHERE datname = current_datab
 # Sites compared (apps.reports.benchmark, issue 18): every site of the network in one statement, a row each (0 where
 # it has none), its patients' funnel (FUNNEL_SECTION's blocks, positive and treated blocks) and 3-month figures (the
 # evaluable treatments and responders of RESPONSE_OVERALL_ONE_TIME_POINT at the funnel's time point). A block's and a
-# treatment's site is its patient's (SITE_BLOCKS, SITE_TREATMENTS); run with %(site_ids)s NULL, each row counting its
+# treatment's site is its patient's, copied on the facts (site_id); run with %(site_ids)s NULL, each row counting its
 # own site's patients, so that the rows add up to the network's figures.
 SITE_FIGURES = f"""
 WITH funnel AS (
-    SELECT bp.site_id, count(*) AS blocks,
+    SELECT b.site_id, count(*) AS blocks,
            count(*) FILTER (WHERE {positive("b.peak_relief_percent")}) AS positive,
            count(*) FILTER (WHERE {positive("b.peak_relief_percent")} AND {_treated("b.block_id", "b.ablated")})
                AS treated
     FROM blocks_blockpeakrelief b
-    JOIN blocks_diagnosticblock bb ON bb.id = b.block_id
-    JOIN patients_patient bp ON bp.id = bb.patient_id
     WHERE {PEAK_BLOCK_FILTERS}
     GROUP BY 1
 ), response AS (
-    SELECT tp.site_id, count(*) FILTER (WHERE fl.evaluable) AS evaluable,
+    SELECT x.site_id, count(*) FILTER (WHERE fl.evaluable) AS evaluable,
            count(*) FILTER (WHERE fl.responder) AS responders
     FROM {FACTS}
-    JOIN cryoablations_cryoablation ta ON ta.id = x.ablation_id
-    JOIN patients_patient tp ON tp.id = ta.patient_id
     WHERE {FACT_FILTERS} AND x.time_point = %(funnel_time_point)s
     GROUP BY 1
 )

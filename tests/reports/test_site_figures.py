@@ -14,8 +14,9 @@ from rest_framework.test import APIClient
 from apps.accounts.models import Role
 from apps.adverse_events.services import adverse_event_create
 from apps.clinic.models import Site
+from apps.patients.models import Patient
 from apps.reports.models import ReportRun
-from apps.reports.outcomes import OVERALL, block_ids_for, dashboard_compute, outcomes_filters
+from apps.reports.outcomes import OVERALL, block_ids_for, dashboard_compute, durability_compute, outcomes_filters
 from tests.factories import BlockFactory, PatientFactory, UserFactory
 from tests.reports.test_instruments import ask, peg3
 from tests.reports.test_opioids import take
@@ -74,6 +75,7 @@ def test_every_figure_counts_only_the_chosen_sites_patients():
         peg = next(r for r in dashboard.report.instruments if r.group == OVERALL and r.instrument == "peg3")
         assert peg.evaluable == patients if peg.time_point == "3m" else True
         assert dashboard.report.durability.treatments == patients
+        assert durability_compute(filters=dashboard.report.filters) == dashboard.report.durability  # Sites compared's
         assert dashboard.report.repeat[OVERALL].events == patients
         assert next(r for r in dashboard.report.adverse_events if r.group == OVERALL).with_event == patients
         assert next(p for p in dashboard.pain if p.time_point == "baseline").answers == 2 * patients
@@ -81,6 +83,33 @@ def test_every_figure_counts_only_the_chosen_sites_patients():
     assert len(block_ids_for(filters=replace(pooled, site_ids=(second.pk,)), measure="blocks")) == 3
     # and no site at all counts nothing
     assert overall(dashboard_compute(filters=replace(pooled, site_ids=())), "response").treatments == 0
+
+
+def test_a_patient_moved_to_another_site_takes_every_figure_of_theirs_along():
+    # given two patients at the first site and three at the second
+    first = Site.objects.get()
+    one_of_each(first, patients=2)
+    second = Site.objects.create(name="Second")
+    one_of_each(second, patients=3)
+    pooled = outcomes_filters(as_of=AS_OF)
+
+    # when one patient of the first site moves to the second
+    Patient.objects.filter(pk=Patient.objects.filter(site=first).order_by("pk")[0].pk).update(site=second)
+
+    # then every section counts them at the second site (the facts carry the patient's site: migrations 0009, 0014)
+    for site, patients in [(first, 1), (second, 4)]:
+        dashboard = dashboard_compute(filters=replace(pooled, site_ids=(site.pk,)))
+        assert next(r for r in dashboard.report.funnel if r.group == OVERALL).blocks == patients
+        assert overall(dashboard, "response").treatments == 2 * patients
+        assert overall(dashboard, "opioids").on_opioids == 2 * patients
+        peg = next(
+            r
+            for r in dashboard.report.instruments
+            if r.group == OVERALL and r.instrument == "peg3" and r.time_point == "3m"
+        )
+        assert peg.evaluable == patients
+        assert dashboard.report.durability.treatments == patients
+        assert next(p for p in dashboard.pain if p.time_point == "baseline").answers == 2 * patients
 
 
 # The pages: in a network, a reader's figures are their sites' unless they may see the network's pooled figures.

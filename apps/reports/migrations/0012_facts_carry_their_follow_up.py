@@ -3,7 +3,7 @@ own narrow table instead of joining every follow-up fact (measured on 100,000 se
 instruments' statement 804 ms -> see the commit, the opioids' 728 ms -> see the commit).
 
 Each fact now holds its follow-up's time point, window end and whether it is superseded (cryoablations_followup:
-superseded_by_id), and its treatment's kind, physician, nerve, side and date, copied at write time from the follow-up
+superseded_by_id), its treatment's kind, physician, nerve, side and date, and its patient's site, copied at write time from the follow-up
 and the treatment as the follow-up facts copy them (migration 0007). An instrument fact also holds what the
 instrument's rules make of its two scores, under the instrument's current version (its highest): the change
 (follow-up minus baseline, as float8, as the figures computed it), the responder rule (instruments_responder), the
@@ -41,10 +41,10 @@ def _before(name: str) -> str:
 
 # The columns a fact copies from its follow-up f and treatment t, and the instrument columns from the rules, under the
 # instrument's current version v and the instrument i, of the baseline answer ba and the counted answer ca.
-COPIED = "time_point, window_end, superseded, kind, physician_id, nerve_id, side, performed_on"
+COPIED = "time_point, window_end, superseded, kind, physician_id, nerve_id, side, performed_on, site_id"
 COPIED_FROM = (
     "f.time_point, f.window_end, f.superseded_by_id IS NOT NULL, t.kind, t.physician_id, t.nerve_id, t.side, "
-    "t.performed_on"
+    "t.performed_on, pt.site_id"
 )
 INSTRUMENT_COLUMNS = (
     "follow_up_id, instrument_id, ablation_id, baseline_total, baseline_items, counted_total, counted_items, "
@@ -61,6 +61,7 @@ INSTRUMENT_VALUES = f"""
 """
 INSTRUMENT_JOINS = """
     JOIN cryoablations_cryoablation t ON t.id = f.ablation_id
+    JOIN patients_patient pt ON pt.id = t.patient_id
     JOIN instruments_instrumentanswer ba ON ba.id = b.answer_id
     JOIN instruments_instrumentanswer ca ON ca.id = c.answer_id
     JOIN instruments_instrument i ON i.id = c.instrument_id
@@ -116,6 +117,7 @@ LANGUAGE sql AS $$
     INSERT INTO reports_opioidfact (follow_up_id, ablation_id, patient_id, baseline, mme, {COPIED})
     SELECT f.id, t.id, t.patient_id, o.baseline, medications_mme(t.patient_id, f.target_date), {COPIED_FROM}
     FROM cryoablations_cryoablation t
+    JOIN patients_patient pt ON pt.id = t.patient_id
     CROSS JOIN LATERAL (SELECT medications_mme(t.patient_id, t.performed_on) AS baseline) o
     JOIN cryoablations_followup f ON f.ablation_id = t.id
     WHERE t.patient_id = ANY(ARRAY(
@@ -195,6 +197,7 @@ def _copied_fields() -> list[tuple[str, models.Field]]:
         ("nerve_id", models.BigIntegerField(default=0, editable=False)),
         ("side", models.CharField(max_length=9, default="", editable=False)),
         ("performed_on", models.DateField(default="2000-01-01", editable=False)),
+        ("site_id", models.BigIntegerField(default=0, editable=False)),
     ]
 
 
@@ -211,6 +214,7 @@ class Migration(migrations.Migration):
         ("instruments", "0005_baseline_first_day"),
         ("medications", "0003_mme_rule_in_parts"),
         ("cryoablations", "0006_treatment_repeat_lookup"),
+        ("patients", "0006_patient_site"),
     ]
 
     operations = [
