@@ -104,8 +104,11 @@ class Migration(migrations.Migration):
             model_name="blockpeakrelief", name="site_id", field=models.BigIntegerField(null=True, editable=False)
         ),
         migrations.RunSQL(
+            # Then the table written afresh, without the update's dead copy of every row (see reports 0014).
             "UPDATE blocks_blockpeakrelief r SET site_id = p.site_id FROM blocks_diagnosticblock b "
-            "JOIN patients_patient p ON p.id = b.patient_id WHERE b.id = r.block_id;",
+            "JOIN patients_patient p ON p.id = b.patient_id WHERE b.id = r.block_id; "
+            "CLUSTER blocks_blockpeakrelief USING blocks_blockpeakrelief_pkey; "
+            "ALTER TABLE blocks_blockpeakrelief SET WITHOUT CLUSTER; ANALYZE blocks_blockpeakrelief;",
             migrations.RunSQL.noop,
         ),
         migrations.AlterField(

@@ -219,7 +219,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(
-            "DELETE FROM reports_instrumentfact; DELETE FROM reports_opioidfact;",
+            "TRUNCATE reports_instrumentfact, reports_opioidfact;",
             migrations.RunSQL.noop,
         ),
         *_add("instrumentfact", _copied_fields()),
