@@ -16,6 +16,8 @@ from tests.browser.conftest import sign_in_with_code
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
+# A check or an import of a whole sample registry takes seconds, not the under-a-second of a page (conftest's TIMEOUT_MS).
+IMPORT_MS = 30_000
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
 
@@ -38,9 +40,9 @@ def test_admin_imports_the_sample_then_opens_the_run_from_the_list(page):
     nav.get_by_role("button", name="Administration").click()
     nav.get_by_role("link", name="Import", exact=True).click()
     page.locator("input[type=file][name=files]").set_input_files([str(SAMPLE / name) for name in FILES])
-    page.get_by_role("button", name="Check (dry run)").click()
+    page.get_by_role("button", name="Check (dry run)").click(timeout=IMPORT_MS)
     expect(page.locator("#counts")).to_contain_text("60 new patients")
-    page.get_by_role("button", name="Confirm the import").click()
+    page.get_by_role("button", name="Confirm the import").click(timeout=IMPORT_MS)
 
     # then the run's page says what was imported, in words
     run = ImportRun.objects.get(status=ImportRun.Status.IMPORTED)
@@ -88,10 +90,10 @@ def test_admin_imports_the_version_2_sample_and_reads_its_counts_in_words(page):
 
     # when they upload all eight files of the version 2 sample, check them and confirm
     page.locator("input[type=file][name=files]").set_input_files([str(path) for path in every_file])
-    page.get_by_role("button", name="Check (dry run)").click()
+    page.get_by_role("button", name="Check (dry run)").click(timeout=IMPORT_MS)
     expect(page.locator("#counts")).to_contain_text("84 new treatments from treatments.csv")
     expect(page.locator("#counts")).to_contain_text("727 new instrument answers")
-    page.get_by_role("button", name="Confirm the import").click()
+    page.get_by_role("button", name="Confirm the import").click(timeout=IMPORT_MS)
 
     # then the run's page gives the treatments by kind, the repeats and the adverse events in plain words
     expect(page.get_by_role("heading", name="What was imported")).to_be_visible()
