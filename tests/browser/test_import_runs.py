@@ -16,7 +16,7 @@ from tests.browser.conftest import sign_in_with_code
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
-# A check or an import of a whole sample registry takes seconds, not the under-a-second of a page (conftest's TIMEOUT_MS).
+# A check or an import of a whole sample registry takes seconds, not a page's under a second (conftest's TIMEOUT_MS).
 IMPORT_MS = 30_000
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "registry-sample"
