@@ -58,13 +58,15 @@ def view_as_invoker(view: str) -> migrations.RunSQL:
     )
 
 
+def _set(connection: BaseDatabaseWrapper, *, role: str, sites: str) -> None:
+    """The connection's role ("none": its own user) and painreg.sites ("": unscoped), for the session."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('role', %s, false), set_config(%s, %s, false)", [role, SITES_SETTING, sites])
+
+
 def connection_scope(connection: BaseDatabaseWrapper, site_ids: list[int]) -> None:
     """From now on `connection` runs as painreg_scoped, seeing the patients of `site_ids` only (none when empty)."""
-    sites = ",".join(str(pk) for pk in site_ids) or NO_SITE
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config(%s, %s, false), set_config('role', %s, false)", [SITES_SETTING, sites, SCOPED_ROLE]
-        )
+    _set(connection, role=SCOPED_ROLE, sites=",".join(str(pk) for pk in site_ids) or NO_SITE)
     setattr(connection, _SCOPED, True)
 
 
@@ -77,8 +79,7 @@ def connection_unscope(connection: BaseDatabaseWrapper) -> None:
     if connection.connection is None:
         return
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('role', 'none', false), set_config(%s, '', false)", [SITES_SETTING])
+        _set(connection, role="none", sites="")
     except DatabaseError:
         # A failed transaction (a test's, inside its atomic block) undoes the SET itself when it is rolled back.
         if not connection.in_atomic_block:
@@ -90,8 +91,8 @@ def unscoped() -> Iterator[None]:
     """Within the block, the connections run as the application's user, unscoped, and then as before: for the work a
     scoped user may start that is the whole registry's by design. The registry import, which admins manage for every
     site: it matches a patient by MRN across the network, and writes with COPY, which PostgreSQL refuses under
-    row-level security. The dashboards, comparisons and drill-downs, the network's figures until they are scoped by
-    site (README: "Sites", "Not yet"), which would otherwise mix the network's report facts with one site's records.
+    row-level security. The figures of the dashboards, comparisons, drill-downs and Sites compared, which the
+    engine keeps to the reader's sites itself (OutcomesFilters.site_ids) and whose network figures count every site.
     A transaction rolled back within undoes the switch itself."""
     with ExitStack() as stack:
         for alias in _scoped_aliases():
@@ -107,16 +108,12 @@ def _connection_unscoped(connection: BaseDatabaseWrapper) -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting(%s, true)", [SITES_SETTING])
         sites = cursor.fetchone()[0]
-        cursor.execute("SELECT set_config('role', 'none', false), set_config(%s, '', false)", [SITES_SETTING])
+    _set(connection, role="none", sites="")
     try:
         yield
     finally:
         if not connection.needs_rollback and connection.connection is not None:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config(%s, %s, false), set_config('role', %s, false)",
-                    [SITES_SETTING, sites, SCOPED_ROLE],
-                )
+            _set(connection, role=SCOPED_ROLE, sites=sites)
 
 
 def _scoped_aliases() -> list[str]:

@@ -204,7 +204,25 @@ class TreatmentFact(models.Model):
         return f"treatment {self.ablation_id}: superseded by {self.superseded_by_id}"
 
 
-class InstrumentFact(models.Model):
+class _FollowUpCopy(models.Model):
+    """The follow-up's, its treatment's and its patient's columns an instrument or opioid fact copies (migration
+    0012), as FollowUpFact copies them: the figures filter and group a scan of the fact's table alone."""
+
+    time_point = models.CharField(max_length=10, editable=False)
+    window_end = models.DateField(editable=False)
+    superseded = models.BooleanField(editable=False)
+    kind = models.CharField(max_length=15, editable=False)
+    physician_id = models.BigIntegerField(editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    side = models.CharField(max_length=9, editable=False)
+    performed_on = models.DateField(editable=False)
+    site_id = models.BigIntegerField(editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class InstrumentFact(_FollowUpCopy):
     """One follow-up x instrument with the treatment's baseline answer's score and the answer counted at that time
     point's score, as the instruments' rules pick them (instruments_baseline_answers, instruments_counted_answers:
     instruments migrations 0003 to 0005, in the clinic's time zone, reports_time_zone()), kept by database triggers
@@ -226,17 +244,6 @@ class InstrumentFact(models.Model):
     baseline_items = models.PositiveSmallIntegerField(editable=False)
     counted_total = models.DecimalField(max_digits=12, decimal_places=4, editable=False)
     counted_items = models.PositiveSmallIntegerField(editable=False)
-    # Copied from the follow-up, its treatment and its patient's site (migration 0012), as FollowUpFact copies them:
-    # the figures filter and group a scan of this table alone.
-    time_point = models.CharField(max_length=10, editable=False)
-    window_end = models.DateField(editable=False)
-    superseded = models.BooleanField(editable=False)
-    kind = models.CharField(max_length=15, editable=False)
-    physician_id = models.BigIntegerField(editable=False)
-    nerve_id = models.BigIntegerField(editable=False)
-    side = models.CharField(max_length=9, editable=False)
-    performed_on = models.DateField(editable=False)
-    site_id = models.BigIntegerField(editable=False)
     # What the instrument's rules make of the two scores under its current version (migration 0012): asked at this
     # time point (its schedule), the change (follow-up minus baseline), responder, positive screens (None: the
     # instrument screens for nothing).
@@ -257,7 +264,7 @@ class InstrumentFact(models.Model):
         return f"follow-up {self.follow_up_id}, instrument {self.instrument_id}"
 
 
-class OpioidFact(models.Model):
+class OpioidFact(_FollowUpCopy):
     """One follow-up of a treatment whose patient took opioids on the treatment day, with the patient's daily MME on
     the treatment day (the baseline, above 0) and on the follow-up's target day, by the MME rule (medications_mme,
     medications migrations 0002 and 0003), kept by database triggers (migration 0010). The opioid figures read this
@@ -275,16 +282,6 @@ class OpioidFact(models.Model):
     # Exact: a dose has 3 decimals and a factor at most 3 (medications_mme_factor), so an MME at most 6.
     baseline = models.DecimalField(max_digits=20, decimal_places=6, editable=False)
     mme = models.DecimalField(max_digits=20, decimal_places=6, editable=False)
-    # Copied from the follow-up and its treatment (migration 0012), as InstrumentFact's.
-    time_point = models.CharField(max_length=10, editable=False)
-    window_end = models.DateField(editable=False)
-    superseded = models.BooleanField(editable=False)
-    kind = models.CharField(max_length=15, editable=False)
-    physician_id = models.BigIntegerField(editable=False)
-    nerve_id = models.BigIntegerField(editable=False)
-    side = models.CharField(max_length=9, editable=False)
-    performed_on = models.DateField(editable=False)
-    site_id = models.BigIntegerField(editable=False)
 
     class Meta:
         db_table = "reports_opioidfact"
