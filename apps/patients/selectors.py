@@ -10,6 +10,7 @@ from django.db.models import CharField, F, Func, Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import User
+from apps.audit.models import PatientEvent  # type: ignore[attr-defined]  # made at run time (apps.audit.models)
 from apps.clinic.selectors import site_network, sites_of
 
 from .models import Patient, search_key
@@ -44,11 +45,15 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
     return visible_to(Patient.objects.all(), user=user)
 
 
-def patient_ids_visible_to(user: User) -> QuerySet[Patient, Any] | None:
+def patient_ids_visible_to(user: User) -> QuerySet[Any, Any] | None:
     """The ids of the patients `user` may see (patients_visible_to), as a subquery, for rows that name their patient
     by id with no foreign key to follow (the audit trail's); None when every patient is visible (one site), so that
-    those rows need no filter at all."""
-    return patients_visible_to(user).values("pk") if site_network() else None
+    those rows need no filter at all. A deleted patient is one of them when the site they had when deleted is one of
+    the user's: the change history's record of the deletion holds it."""
+    if not site_network():
+        return None
+    deleted = PatientEvent.objects.filter(pgh_label="delete", site__in=sites_of(user)).values("pgh_obj_id")
+    return patients_visible_to(user).values("pk").union(deleted, all=True).order_by()
 
 
 def patient_mrn_taken(*, mrn: str, other_than: int | None = None) -> bool:

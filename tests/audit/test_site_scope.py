@@ -171,3 +171,24 @@ def test_with_one_site_an_admin_of_no_site_reads_every_event(client, admin_user)
     assert {row[8] for row in access} == {str(first.pk), str(second.pk)}
     assert {("patient", str(first.pk)), ("patient", str(second.pk))} <= changes
     assert filtered.status_code == 200 and [e.patient_id for e in filtered.context["events"]] == [second.pk]
+
+
+def test_a_deleted_patients_events_stay_on_the_audit_pages_of_the_site_they_had(client, admin_a, site_a, patient_b):
+    # given a patient of site A, viewed, then deleted (from the shell: no page deletes a patient)
+    gone = PatientFactory(site=site_a)
+    gone_id = gone.pk
+    _views_of(gone, actor="nurse-a")
+    gone.delete()
+    admin_b = UserFactory(role=Role.ADMIN, is_staff=True)
+    patient_b.site.members.add(admin_b)
+    # when site A's admin and site B's read the access log and the change history
+    client.force_login(admin_a)
+    a_access = {row[8] for row in _csv(client, "audit:access_log_csv", user="nurse-a")}
+    a_changes = {(row[1], row[2], row[3]) for row in _csv(client, "audit:change_history_csv", object_type="patient")}
+    client.force_login(admin_b)
+    b_access = {row[8] for row in _csv(client, "audit:access_log_csv", user="nurse-a")}
+    b_changes = {(row[1], row[2]) for row in _csv(client, "audit:change_history_csv", object_type="patient")}
+    # then site A's admin reads the view and the patient's addition and deletion; site B's reads none of them
+    assert a_access == {str(gone_id)}
+    assert {("patient", str(gone_id), "insert"), ("patient", str(gone_id), "delete")} <= a_changes, a_changes
+    assert b_access == set() and ("patient", str(gone_id)) not in b_changes
