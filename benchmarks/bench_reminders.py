@@ -188,7 +188,7 @@ def queue_due():
             )  # fmt: skip
     per_follow_up = THROUGHPUT_MESSAGES // THROUGHPUT_PATIENTS
     # What the sweep would plan for these patients is planned now and left unsent: every run sends the same rows.
-    services.messages_plan(now=timezone.now(), protocol=protocol)
+    services.messages_plan(now=timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(
             """UPDATE reminders_message SET status = 'cancelled', detail = 'bench: not measured'

@@ -23,7 +23,7 @@ from apps.adverse_events.services import adverse_event_create
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
 from apps.blocks.selectors import block_get
-from apps.clinic.selectors import protocol_get
+from apps.clinic.selectors import protocol_for, protocols_for
 from apps.cryoablations.models import Kind
 from apps.cryoablations.selectors import ablation_get, follow_up_get, follow_up_rows, with_repeated_by
 from apps.instruments.services import instrument_answer_record
@@ -337,7 +337,7 @@ class BlockDetailView(APIView):
     def get(self, request, public_id):
         block = block_get(public_id=public_id, user=request.user)
         request.audit.subject(block)
-        protocol = protocol_get()
+        protocol = protocol_for(block.patient.site)
         data = {"block": block, "assessment": block.assess(protocol), "diary": block.diary_rows(protocol)}
         return Response(BlockSerializer(data).data)
 
@@ -398,8 +398,8 @@ class BlockListView(APIView):
         blocks = visible_to(block_list(**query_of(BlockQuery, request)), user=request.user)
         page = paginator.paginate_queryset(blocks, request, view=self)
         request.audit.subject(None, listed=sorted({b.patient_id for b in page}))
-        protocol = protocol_get()
-        rows = [{"block": block, "assessment": block.assess(protocol)} for block in page]
+        protocols = protocols_for({block.patient.site_id for block in page})
+        rows = [{"block": block, "assessment": block.assess(protocols[block.patient.site_id])} for block in page]
         return paginator.get_paginated_response(BlockSummarySerializer(rows, many=True).data)
 
 

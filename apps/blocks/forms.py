@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from apps.accounts.selectors import physician_list
 from apps.clinic.rules import NRS_MAX, NRS_MIN
-from apps.clinic.selectors import nerve_list, protocol_get
+from apps.clinic.selectors import nerve_list, protocol_for
+from apps.patients.models import Patient
 
 from .models import DiagnosticBlock
 
@@ -95,11 +96,12 @@ class BaseDiaryFormSet(forms.BaseFormSet):
 DiaryFormSet = cast(type[BaseDiaryFormSet], forms.formset_factory(DiaryRowForm, formset=BaseDiaryFormSet, extra=0))
 
 
-def diary_formset(block: DiagnosticBlock | None = None, data=None) -> BaseDiaryFormSet:
+def diary_formset(block: DiagnosticBlock | None = None, data=None, patient: Patient | None = None) -> BaseDiaryFormSet:
     if block is not None:
         initial = [{"minutes_after": e.minutes_after, "nrs": e.nrs} for e in block.diary_entries.all()]
-    else:  # a new block: a row for each of the protocol's diary times, the score left to type
-        initial = [{"minutes_after": minutes} for minutes in sorted(protocol_get().diary_minutes)]
+    else:  # a new block of `patient`: a row for each diary time of their site's protocol, the score left to type
+        site = patient.site if patient is not None else None
+        initial = [{"minutes_after": minutes} for minutes in sorted(protocol_for(site).diary_minutes)]
     # Blank rows to type into, after the existing entries.
     initial += [{}] * max(DIARY_ROWS - len(initial), 2)
     return DiaryFormSet(data=data, initial=initial, prefix="diary")

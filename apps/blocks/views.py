@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from apps.accounts.decorators import role_required
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
-from apps.clinic.selectors import protocol_get
+from apps.clinic.selectors import protocol_for
 from apps.patients.selectors import patient_get_or_404
 
 from .forms import DiagnosticBlockForm, diary_formset
@@ -26,7 +26,7 @@ def block_new(request, patient_id):
     request.audit.subject(patient)
     initial = {"physician": request.user.pk, "drug": "lidocaine", "concentration_percent": 2, "volume_ml": 1}
     form = DiagnosticBlockForm(request.POST or None, initial=initial)
-    diary = diary_formset(data=request.POST or None)
+    diary = diary_formset(data=request.POST or None, patient=patient)
     if request.method == "POST" and form.is_valid() and diary.is_valid():
         block = block_create(patient=patient, diary=diary.diary, **form.cleaned_data)
         messages.success(request, "Diagnostic block saved.")
@@ -53,7 +53,7 @@ def block_edit(request, public_id):
 def block_detail(request, public_id):
     block = block_get(public_id=public_id, user=request.user)
     request.audit.subject(block)
-    protocol = protocol_get()
+    protocol = protocol_for(block.patient.site)
     context = {
         "nerve_block": block,
         "patient": block.patient,

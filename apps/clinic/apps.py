@@ -9,4 +9,7 @@ class ClinicConfig(AppConfig):
         "responder_percent invitation_hour reminder_days quiet_start_hour quiet_end_hour diary_minutes",
         "TimePoint": "id protocol code label target_day window_start_day window_end_day",
         "Nerve": "id code name is_active sort_order",
+        "SiteProtocol": "site block_threshold_percent require_dual_blocks qualifying_block_days invitation_hour "
+        "reminder_days quiet_start_hour quiet_end_hour diary_minutes diary_sms_mode survey_sms_mode",
+        "SiteTimePoint": "id site_protocol time_point target_day window_start_day window_end_day",
     }

@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from .models import Protocol, Site, TimePoint
+from .models import SITE_PROTOCOL_FIELDS, Protocol, Site, SiteProtocol, SmsMode, TimePoint
 from .selectors import site_network
 
 
@@ -85,3 +85,101 @@ class BaseTimePointFormSet(forms.BaseInlineFormSet):
 TimePointFormSet = forms.inlineformset_factory(
     Protocol, TimePoint, form=TimePointForm, formset=BaseTimePointFormSet, extra=1, can_delete=True
 )
+
+
+# A time point's days, as SiteTimePoint names them, and as the table's header reads them.
+TIME_POINT_DAYS = [
+    ("target_day", "Target day"),
+    ("window_start_day", "Window from day"),
+    ("window_end_day", "Window to day"),
+]
+
+
+class SiteProtocolForm(forms.ModelForm):
+    """A site's own protocol (SiteProtocol): each field left blank follows the registry's, which its help text shows;
+    and, for each of the registry's time points, the site's own days (all three, or none for the registry's)."""
+
+    class Meta:
+        model = SiteProtocol
+        fields = list(SITE_PROTOCOL_FIELDS)
+
+    def __init__(self, *args: Any, registry: Protocol, time_points: list[TimePoint], days: dict[int, Any], **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in SITE_PROTOCOL_FIELDS:
+            field = self.fields[name]
+            field.required = False
+            field.help_text = f"Blank: the registry's ({_shown(registry, name)})."
+        follows = "Registry's"
+        dual = forms.NullBooleanSelect(attrs={"class": "form-select"})
+        dual.choices = [("unknown", follows), ("true", "Yes"), ("false", "No")]
+        self.fields["require_dual_blocks"] = forms.NullBooleanField(
+            label=self.fields["require_dual_blocks"].label,
+            required=False,
+            widget=dual,
+            help_text=f"Blank: the registry's ({'yes' if registry.require_dual_blocks else 'no'}).",
+        )
+        for name in ("diary_sms_mode", "survey_sms_mode"):
+            choices = self.fields[name].choices  # type: ignore[attr-defined]
+            self.fields[name].choices = [("", follows), *[c for c in choices if c[0]]]  # type: ignore[attr-defined]
+        self.time_points = time_points
+        for time_point in time_points:
+            own = days.get(time_point.pk)
+            for part, label in TIME_POINT_DAYS:
+                key = f"tp{time_point.pk}_{part}"
+                name = f"{time_point.label}: {label.lower()}"
+                self.fields[key] = forms.IntegerField(
+                    label=name,
+                    required=False,
+                    min_value=0,
+                    initial=getattr(own, part) if own is not None else None,
+                    widget=forms.NumberInput(
+                        attrs={
+                            "placeholder": getattr(time_point, part),
+                            "class": "form-control form-control-sm",
+                            "aria-label": name,
+                        }
+                    ),
+                )
+
+    def time_point_rows(self) -> list[tuple[TimePoint, list[forms.BoundField]]]:
+        """Each registry time point with its three day fields, for the template's table."""
+        return [(tp, [self[f"tp{tp.pk}_{part}"] for part, _ in TIME_POINT_DAYS]) for tp in self.time_points]
+
+    def clean(self):
+        data = super().clean()
+        for name in ("reminder_days", "diary_minutes"):
+            if data.get(name) == []:  # a blank list follows the registry's, as every blank field does
+                data[name] = None
+        self.days: dict[int, tuple[int, int, int] | None] = {}
+        for time_point in self.time_points:
+            values = [data.get(f"tp{time_point.pk}_{part}") for part, _ in TIME_POINT_DAYS]
+            if all(v is None for v in values):
+                self.days[time_point.pk] = None
+            elif any(v is None for v in values):
+                self.add_error(
+                    f"tp{time_point.pk}_target_day",
+                    "Give the target day and both window days, or none (the registry's).",
+                )
+            elif not values[1] <= values[0] <= values[2]:
+                self.add_error(
+                    f"tp{time_point.pk}_target_day",
+                    "The target day must lie inside the window (start ≤ target ≤ end).",
+                )
+            else:
+                self.days[time_point.pk] = (values[0], values[1], values[2])
+        return data
+
+
+def _shown(protocol: Protocol, name: str) -> str:
+    """A protocol field's value in words, for a site form's help texts."""
+    value = getattr(protocol, name)
+    if name == "block_threshold_percent":
+        return f"{value.normalize():f}%"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    if name.endswith("_sms_mode"):
+        label = str(SmsMode(value).label)
+        return label[0].lower() + label[1:]
+    if name.endswith("_hour"):
+        return f"{value}:00"
+    return str(value)

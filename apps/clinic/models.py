@@ -203,3 +203,81 @@ class TimePoint(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+# The fields of the protocol a site may set otherwise (SiteProtocol); the rest are the registry's for every site: the
+# evaluation window (a peak relief measured alike everywhere), the responder reduction (a response counted alike, so
+# that pooled figures and Sites compared compare the same thing) and the time points' codes and labels (the figures'
+# columns).
+SITE_PROTOCOL_FIELDS = (
+    "block_threshold_percent",
+    "require_dual_blocks",
+    "qualifying_block_days",
+    "invitation_hour",
+    "reminder_days",
+    "quiet_start_hour",
+    "quiet_end_hour",
+    "diary_minutes",
+    "diary_sms_mode",
+    "survey_sms_mode",
+)
+
+
+class SiteProtocol(models.Model):
+    """A site's own protocol where it differs from the registry's (Protocol): each blank field follows the
+    registry's (apps.clinic.selectors.protocol_for). In a network only: a single clinic's protocol is the registry's."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, primary_key=True, related_name="protocol")
+    block_threshold_percent = models.DecimalField(
+        "positive block threshold (%)",
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(1)), MaxValueValidator(Decimal(100))],
+    )
+    require_dual_blocks = models.BooleanField("require dual comparative blocks", null=True, blank=True)
+    qualifying_block_days = models.PositiveIntegerField(null=True, blank=True)
+    invitation_hour = models.PositiveSmallIntegerField(null=True, blank=True, validators=HOUR_VALIDATORS)
+    reminder_days = ArrayField(models.PositiveSmallIntegerField(), null=True, blank=True)
+    quiet_start_hour = models.PositiveSmallIntegerField(null=True, blank=True, validators=HOUR_VALIDATORS)
+    quiet_end_hour = models.PositiveSmallIntegerField(null=True, blank=True, validators=HOUR_VALIDATORS)
+    diary_minutes = ArrayField(models.PositiveIntegerField(), null=True, blank=True)
+    diary_sms_mode = models.CharField("diary text messages ask for", max_length=5, choices=SmsMode.choices, blank=True)
+    survey_sms_mode = models.CharField(
+        "follow-up text messages ask for", max_length=5, choices=SmsMode.choices, blank=True
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(block_threshold_percent__isnull=True)
+                | Q(block_threshold_percent__gt=0, block_threshold_percent__lte=100),
+                name="site_protocol_threshold_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Protocol of {self.site}"
+
+
+class SiteTimePoint(models.Model):
+    """A site's own days for one of the registry's time points (its code and label stay the registry's)."""
+
+    site_protocol = models.ForeignKey(SiteProtocol, on_delete=models.CASCADE, related_name="time_points")
+    time_point = models.ForeignKey(TimePoint, on_delete=models.CASCADE, related_name="+")
+    target_day = models.PositiveIntegerField()
+    window_start_day = models.PositiveIntegerField()
+    window_end_day = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site_protocol", "time_point"], name="site_timepoint_unique"),
+            models.CheckConstraint(
+                condition=Q(window_start_day__lte=F("target_day"), target_day__lte=F("window_end_day")),
+                name="site_timepoint_target_inside_window",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.time_point} at {self.site_protocol.site}"

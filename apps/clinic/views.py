@@ -1,18 +1,24 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from apps.accounts.decorators import role_required
 from apps.accounts.roles import CONFIGURE
 
-from .forms import ProtocolForm, TimePointFormSet
-from .selectors import protocol_get
-from .services import protocol_update
+from .forms import ProtocolForm, SiteProtocolForm, TimePointFormSet
+from .models import PROTOCOL_PK, Site, SiteProtocol, TimePoint
+from .selectors import protocol_get, site_list, site_network
+from .services import protocol_update, site_protocol_update
 
 
 @role_required(CONFIGURE)
 def protocol_edit(request):
+    """The registry's protocol; in a network, with ?site=ID, that site's own (site_protocol_edit)."""
+    if "site" in request.GET:
+        return _site_protocol_edit(request, request.GET["site"])
     protocol = protocol_get()
     form = ProtocolForm(request.POST or None, instance=protocol)
     time_points = TimePointFormSet(request.POST or None, instance=protocol, prefix="tp")
@@ -20,4 +26,35 @@ def protocol_edit(request):
         protocol_update(form=form, time_points=time_points)
         messages.success(request, "Protocol saved.")
         return redirect("clinic:protocol")
-    return render(request, "clinic/protocol_form.html", {"form": form, "time_points": time_points})
+    context = {"form": form, "time_points": time_points, "sites": _sites(), "site": None}
+    return render(request, "clinic/protocol_form.html", context)
+
+
+def _site_protocol_edit(request, site_id: str):
+    """A site's own protocol, in a network: where it differs from the registry's."""
+    if not site_network() or not site_id.isdecimal():
+        raise Http404("No such site's protocol.")
+    site = get_object_or_404(Site, pk=int(site_id))
+    own = SiteProtocol.objects.filter(site=site).first() or SiteProtocol(site=site)
+    days = {t.time_point_id: t for t in own.time_points.all()} if own.pk else {}
+    form = SiteProtocolForm(
+        request.POST or None,
+        instance=own,
+        registry=protocol_get(),
+        time_points=list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK)),
+        days=days,
+    )
+    if request.method == "POST" and form.is_valid():
+        site_protocol_update(site=site, form=form)
+        messages.success(request, f"Protocol of {site.name} saved.")
+        return redirect(site_protocol_url(site))
+    return render(request, "clinic/site_protocol_form.html", {"form": form, "sites": _sites(), "site": site})
+
+
+def site_protocol_url(site: Site) -> str:
+    return f"{reverse('clinic:protocol')}?site={site.pk}"
+
+
+def _sites() -> list[Site]:
+    """The sites whose protocols the pages link to: a network's active ones; none for a single clinic."""
+    return list(site_list().select_related("protocol")) if site_network() else []

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.accounts.selectors import physician_list
 from apps.blocks.forms import PhysicianChoiceField
 from apps.blocks.models import DiagnosticBlock
-from apps.clinic.selectors import nerve_list, protocol_get
+from apps.clinic.selectors import nerve_list, protocol_for
 from apps.patients.models import Patient
 
 from .models import DETAILS, KIND_DETAILS, Cryoablation, Kind
@@ -85,7 +85,7 @@ class TreatmentForm(forms.ModelForm):
         cast(forms.ModelChoiceField, self.fields["nerve"]).queryset = nerve_list()
         cast(forms.ModelChoiceField, self.fields["qualifying_block"]).empty_label = (
             "Chosen by the rule: the latest positive block of this nerve and side in the "
-            f"{protocol_get().qualifying_block_days} days before"
+            f"{protocol_for(patient.site).qualifying_block_days} days before"
         )
         cast(forms.ModelChoiceField, self.fields["qualifying_block"]).queryset = DiagnosticBlock.objects.filter(
             patient=patient

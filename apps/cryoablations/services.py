@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from apps.blocks.models import DiagnosticBlock
 from apps.blocks.selectors import qualifying_block_pick
 from apps.clinic.models import Protocol, TimePoint
-from apps.clinic.selectors import protocol_get
+from apps.clinic.selectors import protocol_for, time_points_for
 
 from .models import Cryoablation, FollowUp, QualifyingSource
 
@@ -36,13 +36,13 @@ def ablation_save(
     the follow-ups re-dated, since the date, nerve or side may have changed. The answers already recorded are the
     survey app's, above this one: an ablation that may have some is edited with surveys.services.ablation_update,
     which calls this and then re-assigns them to the follow-ups' new windows."""
-    protocol = protocol_get()
     for name, value in fields.items():
         setattr(ablation, name, value)
-    _set_qualifying_block(ablation, qualifying_block, protocol)
+    site = ablation.patient.site  # the protocol is that of the patient's site (protocol_for)
+    _set_qualifying_block(ablation, qualifying_block, protocol_for(site))
     ablation.full_clean()
     ablation.save()
-    follow_ups_schedule(ablation=ablation, protocol=protocol)
+    follow_ups_schedule(ablation=ablation, time_points=time_points_for(site))
     supersession_refresh(patient_ids=[ablation.patient_id])
     return ablation
 
@@ -86,12 +86,13 @@ def _set_qualifying_block(ablation: Cryoablation, named: DiagnosticBlock | None,
     ablation.qualifying_source = QualifyingSource.RULE if picked else ""
 
 
-def follow_ups_schedule(*, ablation: Cryoablation, protocol: Protocol) -> list[FollowUp]:
-    """One follow-up per time point of the protocol, dated from the ablation; existing ones are re-dated
-    (the ablation's date may have been corrected; surveys.services.ablation_update then re-assigns its answers)."""
+def follow_ups_schedule(*, ablation: Cryoablation, time_points: list[TimePoint]) -> list[FollowUp]:
+    """One follow-up per time point (the protocol's of the patient's site: clinic.selectors.time_points_for), dated
+    from the ablation; existing ones are re-dated (the ablation's date may have been corrected;
+    surveys.services.ablation_update then re-assigns its answers)."""
     existing = {f.time_point: f for f in ablation.follow_ups.all()}
     follow_ups = []
-    for time_point in protocol.time_points.all():
+    for time_point in time_points:
         target, start, end = follow_up_dates(ablation.performed_on, time_point)
         follow_up = existing.get(time_point.code) or FollowUp(ablation=ablation, time_point=time_point.code)
         follow_up.label, follow_up.target_date, follow_up.window_start, follow_up.window_end = (

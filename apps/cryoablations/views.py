@@ -7,7 +7,7 @@ from django.utils import timezone
 from apps.accounts.decorators import role_required
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
-from apps.clinic.selectors import protocol_get
+from apps.clinic.selectors import protocol_for
 from apps.patients.selectors import patient_get_or_404
 
 from .forms import TreatmentForm
@@ -47,7 +47,7 @@ def ablation_new(request, patient_id):
 def ablation_detail(request, public_id):
     ablation = ablation_get(public_id=public_id, user=request.user)
     request.audit.subject(ablation)
-    protocol = protocol_get()
+    protocol = protocol_for(ablation.patient.site)
     rows = follow_up_rows(
         follow_ups=list(ablation.follow_ups.select_related("ablation", "counted_response", "superseded_by")),
         today=timezone.localdate(),

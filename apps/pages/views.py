@@ -11,7 +11,7 @@ from apps.accounts.redirects import safe_next
 from apps.accounts.selectors import physician_list
 from apps.audit.decorators import audit_access
 from apps.audit.models import Action, Category
-from apps.clinic.selectors import protocol_get, site_network
+from apps.clinic.selectors import protocol_for, protocol_get, site_network
 from apps.cryoablations.forms import TreatmentForm, WorklistFilterForm
 from apps.cryoablations.models import Status
 from apps.cryoablations.selectors import ablation_get, follow_up_get, worklist
@@ -40,7 +40,7 @@ def _patient_record(request, public_id) -> dict:
     patient = patient_get_or_404(public_id=public_id, user=request.user)
     request.audit.subject(patient)
     today = timezone.localdate()
-    timeline = patient_timeline(patient=patient, protocol=protocol_get(), today=today)
+    timeline = patient_timeline(patient=patient, protocol=protocol_for(patient.site), today=today)
     opioids = opioid_list_get(patient=patient, today=today)
     trend = patient_trend(patient=patient, timeline=timeline, opioids=opioids, today=today)
     return {"patient": patient, "timeline": timeline, "opioids": opioids, "trend": trend}

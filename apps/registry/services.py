@@ -51,9 +51,9 @@ from apps.accounts.models import Role, User
 from apps.adverse_events.models import AdverseEvent
 from apps.audit.services import history_in_bulk, history_record_created
 from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance
-from apps.clinic.models import Nerve, Protocol, Site
+from apps.clinic.models import Nerve, Site
 from apps.clinic.row_security import unscoped
-from apps.clinic.selectors import protocol_get, site_list, site_network, site_only
+from apps.clinic.selectors import protocol_for, site_list, site_network, site_only, time_points_for
 from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
 from apps.instruments.definitions import Definition, Score, ScoringError
@@ -624,12 +624,11 @@ class AdverseEventRow(NamedTuple):
 
 def _rows_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None, site: Site) -> _Created:
     """The registry's rows, every one new (no history trigger writes for them: see _write), table by table."""
-    protocol = protocol_get()
     created = _Created()
     created.ids[Patient] = _patients_write(parsed, res, result, site)
     created.ids[DiagnosticBlock], created.ids[DiaryEntry] = _blocks_write(parsed, res, result)
-    created.ids[Cryoablation], performed_on = _treatments_write(parsed, res, result, protocol)
-    follow_ups = _follow_ups_plan(performed_on, protocol)
+    created.ids[Cryoablation], performed_on, sites = _treatments_write(parsed, res, result)
+    follow_ups = _follow_ups_plan(performed_on, sites)
     responses = _responses_plan(parsed, res, follow_ups, user)
     # The answers before the follow-ups that count them (foreign keys are checked at commit): the follow-ups' insert
     # trigger then copies each counted answer's scores into reports_followupfact (apps/reports).
@@ -739,11 +738,12 @@ def _blocks_write(parsed: Parsed, res: _Resolved, result: ImportResult) -> tuple
 
 
 def _treatments_write(
-    parsed: Parsed, res: _Resolved, result: ImportResult, protocol: Protocol
-) -> tuple[list[int], dict[int, date]]:
+    parsed: Parsed, res: _Resolved, result: ImportResult
+) -> tuple[list[int], dict[int, date], dict[int, Site]]:
     """Treatments of both files (an ablation is a cryoablation): a named qualifying block is the staff's choice; the
-    others get the rule's pick, in SQL. An empty detail is not recorded (null, or "" for a text). Returns their ids
-    and each new treatment's date."""
+    others get the rule's pick, in SQL, under the protocol of the patient's site (a patient already in the registry
+    may be another site's than the import's). An empty detail is not recorded (null, or "" for a text). Returns
+    their ids, each new treatment's date and its patient's site."""
     guidance_default = Cryoablation._meta.get_field("guidance").get_default()
     new_treatment_ids: list[str] = []
     rows: list[TreatmentRow] = []
@@ -780,8 +780,14 @@ def _treatments_write(
             )
         )
     ids = bulk.rows_copy(Cryoablation, rows)
+    site_of_patient = dict(Patient.objects.filter(pk__in={row.patient_id for row in rows}).values_list("pk", "site_id"))
+    site_by_id = Site.objects.select_related("protocol").in_bulk(set(site_of_patient.values()))
+    sites = {pk: site_by_id[site_of_patient[row.patient_id]] for pk, row in zip(ids, rows, strict=True)}
     unnamed = [pk for pk, row in zip(ids, rows, strict=True) if row.qualifying_block_id is None]
-    picked = bulk.qualifying_blocks_pick(ablation_ids=unnamed, protocol=protocol)
+    picked: dict[int, int] = {}
+    for site in site_by_id.values():
+        of_site = [pk for pk in unnamed if sites[pk] == site]
+        picked |= bulk.qualifying_blocks_pick(ablation_ids=of_site, protocol=protocol_for(site))
     files: dict[int, str] = {}
     for treatment_id, treatment_pk in zip(new_treatment_ids, ids, strict=True):
         res.treatments[treatment_id] = (treatment_pk, res.treatments[treatment_id][1])
@@ -800,7 +806,7 @@ def _treatments_write(
             "qualifying_by_rule": sum(1 for pk in mine_unnamed if pk in picked),
         }
     result.counts[TREATMENTS_BY_KIND] = dict(sorted(Counter(row.kind for row in rows).items()))
-    return ids, {pk: row.performed_on for pk, row in zip(ids, rows, strict=True)}
+    return ids, {pk: row.performed_on for pk, row in zip(ids, rows, strict=True)}, sites
 
 
 def _adverse_events_write(parsed: Parsed, res: _Resolved, result: ImportResult, user: User | None) -> list[int]:
@@ -905,14 +911,14 @@ def _instrument_answers_write(parsed: Parsed, res: _Resolved, result: ImportResu
     return ids
 
 
-def _follow_ups_plan(performed_on: dict[int, date], protocol: Protocol) -> list[FollowUpRow]:
-    """The follow-ups of the new ablations, dated like any other's, numbered but not yet written (their counted
-    answers first)."""
-    time_points = list(protocol.time_points.all())
-    ids = iter(bulk.ids_allocate(FollowUp, len(performed_on) * len(time_points)))
+def _follow_ups_plan(performed_on: dict[int, date], sites: dict[int, Site]) -> list[FollowUpRow]:
+    """The follow-ups of the new ablations, dated like any other's (the time points of the patient's site), numbered
+    but not yet written (their counted answers first)."""
+    time_points = {site: time_points_for(site) for site in set(sites.values())}
+    ids = iter(bulk.ids_allocate(FollowUp, sum(len(time_points[site]) for site in sites.values())))
     rows = []
     for ablation_pk, day in performed_on.items():
-        for time_point in time_points:
+        for time_point in time_points[sites[ablation_pk]]:
             target, start, end = follow_up_dates(day, time_point)
             rows.append(
                 FollowUpRow(

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.blocks.models import DiagnosticBlock
 from apps.clinic.models import Protocol, SmsMode
-from apps.clinic.selectors import protocol_get, sender_for
+from apps.clinic.selectors import protocol_for, protocols_for, protocols_of_every_site, sender_for
 from apps.cryoablations.models import Cryoablation, FollowUp, window_range
 from apps.instruments.selectors import instruments_due_at_baseline, treatment_baseline_answers
 from apps.patients.models import Channel, Patient
@@ -131,10 +131,11 @@ def follow_up_schedule(
 # Planning
 
 
-def messages_plan(*, now: datetime, protocol: Protocol | None = None) -> int:
+def messages_plan(*, now: datetime) -> int:
     """Rows for follow-ups whose target day has come (a day's margin for time zones) and diary slots of recent
-    blocks. The unique constraints make planning idempotent: a second beat planning the same rows adds nothing."""
-    protocol = protocol or protocol_get()
+    blocks, each at the cadence of its patient's site. The unique constraints make planning idempotent: a second beat
+    planning the same rows adds nothing."""
+    protocols = protocols_of_every_site()
     planned = 0
     today = timezone.localdate(now)
     follow_ups = (
@@ -152,10 +153,11 @@ def messages_plan(*, now: datetime, protocol: Protocol | None = None) -> int:
     rows = []
     for follow_up in follow_ups:
         patient = follow_up.ablation.patient
+        protocol = protocols[patient.site_id]
         for kind, sequence, due in follow_up_schedule(follow_up=follow_up, patient=patient, protocol=protocol, now=now):
             rows.append(Message(patient=patient, follow_up=follow_up, kind=kind, sequence=sequence, due_at=due))
     planned += len(Message.objects.bulk_create(rows, ignore_conflicts=True))
-    planned += diary_messages_plan(now=now, protocol=protocol)
+    planned += diary_messages_plan(now=now, protocols=protocols)
     planned += baseline_messages_plan(now=now)
     return planned
 
@@ -176,10 +178,12 @@ def baseline_messages_plan(*, now: datetime) -> int:
     return len(Message.objects.bulk_create(rows, ignore_conflicts=True))
 
 
-def diary_messages_plan(*, now: datetime, protocol: Protocol) -> int:
-    if not protocol.diary_minutes:
+def diary_messages_plan(*, now: datetime, protocols: dict[int | None, Protocol]) -> int:
+    """The diary links of recent blocks, at the diary times of the patient's site (`protocols`: by site id)."""
+    longest = max((max(p.diary_minutes) for p in protocols.values() if p.diary_minutes), default=None)
+    if longest is None:
         return 0
-    last = timedelta(minutes=max(protocol.diary_minutes))
+    last = timedelta(minutes=longest)
     blocks = (
         DiagnosticBlock.objects.filter(
             messageable_q(patient="patient__"), performed_at__gte=now - last - DIARY_GRACE, performed_at__lte=now
@@ -191,6 +195,7 @@ def diary_messages_plan(*, now: datetime, protocol: Protocol) -> int:
     rows = []
     for block in blocks:
         zone = patient_zone(block.patient)
+        protocol = protocols[block.patient.site_id]
         for minutes in sorted(set(protocol.diary_minutes)):
             due = block.performed_at + timedelta(minutes=minutes)
             # "Pain right now" asked hours later, or after the night, would not be the diary's score: skip it.
@@ -214,8 +219,7 @@ class SweepResult:
 
 def sweep(*, now: datetime) -> SweepResult:
     """One beat: plan, stop what must stop, mark lost sends in doubt, claim and enqueue due rows."""
-    protocol = protocol_get()
-    planned = messages_plan(now=now, protocol=protocol)
+    planned = messages_plan(now=now)
     cancelled = messages_cancel_stopped(now=now)
     in_doubt = Message.objects.filter(status=MessageStatus.SENDING, sending_started_at__lt=now - IN_DOUBT_AFTER).update(
         status=MessageStatus.IN_DOUBT, detail="no outcome from the worker"
@@ -424,9 +428,10 @@ def messages_send(*, message_ids: list[int], now: datetime | None = None) -> dic
         )
         if not messages:
             return outcomes
-        protocol = protocol_get()
+        protocols = protocols_for({message.patient.site_id for message in messages})
         for message in messages:
             patient = message.patient
+            protocol = protocols[patient.site_id]
             stop: _Attempt = {"sending_started_at": now, "attempts": F("attempts") + 1}
             slot = message_slot(message)
             reason = message.stop
@@ -650,7 +655,7 @@ def _staff_send(*, patient_id: int, target: Slot, user: User, now: datetime) -> 
     else:
         reason = unmessageable_reason(patient=patient, today=today)
         block, minutes = target["block"], target["diary_minutes"]
-        reason = reason or diary_stop_reason(block=block, minutes=minutes, now=now, protocol=protocol_get())
+        reason = reason or diary_stop_reason(block=block, minutes=minutes, now=now, protocol=protocol_for(patient.site))
     if reason:
         raise CannotSend(reason)
     message = _staff_message_create(patient=patient, target=target, user=user, now=now)

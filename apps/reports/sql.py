@@ -590,6 +590,7 @@ SELECT concat_ws('.', (SELECT oid FROM pg_database WHERE datname = current_datab
     (SELECT max(pgh_id) FROM audit_cryoablationevent), (SELECT max(pgh_id) FROM audit_followupevent),
     (SELECT max(pgh_id) FROM audit_surveyresponseevent), (SELECT max(pgh_id) FROM audit_protocolevent),
     (SELECT max(pgh_id) FROM audit_timepointevent), (SELECT max(pgh_id) FROM audit_nerveevent),
+    (SELECT max(pgh_id) FROM audit_siteprotocolevent),
     (SELECT max(pgh_id) FROM audit_userevent),
     (SELECT max(pgh_id) FROM audit_adverseeventevent),
     (SELECT max(pgh_id) FROM audit_medicationstatementevent),

@@ -23,3 +23,7 @@ REGISTRY_UPLOADS_ROOT = str(Path(tempfile.gettempdir()) / "painreg-test-media" /
 # the replica reads on with settings.READ_REPLICA = "replica" and ask for databases=["default", "replica"]. Every
 # other test runs as a deployment without DATABASE_REPLICA_URL: READ_REPLICA stays "", nothing reads from the alias.
 DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+# Commits without waiting for the WAL's flush to disk: a test never needs a commit to survive a crash of the server,
+# and the suite commits thousands of times (transactional tests, live servers, workers). Per connection: the server's
+# own setting is left alone.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405

@@ -76,7 +76,7 @@ def sign_in(page, username: str, password: str = PASSWORD) -> None:
     field(page, "Username").fill(username)
     field(page, "Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()
+    page.locator("#sign-out").wait_for(state="attached")  # the user menu's "Sign out": signed in
 
 
 def one_time_code(device) -> str:
@@ -99,4 +99,4 @@ def sign_in_with_code(page, user) -> None:
     page.get_by_role("button", name="Sign in").click()
     field(page, "Code").fill(one_time_code(device))
     page.get_by_role("button", name="Verify").click()
-    page.get_by_role("button", name="Sign out").wait_for()
+    page.locator("#sign-out").wait_for(state="attached")  # the user menu's "Sign out": signed in

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.accounts.models import Role
+from apps.clinic.models import Site
 from tests.browser.conftest import sign_in_with_code
 from tests.factories import UserFactory
 
@@ -22,8 +23,11 @@ def _sign_in_as_admin(page) -> None:
     sign_in_with_code(page, admin)
 
 
-def test_the_admin_navigation_is_one_line_at_1366_px(page):
-    # given
+@pytest.mark.parametrize("network", [False, True], ids=["one site", "network"])
+def test_the_admin_navigation_is_one_line_at_1366_px(page, network):
+    # given an admin, of a single clinic or of a network (whose bar has Sites compared too)
+    if network:
+        Site.objects.create(name="South Clinic")
     page.set_viewport_size({"width": 1366, "height": 900})
     _sign_in_as_admin(page)
 

@@ -87,7 +87,7 @@ def test_a_physician_reads_the_trend_chart_and_prints_it_on_one_page(browser, li
 
     # when
     sign_in_with_code(page, physician)
-    page.set_viewport_size({"width": width, "height": 900})  # signed in at a desk's width, where "Sign out" shows
+    page.set_viewport_size({"width": width, "height": 900})
     page.goto(f"/patients/{patient.public_id}/")
 
     # then: the chart, its panels and its numbered procedures, the superseded treatment among them
