@@ -8,17 +8,21 @@ from config.celery import app as celery_app
 from tests.factories import UserFactory, seed_clinic_catalog
 
 
-@pytest.fixture(autouse=True)
-def _clinic_catalog(django_db_blocker):
+def clinic_catalog_ensure() -> None:
     """The nerves, protocol, site and shipped instruments of the data migrations. A transactional test (live server,
-    real worker) ends by emptying every table, those rows included, so each test makes sure they are there before it
-    starts."""
+    real worker) ends by emptying every table, those rows included, so each test (and each fixture wider than a
+    test that writes rows) makes sure they are there before it starts."""
     from apps.clinic.models import Protocol, Site
     from apps.instruments.models import Instrument
 
+    if not Protocol.objects.exists() or not Instrument.objects.exists() or not Site.objects.exists():
+        seed_clinic_catalog()
+
+
+@pytest.fixture(autouse=True)
+def _clinic_catalog(django_db_blocker):
     with django_db_blocker.unblock():
-        if not Protocol.objects.exists() or not Instrument.objects.exists() or not Site.objects.exists():
-            seed_clinic_catalog()
+        clinic_catalog_ensure()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -33,6 +34,7 @@ from apps.medications.services import medication_list_review, medication_stateme
 from apps.registry.models import ImportRun
 from apps.sms.models import InboundSms
 from apps.surveys.services import response_record
+from tests.conftest import clinic_catalog_ensure
 from tests.factories import BlockFactory, UserFactory, make_ablation, make_report_run
 
 # The sign-in page: open to everyone; a signed-in user is sent on to LOGIN_REDIRECT_URL.
@@ -169,9 +171,21 @@ def test_walk_finds_the_whole_url_configuration():
 # Building URLs
 
 
+@pytest.fixture(scope="module")
+def _objects_of_the_module(django_db_setup, django_db_blocker):
+    """make_objects once for the module's hundreds of tests, which only read them: in a transaction rolled back after
+    the module's last test (each test's own transaction is a savepoint inside it, as with Django's
+    TestCase.setUpTestData)."""
+    with django_db_blocker.unblock():
+        clinic_catalog_ensure()  # before the tests' own check, which runs inside their transaction
+        with transaction.atomic():
+            yield make_objects()
+            transaction.set_rollback(True)
+
+
 @pytest.fixture
-def objects(db):
-    return make_objects()
+def objects(db, _objects_of_the_module):
+    return _objects_of_the_module
 
 
 def make_objects() -> dict:

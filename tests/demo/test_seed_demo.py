@@ -27,6 +27,7 @@ from apps.registry import bulk
 from apps.reports.outcomes import outcomes_compute, outcomes_compute_for, outcomes_filters
 from apps.surveys.models import SurveyResponse
 from apps.surveys.services import follow_up_for
+from tests.conftest import clinic_catalog_ensure
 from tests.registry.test_bulk import _counts, _reltuples
 
 # A fixed anchor makes the data the same on any day the suite runs (it must not be after the real today).
@@ -97,96 +98,130 @@ def test_same_seed_and_today_give_the_same_data():
 
 
 @pytest.mark.django_db
-def test_counts_are_plausible():
-    # when
-    output = _seed("--patients", "50", "--seed", "7")
+class TestFiftyPatients:
+    """What the demo of 50 patients (seed 7) holds: seeded once for these tests, which only read it, and rolled back
+    after them (seeding takes seconds; each test used to seed its own)."""
 
-    # then
-    assert Patient.objects.count() == 50
-    assert "Seeded demo data" in output and "D0000001..D0000050" in output
-    blocks = DiagnosticBlock.objects.count()
-    assert 100 <= blocks <= 220  # ~3 a patient
-    per_block = [b.diary_entries.count() for b in DiagnosticBlock.objects.prefetch_related("diary_entries")]
-    assert set(per_block) <= {3, 4, 5}
-    protocol = protocol_get()
-    all_blocks = DiagnosticBlock.objects.prefetch_related("diary_entries")
-    positive = sum(b.assess(protocol).is_positive for b in all_blocks)
-    assert 0.55 <= positive / blocks <= 0.85  # ~70%
-    ablations = Cryoablation.objects.count()
-    assert 30 <= ablations <= 70  # ~1 a patient
-    assert FollowUp.objects.count() == ablations * protocol.time_points.count()
-    opened = FollowUp.objects.filter(window_start__lt=TODAY).count()
-    scheduled = SurveyResponse.objects.filter(follow_up__isnull=False).count()
-    assert 0.6 * opened <= scheduled <= 0.9 * opened  # ~75% of the follow-ups whose window has opened
+    @pytest.fixture(scope="class")
+    @classmethod
+    def seeded(cls, django_db_setup, django_db_blocker):
+        """The seeding's output; the rows stay until the class's last test, in a transaction rolled back then (each
+        test's own transaction is a savepoint inside it, as with Django's TestCase.setUpTestData)."""
+        with django_db_blocker.unblock():
+            clinic_catalog_ensure()  # before the class's tests' own check, which runs inside its transaction
+            with transaction.atomic():
+                yield _seed("--patients", "50", "--seed", "7")
+                transaction.set_rollback(True)
 
+    def test_counts_are_plausible(self, seeded):
+        # given 50 patients seeded (the class's)
+        output = seeded
 
-@pytest.mark.django_db
-def test_nothing_is_dated_after_today():
-    # when
-    _seed("--patients", "50", "--seed", "7")
+        # then
+        assert Patient.objects.count() == 50
+        assert "Seeded demo data" in output and "D0000001..D0000050" in output
+        blocks = DiagnosticBlock.objects.count()
+        assert 100 <= blocks <= 220  # ~3 a patient
+        per_block = [b.diary_entries.count() for b in DiagnosticBlock.objects.prefetch_related("diary_entries")]
+        assert set(per_block) <= {3, 4, 5}
+        protocol = protocol_get()
+        all_blocks = DiagnosticBlock.objects.prefetch_related("diary_entries")
+        positive = sum(b.assess(protocol).is_positive for b in all_blocks)
+        assert 0.55 <= positive / blocks <= 0.85  # ~70%
+        ablations = Cryoablation.objects.count()
+        assert 30 <= ablations <= 70  # ~1 a patient
+        assert FollowUp.objects.count() == ablations * protocol.time_points.count()
+        opened = FollowUp.objects.filter(window_start__lt=TODAY).count()
+        scheduled = SurveyResponse.objects.filter(follow_up__isnull=False).count()
+        assert 0.6 * opened <= scheduled <= 0.9 * opened  # ~75% of the follow-ups whose window has opened
 
-    # then
-    start_of_today = timezone.make_aware(datetime.combine(TODAY, time.min))
-    assert not DiagnosticBlock.objects.filter(performed_at__gte=start_of_today).exists()
-    assert not DiaryEntry.objects.filter(recorded_at__gte=start_of_today).exists()
-    assert not Cryoablation.objects.filter(performed_on__gte=TODAY).exists()
-    assert not SurveyResponse.objects.filter(completed_at__gte=start_of_today).exists()
+    def test_nothing_is_dated_after_today(self, seeded):
+        # then
+        start_of_today = timezone.make_aware(datetime.combine(TODAY, time.min))
+        assert not DiagnosticBlock.objects.filter(performed_at__gte=start_of_today).exists()
+        assert not DiaryEntry.objects.filter(recorded_at__gte=start_of_today).exists()
+        assert not Cryoablation.objects.filter(performed_on__gte=TODAY).exists()
+        assert not SurveyResponse.objects.filter(completed_at__gte=start_of_today).exists()
 
+    def test_patients_are_valid_and_findable(self, seeded):
+        # then
+        for patient in Patient.objects.all():
+            patient.full_clean()
+            assert patient.search_name == patient_search_name(patient.first_name, patient.last_name)
+            assert patient.mrn.startswith("D") and len(patient.mrn) == 8
+            if patient.mobile_phone:
+                assert phonenumbers.is_valid_number(phonenumbers.parse(patient.mobile_phone))
+            if patient.email:
+                assert patient.email.endswith("@example.org")
+            age_years = (TODAY - patient.date_of_birth).days / 365.25
+            assert 25 <= age_years <= 86
 
-@pytest.mark.django_db
-def test_patients_are_valid_and_findable():
-    # when
-    _seed("--patients", "50", "--seed", "7")
+    def test_every_ablation_has_its_follow_ups_dated_by_the_protocol(self, seeded):
+        # then
+        time_points = list(protocol_get().time_points.all())
+        for ablation in Cryoablation.objects.prefetch_related("follow_ups"):
+            follow_ups = {f.time_point: f for f in ablation.follow_ups.all()}
+            assert sorted(follow_ups) == sorted(tp.code for tp in time_points)
+            for time_point in time_points:
+                follow_up = follow_ups[time_point.code]
+                assert follow_up.label == time_point.label
+                assert (follow_up.target_date, follow_up.window_start, follow_up.window_end) == follow_up_dates(
+                    ablation.performed_on, time_point
+                )
 
-    # then
-    for patient in Patient.objects.all():
-        patient.full_clean()
-        assert patient.search_name == patient_search_name(patient.first_name, patient.last_name)
-        assert patient.mrn.startswith("D") and len(patient.mrn) == 8
-        if patient.mobile_phone:
-            assert phonenumbers.is_valid_number(phonenumbers.parse(patient.mobile_phone))
-        if patient.email:
-            assert patient.email.endswith("@example.org")
-        age_years = (TODAY - patient.date_of_birth).days / 365.25
-        assert 25 <= age_years <= 86
-
-
-@pytest.mark.django_db
-def test_every_ablation_has_its_follow_ups_dated_by_the_protocol():
-    # when
-    _seed("--patients", "50", "--seed", "7")
-
-    # then
-    time_points = list(protocol_get().time_points.all())
-    for ablation in Cryoablation.objects.prefetch_related("follow_ups"):
-        follow_ups = {f.time_point: f for f in ablation.follow_ups.all()}
-        assert sorted(follow_ups) == sorted(tp.code for tp in time_points)
-        for time_point in time_points:
-            follow_up = follow_ups[time_point.code]
-            assert follow_up.label == time_point.label
-            assert (follow_up.target_date, follow_up.window_start, follow_up.window_end) == follow_up_dates(
-                ablation.performed_on, time_point
+    def test_qualifying_blocks_are_the_rules_pick(self, seeded):
+        # then
+        protocol = protocol_get()
+        ablations = list(Cryoablation.objects.select_related("patient", "nerve"))
+        for ablation in ablations:
+            picked = qualifying_block_pick(
+                patient=ablation.patient,
+                nerve=ablation.nerve,
+                side=ablation.side,
+                performed_on=ablation.performed_on,
+                protocol=protocol,
             )
+            assert ablation.qualifying_block_id == (picked.pk if picked else None)
+            assert ablation.qualifying_source == ("rule" if picked else "")
 
+    def test_each_response_counts_for_the_follow_up_whose_window_holds_it(self, seeded):
+        # then
+        responses = list(SurveyResponse.objects.select_related("ablation"))
+        assert responses
+        for response in responses:
+            expected = follow_up_for(ablation=response.ablation, completed_at=response.completed_at)
+            assert response.follow_up_id == (expected.pk if expected else None)
+        # and each follow-up is judged by its last answer, unless a repeat treatment superseded it
+        for follow_up in FollowUp.objects.prefetch_related("responses"):
+            last = max(follow_up.responses.all(), key=lambda r: (r.completed_at, r.recorded_at, r.pk), default=None)
+            counted = None if last is None or follow_up.superseded_by_id else last.pk
+            assert follow_up.counted_response_id == counted
 
-@pytest.mark.django_db
-def test_qualifying_blocks_are_the_rules_pick():
-    # when
-    _seed("--patients", "50", "--seed", "7")
+    def test_every_seeded_row_has_one_insert_event_with_its_final_values(self, seeded):
+        # then: one "insert" event per row of every seeded table, no "update" event (rows are recorded as they end up)
+        for model, _ in ROWS.values():
+            events = model.change_events.rel.related_model.objects
+            assert sorted(events.filter(pgh_label="insert").values_list("pgh_obj_id", flat=True)) == sorted(
+                model.objects.values_list("pk", flat=True)
+            ), model.__name__
+            assert not events.exclude(pgh_label="insert").exists(), model.__name__
+        # and a follow-up's event holds the answer it counts
+        answered = FollowUp.objects.filter(counted_response__isnull=False)
+        assert answered.exists()
+        for follow_up in answered:
+            assert follow_up.change_events.get().counted_response_id == follow_up.counted_response_id
+        # and the hash chains hold
+        call_command("audit_verify", stdout=io.StringIO())
 
-    # then
-    protocol = protocol_get()
-    ablations = list(Cryoablation.objects.select_related("patient", "nerve"))
-    for ablation in ablations:
-        picked = qualifying_block_pick(
-            patient=ablation.patient,
-            nerve=ablation.nerve,
-            side=ablation.side,
-            performed_on=ablation.performed_on,
-            protocol=protocol,
-        )
-        assert ablation.qualifying_block_id == (picked.pk if picked else None)
-        assert ablation.qualifying_source == ("rule" if picked else "")
+    def test_some_treatments_have_instrument_answers_that_the_report_counts(self, seeded):
+        # then: PEG-3, PHQ-2 and GAD-2 answered, scored with their version, and evaluable at 3 months in the report
+        answers = InstrumentAnswer.objects.select_related("instrument", "version")
+        assert {a.instrument.code for a in answers} == {"peg3", "phq2", "gad2"}
+        assert all(a.version.read().score(a.answers).total == a.score_total for a in answers)
+        assert not answers.filter(completed_at__gte=timezone.make_aware(datetime.combine(TODAY, time.min))).exists()
+        report = outcomes_compute(as_of=TODAY)
+        peg3 = next(r for r in report.instruments if (r.group, r.instrument, r.time_point) == ("overall", "peg3", "3m"))
+        assert peg3.evaluable > 0 and peg3.median_change is not None
 
 
 @pytest.mark.django_db
@@ -197,45 +232,6 @@ def test_some_ablations_have_no_qualifying_block_and_some_responses_are_unschedu
     # then
     assert Cryoablation.objects.filter(qualifying_block__isnull=True).exists()
     assert SurveyResponse.objects.filter(follow_up__isnull=True).exists()
-
-
-@pytest.mark.django_db
-def test_each_response_counts_for_the_follow_up_whose_window_holds_it():
-    # when
-    _seed("--patients", "50", "--seed", "7")
-
-    # then
-    responses = list(SurveyResponse.objects.select_related("ablation"))
-    assert responses
-    for response in responses:
-        expected = follow_up_for(ablation=response.ablation, completed_at=response.completed_at)
-        assert response.follow_up_id == (expected.pk if expected else None)
-    # and each follow-up is judged by its last answer, unless a repeat treatment superseded it
-    for follow_up in FollowUp.objects.prefetch_related("responses"):
-        last = max(follow_up.responses.all(), key=lambda r: (r.completed_at, r.recorded_at, r.pk), default=None)
-        counted = None if last is None or follow_up.superseded_by_id else last.pk
-        assert follow_up.counted_response_id == counted
-
-
-@pytest.mark.django_db
-def test_every_seeded_row_has_one_insert_event_with_its_final_values():
-    # when
-    _seed("--patients", "50", "--seed", "7")
-
-    # then: one "insert" event per row of every seeded table, no "update" event (rows are recorded as they end up)
-    for model, _ in ROWS.values():
-        events = model.change_events.rel.related_model.objects
-        assert sorted(events.filter(pgh_label="insert").values_list("pgh_obj_id", flat=True)) == sorted(
-            model.objects.values_list("pk", flat=True)
-        ), model.__name__
-        assert not events.exclude(pgh_label="insert").exists(), model.__name__
-    # and a follow-up's event holds the answer it counts
-    answered = FollowUp.objects.filter(counted_response__isnull=False)
-    assert answered.exists()
-    for follow_up in answered:
-        assert follow_up.change_events.get().counted_response_id == follow_up.counted_response_id
-    # and the hash chains hold
-    call_command("audit_verify", stdout=io.StringIO())
 
 
 @pytest.mark.django_db
@@ -368,18 +364,3 @@ def test_the_demo_has_opioid_users_some_tapering_or_stopping_after_treatment():
     report = outcomes_compute_for(filters=outcomes_filters())
     overall_3m = next(r for r in report.opioids if r.group == "overall" and r.time_point == "3m")
     assert overall_3m.on_opioids > 0 and overall_3m.evaluable > 0 and overall_3m.reduced_50 > 0
-
-
-@pytest.mark.django_db
-def test_some_treatments_have_instrument_answers_that_the_report_counts():
-    # when
-    _seed("--patients", "50", "--seed", "7")
-
-    # then: PEG-3, PHQ-2 and GAD-2 answered, scored with their version, and evaluable at 3 months in the report
-    answers = InstrumentAnswer.objects.select_related("instrument", "version")
-    assert {a.instrument.code for a in answers} == {"peg3", "phq2", "gad2"}
-    assert all(a.version.read().score(a.answers).total == a.score_total for a in answers)
-    assert not answers.filter(completed_at__gte=timezone.make_aware(datetime.combine(TODAY, time.min))).exists()
-    report = outcomes_compute(as_of=TODAY)
-    peg3 = next(r for r in report.instruments if (r.group, r.instrument, r.time_point) == ("overall", "peg3", "3m"))
-    assert peg3.evaluable > 0 and peg3.median_change is not None
