@@ -24,6 +24,7 @@ REGISTRY_UPLOADS_ROOT = str(Path(tempfile.gettempdir()) / "painreg-test-media" /
 # other test runs as a deployment without DATABASE_REPLICA_URL: READ_REPLICA stays "", nothing reads from the alias.
 DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
 # Commits without waiting for the WAL's flush to disk: a test never needs a commit to survive a crash of the server,
-# and the suite commits thousands of times (transactional tests, live servers, workers). Per connection: the server's
-# own setting is left alone.
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
+# and the suite commits thousands of times (transactional tests, live servers, workers). No JIT compilation: the
+# tests' tables are small, and a plan costed on unanalysed ones may still be compiled, which takes longer than the
+# query (the engine's own statements turn it off themselves). Per connection: the server's settings are left alone.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off -c jit=off"  # noqa: F405

@@ -44,10 +44,11 @@ BUSINESS_RULES = {
 }
 # The create's coverage phase enumerates hundreds of bodies (every time zone of the enum, each field missing, null...)
 # in a minute: its fields are the update's, whose coverage runs, and the create is fuzzed and chained statefully.
-# Likewise the ablations' and treatments' lists, whose query parameters are the blocks' list's (ProcedureQuery),
-# enumerated there (the treatments' own, kind and patient, are fuzzed).
+# Likewise the ablations', treatments' and follow-ups' lists, whose query parameters are the blocks' list's
+# (ProcedureQuery), enumerated there (their own, the treatments' kind and patient, the follow-ups' status and time
+# point, are fuzzed and followed by the stateful phase).
 NOT_ENUMERATED = {
-    "include-operation-id-regex": "^api_v1_(patients_create|ablations_list|treatments_list)$",
+    "include-operation-id-regex": "^api_v1_(patients_create|ablations_list|treatments_list|follow_ups_list)$",
     "phases": {"coverage": {"enabled": False}},
 }
 # Preconditions are checked before the body (RFC 9110): a stale If-Match is answered 412 whatever the body holds;
