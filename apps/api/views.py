@@ -337,7 +337,7 @@ class BlockDetailView(APIView):
     def get(self, request, public_id):
         block = block_get(public_id=public_id, user=request.user)
         request.audit.subject(block)
-        protocol = protocol_for(block.patient.site)
+        protocol = protocol_for(block.patient.site_id)
         data = {"block": block, "assessment": block.assess(protocol), "diary": block.diary_rows(protocol)}
         return Response(BlockSerializer(data).data)
 

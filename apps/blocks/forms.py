@@ -100,8 +100,8 @@ def diary_formset(block: DiagnosticBlock | None = None, data=None, patient: Pati
     if block is not None:
         initial = [{"minutes_after": e.minutes_after, "nrs": e.nrs} for e in block.diary_entries.all()]
     else:  # a new block of `patient`: a row for each diary time of their site's protocol, the score left to type
-        site = patient.site if patient is not None else None
-        initial = [{"minutes_after": minutes} for minutes in sorted(protocol_for(site).diary_minutes)]
+        site_id = patient.site_id if patient is not None else None
+        initial = [{"minutes_after": minutes} for minutes in sorted(protocol_for(site_id).diary_minutes)]
     # Blank rows to type into, after the existing entries.
     initial += [{}] * max(DIARY_ROWS - len(initial), 2)
     return DiaryFormSet(data=data, initial=initial, prefix="diary")

@@ -53,7 +53,7 @@ def block_edit(request, public_id):
 def block_detail(request, public_id):
     block = block_get(public_id=public_id, user=request.user)
     request.audit.subject(block)
-    protocol = protocol_for(block.patient.site)
+    protocol = protocol_for(block.patient.site_id)
     context = {
         "nerve_block": block,
         "patient": block.patient,

@@ -103,8 +103,9 @@ class SiteProtocolForm(forms.ModelForm):
         model = SiteProtocol
         fields = list(SITE_PROTOCOL_FIELDS)
 
-    def __init__(self, *args: Any, registry: Protocol, time_points: list[TimePoint], days: dict[int, Any], **kwargs):
+    def __init__(self, *args: Any, registry: Protocol, time_points: list[TimePoint], **kwargs):
         super().__init__(*args, **kwargs)
+        days = {t.time_point_id: t for t in self.instance.time_points.all()} if self.instance.pk else {}
         for name in SITE_PROTOCOL_FIELDS:
             field = self.fields[name]
             field.required = False
@@ -140,6 +141,11 @@ class SiteProtocolForm(forms.ModelForm):
                         }
                     ),
                 )
+
+    @property
+    def day_labels(self) -> list[str]:
+        """The time point table's column headings after the time point's."""
+        return [label for _, label in TIME_POINT_DAYS]
 
     def time_point_rows(self) -> list[tuple[TimePoint, list[forms.BoundField]]]:
         """Each registry time point with its three day fields, for the template's table."""

@@ -10,7 +10,17 @@ from django.db.models import QuerySet
 
 from apps.accounts.models import User
 
-from .models import PROTOCOL_PK, SITE_PROTOCOL_FIELDS, Nerve, Protocol, Sender, Site, SiteProtocol, TimePoint
+from .models import (
+    PROTOCOL_PK,
+    SITE_PROTOCOL_FIELDS,
+    Nerve,
+    Protocol,
+    Sender,
+    Site,
+    SiteProtocol,
+    SiteTimePoint,
+    TimePoint,
+)
 
 __all__ = [
     "PROTOCOL_PK",
@@ -34,36 +44,30 @@ def protocol_get() -> Protocol:
     return Protocol.objects.get(pk=PROTOCOL_PK)
 
 
-def _site_protocol(site: Site | None) -> SiteProtocol | None:
-    if site is None or site.pk is None:
-        return None
-    try:
-        return site.protocol
-    except SiteProtocol.DoesNotExist:
-        return None
-
-
-def protocol_for(site: Site | None, *, registry: Protocol | None = None) -> Protocol:
-    """The protocol of `site`'s patients: the registry's (`registry` when read already), with what the site sets
-    otherwise (SiteProtocol's fields that are not blank). Not saved: read it, change it with the protocol page. None:
-    the registry's."""
-    protocol = copy.copy(registry) if registry is not None else protocol_get()
-    own = _site_protocol(site)
-    if own is not None:
-        for name in SITE_PROTOCOL_FIELDS:
-            value = getattr(own, name)
-            if value is not None and value != "":
-                setattr(protocol, name, value)
+def _with_own(registry: Protocol, own: SiteProtocol | None) -> Protocol:
+    """The registry's protocol with what `own` (a site's) sets otherwise: its fields that are not blank."""
+    protocol = copy.copy(registry)
+    for name in SITE_PROTOCOL_FIELDS if own is not None else ():
+        value = getattr(own, name)
+        if value is not None and value != "":
+            setattr(protocol, name, value)
     return protocol
 
 
+def protocol_for(site_id: int | None) -> Protocol:
+    """The protocol of the patients of the site `site_id` (a patient's site_id; None: the registry's): the
+    registry's with what the site sets otherwise (SiteProtocol). Not saved: read it, change it with the protocol
+    page."""
+    return protocols_for([site_id])[site_id]
+
+
 def protocols_for(site_ids: Iterable[int | None]) -> dict[int | None, Protocol]:
-    """protocol_for each of these sites (by id; None: the registry's), reading each site's own settings once: for a
-    list of records of several sites."""
+    """protocol_for each of these sites, in two queries whatever their number: for a list of records of several
+    sites."""
     wanted = set(site_ids)
-    sites = Site.objects.select_related("protocol").in_bulk(wanted - {None})
+    own = SiteProtocol.objects.in_bulk(wanted - {None})  # keyed by site: the site is its primary key
     registry = protocol_get()
-    return {site_id: protocol_for(sites.get(site_id), registry=registry) for site_id in wanted}
+    return {site_id: _with_own(registry, own.get(site_id)) for site_id in wanted}
 
 
 def protocols_of_every_site() -> dict[int | None, Protocol]:
@@ -71,20 +75,20 @@ def protocols_of_every_site() -> dict[int | None, Protocol]:
     return protocols_for([*Site.objects.values_list("pk", flat=True), None])
 
 
-def time_points_for(site: Site | None) -> list[TimePoint]:
-    """The follow-up time points of `site`'s patients: the registry's, each with the site's own days where it sets
-    them (SiteTimePoint). Not saved, as protocol_for."""
+def time_points_for(site_id: int | None) -> list[TimePoint]:
+    """The follow-up time points of the patients of the site `site_id` (None: the registry's): the registry's, each
+    with the site's own days where it sets them (SiteTimePoint), in order of their target day. Not saved, as
+    protocol_for."""
     time_points = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK))
-    own = _site_protocol(site)
-    if own is not None:
-        days = {t.time_point_id: t for t in own.time_points.all()}
-        for time_point in time_points:
-            if (site_days := days.get(time_point.pk)) is not None:
-                time_point.target_day = site_days.target_day
-                time_point.window_start_day = site_days.window_start_day
-                time_point.window_end_day = site_days.window_end_day
-        time_points.sort(key=lambda time_point: time_point.target_day)
-    return time_points
+    if site_id is None:
+        return time_points
+    days = {t.time_point_id: t for t in SiteTimePoint.objects.filter(site_protocol_id=site_id)}
+    for time_point in time_points:
+        if (site_days := days.get(time_point.pk)) is not None:
+            time_point.target_day = site_days.target_day
+            time_point.window_start_day = site_days.window_start_day
+            time_point.window_end_day = site_days.window_end_day
+    return sorted(time_points, key=lambda time_point: time_point.target_day)
 
 
 def nerve_list(*, active_only: bool = True) -> QuerySet[Nerve]:

@@ -9,8 +9,8 @@ from apps.accounts.decorators import role_required
 from apps.accounts.roles import CONFIGURE
 
 from .forms import ProtocolForm, SiteProtocolForm, TimePointFormSet
-from .models import PROTOCOL_PK, Site, SiteProtocol, TimePoint
-from .selectors import protocol_get, site_list, site_network
+from .models import Site, SiteProtocol
+from .selectors import protocol_get, site_list, site_network, time_points_for
 from .services import protocol_update, site_protocol_update
 
 
@@ -36,25 +36,16 @@ def _site_protocol_edit(request, site_id: str):
         raise Http404("No such site's protocol.")
     site = get_object_or_404(Site, pk=int(site_id))
     own = SiteProtocol.objects.filter(site=site).first() or SiteProtocol(site=site)
-    days = {t.time_point_id: t for t in own.time_points.all()} if own.pk else {}
     form = SiteProtocolForm(
-        request.POST or None,
-        instance=own,
-        registry=protocol_get(),
-        time_points=list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK)),
-        days=days,
+        request.POST or None, instance=own, registry=protocol_get(), time_points=time_points_for(None)
     )
     if request.method == "POST" and form.is_valid():
         site_protocol_update(site=site, form=form)
         messages.success(request, f"Protocol of {site.name} saved.")
-        return redirect(site_protocol_url(site))
+        return redirect(f"{reverse('clinic:protocol')}?site={site.pk}")
     return render(request, "clinic/site_protocol_form.html", {"form": form, "sites": _sites(), "site": site})
-
-
-def site_protocol_url(site: Site) -> str:
-    return f"{reverse('clinic:protocol')}?site={site.pk}"
 
 
 def _sites() -> list[Site]:
     """The sites whose protocols the pages link to: a network's active ones; none for a single clinic."""
-    return list(site_list().select_related("protocol")) if site_network() else []
+    return list(site_list()) if site_network() else []

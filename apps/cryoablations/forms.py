@@ -85,7 +85,7 @@ class TreatmentForm(forms.ModelForm):
         cast(forms.ModelChoiceField, self.fields["nerve"]).queryset = nerve_list()
         cast(forms.ModelChoiceField, self.fields["qualifying_block"]).empty_label = (
             "Chosen by the rule: the latest positive block of this nerve and side in the "
-            f"{protocol_for(patient.site).qualifying_block_days} days before"
+            f"{protocol_for(patient.site_id).qualifying_block_days} days before"
         )
         cast(forms.ModelChoiceField, self.fields["qualifying_block"]).queryset = DiagnosticBlock.objects.filter(
             patient=patient

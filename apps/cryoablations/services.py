@@ -38,11 +38,11 @@ def ablation_save(
     which calls this and then re-assigns them to the follow-ups' new windows."""
     for name, value in fields.items():
         setattr(ablation, name, value)
-    site = ablation.patient.site  # the protocol is that of the patient's site (protocol_for)
-    _set_qualifying_block(ablation, qualifying_block, protocol_for(site))
+    site_id = ablation.patient.site_id  # the protocol is that of the patient's site (protocol_for)
+    _set_qualifying_block(ablation, qualifying_block, protocol_for(site_id))
     ablation.full_clean()
     ablation.save()
-    follow_ups_schedule(ablation=ablation, time_points=time_points_for(site))
+    follow_ups_schedule(ablation=ablation, time_points=time_points_for(site_id))
     supersession_refresh(patient_ids=[ablation.patient_id])
     return ablation
 

@@ -47,7 +47,7 @@ def ablation_new(request, patient_id):
 def ablation_detail(request, public_id):
     ablation = ablation_get(public_id=public_id, user=request.user)
     request.audit.subject(ablation)
-    protocol = protocol_for(ablation.patient.site)
+    protocol = protocol_for(ablation.patient.site_id)
     rows = follow_up_rows(
         follow_ups=list(ablation.follow_ups.select_related("ablation", "counted_response", "superseded_by")),
         today=timezone.localdate(),

@@ -40,7 +40,7 @@ def _patient_record(request, public_id) -> dict:
     patient = patient_get_or_404(public_id=public_id, user=request.user)
     request.audit.subject(patient)
     today = timezone.localdate()
-    timeline = patient_timeline(patient=patient, protocol=protocol_for(patient.site), today=today)
+    timeline = patient_timeline(patient=patient, protocol=protocol_for(patient.site_id), today=today)
     opioids = opioid_list_get(patient=patient, today=today)
     trend = patient_trend(patient=patient, timeline=timeline, opioids=opioids, today=today)
     return {"patient": patient, "timeline": timeline, "opioids": opioids, "trend": trend}

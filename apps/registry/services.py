@@ -53,7 +53,7 @@ from apps.audit.services import history_in_bulk, history_record_created
 from apps.blocks.models import Diagnosis, DiagnosticBlock, DiaryEntry, Guidance
 from apps.clinic.models import Nerve, Site
 from apps.clinic.row_security import unscoped
-from apps.clinic.selectors import protocol_for, site_list, site_network, site_only, time_points_for
+from apps.clinic.selectors import protocols_for, site_list, site_network, site_only, time_points_for
 from apps.cryoablations.models import Cryoablation, FollowUp, QualifyingSource
 from apps.cryoablations.services import follow_up_dates, supersession_refresh
 from apps.instruments.definitions import Definition, Score, ScoringError
@@ -739,11 +739,11 @@ def _blocks_write(parsed: Parsed, res: _Resolved, result: ImportResult) -> tuple
 
 def _treatments_write(
     parsed: Parsed, res: _Resolved, result: ImportResult
-) -> tuple[list[int], dict[int, date], dict[int, Site]]:
+) -> tuple[list[int], dict[int, date], dict[int, int]]:
     """Treatments of both files (an ablation is a cryoablation): a named qualifying block is the staff's choice; the
     others get the rule's pick, in SQL, under the protocol of the patient's site (a patient already in the registry
     may be another site's than the import's). An empty detail is not recorded (null, or "" for a text). Returns
-    their ids, each new treatment's date and its patient's site."""
+    their ids, each new treatment's date and its patient's site's id."""
     guidance_default = Cryoablation._meta.get_field("guidance").get_default()
     new_treatment_ids: list[str] = []
     rows: list[TreatmentRow] = []
@@ -781,13 +781,12 @@ def _treatments_write(
         )
     ids = bulk.rows_copy(Cryoablation, rows)
     site_of_patient = dict(Patient.objects.filter(pk__in={row.patient_id for row in rows}).values_list("pk", "site_id"))
-    site_by_id = Site.objects.select_related("protocol").in_bulk(set(site_of_patient.values()))
-    sites = {pk: site_by_id[site_of_patient[row.patient_id]] for pk, row in zip(ids, rows, strict=True)}
+    sites = {pk: site_of_patient[row.patient_id] for pk, row in zip(ids, rows, strict=True)}
     unnamed = [pk for pk, row in zip(ids, rows, strict=True) if row.qualifying_block_id is None]
     picked: dict[int, int] = {}
-    for site in site_by_id.values():
+    for site, protocol in protocols_for(set(sites.values())).items():
         of_site = [pk for pk in unnamed if sites[pk] == site]
-        picked |= bulk.qualifying_blocks_pick(ablation_ids=of_site, protocol=protocol_for(site))
+        picked |= bulk.qualifying_blocks_pick(ablation_ids=of_site, protocol=protocol)
     files: dict[int, str] = {}
     for treatment_id, treatment_pk in zip(new_treatment_ids, ids, strict=True):
         res.treatments[treatment_id] = (treatment_pk, res.treatments[treatment_id][1])
@@ -911,7 +910,7 @@ def _instrument_answers_write(parsed: Parsed, res: _Resolved, result: ImportResu
     return ids
 
 
-def _follow_ups_plan(performed_on: dict[int, date], sites: dict[int, Site]) -> list[FollowUpRow]:
+def _follow_ups_plan(performed_on: dict[int, date], sites: dict[int, int]) -> list[FollowUpRow]:
     """The follow-ups of the new ablations, dated like any other's (the time points of the patient's site), numbered
     but not yet written (their counted answers first)."""
     time_points = {site: time_points_for(site) for site in set(sites.values())}

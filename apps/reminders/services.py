@@ -655,7 +655,9 @@ def _staff_send(*, patient_id: int, target: Slot, user: User, now: datetime) -> 
     else:
         reason = unmessageable_reason(patient=patient, today=today)
         block, minutes = target["block"], target["diary_minutes"]
-        reason = reason or diary_stop_reason(block=block, minutes=minutes, now=now, protocol=protocol_for(patient.site))
+        reason = reason or diary_stop_reason(
+            block=block, minutes=minutes, now=now, protocol=protocol_for(patient.site_id)
+        )
     if reason:
         raise CannotSend(reason)
     message = _staff_message_create(patient=patient, target=target, user=user, now=now)

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.adverse_events.models import RELATED
-from apps.clinic.models import Nerve, Site, TimePoint
+from apps.clinic.models import Nerve, TimePoint
 from apps.clinic.replica import read_connection
 from apps.clinic.selectors import PROTOCOL_PK, protocol_for, protocol_get
 from apps.cryoablations.models import Kind
@@ -436,9 +436,7 @@ def outcomes_filters(
     """Filters with the defaults of data-exchange.md: as_of today (the clinic's), threshold the protocol's: that of
     the one site the figures count when they count one (its own, SiteProtocol, or else the registry's), else the
     registry's. The responder reduction is the registry's for every site."""
-    protocol = protocol_get()
-    if threshold is None and site_ids is not None and len(site_ids) == 1:
-        threshold = protocol_for(Site.objects.filter(pk=site_ids[0]).first()).block_threshold_percent
+    protocol = protocol_for(site_ids[0] if site_ids is not None and len(site_ids) == 1 else None)
     return OutcomesFilters(
         as_of=as_of or timezone.localdate(),
         threshold=Decimal(threshold) if threshold is not None else protocol.block_threshold_percent,

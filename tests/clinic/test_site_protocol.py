@@ -58,7 +58,7 @@ def site_b(site_a) -> Site:
 
 def test_a_site_without_a_protocol_of_its_own_follows_the_registrys(site_a, site_b):
     registry = protocol_get()
-    a, b = protocol_for(site_a), protocol_for(site_b)
+    a, b = protocol_for(site_a.pk), protocol_for(site_b.pk)
     assert a.block_threshold_percent == registry.block_threshold_percent == 50
     assert (b.block_threshold_percent, b.qualifying_block_days, b.invitation_hour, b.diary_minutes) == (
         80,
@@ -73,8 +73,8 @@ def test_a_site_without_a_protocol_of_its_own_follows_the_registrys(site_a, site
         registry.evaluation_window_minutes,
         registry.responder_percent,
     )
-    assert [(t.code, t.window_start_day) for t in time_points_for(site_b)][2] == ("3m", 70)
-    assert [(t.code, t.window_start_day) for t in time_points_for(site_a)][2] == ("3m", 75)
+    assert [(t.code, t.window_start_day) for t in time_points_for(site_b.pk)][2] == ("3m", 70)
+    assert [(t.code, t.window_start_day) for t in time_points_for(site_a.pk)][2] == ("3m", 75)
 
 
 def test_a_block_is_assessed_and_a_treatment_qualified_at_its_sites_threshold(site_a, site_b):
@@ -86,8 +86,8 @@ def test_a_block_is_assessed_and_a_treatment_qualified_at_its_sites_threshold(si
     # when each patient is treated on that nerve and side
     treatments = {site: make_ablation(patient=block.patient) for site, block in blocks.items()}
     # then the block is positive at site A (50%) and not at site B (80%), and only A's treatment qualifies by it
-    assert blocks[site_a].assess(protocol_for(site_a)).is_positive
-    assert not blocks[site_b].assess(protocol_for(site_b)).is_positive
+    assert blocks[site_a].assess(protocol_for(site_a.pk)).is_positive
+    assert not blocks[site_b].assess(protocol_for(site_b.pk)).is_positive
     assert treatments[site_a].qualifying_block == blocks[site_a]
     assert treatments[site_b].qualifying_block is None
 
@@ -214,16 +214,14 @@ def test_an_admin_sets_a_sites_protocol_on_its_page(client, admin_user, site_a, 
     )
     # then the site's protocol holds them, and what was left blank is the registry's
     assert response.status_code == 302
-    protocol = protocol_for(Site.objects.get(pk=site_a.pk))
+    protocol = protocol_for(site_a.pk)
     assert (protocol.block_threshold_percent, protocol.reminder_days, protocol.survey_sms_mode) == (70, [1, 3], "reply")
     registry = protocol_get()
     assert (protocol.invitation_hour, protocol.diary_minutes) == (registry.invitation_hour, registry.diary_minutes)
-    assert [(t.code, t.target_day) for t in time_points_for(site_a) if t.code == "3m"] == [("3m", 95)]
+    assert [(t.code, t.target_day) for t in time_points_for(site_a.pk) if t.code == "3m"] == [("3m", 95)]
     # and blanking the days gives the registry's back
     client.post(f"{reverse('clinic:protocol')}?site={site_a.pk}", _site_form(block_threshold_percent="70"))
-    assert [(t.code, t.target_day) for t in time_points_for(Site.objects.get(pk=site_a.pk)) if t.code == "3m"] == [
-        ("3m", 90)
-    ]
+    assert [(t.code, t.target_day) for t in time_points_for(site_a.pk) if t.code == "3m"] == [("3m", 90)]
 
 
 def test_a_time_point_given_in_part_is_refused_naming_it_and_nothing_is_saved(client, admin_user, site_b):
@@ -236,7 +234,7 @@ def test_a_time_point_given_in_part_is_refused_naming_it_and_nothing_is_saved(cl
     assert response.status_code == 200
     assert "2 weeks: target day: Give the target day and both window days" in response.text
     assert 'value="60"' in response.text  # what was typed is kept
-    assert protocol_for(Site.objects.get(pk=site_b.pk)).block_threshold_percent == 80  # nothing saved
+    assert protocol_for(site_b.pk).block_threshold_percent == 80  # nothing saved
 
 
 def test_a_single_clinic_has_no_site_protocol_page_and_staff_none_at_all(client, admin_user, site_a):
