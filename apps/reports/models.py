@@ -128,10 +128,85 @@ class FollowUpFact(models.Model):
         indexes = [
             models.Index(fields=["ablation_id"], name="follow_up_fact_ablation"),
             models.Index(fields=["site_id"], name="follow_up_fact_site"),
+            # The dashboard's page reads the facts of the months its counts by month cannot take whole by their dates,
+            # and the funnel's rows (a time point, a qualifying block's peak relief at least the threshold), by these
+            # (migration 0015).
+            models.Index(fields=["window_end"], name="follow_up_fact_window_end"),
+            models.Index(fields=["performed_on"], name="follow_up_fact_performed_on"),
+            models.Index(fields=["time_point", "qualifying_peak_relief_percent"], name="follow_up_fact_funnel"),
         ]
 
     def __str__(self) -> str:
         return f"follow-up {self.follow_up_id}: answer {self.counted_response_id}"
+
+
+class _MonthCell(models.Model):
+    """Facts counted by month (migration 0015): for each site, time point, kind, nerve, month of the treatment and
+    month in which the time point's window ends, and the columns of the figure they serve, how many facts there are
+    (follow_ups) and the figure's counts among them. The dashboard's page reads its figures from these few thousand
+    rows instead of every fact (apps.reports.sql.PAGE_CELLS); it reads the facts of a month it cannot take whole (one
+    its dates cut, the one its as-of date falls in) one by one.
+
+    Kept by statement triggers on the facts' table, which append each statement's change as rows of signed counts
+    (nothing to lock: concurrent writers never wait on each other); readers add the rows up, and
+    reports_cells_compact (apps.reports.tasks.cells_compact, every few minutes) merges them. Written only by the
+    database."""
+
+    site_id = models.BigIntegerField(editable=False)
+    time_point = models.CharField(max_length=10, editable=False)
+    kind = models.CharField(max_length=15, editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    performed_month = models.DateField(editable=False)
+    window_end_month = models.DateField(editable=False)
+    follow_ups = models.IntegerField(editable=False)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.follow_ups} at {self.time_point}, treated in {self.performed_month:%Y-%m}"
+
+
+class FollowUpCell(_MonthCell):
+    """The follow-up facts counted by month with the band of their qualifying block's peak relief (reports_band): how
+    many would be superseded, answered, evaluable, responders (at the registry's responder reduction, and at 30%) and
+    PGIC-improved once closed (reports_follow_up_outcome, the rule FOLLOW_UP_FLAGS reads per fact). Counted again
+    from the facts when the registry's responder reduction changes."""
+
+    band = models.SmallIntegerField(null=True, editable=False)
+    superseded = models.IntegerField(editable=False)
+    answered = models.IntegerField(editable=False)
+    evaluable = models.IntegerField(editable=False)
+    responders = models.IntegerField(editable=False)
+    responders_30 = models.IntegerField(editable=False)
+    pgic_improved = models.IntegerField(editable=False)
+
+    class Meta:
+        db_table = "reports_followupcell"
+
+
+class PainCell(_MonthCell):
+    """The answered follow-up facts counted by month, average pain and baseline (the pain section's distribution)."""
+
+    pain_average = models.SmallIntegerField(null=True, editable=False)
+    baseline_nrs = models.SmallIntegerField(editable=False)
+
+    class Meta:
+        db_table = "reports_paincell"
+
+
+class InstrumentCell(_MonthCell):
+    """The instrument facts asked and not superseded, counted by month, instrument and change, with their responders
+    and positive screens."""
+
+    instrument_id = models.BigIntegerField(editable=False)
+    change = models.FloatField(editable=False)
+    responders = models.IntegerField(editable=False)
+    positive_baseline = models.IntegerField(editable=False)
+    positive_now = models.IntegerField(editable=False)
+
+    class Meta:
+        db_table = "reports_instrumentcell"
 
 
 class DurabilityStep(models.Model):
@@ -258,6 +333,9 @@ class InstrumentFact(_FollowUpCopy):
         indexes = [
             models.Index(fields=["ablation_id"], name="instrument_fact_ablation"),
             models.Index(fields=["site_id"], name="instrument_fact_site"),
+            # As the follow-up facts' (migration 0015).
+            models.Index(fields=["window_end"], name="instrument_fact_window_end"),
+            models.Index(fields=["performed_on"], name="instrument_fact_performed_on"),
         ]
 
     def __str__(self) -> str:

@@ -561,13 +561,21 @@ def _compute(
     time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label", "target_day"))
     time_points = [code for code, _, _ in time_point_rows]
 
-    statement = sql.FIGURES_OF_THE_PAGE if page else sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN
+    # The page's overall figures, counted by month unless a physician or a side is chosen (sql.PAGE_CELLS); the
+    # others, by group from the facts.
+    by_month = page and filters.physician_id is None and filters.side is None
+    if page:
+        statement = sql.FIGURES_OF_THE_PAGE_BY_MONTH if by_month else sql.FIGURES_OF_THE_PAGE
+        instruments = sql.PAGE_INSTRUMENTS_BY_MONTH if by_month else sql.PAGE_INSTRUMENTS_SECTION
+    else:
+        statement = sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN
+        instruments = sql.INSTRUMENTS_SECTION
     figures = _fetch(statement, params)[0]
     figures["repeat"] = figures["repeat"] or []
     figures["adverse_events"] = figures["adverse_events"] or []
-    # Opioids: a statement of its own (sql.OPIOIDS_SECTION), the big one's shape left alone.
-    opioid_rows = _fetch(sql.OPIOIDS_SECTION, params)
-    instrument_rows = _fetch(sql.INSTRUMENTS_SECTION, params)
+    # Opioids and instruments: statements of their own, the big one's shape left alone.
+    opioid_rows = _fetch(sql.PAGE_OPIOIDS_SECTION if page else sql.OPIOIDS_SECTION, params)
+    instrument_rows = _fetch(instruments, params)
     funnel_rows, response_rows = figures["funnel"], figures["response"]
     namer = _GroupNamer()
     _warm_users(
