@@ -18,6 +18,13 @@ app.conf.beat_schedule = {
     "reminders-sweep": {"task": "apps.reminders.tasks.reminders_sweep", "schedule": 60.0, "options": {"expires": 55}},
     # Inbound text messages stored but not read (the task enqueued on commit was lost, or its worker killed).
     "sms-inbound-sweep": {"task": "apps.sms.tasks.inbound_sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # The dashboards' counts by month merged, each cell's rows into one (apps.reports.models.FollowUpCell): they stay
+    # right unmerged, only slower to add up as changes accumulate.
+    "reports-cells-compact": {
+        "task": "apps.reports.tasks.cells_compact",
+        "schedule": 600.0,
+        "options": {"expires": 590},
+    },
     # Last month's outcomes report for every physician, on the 1st at 06:00 UTC (one per physician and month, so
     # a beat firing twice changes nothing).
     "reports-monthly": {

@@ -289,11 +289,12 @@ def _opioids_part(report: outcomes.OutcomesReport, labels: dict[str, str], link:
 
 
 def _funnel_part(report: outcomes.OutcomesReport, link: _Linker) -> dict[str, Any]:
-    """The funnel: overall, then each nerve (a nerve's figures drill down with that nerve as the filter)."""
+    """The funnel: overall, then each nerve with a block under the filters (a nerve's figures drill down with that
+    nerve as the filter)."""
     nerves = report.nerve_names
     funnel_rows = []
     for row in report.funnel:
-        if row.group != outcomes.OVERALL and row.group not in nerves:
+        if row.group != outcomes.OVERALL and (row.group not in nerves or not row.blocks):
             continue
         nerve = nerves.get(row.group)
         scope = {"nerve": nerve[0]} if nerve else {}

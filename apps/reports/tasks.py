@@ -15,3 +15,8 @@ def report_run_build(run_id: int) -> None:
 @shared_task(ignore_result=True, acks_late=True)
 def reports_monthly() -> None:
     services.report_runs_monthly()
+
+
+@shared_task(ignore_result=True)
+def cells_compact() -> None:
+    services.cells_compact()
