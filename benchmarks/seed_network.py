@@ -240,7 +240,7 @@ def copy_statement(model: Any, copy: Copy, base: Base) -> str:
         elif f.is_relation:
             pass  # the catalog (nerves, instruments, their versions) is the network's
         elif isinstance(f, models.UUIDField):
-            value = f"md5(b.{column}::text || ':{k}')::uuid"
+            value = f"(lpad(to_hex({k}), 8, '0') || substr(md5(b.{column}::text || ':{k}'), 9))::uuid"
         elif isinstance(f, models.DateTimeField):
             value = f"b.{column} - interval '{days} days'" if days else value
         elif isinstance(f, models.DateField):

@@ -209,6 +209,20 @@ class InstrumentCell(_MonthCell):
         db_table = "reports_instrumentcell"
 
 
+class OpioidCell(_MonthCell):
+    """The opioid facts counted by month and change of MME (none when superseded), with how many no repeat treatment
+    supersedes (evaluable once closed) and, of those, how many reduced by at least 50% or discontinued
+    (reports_opioid_outcome)."""
+
+    change = models.FloatField(null=True, editable=False)
+    evaluable = models.IntegerField(editable=False)
+    reduced_50 = models.IntegerField(editable=False)
+    discontinued = models.IntegerField(editable=False)
+
+    class Meta:
+        db_table = "reports_opioidcell"
+
+
 class DurabilityStep(models.Model):
     """Where an ablation stands in the durability estimate (outcome-definitions.md, Durability) once its follow-ups up
     to one of them are closed, derived from the follow-up facts and kept by database triggers (migration 0004), so the
@@ -366,6 +380,9 @@ class OpioidFact(_FollowUpCopy):
         indexes = [
             models.Index(fields=["patient_id"], name="opioid_fact_patient"),
             models.Index(fields=["site_id"], name="opioid_fact_site"),
+            # As the follow-up facts' (migration 0015).
+            models.Index(fields=["window_end"], name="opioid_fact_window_end"),
+            models.Index(fields=["performed_on"], name="opioid_fact_performed_on"),
         ]
 
     def __str__(self) -> str:

@@ -80,7 +80,6 @@ class OutcomesFilters:
             "site_ids": list(self.site_ids) if self.site_ids is not None else None,
             "related": [str(r) for r in RELATED],
             "funnel_time_point": FUNNEL_TIME_POINT,
-            "opioid_reduction": OPIOID_REDUCTION_PERCENT,
             **extra,
         }
 
@@ -227,10 +226,6 @@ class AdverseEventRow:
     @property
     def ci(self) -> tuple[float | None, float | None]:
         return wilson_interval(self.with_related, self.treatments)
-
-
-# outcome-definitions.md, Version 2: Opioids: "reduced by >= 50%".
-OPIOID_REDUCTION_PERCENT = 50
 
 
 @dataclass
@@ -567,14 +562,15 @@ def _compute(
     if page:
         statement = sql.FIGURES_OF_THE_PAGE_BY_MONTH if by_month else sql.FIGURES_OF_THE_PAGE
         instruments = sql.PAGE_INSTRUMENTS_BY_MONTH if by_month else sql.PAGE_INSTRUMENTS_SECTION
+        opioids = sql.PAGE_OPIOIDS_BY_MONTH if by_month else sql.PAGE_OPIOIDS_SECTION
     else:
         statement = sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN
-        instruments = sql.INSTRUMENTS_SECTION
+        instruments, opioids = sql.INSTRUMENTS_SECTION, sql.OPIOIDS_SECTION
     figures = _fetch(statement, params)[0]
     figures["repeat"] = figures["repeat"] or []
     figures["adverse_events"] = figures["adverse_events"] or []
     # Opioids and instruments: statements of their own, the big one's shape left alone.
-    opioid_rows = _fetch(sql.PAGE_OPIOIDS_SECTION if page else sql.OPIOIDS_SECTION, params)
+    opioid_rows = _fetch(opioids, params)
     instrument_rows = _fetch(instruments, params)
     funnel_rows, response_rows = figures["funnel"], figures["response"]
     namer = _GroupNamer()

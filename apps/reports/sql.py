@@ -614,18 +614,19 @@ FIGURES_OF_THE_PAGE_BY_MONTH = FIGURES.format(
 # window and supersession and the treatment's columns the filters read (reports 0012): one table, joined to nothing.
 OPIOID_FOLLOW_UPS = f"""
     SELECT o.ablation_id AS id, o.time_point, o.kind, o.nerve_id, o.physician_id, o.baseline, e.evaluable,
-           CASE WHEN e.evaluable THEN o.mme END AS mme
+           CASE WHEN e.evaluable THEN o.mme END AS mme, r.reduced_50, r.discontinued
     FROM reports_opioidfact o
     CROSS JOIN LATERAL (SELECT {evaluable_time_point("o")} AS evaluable) e
+    CROSS JOIN LATERAL reports_opioid_outcome(o.baseline, o.mme) r
     WHERE {_ablation_filters("o")}
 """
-# Each evaluable time point: reduced by at least %(opioid_reduction)s percent (exact: numeric arithmetic, the
-# reduction times 100 against the percent times the baseline), discontinued (MME 0).
+# Each evaluable time point: reduced by at least 50% and discontinued (MME 0), by reports_opioid_outcome (reports
+# migration 0015), the rule the counts by month (OpioidCell) are kept by.
 OPIOID_MEASURES = {
     "on_opioids": "TRUE",
     "evaluable": "o.evaluable",
-    "reduced_50": "o.evaluable AND (o.baseline - o.mme) * 100 >= %(opioid_reduction)s * o.baseline",
-    "discontinued": "o.evaluable AND o.mme = 0",
+    "reduced_50": "o.evaluable AND o.reduced_50",
+    "discontinued": "o.evaluable AND o.discontinued",
 }
 
 
@@ -651,16 +652,16 @@ def _cells_overall(cells: Callable[[str], str]) -> str:
 
 # Counted by change as well (evaluable time points only; NULL otherwise): the changes are few distinct values, so
 # each group's median comes from their counts (apps.reports.outcomes.percentile_cont, as PostgreSQL's).
-def _opioid_cells(keys: str) -> str:
-    """The opioid follow-ups counted by `keys` (columns of OPIOID_FOLLOW_UPS, each followed by a comma), time point and
-    change."""
+def _opioid_cells(keys: str, follow_ups: str = OPIOID_FOLLOW_UPS) -> str:
+    """The opioid follow-ups (`follow_ups`) counted by `keys` (columns of OPIOID_FOLLOW_UPS, each followed by a comma),
+    time point and change."""
     return f"""
         SELECT {keys}time_point, (o.mme - o.baseline)::float8 AS change,
                count(*) AS on_opioids,
                count(*) FILTER (WHERE {OPIOID_MEASURES["evaluable"]}) AS evaluable,
                count(*) FILTER (WHERE {OPIOID_MEASURES["reduced_50"]}) AS reduced_50,
                count(*) FILTER (WHERE {OPIOID_MEASURES["discontinued"]}) AS discontinued
-        FROM ({OPIOID_FOLLOW_UPS}) o
+        FROM ({follow_ups}) o
         GROUP BY {keys}time_point, change"""
 
 
@@ -668,6 +669,24 @@ OPIOIDS_SECTION = _cells_by_group(
     _opioid_cells, "c.time_point, c.change", ("on_opioids", "evaluable", "reduced_50", "discontinued")
 )
 PAGE_OPIOIDS_SECTION = _cells_overall(_opioid_cells)
+# The same from the counts by month (reports_opioidcell: its evaluable counts and changes once closed) and the facts of
+# the other months.
+PAGE_OPIOIDS_BY_MONTH = f"""
+    SELECT {OVERALL_COLUMNS}, c.time_point, c.change, sum(c.on_opioids) AS on_opioids, sum(c.evaluable) AS evaluable,
+           sum(c.reduced_50) AS reduced_50, sum(c.discontinued) AS discontinued
+    FROM (
+        SELECT c.time_point, CASE WHEN k.closed THEN c.change END AS change, c.follow_ups AS on_opioids,
+               CASE WHEN k.closed THEN c.evaluable ELSE 0 END AS evaluable,
+               CASE WHEN k.closed THEN c.reduced_50 ELSE 0 END AS reduced_50,
+               CASE WHEN k.closed THEN c.discontinued ELSE 0 END AS discontinued
+        FROM reports_opioidcell c
+        CROSS JOIN LATERAL (SELECT c.window_end_month < {AS_OF_MONTH} AS closed) k
+        WHERE {_cells_taken("c")}
+        UNION ALL
+        {_opioid_cells("", f"{OPIOID_FOLLOW_UPS} AND {_not_in_cells_taken('o')}")}
+    ) c
+    GROUP BY c.time_point, c.change
+"""
 # Drill-down: the treatments behind an opioid figure (one time point, one measure of OPIOID_MEASURES).
 OPIOIDS_DRILL = f"""
 SELECT o.id FROM ({OPIOID_FOLLOW_UPS}) o WHERE o.time_point = %(time_point)s AND {{measure}}

@@ -31,6 +31,10 @@ CELLS = {
         "site_id, time_point, kind, nerve_id, performed_month, window_end_month, instrument_id, change",
         "follow_ups, responders, positive_baseline, positive_now",
     ),
+    "reports_opioidcell": (
+        "site_id, time_point, kind, nerve_id, performed_month, window_end_month, change",
+        "follow_ups, evaluable, reduced_50, discontinued",
+    ),
 }
 
 
@@ -73,6 +77,7 @@ def _page(filters: outcomes.OutcomesFilters, *, by_month: bool, monkeypatch) -> 
         if not by_month:
             patch.setattr(sql, "FIGURES_OF_THE_PAGE_BY_MONTH", sql.FIGURES_OF_THE_PAGE)
             patch.setattr(sql, "PAGE_INSTRUMENTS_BY_MONTH", sql.PAGE_INSTRUMENTS_SECTION)
+            patch.setattr(sql, "PAGE_OPIOIDS_BY_MONTH", sql.PAGE_OPIOIDS_SECTION)
         return outcomes.dashboard_compute(filters=filters, page=True)
 
 

@@ -163,13 +163,35 @@ INSTRUMENTS = Cells(
     },
     where="d.asked AND NOT d.superseded",
 )
-CELLS = (FOLLOW_UPS, PAIN, INSTRUMENTS)
+# Opioids: every follow-up of a treatment whose patient took opioids, with the change of MME and what the reduction
+# rule makes of it when no repeat treatment supersedes it (those an evaluable time point counts).
+OPIOIDS = Cells(
+    "reports_opioidcell",
+    "reports_opioidfact",
+    keys={"change": "CASE WHEN NOT d.superseded THEN (d.mme - d.baseline)::float8 END"},
+    counts={
+        "follow_ups": "TRUE",
+        "evaluable": "NOT d.superseded",
+        "reduced_50": "NOT d.superseded AND r.reduced_50",
+        "discontinued": "NOT d.superseded AND r.discontinued",
+    },
+    lateral="CROSS JOIN LATERAL reports_opioid_outcome(d.baseline, d.mme) r",
+)
+CELLS = (FOLLOW_UPS, PAIN, INSTRUMENTS, OPIOIDS)
 
 FUNCTIONS = (
     """
 CREATE FUNCTION reports_band(peak numeric) RETURNS smallint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN peak < 50 THEN NULL WHEN peak < 70 THEN 1 WHEN peak < 80 THEN 2 WHEN peak >= 80 THEN 3 END::smallint
+$$;
+
+-- outcome-definitions.md, Version 2: Opioids: "reduced by >= 50%" (exact: numeric arithmetic, the reduction times
+-- 100 against 50 times the baseline), discontinued (MME 0).
+CREATE FUNCTION reports_opioid_outcome(baseline numeric, mme numeric)
+RETURNS TABLE (reduced_50 boolean, discontinued boolean)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (baseline - mme) * 100 >= 50 * baseline, mme = 0
 $$;
 
 CREATE FUNCTION reports_follow_up_outcome(
@@ -189,6 +211,7 @@ $$;
 CREATE FUNCTION reports_cells_compact() RETURNS void
 LANGUAGE sql AS $$
     SELECT reports_followupcell_compact(); SELECT reports_paincell_compact(); SELECT reports_instrumentcell_compact();
+    SELECT reports_opioidcell_compact();
 $$;
 
 CREATE FUNCTION reports_followupcell_protocol_changed() RETURNS trigger
@@ -205,6 +228,7 @@ CREATE TRIGGER reports_followupcell_protocol_updated AFTER UPDATE OF responder_p
     EXECUTE FUNCTION reports_followupcell_protocol_changed();
 
 SELECT reports_followupcell_rebuild(); SELECT reports_paincell_rebuild(); SELECT reports_instrumentcell_rebuild();
+SELECT reports_opioidcell_rebuild();
 """
 )
 
@@ -218,6 +242,7 @@ DROP FUNCTION reports_cells_compact();
     + "".join(cells.back() for cells in reversed(CELLS))
     + """
 DROP FUNCTION reports_follow_up_outcome(integer, bigint, integer, integer, numeric);
+DROP FUNCTION reports_opioid_outcome(numeric, numeric);
 DROP FUNCTION reports_band(numeric);
 """
 )
@@ -275,6 +300,26 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
+            name="OpioidCell",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("site_id", models.BigIntegerField(editable=False)),
+                ("time_point", models.CharField(editable=False, max_length=10)),
+                ("kind", models.CharField(editable=False, max_length=15)),
+                ("nerve_id", models.BigIntegerField(editable=False)),
+                ("performed_month", models.DateField(editable=False)),
+                ("window_end_month", models.DateField(editable=False)),
+                ("follow_ups", models.IntegerField(editable=False)),
+                ("change", models.FloatField(editable=False, null=True)),
+                ("evaluable", models.IntegerField(editable=False)),
+                ("reduced_50", models.IntegerField(editable=False)),
+                ("discontinued", models.IntegerField(editable=False)),
+            ],
+            options={
+                "db_table": "reports_opioidcell",
+            },
+        ),
+        migrations.CreateModel(
             name="PainCell",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
@@ -293,10 +338,12 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.AddIndex(
-            model_name="followupfact", index=models.Index(fields=["window_end"], name="follow_up_fact_window_end")
+            model_name="followupfact",
+            index=models.Index(fields=["window_end"], name="follow_up_fact_window_end"),
         ),
         migrations.AddIndex(
-            model_name="followupfact", index=models.Index(fields=["performed_on"], name="follow_up_fact_performed_on")
+            model_name="followupfact",
+            index=models.Index(fields=["performed_on"], name="follow_up_fact_performed_on"),
         ),
         migrations.AddIndex(
             model_name="followupfact",
@@ -309,6 +356,14 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="instrumentfact",
             index=models.Index(fields=["performed_on"], name="instrument_fact_performed_on"),
+        ),
+        migrations.AddIndex(
+            model_name="opioidfact",
+            index=models.Index(fields=["window_end"], name="opioid_fact_window_end"),
+        ),
+        migrations.AddIndex(
+            model_name="opioidfact",
+            index=models.Index(fields=["performed_on"], name="opioid_fact_performed_on"),
         ),
         migrations.RunSQL(FUNCTIONS, BACK),
     ]
