@@ -171,9 +171,11 @@ class FollowUpCell(_MonthCell):
     """The follow-up facts counted by month with the band of their qualifying block's peak relief (reports_band): how
     many would be superseded, answered, evaluable, responders (at the registry's responder reduction, and at 30%) and
     PGIC-improved once closed (reports_follow_up_outcome, the rule FOLLOW_UP_FLAGS reads per fact). Counted again
-    from the facts when the registry's responder reduction changes."""
+    from the facts when the registry's responder reduction or block threshold changes."""
 
     band = models.SmallIntegerField(null=True, editable=False)
+    # The qualifying block is positive at the registry's threshold (blocks_positive): the funnel's 3-month rows.
+    positive = models.BooleanField(editable=False)
     superseded = models.IntegerField(editable=False)
     answered = models.IntegerField(editable=False)
     evaluable = models.IntegerField(editable=False)

@@ -306,9 +306,10 @@ DURABILITY_MEASURES = {"ablations": "TRUE", "events": "event", "censored": "NOT 
 # scan of its own, the durability by a scan of its steps: measured on 480,000 follow-ups, a plain GROUP BY each costs
 # less than one pass over grouping sets, which evaluates every aggregate for every set (and runs without parallel
 # workers).
-def _facts_cells(in_range: str, keys: str) -> str:
-    """The cells of the follow-up facts (FIGURES_CELLS), counting those `in_range` selects as the treatments in range,
-    grouped by `keys` (with time point, nerve, band and the funnel's physician)."""
+def _facts_cells(in_range: str, keys: str, funnel: str = FUNNEL_FACTS) -> str:
+    """The cells of the follow-up facts (FIGURES_CELLS), counting those `in_range` selects as the treatments in range
+    and those `funnel` selects as the funnel's 3-month rows, grouped by `keys` (with time point, nerve, band and the
+    funnel's physician)."""
     return f"""
     SELECT x.time_point, {keys}, x.nerve_id, k.band, k.funnel_physician_id,
            count(*) FILTER (WHERE r.in_range) AS treatments,
@@ -324,9 +325,9 @@ def _facts_cells(in_range: str, keys: str) -> str:
     CROSS JOIN LATERAL (SELECT coalesce(({in_range}), FALSE) AS in_range) r
     CROSS JOIN LATERAL (
         SELECT CASE WHEN r.in_range AND x.time_point = %(funnel_time_point)s THEN {_band(QUALIFYING_PEAK)} END AS band,
-               CASE WHEN {FUNNEL_FACTS} THEN x.qualifying_block_physician_id END AS funnel_physician_id
+               CASE WHEN {funnel} THEN x.qualifying_block_physician_id END AS funnel_physician_id
     ) k
-    WHERE ({in_range}) OR ({FUNNEL_FACTS})
+    WHERE ({in_range}) OR ({funnel})
     GROUP BY x.time_point, {keys}, x.nerve_id, k.band, k.funnel_physician_id
 """
 
@@ -371,10 +372,16 @@ def _not_in_cells_taken(alias: str) -> str:
             OR ({alias}.window_end >= {AS_OF_MONTH} AND {alias}.window_end < {AFTER_AS_OF_MONTH}))"""
 
 
+#
+# The funnel's 3-month rows are counted by month too when %(funnel_by_month)s (no dates chosen, so that no block's date
+# decides, and the threshold the registry's, the one the cells' `positive` is counted at): those of the cells at the
+# funnel's time point whose qualifying block is positive; otherwise, from the facts.
+PAGE_FUNNEL_FACTS = f"""{FUNNEL_FACTS}
+    AND (NOT %(funnel_by_month)s OR (x.window_end >= {AS_OF_MONTH} AND x.window_end < {AFTER_AS_OF_MONTH}))"""
 PAGE_CELLS = f"""
 WITH cells AS MATERIALIZED (
     SELECT c.time_point, c.nerve_id,
-           CASE WHEN c.time_point = %(funnel_time_point)s THEN c.band END AS band, NULL::bigint AS funnel_physician_id,
+           CASE WHEN c.time_point = %(funnel_time_point)s THEN c.band END AS band, k.funnel,
            sum(c.follow_ups) AS treatments,
            coalesce(sum(c.follow_ups) FILTER (WHERE k.closed), 0) AS closed,
            coalesce(sum(c.superseded) FILTER (WHERE k.closed), 0) AS superseded,
@@ -382,15 +389,19 @@ WITH cells AS MATERIALIZED (
            coalesce(sum(c.responders) FILTER (WHERE k.closed), 0) AS responders,
            coalesce(sum(c.responders_30) FILTER (WHERE k.closed), 0) AS responders_30,
            coalesce(sum(c.pgic_improved) FILTER (WHERE k.closed), 0) AS pgic_improved,
-           0 AS evaluable_3m, 0 AS responders_3m
+           coalesce(sum(c.evaluable) FILTER (WHERE k.closed AND k.funnel), 0) AS evaluable_3m,
+           coalesce(sum(c.responders) FILTER (WHERE k.closed AND k.funnel), 0) AS responders_3m
     FROM reports_followupcell c
-    CROSS JOIN LATERAL (SELECT c.window_end_month < {AS_OF_MONTH} AS closed) k
+    CROSS JOIN LATERAL (
+        SELECT c.window_end_month < {AS_OF_MONTH} AS closed,
+               %(funnel_by_month)s AND c.positive AND c.time_point = %(funnel_time_point)s AS funnel
+    ) k
     WHERE {_cells_taken("c")}
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2, 3, 4
     UNION ALL
-    SELECT time_point, nerve_id, band, funnel_physician_id, treatments, closed, superseded, evaluable, responders,
-           responders_30, pgic_improved, evaluable_3m, responders_3m
-    FROM ({_facts_cells(f"{FACT_FILTERS} AND {_not_in_cells_taken('x')}", "NULL::text")}) f
+    SELECT time_point, nerve_id, band, funnel_physician_id IS NOT NULL, treatments, closed, superseded, evaluable,
+           responders, responders_30, pgic_improved, evaluable_3m, responders_3m
+    FROM ({_facts_cells(f"{FACT_FILTERS} AND {_not_in_cells_taken('x')}", "NULL::text", PAGE_FUNNEL_FACTS)}) f
 )"""
 
 # The groups of data-exchange.md from one scan: overall, by kind, by nerve, by physician (the funnel: no kind, a block
@@ -429,9 +440,12 @@ OVERALL_COLUMNS = (
 # blocks_blockpeakrelief: a row per block with its peak relief, NULL when not evaluable, whether an ablation names
 # it, and the columns BLOCK_FILTERS reads under the same names), and the 3-month outcomes of the ablations naming a
 # positive one (`cells`).
-FUNNEL_SECTION = f"""
+def _funnel(physician: str, funnel_physician: str, funnel: str, columns: str, grouping: str) -> str:
+    """The funnel's section, by `physician` (a block's) and `funnel_physician` (a cell's), the cells `funnel` selects
+    as the funnel's 3-month rows, with the groups of `grouping` (`columns`: their columns)."""
+    return f"""
     WITH parts AS (
-        SELECT b.nerve_id, b.physician_id, count(*) AS blocks, count(b.peak_relief_percent) AS evaluable,
+        SELECT b.nerve_id, {physician} AS physician_id, count(*) AS blocks, count(b.peak_relief_percent) AS evaluable,
                count(*) FILTER (WHERE {positive("b.peak_relief_percent")}) AS positive,
                count(*) FILTER (WHERE {positive("b.peak_relief_percent")} AND {_treated("b.block_id", "b.ablated")})
                    AS ablated,
@@ -440,18 +454,36 @@ FUNNEL_SECTION = f"""
         WHERE {PEAK_BLOCK_FILTERS}
         GROUP BY 1, 2
         UNION ALL
-        SELECT c.nerve_id, c.funnel_physician_id, 0, 0, 0, 0, sum(c.evaluable_3m), sum(c.responders_3m)
+        SELECT c.nerve_id, {funnel_physician}, 0, 0, 0, 0, sum(c.evaluable_3m), sum(c.responders_3m)
         FROM cells c
-        WHERE c.funnel_physician_id IS NOT NULL
+        WHERE {funnel}
         GROUP BY 1, 2
     )
-    SELECT {FUNNEL_GROUP_COLUMNS.format(alias="parts")},
+    SELECT {columns},
            coalesce(sum(blocks), 0) AS blocks, coalesce(sum(evaluable), 0) AS evaluable,
            coalesce(sum(positive), 0) AS positive, coalesce(sum(ablated), 0) AS ablated,
            coalesce(sum(evaluable_3m), 0) AS evaluable_3m, coalesce(sum(responders_3m), 0) AS responders_3m
     FROM parts
-    GROUP BY {FUNNEL_GROUPING.format(alias="parts")}
+    GROUP BY {grouping}
 """
+
+
+FUNNEL_SECTION = _funnel(
+    "b.physician_id",
+    "c.funnel_physician_id",
+    "c.funnel_physician_id IS NOT NULL",
+    FUNNEL_GROUP_COLUMNS.format(alias="parts"),
+    FUNNEL_GROUPING.format(alias="parts"),
+)
+# The page's, from PAGE_CELLS: overall and by nerve, the only groups the page shows.
+PAGE_FUNNEL_SECTION = _funnel(
+    "NULL::bigint",
+    "NULL::bigint",
+    "c.funnel",
+    "1 AS g_kind, GROUPING(parts.nerve_id) AS g_nerve, 1 AS g_physician, NULL AS kind, parts.nerve_id, "
+    "NULL::bigint AS physician_id",
+    "GROUPING SETS ((), (parts.nerve_id))",
+)
 
 # Response rates at every time point of the ablations in range, overall, by nerve and by physician: the cells by time
 # point, nerve and physician (those with ablations in range) added up into the groups.
@@ -603,7 +635,12 @@ FIGURES_OF_THE_PAGE = FIGURES.format(
     **{**_PAGE_SECTIONS, "cells": f"WITH cells AS MATERIALIZED ({_facts_cells(FACT_FILTERS, 'NULL::text')})"}
 )
 FIGURES_OF_THE_PAGE_BY_MONTH = FIGURES.format(
-    **{**_PAGE_SECTIONS, "cells": PAGE_CELLS, "pain": _section(PAGE_PAIN_SECTION)}
+    **{
+        **_PAGE_SECTIONS,
+        "cells": PAGE_CELLS,
+        "funnel": _section(PAGE_FUNNEL_SECTION),
+        "pain": _section(PAGE_PAIN_SECTION),
+    }
 )
 
 # Opioids (outcome-definitions.md, Version 2: Opioids and its exact reading), a statement of its own beside FIGURES:

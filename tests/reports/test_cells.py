@@ -20,7 +20,7 @@ from apps.surveys.models import SurveyResponse
 
 CELLS = {
     "reports_followupcell": (
-        "site_id, time_point, kind, nerve_id, performed_month, window_end_month, band",
+        "site_id, time_point, kind, nerve_id, performed_month, window_end_month, band, positive",
         "follow_ups, superseded, answered, evaluable, responders, responders_30, pgic_improved",
     ),
     "reports_paincell": (
@@ -130,6 +130,8 @@ def test_the_page_counted_by_month_shows_the_figures_counted_from_the_facts(regi
     # then: every figure the page shows is the same
     assert by_month == from_facts == report
     assert sum(r.treatments for r in by_month["response"]) > 0
+    if not chosen:
+        assert by_month["funnel"][0].evaluable_3m > 0  # the funnel's 3-month rows, counted by month
 
 
 def test_the_counts_by_month_follow_every_change_and_compaction_keeps_their_sums(registry):
@@ -150,6 +152,7 @@ def test_the_counts_by_month_follow_every_change_and_compaction_keeps_their_sums
     moved = Cryoablation.objects.order_by("-pk").first()
     Cryoablation.objects.filter(pk=moved.pk).update(performed_on=moved.performed_on - dt.timedelta(days=40))
     Protocol.objects.update(responder_percent=Decimal("40"))
+    Protocol.objects.update(block_threshold_percent=Decimal("70"))
 
     # then: every table adds up to a fresh count
     for table in CELLS:

@@ -1,18 +1,23 @@
-"""The follow-up facts counted by month (apps.reports.models.FollowUpCell), so that the dashboard's page adds up a few
-thousand rows instead of every follow-up (benchmarks/bench_dashboard.py).
+"""The facts counted by month (apps.reports.models.FollowUpCell, PainCell, InstrumentCell, OpioidCell), so that the
+dashboard's page adds up a few thousand rows instead of every fact (apps.reports.sql.PAGE_CELLS;
+benchmarks/bench_dashboard.py).
 
-Two rules the figures apply to each follow-up get their one home in the database, so that the counts per month and the
-figures read per fact (apps.reports.sql) cannot disagree:
+Three rules the figures apply to each fact get their one home in the database, so that the counts by month and the
+figures counted fact by fact (apps.reports.sql) cannot disagree:
 - reports_follow_up_outcome: what a follow-up's counted answer makes of it once its time point is closed (answered,
   evaluable, responder at a percent and at 30%, PGIC improved); sql.FOLLOW_UP_FLAGS adds "closed" to each;
-- reports_band: the band of a qualifying block's peak relief (1 = 50-69, 2 = 70-79, 3 = 80-100; none below 50).
+- reports_band: the band of a qualifying block's peak relief (1 = 50-69, 2 = 70-79, 3 = 80-100; none below 50);
+- reports_opioid_outcome: an MME reduced by at least 50% from the baseline, and discontinued (MME 0).
 
-reports_follow_up_cells_rebuild() counts every fact again (this migration, and a change of the registry's responder
-reduction: a protocol row inserted or its responder_percent updated). A statement trigger on reports_followupfact
-appends each statement's change as signed rows (the new rows counted +1, the old -1, groups that net to nothing left
-out); reports_follow_up_cells_compact() merges the rows into one per cell (apps.reports.tasks.follow_up_cells_compact).
+For each table (Cells below), statement triggers on its facts' table append each statement's change as rows of signed
+counts (the new rows +1, the old -1; cells that net to nothing left out): nothing is locked, so concurrent writers never
+wait on each other. <table>_rebuild() counts every fact again (this migration; and for reports_followupcell, a change
+of the registry's responder reduction or block threshold: a protocol row inserted, or either column updated);
+<table>_compact() merges each cell's rows into one, reports_cells_compact() every table's
+(apps.reports.tasks.cells_compact, every 10 minutes).
 
-Writes reports_followupcell (this app's); watches reports_followupfact and clinic_protocol.
+Writes reports_followupcell, reports_paincell, reports_instrumentcell and reports_opioidcell (this app's); watches
+reports_followupfact, reports_instrumentfact, reports_opioidfact and clinic_protocol.
 """
 
 from django.db import migrations, models
@@ -126,7 +131,12 @@ DROP FUNCTION {self.table}_rebuild();
 FOLLOW_UPS = Cells(
     "reports_followupcell",
     "reports_followupfact",
-    keys={"band": "reports_band(d.qualifying_peak_relief_percent)"},
+    keys={
+        "band": "reports_band(d.qualifying_peak_relief_percent)",
+        "positive": """coalesce(blocks_positive(
+            d.qualifying_peak_relief_percent, (SELECT block_threshold_percent FROM clinic_protocol WHERE id = 1)
+        ), FALSE)""",
+    },
     counts={
         "follow_ups": "TRUE",
         "superseded": "d.superseded",
@@ -223,8 +233,12 @@ END
 $$;
 CREATE TRIGGER reports_followupcell_protocol_inserted AFTER INSERT ON clinic_protocol
     FOR EACH ROW EXECUTE FUNCTION reports_followupcell_protocol_changed();
-CREATE TRIGGER reports_followupcell_protocol_updated AFTER UPDATE OF responder_percent ON clinic_protocol
-    FOR EACH ROW WHEN (old.responder_percent IS DISTINCT FROM new.responder_percent)
+CREATE TRIGGER reports_followupcell_protocol_updated
+    AFTER UPDATE OF responder_percent, block_threshold_percent ON clinic_protocol
+    FOR EACH ROW WHEN (
+        old.responder_percent IS DISTINCT FROM new.responder_percent
+        OR old.block_threshold_percent IS DISTINCT FROM new.block_threshold_percent
+    )
     EXECUTE FUNCTION reports_followupcell_protocol_changed();
 
 SELECT reports_followupcell_rebuild(); SELECT reports_paincell_rebuild(); SELECT reports_instrumentcell_rebuild();
@@ -267,6 +281,7 @@ class Migration(migrations.Migration):
                 ("window_end_month", models.DateField(editable=False)),
                 ("follow_ups", models.IntegerField(editable=False)),
                 ("band", models.SmallIntegerField(editable=False, null=True)),
+                ("positive", models.BooleanField(editable=False)),
                 ("superseded", models.IntegerField(editable=False)),
                 ("answered", models.IntegerField(editable=False)),
                 ("evaluable", models.IntegerField(editable=False)),
