@@ -19,9 +19,10 @@ triggers: a million patients that way takes hours. So:
    does not write: copied if ever there). A copied row's id is its base id + k * (the base's largest id in its
    table), so every foreign key maps by an addition, with no lookup; the users map to the site's; a public id is
    new: the copy's number in its first 8 hex digits, then a hash of the base's (so a copy's rows go to one region of
-   each public-id index rather than to random pages all over it: 40% less WAL, 10% less time than random ids); MRNs and e-mail addresses take the copy's patient number (D + 7 digits after
-   the base's, as seed_demo numbers them, so a later seed_demo numbers on after them); the names, with their search
-   form, are another base patient's of the same sex; every date and time moves back k mod 26 whole weeks in the
+   each public-id index rather than to random pages all over it: 40% less WAL, 10% less time than random ids); MRNs
+   and e-mail addresses take the copy's patient number (D + 7 digits after the base's, as seed_demo numbers them, so
+   a later seed_demo numbers on after them); the names, with their search form, are another base patient's of the
+   same sex; every date and time moves back k mod 26 whole weeks in the
    clinic's time zone, so no clinic-local date, time of day or weekday changes. The rules that relate a patient's
    rows to each other (the qualifying block, the follow-up windows, the counted answer, the repeat that supersedes a
    follow-up) read nothing else, so what the rows store of them (qualifying_block, counted_response, superseded_by)
@@ -350,12 +351,68 @@ def sequences_advance(copies: int, base: Base) -> None:
             )
 
 
-def instrument_facts_build() -> None:
-    """Every treatment's instrument facts, the base's included, by the database's function (see the docstring)."""
+# Every INSERT trigger of the tables a copy writes, and of the tables derived from them, by its function: what the
+# fast path does in its stead. A trigger not named here stops the script before it writes anything (unknown_triggers):
+# the table it keeps would be left without the copies' rows.
+INSERT_TRIGGERS = {
+    "blocks_block_inserted_peak_relief": "blocks_peak_relief_refresh, per copy",
+    "blocks_diary_peak_relief": "blocks_peak_relief_refresh, per copy",
+    "blocks_ablation_ablated": "blocks_peak_relief_refresh, per copy (after the copy's ablations)",
+    "reports_peak_relief_changed": "reports_follow_up_facts_refresh, per copy (after the peak relief)",
+    "reports_follow_up_inserted": "reports_follow_up_facts_refresh, per copy",
+    "reports_facts_changed": "reports_durability_steps_refresh, per copy",
+    "reports_treatments_changed": "reports_treatment_facts_refresh, per copy",
+    "reports_facts_statements_changed": "reports_opioid_facts_refresh, per copy",
+    "reports_facts_follow_ups_changed": "reports_opioid_facts_refresh per copy, reports_instrument_facts_refresh(NULL)",
+    "reports_facts_answers_changed": "reports_instrument_facts_refresh(NULL), at the end",
+    "reports_followupcell_changed": "reports_followupcell_rebuild(), at the end",
+    "reports_paincell_changed": "reports_paincell_rebuild(), at the end",
+    "reports_instrumentcell_changed": "reports_instrumentcell_rebuild(), at the end (after the instrument facts)",
+    "reports_opioidcell_changed": "reports_opioidcell_rebuild(), at the end",
+}
+# What is built once every copy is written, by the database's functions: each a job, its statements in order.
+FINAL_BUILDS = [
+    # Every treatment's instrument facts, the base's included: see the module docstring.
+    ["SELECT reports_instrument_facts_refresh(NULL)", "SELECT reports_instrumentcell_rebuild()"],
+    ["SELECT reports_followupcell_rebuild()"],
+    ["SELECT reports_paincell_rebuild()"],
+    ["SELECT reports_opioidcell_rebuild()"],
+]
+
+
+def derived_models() -> list[Any]:
+    """The tables the database derives from the clinical ones (README.md, "Triggers that watch other apps' tables")."""
+    from apps.registry import bulk
+    from apps.reports.models import FollowUpCell, InstrumentCell, OpioidCell, PainCell, TreatmentFact
+
+    return [*bulk.DERIVED, TreatmentFact, FollowUpCell, PainCell, InstrumentCell, OpioidCell]
+
+
+def unknown_triggers() -> list[str]:
+    """The INSERT triggers (other than the history's, pgtrigger's) on the tables the copies write or derive whose
+    function INSERT_TRIGGERS does not name."""
+    from django.db import connection
+
+    tables = [model._meta.db_table for model in copied_models() + derived_models()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT t.tgrelid::regclass::text || ': ' || t.tgname || ' (' || p.proname || ')'
+            FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+            WHERE t.tgrelid = ANY(%s::regclass[]) AND NOT t.tgisinternal AND t.tgtype & 4 = 4
+              AND p.proname NOT LIKE 'pgtrigger%%' AND NOT p.proname = ANY(%s)
+            """,
+            [tables, list(INSERT_TRIGGERS)],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def final_build(statements: list[str]) -> None:
     from django.db import connection, transaction
 
     with transaction.atomic(), triggers_off(), connection.cursor() as cursor:
-        cursor.execute("SELECT reports_instrument_facts_refresh(NULL)")
+        for statement in statements:
+            cursor.execute(statement)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -454,7 +511,10 @@ def run_jobs(jobs: list[Callable[[], object]], workers: int) -> list[object]:
 
 
 def network_write(plan: list[Copy], base: Base, *, workers: int, history: bool, progress=print) -> dict[str, float]:
-    """The copies with their derived rows, then the instrument facts and the copies' history; seconds by phase."""
+    """The copies with their derived rows, then the derived tables built at the end (FINAL_BUILDS) and, with
+    `history`, the copies' history; seconds by phase."""
+    if unknown := unknown_triggers():
+        raise RuntimeError(f"INSERT triggers this script does not know (see INSERT_TRIGGERS): {', '.join(unknown)}")
     started = time.perf_counter()
     done = []
 
@@ -476,12 +536,11 @@ def network_write(plan: list[Copy], base: Base, *, workers: int, history: bool, 
     if history:  # the largest tables first: two workers end together
         models = sorted(copied_models(), key=lambda model: -base.strides[model._meta.db_table])
         jobs += [lambda model=model: history_write(model, plan, base) for model in models]
-    jobs.insert(1, instrument_facts_build)
+    jobs[1:1] = [lambda statements=statements: final_build(statements) for statements in FINAL_BUILDS]
     written = run_jobs(jobs, workers)
     events = sum(n for n in written if isinstance(n, int))
-    seconds[f"instrument facts, history ({events:,} events)" if history else "instrument facts"] = (
-        time.perf_counter() - started
-    )
+    name = "instrument facts, counts by month" + (f", history ({events:,} events)" if history else "")
+    seconds[name] = time.perf_counter() - started
     return seconds
 
 
@@ -574,11 +633,8 @@ def tables_counted() -> list[tuple[str, int]]:
     """(table, rows) of the clinical tables, the derived ones and the clinical tables' history, those with rows."""
     from django.db import connection
 
-    from apps.registry import bulk
-    from apps.reports.models import TreatmentFact
-
     models = copied_models()
-    tables = [m._meta.db_table for m in [*models, *bulk.DERIVED, TreatmentFact]]
+    tables = [m._meta.db_table for m in models + derived_models()]
     tables += [m.change_events.rel.related_model._meta.db_table for m in models]
     counted = []
     with connection.cursor() as cursor:
@@ -645,7 +701,7 @@ def main() -> int:
         print(f"Database size: {cursor.fetchone()[0]}")
     print("\nPhases (wall clock):")
     for name, seconds in phases:
-        print(f"  {name:52} {seconds:7.1f} s")
+        print(f"  {name:64} {seconds:7.1f} s")
     if not HISTORY:
         print("The copies have no change history (PAINREG_BENCH_HISTORY=0).")
     for problem in problems:

@@ -55,6 +55,7 @@ ANSWERS_FORM = "tests/cryoablations tests/surveys"
 LINKS = "tests/surveys"
 BLOCKS_SQL = "apps/blocks/migrations/0005_one_definition_of_the_block_rules.py"
 REPORTS_SQL = "apps/reports/migrations/0005_one_definition_of_the_responder.py"
+CELLS_SQL = "apps/reports/migrations/0015_cells.py"
 REPEAT_SQL = "apps/cryoablations/migrations/0005_treatment_kinds_and_supersession.py"
 REPEATS = " ".join(
     [
@@ -107,10 +108,15 @@ MUTANTS = [
          'count(*) FILTER (WHERE b.peak_relief_percent > %(threshold)s AND {_treated("b.block_id", "b.ablated")})',
          REPORTS),
         ("closed-includes-as-of", "apps/reports/sql.py",
-         "x.window_end < %(as_of)s::date AS closed,", "x.window_end <= %(as_of)s::date AS closed,", REPORTS),
+         'return f"{alias}.window_end < %(as_of)s::date"', 'return f"{alias}.window_end <= %(as_of)s::date"', REPORTS),
         ("answered-includes-as-of", "apps/reports/sql.py",
-         "(x.window_end < %(as_of)s::date AND x.counted_response_id IS NOT NULL) AS answered",
-         "(x.window_end <= %(as_of)s::date AND x.counted_response_id IS NOT NULL) AS answered", REPORTS),
+         '({closed("x")} AND o.answered) AS answered', "(x.window_end <= %(as_of)s::date AND o.answered) AS answered",
+         REPORTS),
+        ("band-70-in-the-lowest", CELLS_SQL, "WHEN peak < 70 THEN 1", "WHEN peak <= 70 THEN 1", REPORTS),
+        ("opioids-halved-strictly", CELLS_SQL, "SELECT (baseline - mme) * 100 >= 50 * baseline",
+         "SELECT (baseline - mme) * 100 > 50 * baseline", "tests/reports/test_opioids.py"),
+        ("cells-skip-updates", CELLS_SQL, '{self.insert(f"{new} UNION ALL {old}")}', "NULL;",
+         "tests/reports/test_cells.py"),
         ("itt-interval-over-evaluable", "apps/reports/outcomes.py",
          "return wilson_interval(self.responders, self.closed)",
          "return wilson_interval(self.responders, self.evaluable)", REPORTS),

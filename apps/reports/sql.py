@@ -809,12 +809,15 @@ SELECT concat_ws('.', (SELECT oid FROM pg_database WHERE datname = current_datab
 )
 """
 
+
 # Sites compared (apps.reports.benchmark, issue 18): every site of the network in one statement, a row each (0 where
 # it has none), its patients' funnel (FUNNEL_SECTION's blocks, positive and treated blocks) and 3-month figures (the
 # evaluable treatments and responders of RESPONSE_OVERALL_ONE_TIME_POINT at the funnel's time point). A block's and a
 # treatment's site is its patient's, copied on the facts (site_id); run with %(site_ids)s NULL, each row counting its
 # own site's patients, so that the rows add up to the network's figures.
-SITE_FIGURES = f"""
+def _site_figures(response: str) -> str:
+    """SITE_FIGURES with its 3-month figures by site from `response`."""
+    return f"""
 WITH funnel AS (
     SELECT b.site_id, count(*) AS blocks,
            count(*) FILTER (WHERE {positive("b.peak_relief_percent")}) AS positive,
@@ -823,13 +826,7 @@ WITH funnel AS (
     FROM blocks_blockpeakrelief b
     WHERE {PEAK_BLOCK_FILTERS}
     GROUP BY 1
-), response AS (
-    SELECT x.site_id, count(*) FILTER (WHERE fl.evaluable) AS evaluable,
-           count(*) FILTER (WHERE fl.responder) AS responders
-    FROM {FACTS}
-    WHERE {FACT_FILTERS} AND x.time_point = %(funnel_time_point)s
-    GROUP BY 1
-)
+), response AS ({response})
 SELECT s.id AS site_id, coalesce(f.blocks, 0) AS blocks, coalesce(f.positive, 0) AS positive,
        coalesce(f.treated, 0) AS treated, coalesce(r.evaluable, 0) AS evaluable,
        coalesce(r.responders, 0) AS responders
@@ -838,3 +835,27 @@ LEFT JOIN funnel f ON f.site_id = s.id
 LEFT JOIN response r ON r.site_id = s.id
 ORDER BY s.id
 """
+
+
+SITE_FIGURES = _site_figures(f"""
+    SELECT x.site_id, count(*) FILTER (WHERE fl.evaluable) AS evaluable,
+           count(*) FILTER (WHERE fl.responder) AS responders
+    FROM {FACTS}
+    WHERE {FACT_FILTERS} AND x.time_point = %(funnel_time_point)s
+    GROUP BY 1
+""")
+# The same with the 3-month figures from the counts by month where it can take them (PAGE_CELLS), without a physician
+# or side chosen.
+SITE_FIGURES_BY_MONTH = _site_figures(f"""
+    SELECT r.site_id, sum(r.evaluable) AS evaluable, sum(r.responders) AS responders
+    FROM (
+        SELECT c.site_id, c.evaluable, c.responders
+        FROM reports_followupcell c
+        WHERE {_cells_taken("c")} AND c.time_point = %(funnel_time_point)s AND c.window_end_month < {AS_OF_MONTH}
+        UNION ALL
+        SELECT x.site_id, fl.evaluable::integer, fl.responder::integer
+        FROM {FACTS}
+        WHERE {FACT_FILTERS} AND x.time_point = %(funnel_time_point)s AND {_not_in_cells_taken("x")}
+    ) r
+    GROUP BY 1
+""")

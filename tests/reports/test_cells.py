@@ -15,7 +15,7 @@ from apps.clinic.models import Nerve, Protocol, Site
 from apps.cryoablations.models import Cryoablation
 from apps.demo.generator import seed_demo
 from apps.instruments.models import InstrumentAnswer
-from apps.reports import outcomes, sql, tasks
+from apps.reports import benchmark, outcomes, sql, tasks
 from apps.surveys.models import SurveyResponse
 
 CELLS = {
@@ -178,3 +178,20 @@ def test_the_page_counts_at_the_new_responder_reduction(registry, monkeypatch):
     by_month = _overall(_page(filters, by_month=True, monkeypatch=monkeypatch))
     assert by_month == _overall(_page(filters, by_month=False, monkeypatch=monkeypatch))
     assert [r.responders for r in by_month["response"]] == [r.responders_30 for r in by_month["response"]]
+
+
+@pytest.mark.parametrize("as_of_days_ago", [0, 200])
+def test_sites_compared_counted_by_month_shows_the_figures_counted_from_the_facts(
+    registry, monkeypatch, as_of_days_ago
+):
+    # given: the network's filters (every site), now and at an earlier as-of date
+    filters = outcomes.outcomes_filters(as_of=timezone.localdate() - dt.timedelta(days=as_of_days_ago))
+
+    # when: Sites compared's statement counts by month, and from the facts
+    by_month = benchmark.site_figures(filters=filters)
+    monkeypatch.setattr(sql, "SITE_FIGURES_BY_MONTH", sql.SITE_FIGURES)
+    from_facts = benchmark.site_figures(filters=filters)
+
+    # then: each site's figures are the same, and both sites have some
+    assert by_month == from_facts
+    assert len(by_month) == 2 and all(site.evaluable for site in by_month)
