@@ -211,6 +211,24 @@ class InstrumentCell(_MonthCell):
         db_table = "reports_instrumentcell"
 
 
+class BlockCell(models.Model):
+    """The blocks' peak relief rows (blocks_blockpeakrelief) counted by site, nerve, peak relief (none: not evaluable)
+    and whether a treatment names the block (migration 0015, kept as _MonthCell's tables): the page's funnel when no
+    dates are chosen (a block's date decides nothing then)."""
+
+    site_id = models.BigIntegerField(editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    peak_relief_percent = models.DecimalField(max_digits=30, decimal_places=16, null=True, editable=False)
+    ablated = models.BooleanField(editable=False)
+    blocks = models.IntegerField(editable=False)
+
+    class Meta:
+        db_table = "reports_blockcell"
+
+    def __str__(self) -> str:
+        return f"{self.blocks} blocks of peak relief {self.peak_relief_percent}"
+
+
 class OpioidCell(_MonthCell):
     """The opioid facts counted by month and change of MME (none when superseded), with how many no repeat treatment
     supersedes (evaluable once closed) and, of those, how many reduced by at least 50% or discontinued

@@ -552,13 +552,7 @@ def _compute(
     """The report and, when asked, the pain rows: every figure from one statement (sql.FIGURES); `page`: the
     dashboard page's figures only (with pain; see sql.FIGURES_OF_THE_PAGE); `kind_curves`: the kind groups'
     Kaplan-Meier estimates with their curves (kinds_compare)."""
-    params = filters.params(
-        # The counts by month hold the funnel's 3-month rows at the registry's threshold, whatever the blocks' dates
-        # (sql.PAGE_FUNNEL_FACTS).
-        funnel_by_month=filters.date_from is None
-        and filters.date_to is None
-        and filters.threshold == protocol_for(None).block_threshold_percent
-    )
+    params = filters.params()
     time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label", "target_day"))
     time_points = [code for code, _, _ in time_point_rows]
 

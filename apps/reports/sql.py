@@ -373,11 +373,13 @@ def _not_in_cells_taken(alias: str) -> str:
 
 
 #
-# The funnel's 3-month rows are counted by month too when %(funnel_by_month)s (no dates chosen, so that no block's date
+# The funnel's 3-month rows are counted by month too when FUNNEL_BY_MONTH (no dates chosen, so that no block's date
 # decides, and the threshold the registry's, the one the cells' `positive` is counted at): those of the cells at the
 # funnel's time point whose qualifying block is positive; otherwise, from the facts.
+FUNNEL_BY_MONTH = """(%(date_from)s::date IS NULL AND %(date_to)s::date IS NULL
+    AND %(threshold)s::numeric = (SELECT p.block_threshold_percent FROM clinic_protocol() p))"""
 PAGE_FUNNEL_FACTS = f"""{FUNNEL_FACTS}
-    AND (NOT %(funnel_by_month)s OR (x.window_end >= {AS_OF_MONTH} AND x.window_end < {AFTER_AS_OF_MONTH}))"""
+    AND (NOT {FUNNEL_BY_MONTH} OR (x.window_end >= {AS_OF_MONTH} AND x.window_end < {AFTER_AS_OF_MONTH}))"""
 PAGE_CELLS = f"""
 WITH cells AS MATERIALIZED (
     SELECT c.time_point, c.nerve_id,
@@ -394,7 +396,7 @@ WITH cells AS MATERIALIZED (
     FROM reports_followupcell c
     CROSS JOIN LATERAL (
         SELECT c.window_end_month < {AS_OF_MONTH} AS closed,
-               %(funnel_by_month)s AND c.positive AND c.time_point = %(funnel_time_point)s AS funnel
+               {FUNNEL_BY_MONTH} AND c.positive AND c.time_point = %(funnel_time_point)s AS funnel
     ) k
     WHERE {_cells_taken("c")}
     GROUP BY 1, 2, 3, 4
@@ -440,19 +442,43 @@ OVERALL_COLUMNS = (
 # blocks_blockpeakrelief: a row per block with its peak relief, NULL when not evaluable, whether an ablation names
 # it, and the columns BLOCK_FILTERS reads under the same names), and the 3-month outcomes of the ablations naming a
 # positive one (`cells`).
-def _funnel(physician: str, funnel_physician: str, funnel: str, columns: str, grouping: str) -> str:
-    """The funnel's section, by `physician` (a block's) and `funnel_physician` (a cell's), the cells `funnel` selects
-    as the funnel's 3-month rows, with the groups of `grouping` (`columns`: their columns)."""
+def _funnel_blocks(physician: str, where: str = "TRUE") -> str:
+    """The funnel's blocks part by nerve and `physician` (a block's column, or none), when `where`."""
     return f"""
-    WITH parts AS (
         SELECT b.nerve_id, {physician} AS physician_id, count(*) AS blocks, count(b.peak_relief_percent) AS evaluable,
                count(*) FILTER (WHERE {positive("b.peak_relief_percent")}) AS positive,
                count(*) FILTER (WHERE {positive("b.peak_relief_percent")} AND {_treated("b.block_id", "b.ablated")})
                    AS ablated,
                0 AS evaluable_3m, 0 AS responders_3m
         FROM blocks_blockpeakrelief b
-        WHERE {PEAK_BLOCK_FILTERS}
-        GROUP BY 1, 2
+        WHERE {PEAK_BLOCK_FILTERS} AND {where}
+        GROUP BY 1, 2"""
+
+
+# The page's blocks part: from the blocks counted by peak relief (reports_blockcell, reports migration 0015) when
+# BLOCKS_BY_CELL (no dates, no kind; and, as PAGE_CELLS, no physician or side), else from the blocks.
+BLOCKS_BY_CELL = "(%(date_from)s::date IS NULL AND %(date_to)s::date IS NULL AND %(kind)s::text IS NULL)"
+PAGE_FUNNEL_BLOCKS = f"""
+        SELECT c.nerve_id, NULL::bigint AS physician_id, sum(c.blocks) AS blocks,
+               coalesce(sum(c.blocks) FILTER (WHERE c.peak_relief_percent IS NOT NULL), 0) AS evaluable,
+               coalesce(sum(c.blocks) FILTER (WHERE {positive("c.peak_relief_percent")}), 0) AS positive,
+               coalesce(sum(c.blocks) FILTER (WHERE {positive("c.peak_relief_percent")} AND c.ablated), 0) AS ablated,
+               0 AS evaluable_3m, 0 AS responders_3m
+        FROM reports_blockcell c
+        WHERE {BLOCKS_BY_CELL} AND (%(nerve_id)s::bigint IS NULL OR c.nerve_id = %(nerve_id)s::bigint)
+          AND {_of_sites("c.site_id")}
+        GROUP BY 1
+        HAVING sum(c.blocks) <> 0
+        UNION ALL
+        {_funnel_blocks("NULL::bigint", f"NOT {BLOCKS_BY_CELL}")}"""
+
+
+def _funnel(blocks: str, funnel_physician: str, funnel: str, columns: str, grouping: str) -> str:
+    """The funnel's section from its `blocks` part and the cells `funnel` selects as its 3-month rows (by
+    `funnel_physician`), with the groups of `grouping` (`columns`: their columns)."""
+    return f"""
+    WITH parts AS (
+        {blocks}
         UNION ALL
         SELECT c.nerve_id, {funnel_physician}, 0, 0, 0, 0, sum(c.evaluable_3m), sum(c.responders_3m)
         FROM cells c
@@ -469,7 +495,7 @@ def _funnel(physician: str, funnel_physician: str, funnel: str, columns: str, gr
 
 
 FUNNEL_SECTION = _funnel(
-    "b.physician_id",
+    _funnel_blocks("b.physician_id"),
     "c.funnel_physician_id",
     "c.funnel_physician_id IS NOT NULL",
     FUNNEL_GROUP_COLUMNS.format(alias="parts"),
@@ -477,7 +503,7 @@ FUNNEL_SECTION = _funnel(
 )
 # The page's, from PAGE_CELLS: overall and by nerve, the only groups the page shows.
 PAGE_FUNNEL_SECTION = _funnel(
-    "NULL::bigint",
+    PAGE_FUNNEL_BLOCKS,
     "NULL::bigint",
     "c.funnel",
     "1 AS g_kind, GROUPING(parts.nerve_id) AS g_nerve, 1 AS g_physician, NULL AS kind, parts.nerve_id, "

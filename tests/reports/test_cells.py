@@ -31,6 +31,7 @@ CELLS = {
         "site_id, time_point, kind, nerve_id, performed_month, window_end_month, instrument_id, change",
         "follow_ups, responders, positive_baseline, positive_now",
     ),
+    "reports_blockcell": ("site_id, nerve_id, peak_relief_percent, ablated", "blocks"),
     "reports_opioidcell": (
         "site_id, time_point, kind, nerve_id, performed_month, window_end_month, change",
         "follow_ups, evaluable, reduced_50, discontinued",
@@ -42,9 +43,10 @@ def _sums(table: str) -> list[tuple]:
     """A cell table as its readers see it: each cell's rows added up (cells that net to nothing left out)."""
     keys, counts = CELLS[table]
     sums = ", ".join(f"sum({c})" for c in counts.split(", "))
+    first = counts.split(", ")[0]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {keys}, {sums} FROM {table} GROUP BY {keys} HAVING sum(follow_ups) <> 0 ORDER BY {keys}"  # noqa: S608
+            f"SELECT {keys}, {sums} FROM {table} GROUP BY {keys} HAVING sum({first}) <> 0 ORDER BY {keys}"  # noqa: S608
         )
         return cursor.fetchall()
 

@@ -16,8 +16,9 @@ of the registry's responder reduction or block threshold: a protocol row inserte
 <table>_compact() merges each cell's rows into one, reports_cells_compact() every table's
 (apps.reports.tasks.cells_compact, every 10 minutes).
 
-Writes reports_followupcell, reports_paincell, reports_instrumentcell and reports_opioidcell (this app's); watches
-reports_followupfact, reports_instrumentfact, reports_opioidfact and clinic_protocol.
+Writes reports_followupcell, reports_paincell, reports_instrumentcell, reports_opioidcell and reports_blockcell (this
+app's); watches reports_followupfact, reports_instrumentfact, reports_opioidfact, blocks_blockpeakrelief and
+clinic_protocol.
 """
 
 from django.db import migrations, models
@@ -36,9 +37,9 @@ MONTH_KEYS = {
 
 
 class Cells:
-    """A table of counts by month of a table of facts, kept by statement triggers on the facts (see the docstring
-    above): `keys` and `counts` (a condition each, counted with the row's sign) are SQL over a fact `d` and, with
-    `lateral`, what it joins; only the facts `where` selects are counted."""
+    """A table of counts (by month, unless `by_month` is false) of a table of facts, kept by statement triggers on the
+    facts (see the docstring above): `keys` and `counts` (a condition each, counted with the row's sign) are SQL over a
+    fact `d` and, with `lateral`, what it joins; only the facts `where` selects are counted."""
 
     def __init__(
         self,
@@ -48,8 +49,10 @@ class Cells:
         counts: dict[str, str],
         where: str = "TRUE",
         lateral: str = "",
+        by_month: bool = True,
     ) -> None:
-        self.table, self.facts, self.keys, self.counts = table, facts, {**MONTH_KEYS, **keys}, counts
+        self.table, self.facts, self.counts = table, facts, counts
+        self.keys = {**MONTH_KEYS, **keys} if by_month else keys
         self.where, self.lateral = where, lateral
         self.columns = ", ".join([*self.keys, *self.counts])
 
@@ -187,7 +190,21 @@ OPIOIDS = Cells(
     },
     lateral="CROSS JOIN LATERAL reports_opioid_outcome(d.baseline, d.mme) r",
 )
-CELLS = (FOLLOW_UPS, PAIN, INSTRUMENTS, OPIOIDS)
+# The funnel's blocks: by site, nerve, peak relief (none: not evaluable) and whether a treatment names the block, with
+# no date (the page reads them only when no dates are chosen).
+BLOCKS = Cells(
+    "reports_blockcell",
+    "blocks_blockpeakrelief",
+    keys={
+        "site_id": "d.site_id",
+        "nerve_id": "d.nerve_id",
+        "peak_relief_percent": "d.peak_relief_percent",
+        "ablated": "d.ablated",
+    },
+    counts={"blocks": "TRUE"},
+    by_month=False,
+)
+CELLS = (FOLLOW_UPS, PAIN, INSTRUMENTS, OPIOIDS, BLOCKS)
 
 FUNCTIONS = (
     """
@@ -221,7 +238,7 @@ $$;
 CREATE FUNCTION reports_cells_compact() RETURNS void
 LANGUAGE sql AS $$
     SELECT reports_followupcell_compact(); SELECT reports_paincell_compact(); SELECT reports_instrumentcell_compact();
-    SELECT reports_opioidcell_compact();
+    SELECT reports_opioidcell_compact(); SELECT reports_blockcell_compact();
 $$;
 
 CREATE FUNCTION reports_followupcell_protocol_changed() RETURNS trigger
@@ -242,7 +259,7 @@ CREATE TRIGGER reports_followupcell_protocol_updated
     EXECUTE FUNCTION reports_followupcell_protocol_changed();
 
 SELECT reports_followupcell_rebuild(); SELECT reports_paincell_rebuild(); SELECT reports_instrumentcell_rebuild();
-SELECT reports_opioidcell_rebuild();
+SELECT reports_opioidcell_rebuild(); SELECT reports_blockcell_rebuild();
 """
 )
 
@@ -269,6 +286,23 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.CreateModel(
+            name="BlockCell",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("site_id", models.BigIntegerField(editable=False)),
+                ("nerve_id", models.BigIntegerField(editable=False)),
+                (
+                    "peak_relief_percent",
+                    models.DecimalField(decimal_places=16, editable=False, max_digits=30, null=True),
+                ),
+                ("ablated", models.BooleanField(editable=False)),
+                ("blocks", models.IntegerField(editable=False)),
+            ],
+            options={
+                "db_table": "reports_blockcell",
+            },
+        ),
         migrations.CreateModel(
             name="FollowUpCell",
             fields=[
