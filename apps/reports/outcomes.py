@@ -26,7 +26,7 @@ from apps.accounts.models import User
 from apps.adverse_events.models import RELATED
 from apps.clinic.models import Nerve, TimePoint
 from apps.clinic.replica import read_connection
-from apps.clinic.selectors import PROTOCOL_PK, protocol_for, protocol_get
+from apps.clinic.selectors import PROTOCOL_PK, protocol_get, protocols_for
 from apps.cryoablations.models import Kind
 from apps.instruments.selectors import instruments_with_versions
 
@@ -64,6 +64,9 @@ class OutcomesFilters:
     site_ids: tuple[int, ...] | None = None
     # The protocol's responder percent, read once by outcomes_filters (None: read again).
     responder: Decimal | None = None
+    # The registry's threshold, read once by outcomes_filters (None: not known): the counts by month hold the funnel's
+    # rows at that threshold (sql.FUNNEL_BY_MONTH).
+    registry_threshold: Decimal | None = None
 
     def params(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -80,6 +83,10 @@ class OutcomesFilters:
             "site_ids": list(self.site_ids) if self.site_ids is not None else None,
             "related": [str(r) for r in RELATED],
             "funnel_time_point": FUNNEL_TIME_POINT,
+            "funnel_by_month": self.date_from is None
+            and self.date_to is None
+            and self.registry_threshold is not None
+            and self.threshold == self.registry_threshold,
             **extra,
         }
 
@@ -431,7 +438,9 @@ def outcomes_filters(
     """Filters with the defaults of data-exchange.md: as_of today (the clinic's), threshold the protocol's: that of
     the one site the figures count when they count one (its own, SiteProtocol, or else the registry's), else the
     registry's. The responder reduction is the registry's for every site."""
-    protocol = protocol_for(site_ids[0] if site_ids is not None and len(site_ids) == 1 else None)
+    site_id = site_ids[0] if site_ids is not None and len(site_ids) == 1 else None
+    protocols = protocols_for([site_id, None])
+    protocol = protocols[site_id]
     return OutcomesFilters(
         as_of=as_of or timezone.localdate(),
         threshold=Decimal(threshold) if threshold is not None else protocol.block_threshold_percent,
@@ -443,6 +452,7 @@ def outcomes_filters(
         side=side,
         kind=kind,
         site_ids=site_ids,
+        registry_threshold=protocols[None].block_threshold_percent,
     )
 
 

@@ -376,8 +376,7 @@ def _not_in_cells_taken(alias: str) -> str:
 # The funnel's 3-month rows are counted by month too when FUNNEL_BY_MONTH (no dates chosen, so that no block's date
 # decides, and the threshold the registry's, the one the cells' `positive` is counted at): those of the cells at the
 # funnel's time point whose qualifying block is positive; otherwise, from the facts.
-FUNNEL_BY_MONTH = """(%(date_from)s::date IS NULL AND %(date_to)s::date IS NULL
-    AND %(threshold)s::numeric = (SELECT p.block_threshold_percent FROM clinic_protocol() p))"""
+FUNNEL_BY_MONTH = "%(funnel_by_month)s"  # OutcomesFilters.params
 PAGE_FUNNEL_FACTS = f"""{FUNNEL_FACTS}
     AND (NOT {FUNNEL_BY_MONTH} OR (x.window_end >= {AS_OF_MONTH} AND x.window_end < {AFTER_AS_OF_MONTH}))"""
 PAGE_CELLS = f"""
