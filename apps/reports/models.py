@@ -154,8 +154,6 @@ class _MonthCell(models.Model):
 
     site_id = models.BigIntegerField(editable=False)
     time_point = models.CharField(max_length=10, editable=False)
-    kind = models.CharField(max_length=15, editable=False)
-    nerve_id = models.BigIntegerField(editable=False)
     performed_month = models.DateField(editable=False)
     window_end_month = models.DateField(editable=False)
     follow_ups = models.IntegerField(editable=False)
@@ -167,7 +165,17 @@ class _MonthCell(models.Model):
         return f"{self.follow_ups} at {self.time_point}, treated in {self.performed_month:%Y-%m}"
 
 
-class FollowUpCell(_MonthCell):
+class _KindNerveCell(_MonthCell):
+    """A _MonthCell by the treatment's kind and nerve as well."""
+
+    kind = models.CharField(max_length=15, editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class FollowUpCell(_KindNerveCell):
     """The follow-up facts counted by month with the band of their qualifying block's peak relief (reports_band): how
     many would be superseded, answered, evaluable, responders (at the registry's responder reduction, and at 30%) and
     PGIC-improved once closed (reports_follow_up_outcome, the rule FOLLOW_UP_FLAGS reads per fact). Counted again
@@ -188,7 +196,8 @@ class FollowUpCell(_MonthCell):
 
 
 class PainCell(_MonthCell):
-    """The answered follow-up facts counted by month, average pain and baseline (the pain section's distribution)."""
+    """The answered follow-up facts counted by month, average pain and baseline (the pain section's distribution);
+    neither by kind nor by nerve, for fewer rows: a page that chooses either counts its pain from the facts."""
 
     pain_average = models.SmallIntegerField(null=True, editable=False)
     baseline_nrs = models.SmallIntegerField(editable=False)
@@ -197,7 +206,7 @@ class PainCell(_MonthCell):
         db_table = "reports_paincell"
 
 
-class InstrumentCell(_MonthCell):
+class InstrumentCell(_KindNerveCell):
     """The instrument facts asked and not superseded, counted by month, instrument and change, with their responders
     and positive screens."""
 
@@ -229,7 +238,7 @@ class BlockCell(models.Model):
         return f"{self.blocks} blocks of peak relief {self.peak_relief_percent}"
 
 
-class OpioidCell(_MonthCell):
+class OpioidCell(_KindNerveCell):
     """The opioid facts counted by month and change of MME (none when superseded), with how many no repeat treatment
     supersedes (evaluable once closed) and, of those, how many reduced by at least 50% or discontinued
     (reports_opioid_outcome)."""

@@ -355,12 +355,12 @@ def _whole_month(day: str) -> str:
         AND (%(date_to)s::date IS NULL OR {day} < {AFTER_WHOLE_MONTHS})"""
 
 
-def _cells_taken(alias: str) -> str:
-    """The cells under `alias` that the filters take whole: their site, kind and nerve chosen, their month inside the
-    dates every day, their time points all closed or all open at as_of."""
-    return f"""(%(kind)s::text IS NULL OR {alias}.kind = %(kind)s::text)
-      AND (%(nerve_id)s::bigint IS NULL OR {alias}.nerve_id = %(nerve_id)s::bigint)
-      AND {_of_sites(f"{alias}.site_id")}
+def _cells_taken(alias: str, kind_and_nerve: bool = True) -> str:
+    """The cells under `alias` that the filters take whole: their site (and kind and nerve, unless the cells have
+    neither) chosen, their month inside the dates every day, their time points all closed or all open at as_of."""
+    chosen = f"""(%(kind)s::text IS NULL OR {alias}.kind = %(kind)s::text)
+      AND (%(nerve_id)s::bigint IS NULL OR {alias}.nerve_id = %(nerve_id)s::bigint) AND """
+    return f"""{chosen if kind_and_nerve else ""}{_of_sites(f"{alias}.site_id")}
       AND {_whole_month(f"{alias}.performed_month")} AND {alias}.window_end_month <> {AS_OF_MONTH}"""
 
 
@@ -592,7 +592,9 @@ PAIN_SECTION = f"""
     WHERE {FACT_FILTERS} AND fl.answered
     GROUP BY 1, 2, 3
 """
-# The same from the counts by month (reports_paincell, closed months only) and the facts of the other months.
+# The same from the counts by month (reports_paincell, closed months only) and the facts of the other months, when
+# PAIN_BY_MONTH (the counts have neither kind nor nerve).
+PAIN_BY_MONTH = "(%(kind)s::text IS NULL AND %(nerve_id)s::bigint IS NULL)"
 PAGE_PAIN_SECTION = f"""
     {PAIN_BASELINES}
     UNION ALL
@@ -600,11 +602,11 @@ PAGE_PAIN_SECTION = f"""
     FROM (
         SELECT c.time_point, c.pain_average, c.baseline_nrs, c.follow_ups AS n
         FROM reports_paincell c
-        WHERE {_cells_taken("c")} AND c.window_end_month < {AS_OF_MONTH}
+        WHERE {PAIN_BY_MONTH} AND {_cells_taken("c", kind_and_nerve=False)} AND c.window_end_month < {AS_OF_MONTH}
         UNION ALL
         SELECT x.time_point, x.pain_average, x.baseline_nrs, 1
         FROM {FACTS}
-        WHERE {FACT_FILTERS} AND fl.answered AND {_not_in_cells_taken("x")}
+        WHERE {FACT_FILTERS} AND fl.answered AND (NOT {PAIN_BY_MONTH} OR {_not_in_cells_taken("x")})
     ) p
     GROUP BY 1, 2, 3
 """

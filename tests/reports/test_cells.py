@@ -24,7 +24,7 @@ CELLS = {
         "follow_ups, superseded, answered, evaluable, responders, responders_30, pgic_improved",
     ),
     "reports_paincell": (
-        "site_id, time_point, kind, nerve_id, performed_month, window_end_month, pain_average, baseline_nrs",
+        "site_id, time_point, performed_month, window_end_month, pain_average, baseline_nrs",
         "follow_ups",
     ),
     "reports_instrumentcell": (

@@ -37,9 +37,10 @@ MONTH_KEYS = {
 
 
 class Cells:
-    """A table of counts (by month, unless `by_month` is false) of a table of facts, kept by statement triggers on the
-    facts (see the docstring above): `keys` and `counts` (a condition each, counted with the row's sign) are SQL over a
-    fact `d` and, with `lateral`, what it joins; only the facts `where` selects are counted."""
+    """A table of counts of a table of facts by the MONTH_KEYS named in `by_month` (all, unless told) and `keys`, kept by
+    statement triggers on the facts (see the docstring above): `keys` and `counts` (a condition each, counted with the
+    row's sign) are SQL over a fact `d` and, with `lateral`, what it joins; only the facts `where` selects are
+    counted."""
 
     def __init__(
         self,
@@ -49,10 +50,10 @@ class Cells:
         counts: dict[str, str],
         where: str = "TRUE",
         lateral: str = "",
-        by_month: bool = True,
+        by_month: tuple[str, ...] = tuple(MONTH_KEYS),
     ) -> None:
         self.table, self.facts, self.counts = table, facts, counts
-        self.keys = {**MONTH_KEYS, **keys} if by_month else keys
+        self.keys = {**{name: MONTH_KEYS[name] for name in by_month}, **keys}
         self.where, self.lateral = where, lateral
         self.columns = ", ".join([*self.keys, *self.counts])
 
@@ -154,13 +155,15 @@ FOLLOW_UPS = Cells(
             (SELECT responder_percent FROM clinic_protocol WHERE id = 1)
         ) o""",
 )
-# Pain over time: the answered follow-ups by their average pain and baseline.
+# Pain over time: the answered follow-ups by their average pain and baseline, neither by kind nor by nerve (a hundred
+# pairs of scores: a page that chooses either reads the facts).
 PAIN = Cells(
     "reports_paincell",
     "reports_followupfact",
     keys={"pain_average": "d.pain_average", "baseline_nrs": "d.baseline_nrs"},
     counts={"follow_ups": "TRUE"},
     where="d.counted_response_id IS NOT NULL",
+    by_month=("site_id", "time_point", "performed_month", "window_end_month"),
 )
 # The instruments: the follow-ups at which an instrument is asked and that no repeat treatment supersedes, by
 # instrument and change, with what the instrument's rules make of them.
@@ -202,7 +205,7 @@ BLOCKS = Cells(
         "ablated": "d.ablated",
     },
     counts={"blocks": "TRUE"},
-    by_month=False,
+    by_month=(),
 )
 CELLS = (FOLLOW_UPS, PAIN, INSTRUMENTS, OPIOIDS, BLOCKS)
 
@@ -309,11 +312,11 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("site_id", models.BigIntegerField(editable=False)),
                 ("time_point", models.CharField(editable=False, max_length=10)),
-                ("kind", models.CharField(editable=False, max_length=15)),
-                ("nerve_id", models.BigIntegerField(editable=False)),
                 ("performed_month", models.DateField(editable=False)),
                 ("window_end_month", models.DateField(editable=False)),
                 ("follow_ups", models.IntegerField(editable=False)),
+                ("kind", models.CharField(editable=False, max_length=15)),
+                ("nerve_id", models.BigIntegerField(editable=False)),
                 ("band", models.SmallIntegerField(editable=False, null=True)),
                 ("positive", models.BooleanField(editable=False)),
                 ("superseded", models.IntegerField(editable=False)),
@@ -333,11 +336,11 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("site_id", models.BigIntegerField(editable=False)),
                 ("time_point", models.CharField(editable=False, max_length=10)),
-                ("kind", models.CharField(editable=False, max_length=15)),
-                ("nerve_id", models.BigIntegerField(editable=False)),
                 ("performed_month", models.DateField(editable=False)),
                 ("window_end_month", models.DateField(editable=False)),
                 ("follow_ups", models.IntegerField(editable=False)),
+                ("kind", models.CharField(editable=False, max_length=15)),
+                ("nerve_id", models.BigIntegerField(editable=False)),
                 ("instrument_id", models.BigIntegerField(editable=False)),
                 ("change", models.FloatField(editable=False)),
                 ("responders", models.IntegerField(editable=False)),
@@ -354,11 +357,11 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("site_id", models.BigIntegerField(editable=False)),
                 ("time_point", models.CharField(editable=False, max_length=10)),
-                ("kind", models.CharField(editable=False, max_length=15)),
-                ("nerve_id", models.BigIntegerField(editable=False)),
                 ("performed_month", models.DateField(editable=False)),
                 ("window_end_month", models.DateField(editable=False)),
                 ("follow_ups", models.IntegerField(editable=False)),
+                ("kind", models.CharField(editable=False, max_length=15)),
+                ("nerve_id", models.BigIntegerField(editable=False)),
                 ("change", models.FloatField(editable=False, null=True)),
                 ("evaluable", models.IntegerField(editable=False)),
                 ("reduced_50", models.IntegerField(editable=False)),
@@ -374,8 +377,6 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("site_id", models.BigIntegerField(editable=False)),
                 ("time_point", models.CharField(editable=False, max_length=10)),
-                ("kind", models.CharField(editable=False, max_length=15)),
-                ("nerve_id", models.BigIntegerField(editable=False)),
                 ("performed_month", models.DateField(editable=False)),
                 ("window_end_month", models.DateField(editable=False)),
                 ("follow_ups", models.IntegerField(editable=False)),
