@@ -22,36 +22,39 @@ triggers: a million patients that way takes hours. So:
    each public-id index rather than to random pages all over it: 40% less WAL, 10% less time than random ids); MRNs
    and e-mail addresses take the copy's patient number (D + 7 digits after the base's, as seed_demo numbers them, so
    a later seed_demo numbers on after them); the names, with their search form, are another base patient's of the
-   same sex; every date and time moves back k mod 26 whole weeks in the
-   clinic's time zone, so no clinic-local date, time of day or weekday changes. The rules that relate a patient's
-   rows to each other (the qualifying block, the follow-up windows, the counted answer, the repeat that supersedes a
-   follow-up) read nothing else, so what the rows store of them (qualifying_block, counted_response, superseded_by)
-   holds for a copy as for the base: checks_of_the_last_copy checks the last copy against the rules.
+   same sex; every date and time moves back k mod 26 whole weeks in the clinic's time zone, so no clinic-local date,
+   time of day or weekday changes. The rules that relate a patient's rows to each other (the qualifying block, the
+   follow-up windows, the counted answer, the repeat that supersedes a follow-up) read nothing else, so what the rows
+   store of them (qualifying_block, counted_response, superseded_by) holds for a copy as for the base:
+   checks_of_a_copy checks the last copy against the rules.
    A copy is one transaction: its rows written with the triggers off (session_replication_role = replica: no
    foreign-key check, the rows being consistent by construction; no history or derived-table trigger), then its
    derived rows built with the copy's ids by the functions those triggers call, in the order they read each
    other: blocks_peak_relief_refresh, reports_follow_up_facts_refresh, reports_durability_steps_refresh,
    reports_treatment_facts_refresh, reports_opioid_facts_refresh. No clinical rule is written a second time here.
-   The instrument facts are built once at the end, by reports_instrument_facts_refresh(NULL), the function's path
-   for every treatment at once (given more than 16 ids, it computes every treatment's facts and keeps theirs).
-4. history, only with PAINREG_BENCH_HISTORY=1: the copies are otherwise left WITHOUT change history (the base keeps
-   seed_demo's), because writing it does not fit in the 15 minutes: about 31 million events at 1,000,000 patients,
-   each hashed for the chain at ~10 µs (the rule's to_jsonb and sha256), ~13 µs with its insert, 6-7 minutes on this
-   machine's 2 cores. When asked for: the "insert" event of every copied row, by one INSERT ... SELECT per table and
-   copy, with the columns and context that apps.audit.services.history_record_created writes, hash-chained in SQL by
-   the chain trigger's own function, audit_row_hash (apps/audit/db.py), called row after row in a loop of a
-   temporary PL/pgSQL function: the audit_chain aggregate (bench_audit.py's way) calls it through a transition
-   function that PostgreSQL cannot inline, which doubles the time, and the chain trigger (history_record_created's
-   way) takes the one lock of every history table, so that two connections could not write at once. For that INSERT
-   only, inside its transaction, which holds the table's lock, the per-row chain trigger is disabled (as
-   bench_audit.py does), while the statement trigger that keeps the chain's head runs: `manage.py audit_verify`
-   passes.
+   Once every copy is written (FINAL_BUILDS), reports_instrument_facts_refresh(NULL) builds every treatment's
+   instrument facts at once (the function's own path for many: given more than 16 ids, it computes every treatment's
+   facts and keeps theirs), and reports 0015's <table>_rebuild() counts the facts by month again. INSERT_TRIGGERS
+   names every insert trigger that this replaces: a new one stops the script before it writes a row.
+4. history, only with PAINREG_BENCH_HISTORY=1. Otherwise the copies have NO change history (the base keeps
+   seed_demo's; `manage.py audit_verify` passes): their ~30 million insert events do not fit in the 15 minutes, each
+   hashed for the chain at ~10 µs (the rule's to_jsonb and sha256), ~13 µs with its insert, about 5-6 minutes more on
+   this machine (at 100,000 patients, 2.9 million events took 37 s with the instrument facts). When asked for: the
+   "insert" event of every copied row, by one INSERT ... SELECT per table and copy, with the columns and context that
+   apps.audit.services.history_record_created writes, hash-chained in SQL by the chain trigger's own function,
+   audit_row_hash (apps/audit/db.py), called row after row in a loop of a temporary PL/pgSQL function: the
+   audit_chain aggregate (bench_audit.py's way) calls it through a transition function that PostgreSQL cannot inline,
+   which doubles the time, and the chain trigger (history_record_created's way) takes the one lock of every history
+   table, so that two connections could not write at once. For that INSERT only, inside its transaction, which holds
+   the table's lock, the per-row chain trigger is disabled (as bench_audit.py does), while the statement trigger that
+   keeps the chain's head runs: audit_verify passes.
 5. ANALYZE, and the figures: each phase's time, the total, the rows of each table, the database's size. No VACUUM:
    the tables hold no dead rows, but their hint bits and visibility maps are left to the first reads.
 
-The copies, then the history and the instrument facts, are written by WORKERS (2) connections at once, a thread each
-(the machine's 2 cores). tests/benchmarks/test_seed_network.py checks on a tiny network that this path gives the
-derived rows and the history that the triggers give for the same copies.
+The copies, then FINAL_BUILDS and the history, are written by WORKERS (2) connections at once, a thread each (the
+machine's 2 cores). Measured at 1,000,000 patients, while another benchmark seeded its own database: 889 s (README.md,
+"Sites"). tests/benchmarks/test_seed_network.py checks on a tiny network that this path gives the derived rows and the
+history that the triggers give for the same copies.
 """
 
 from __future__ import annotations
@@ -369,6 +372,7 @@ INSERT_TRIGGERS = {
     "reports_paincell_changed": "reports_paincell_rebuild(), at the end",
     "reports_instrumentcell_changed": "reports_instrumentcell_rebuild(), at the end (after the instrument facts)",
     "reports_opioidcell_changed": "reports_opioidcell_rebuild(), at the end",
+    "reports_blockcell_changed": "reports_blockcell_rebuild(), at the end",
 }
 # What is built once every copy is written, by the database's functions: each a job, its statements in order.
 FINAL_BUILDS = [
@@ -377,15 +381,16 @@ FINAL_BUILDS = [
     ["SELECT reports_followupcell_rebuild()"],
     ["SELECT reports_paincell_rebuild()"],
     ["SELECT reports_opioidcell_rebuild()"],
+    ["SELECT reports_blockcell_rebuild()"],
 ]
 
 
 def derived_models() -> list[Any]:
     """The tables the database derives from the clinical ones (README.md, "Triggers that watch other apps' tables")."""
     from apps.registry import bulk
-    from apps.reports.models import FollowUpCell, InstrumentCell, OpioidCell, PainCell, TreatmentFact
+    from apps.reports.models import BlockCell, FollowUpCell, InstrumentCell, OpioidCell, PainCell, TreatmentFact
 
-    return [*bulk.DERIVED, TreatmentFact, FollowUpCell, PainCell, InstrumentCell, OpioidCell]
+    return [*bulk.DERIVED, TreatmentFact, FollowUpCell, PainCell, InstrumentCell, OpioidCell, BlockCell]
 
 
 def unknown_triggers() -> list[str]:
@@ -408,6 +413,7 @@ def unknown_triggers() -> list[str]:
 
 
 def final_build(statements: list[str]) -> None:
+    """One of FINAL_BUILDS, in a transaction of its own, the triggers off (the copies' are replaced by it)."""
     from django.db import connection, transaction
 
     with transaction.atomic(), triggers_off(), connection.cursor() as cursor:
@@ -510,7 +516,9 @@ def run_jobs(jobs: list[Callable[[], object]], workers: int) -> list[object]:
         return list(pool.map(run, jobs))
 
 
-def network_write(plan: list[Copy], base: Base, *, workers: int, history: bool, progress=print) -> dict[str, float]:
+def network_write(
+    plan: list[Copy], base: Base, *, workers: int, history: bool, progress: Callable[[str], object] = print
+) -> dict[str, float]:
     """The copies with their derived rows, then the derived tables built at the end (FINAL_BUILDS) and, with
     `history`, the copies' history; seconds by phase."""
     if unknown := unknown_triggers():
@@ -548,7 +556,7 @@ def network_write(plan: list[Copy], base: Base, *, workers: int, history: bool, 
 # Checks and figures
 
 
-def checks_of_the_last_copy(copy: Copy, base: Base) -> list[str]:
+def checks_of_a_copy(copy: Copy, base: Base) -> list[str]:
     """The rules' results for `copy` against what it stores: each follow-up's superseding treatment (the view of
     cryoablations migration 0005), its counted answer (bulk.counted_responses_pick; a superseded follow-up counts
     none), each ablation's qualifying block (blocks_qualifying_block, the rule QUALIFYING_BLOCKS_PICK applies), each
@@ -689,7 +697,7 @@ def main() -> int:
 
     run_jobs([lambda table=table: analyze(table) for table in tables_by_size()], WORKERS)
     now = phase("ANALYZE", now)
-    problems = checks_of_the_last_copy(plan[-1], base) if plan else []
+    problems = checks_of_a_copy(plan[-1], base) if plan else []
     now = phase("checks of the last copy", now)
     total = now - started
 

@@ -27,7 +27,13 @@ DERIVED = [
     "reports_opioidfact",
 ]
 # Counted by month: appended by the triggers as signed rows, compacted (one row a cell) before they are compared.
-CELLS = ["reports_followupcell", "reports_paincell", "reports_instrumentcell", "reports_opioidcell"]
+CELLS = [
+    "reports_followupcell",
+    "reports_paincell",
+    "reports_instrumentcell",
+    "reports_opioidcell",
+    "reports_blockcell",
+]
 pytestmark = pytest.mark.django_db
 
 
@@ -85,7 +91,7 @@ def test_the_fast_path_gives_the_rows_the_triggers_give(seed_network):
             seed_network.network_write(plan, base, workers=1, history=True, progress=lambda _: None)
             fast = _snapshot(seed_network)
             chain_problems, _ = verify_chains()
-            rule_problems = [p for copy in plan for p in seed_network.checks_of_the_last_copy(copy, base)]
+            rule_problems = [p for copy in plan for p in seed_network.checks_of_a_copy(copy, base)]
             raise _RolledBack
     except _RolledBack:
         pass
@@ -115,10 +121,14 @@ def _without_physicians(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_copies_whose_dates_stay_have_the_outcomes_of_the_base(seed_network):
+    # given: a base, and copies at two more sites whose dates do not move
     site_ids, plan, base = _network(seed_network, shift=False)
+
+    # when
 
     seed_network.network_write(plan, base, workers=1, history=False, progress=lambda _: None)
 
+    # then: each copied site has the base site's figures, the network three times its counts
     reports = [_without_physicians(outcomes_compute(as_of=TODAY, site_ids=(site,)).to_json()) for site in site_ids]
     assert reports[0]["funnel"][0]["blocks"] > 0
     assert reports[1] == reports[0]
