@@ -372,7 +372,6 @@ def _not_in_cells_taken(alias: str) -> str:
             OR ({alias}.window_end >= {AS_OF_MONTH} AND {alias}.window_end < {AFTER_AS_OF_MONTH}))"""
 
 
-#
 # The funnel's 3-month rows are counted by month too when FUNNEL_BY_MONTH (no dates chosen, so that no block's date
 # decides, and the threshold the registry's, the one the cells' `positive` is counted at): those of the cells at the
 # funnel's time point whose qualifying block is positive; otherwise, from the facts.
