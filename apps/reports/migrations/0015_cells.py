@@ -328,6 +328,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "reports_followupcell",
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
@@ -349,6 +350,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "reports_instrumentcell",
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
@@ -369,6 +371,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "reports_opioidcell",
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
@@ -385,6 +388,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "reports_paincell",
+                "abstract": False,
             },
         ),
         migrations.AddIndex(
@@ -414,6 +418,22 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="opioidfact",
             index=models.Index(fields=["performed_on"], name="opioid_fact_performed_on"),
+        ),
+        migrations.AddIndex(
+            model_name="followupcell",
+            index=models.Index(fields=["site_id"], name="followupcell_site"),
+        ),
+        migrations.AddIndex(
+            model_name="instrumentcell",
+            index=models.Index(fields=["site_id"], name="instrumentcell_site"),
+        ),
+        migrations.AddIndex(
+            model_name="opioidcell",
+            index=models.Index(fields=["site_id"], name="opioidcell_site"),
+        ),
+        migrations.AddIndex(
+            model_name="paincell",
+            index=models.Index(fields=["site_id"], name="paincell_site"),
         ),
         migrations.RunSQL(FUNCTIONS, BACK),
     ]
