@@ -71,8 +71,7 @@ class SiteFigures:
 
 def site_figures(*, filters: outcomes.OutcomesFilters) -> list[SiteFigures]:
     """Every site's figures under `filters` (whatever their site_ids: each row is its own site's), by site id."""
-    by_month = filters.physician_id is None and filters.side is None
-    statement = sql.SITE_FIGURES_BY_MONTH if by_month else sql.SITE_FIGURES
+    statement = sql.SITE_FIGURES_BY_MONTH if filters.by_month else sql.SITE_FIGURES
     rows = outcomes._fetch(statement, replace(filters, site_ids=None).params())
     return [SiteFigures(**{name: int(value) for name, value in row.items()}) for row in rows]
 

@@ -91,6 +91,12 @@ class OutcomesFilters:
         }
 
     @property
+    def by_month(self) -> bool:
+        """The figures may be added up from the counts by month (apps.reports.models.FollowUpCell and the others,
+        sql.PAGE_CELLS), which have neither physician nor side."""
+        return self.physician_id is None and self.side is None
+
+    @property
     def responder_percent(self) -> Decimal:
         """The responder reduction the figures are computed with (the protocol's)."""
         return self.responder if self.responder is not None else protocol_get().responder_percent
@@ -566,13 +572,17 @@ def _compute(
     time_point_rows = list(TimePoint.objects.filter(protocol_id=PROTOCOL_PK).values_list("code", "label", "target_day"))
     time_points = [code for code, _, _ in time_point_rows]
 
-    # The page's overall figures, counted by month unless a physician or a side is chosen (sql.PAGE_CELLS); the
-    # others, by group from the facts.
-    by_month = page and filters.physician_id is None and filters.side is None
-    if page:
-        statement = sql.FIGURES_OF_THE_PAGE_BY_MONTH if by_month else sql.FIGURES_OF_THE_PAGE
-        instruments = sql.PAGE_INSTRUMENTS_BY_MONTH if by_month else sql.PAGE_INSTRUMENTS_SECTION
-        opioids = sql.PAGE_OPIOIDS_BY_MONTH if by_month else sql.PAGE_OPIOIDS_SECTION
+    # The page's overall figures, counted by month where the filters allow (sql.PAGE_CELLS); the others, by group from
+    # the facts.
+    if page and filters.by_month:
+        statement, instruments = sql.FIGURES_OF_THE_PAGE_BY_MONTH, sql.PAGE_INSTRUMENTS_BY_MONTH
+        opioids = sql.PAGE_OPIOIDS_BY_MONTH
+    elif page:
+        statement, instruments, opioids = (
+            sql.FIGURES_OF_THE_PAGE,
+            sql.PAGE_INSTRUMENTS_SECTION,
+            sql.PAGE_OPIOIDS_SECTION,
+        )
     else:
         statement = sql.FIGURES_WITH_PAIN if pain else sql.FIGURES_WITHOUT_PAIN
         instruments, opioids = sql.INSTRUMENTS_SECTION, sql.OPIOIDS_SECTION

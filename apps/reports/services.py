@@ -197,7 +197,7 @@ def report_run_announce(*, run_id: int) -> bool:
 
 
 def cells_compact() -> None:
-    """Merge the rows of every cell of the counts by month into one (reports_cells_compact, reports migration 0015),
-    in one transaction: the figures read the same sums before and after."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    """Merge the rows of every cell of the counts into one (reports_cells_compact, reports migration 0015): one
+    statement, so one transaction, and the figures read the same sums before and after."""
+    with connection.cursor() as cursor:
         cursor.execute("SELECT reports_cells_compact()")

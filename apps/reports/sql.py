@@ -335,7 +335,7 @@ def _facts_cells(in_range: str, keys: str, funnel: str = FUNNEL_FACTS) -> str:
 FIGURES_CELLS = f"""
 WITH cells AS MATERIALIZED ({_facts_cells(FACT_FILTERS, "x.kind, x.physician_id")})"""
 
-# The dashboard's page (overall figures, no physician or side filter: outcomes._compute) counts the treatments in
+# The dashboard's page (overall figures, filters that OutcomesFilters.by_month allows) counts the treatments in
 # range from the counts by month (apps.reports.models.FollowUpCell, reports migration 0015) where it can take a month
 # whole: one whose every day is inside the dates (a cell's performed_month), and whose time points are all closed or
 # all open at as_of (a window_end_month other than as_of's). The facts of the other months are counted one by one,
@@ -344,6 +344,13 @@ WITH cells AS MATERIALIZED ({_facts_cells(FACT_FILTERS, "x.kind, x.physician_id"
 # The months as constants of the statement (date_trunc of a timestamp without time zone: folded once when planned).
 AS_OF_MONTH = "date_trunc('month', %(as_of)s::timestamp)::date"
 AFTER_AS_OF_MONTH = "(date_trunc('month', %(as_of)s::timestamp) + interval '1 month')::date"
+
+
+def _in_as_of_month(day: str) -> str:
+    """`day` (a date column, which its index finds) is in the month of as_of."""
+    return f"({day} >= {AS_OF_MONTH} AND {day} < {AFTER_AS_OF_MONTH})"
+
+
 # The first day of the first month the dates hold whole, and of the month after the last one they hold whole.
 FIRST_WHOLE_MONTH = "date_trunc('month', %(date_from)s::timestamp - interval '1 day' + interval '1 month')::date"
 AFTER_WHOLE_MONTHS = "date_trunc('month', %(date_to)s::timestamp + interval '1 day')::date"
@@ -369,7 +376,7 @@ def _not_in_cells_taken(alias: str) -> str:
     dates, which their indexes find (without dates: the facts whose window ends in as_of's month)."""
     return f"""((%(date_from)s::date IS NOT NULL AND {alias}.performed_on < {FIRST_WHOLE_MONTH})
             OR (%(date_to)s::date IS NOT NULL AND {alias}.performed_on >= {AFTER_WHOLE_MONTHS})
-            OR ({alias}.window_end >= {AS_OF_MONTH} AND {alias}.window_end < {AFTER_AS_OF_MONTH}))"""
+            OR {_in_as_of_month(f"{alias}.window_end")})"""
 
 
 # The funnel's 3-month rows are counted by month too when FUNNEL_BY_MONTH (no dates chosen, so that no block's date
@@ -377,7 +384,7 @@ def _not_in_cells_taken(alias: str) -> str:
 # funnel's time point whose qualifying block is positive; otherwise, from the facts.
 FUNNEL_BY_MONTH = "%(funnel_by_month)s"  # OutcomesFilters.params
 PAGE_FUNNEL_FACTS = f"""{FUNNEL_FACTS}
-    AND (NOT {FUNNEL_BY_MONTH} OR (x.window_end >= {AS_OF_MONTH} AND x.window_end < {AFTER_AS_OF_MONTH}))"""
+    AND (NOT {FUNNEL_BY_MONTH} OR {_in_as_of_month("x.window_end")})"""
 PAGE_CELLS = f"""
 WITH cells AS MATERIALIZED (
     SELECT c.time_point, c.nerve_id,
@@ -870,8 +877,8 @@ SITE_FIGURES = _site_figures(f"""
     WHERE {FACT_FILTERS} AND x.time_point = %(funnel_time_point)s
     GROUP BY 1
 """)
-# The same with the 3-month figures from the counts by month where it can take them (PAGE_CELLS), without a physician
-# or side chosen.
+# The same with the 3-month figures from the counts by month where it can take them (PAGE_CELLS), when
+# OutcomesFilters.by_month.
 SITE_FIGURES_BY_MONTH = _site_figures(f"""
     SELECT r.site_id, sum(r.evaluable) AS evaluable, sum(r.responders) AS responders
     FROM (
