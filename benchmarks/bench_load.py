@@ -12,7 +12,9 @@ Printed per request kind and overall: requests, requests/s, median and p95, erro
 expected one (a saved form must redirect: the form shown again is an error), and none is allowed; every save must
 also be in the database afterwards. gunicorn and locust are stopped on exit.
 
-Uses the database painreg_bench_load (PAINREG_BENCH_DATABASE names another) on DATABASE_URL's server.
+Uses the database painreg_bench_load (PAINREG_BENCH_DATABASE names another) on DATABASE_URL's server. In a network
+(PAINREG_BENCH_DATABASE=painreg_bench_network, seeded by benchmarks/seed_network.py: 1,000,000 patients over 20
+sites), staff user n is a member of the n-th site round robin and works on its patients only, as staff do.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import tempfile
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -42,13 +45,15 @@ PASSWORD = "bench-load-pass-2026"  # noqa: S105 - a benchmark's own users, on lo
 SAMPLE = 2_000  # patients to open and names to search for
 
 
-def staff_users() -> list[dict[str, str]]:
-    """USERS staff users with a password and a confirmed authenticator; their names and the authenticators' keys."""
+def staff_users(sites: list[Any]) -> list[dict[str, Any]]:
+    """USERS staff users with a password and a confirmed authenticator, user n a member of sites[n mod len(sites)];
+    their names, the authenticators' keys and their site's position in `sites`."""
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from apps.accounts.models import Role, User
+    from apps.clinic.services import user_sites_set
 
     staff = Group.objects.get(name=Role.STAFF)
     password = make_password(PASSWORD)  # hashed once: the hasher takes a good part of a second per call
@@ -59,44 +64,57 @@ def staff_users() -> list[dict[str, str]]:
             defaults={"first_name": "Bench", "last_name": f"Staff {n}", "password": password, "is_active": True},
         )
         user.groups.set([staff])
+        user_sites_set(user=user, sites=[sites[n % len(sites)]])
         TOTPDevice.objects.filter(user=user).delete()
         device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
-        users.append({"username": user.username, "key": device.key})
+        users.append({"username": user.username, "key": device.key, "site": n % len(sites)})
     return users
 
 
-def due_follow_ups() -> list[str]:
-    """Follow-ups due today with no answer counted yet, shuffled: the ones staff phone about."""
+def due_follow_ups(site: Any, count: int) -> list[str]:
+    """Up to `count` follow-ups of `site`'s patients due today with no answer counted yet, shuffled: the ones staff
+    phone about."""
     from django.utils import timezone
 
     from apps.cryoablations.models import FollowUp
 
     today = timezone.localdate()
     due = FollowUp.objects.filter(
-        window_start__lte=today, window_end__gte=today, counted_response__isnull=True, ablation__patient__is_active=True
+        window_start__lte=today,
+        window_end__gte=today,
+        counted_response__isnull=True,
+        ablation__patient__is_active=True,
+        ablation__patient__site=site,
     )
-    return [str(public_id) for public_id in due.order_by("?").values_list("public_id", flat=True)[: USERS * 40]]
+    return [str(public_id) for public_id in due.order_by("?").values_list("public_id", flat=True)[:count]]
 
 
 def workload() -> dict:
-    """What the locust users work on: themselves, patients to open, words to search for, follow-ups to answer."""
+    """What the locust users work on: themselves, and for each site (in a network, each user works at one) patients
+    to open, words to search for; for each user, follow-ups of their site to answer, none shared."""
     from django.conf import settings
 
+    from apps.clinic.selectors import site_list
     from apps.patients.models import Patient
 
-    patients = list(Patient.objects.order_by("?").values_list("public_id", "mrn", "last_name")[:SAMPLE])
-    searches = sorted({last_name[:4].lower() for _, _, last_name in patients} | {mrn[:-2] for _, mrn, _ in patients})
-    follow_ups = due_follow_ups()
-    if len(follow_ups) < USERS:
-        raise SystemExit(f"only {len(follow_ups)} follow-ups due today: seed more patients (BENCH_LOAD_PATIENTS)")
-    return {
-        "password": PASSWORD,
-        "time_zone": settings.TIME_ZONE,
-        "users": staff_users(),
-        "patients": [str(public_id) for public_id, _, _ in patients],
-        "searches": searches,
-        "follow_ups": follow_ups,
-    }
+    sites = list(site_list().order_by("pk"))
+    users = staff_users(sites)
+    work = []
+    for position, site in enumerate(sites):
+        patients = list(
+            Patient.objects.filter(site=site)
+            .order_by("?")
+            .values_list("public_id", "mrn", "last_name")[: max(SAMPLE // len(sites), 100)]
+        )
+        searches = {last_name[:4].lower() for _, _, last_name in patients} | {mrn[:-2] for _, mrn, _ in patients}
+        workers = [user for user in users if user["site"] == position]
+        follow_ups = due_follow_ups(site, len(workers) * 40)
+        if len(follow_ups) < len(workers):
+            raise SystemExit(f"only {len(follow_ups)} follow-ups due today at {site}: seed more patients")
+        for n, user in enumerate(workers):
+            user["follow_ups"] = follow_ups[n :: len(workers)]
+        work.append({"patients": [str(public_id) for public_id, _, _ in patients], "searches": sorted(searches)})
+    return {"password": PASSWORD, "time_zone": settings.TIME_ZONE, "users": users, "sites": work}
 
 
 def run_locust(port: int, data_file: Path, result_file: Path) -> dict:
@@ -168,12 +186,14 @@ def main() -> int:
     django_setup(DATABASE)
     from django.utils import timezone
 
+    from apps.patients.models import Patient
     from apps.surveys.models import SurveyResponse
 
     demo_seed(PATIENTS)
     data = workload()
     print(
-        f"{PATIENTS:,} patients, {USERS} staff users, {len(data['follow_ups'])} follow-ups due today to answer; "
+        f"{Patient.objects.count():,} patients at {len(data['sites'])} site(s), {USERS} staff users, "
+        f"{sum(len(user['follow_ups']) for user in data['users'])} follow-ups due today to answer; "
         f"gunicorn {WORKERS} workers x {THREADS} threads; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
     )
     started = timezone.now() - timedelta(seconds=1)

@@ -54,8 +54,10 @@ class Staff(HttpUser):
         with _lock:
             n = next(_next_user)
         self.account = DATA["users"][n % len(DATA["users"])]
-        # This user's own follow-ups (none shared, so no two users answer the same one at once), round and round.
-        self.follow_ups = itertools.cycle(DATA["follow_ups"][n :: len(DATA["users"])])
+        # The patients of this user's site; its own follow-ups (none shared, so no two users answer the same one at
+        # once), round and round.
+        self.work = DATA["sites"][self.account["site"]]
+        self.follow_ups = itertools.cycle(self.account["follow_ups"])
         self.sign_in()
 
     def form_post(self, url: str, fields: dict, *, name: str, expect: str) -> bool:
@@ -90,11 +92,11 @@ class Staff(HttpUser):
 
     @task(4)
     def search_patients(self) -> None:
-        self.page(f"/patients/?q={random.choice(DATA['searches'])}", "search patients", 'name="q"')  # noqa: S311
+        self.page(f"/patients/?q={random.choice(self.work['searches'])}", "search patients", 'name="q"')  # noqa: S311
 
     @task(4)
     def open_patient(self) -> None:
-        self.page(f"/patients/{random.choice(DATA['patients'])}/", "open patient", "Sign out")  # noqa: S311
+        self.page(f"/patients/{random.choice(self.work['patients'])}/", "open patient", "Sign out")  # noqa: S311
 
     @task(1)
     def record_answers(self) -> None:

@@ -30,8 +30,9 @@ triggers: a million patients that way takes hours. So:
    A copy is one transaction: its rows written with the triggers off (session_replication_role = replica: no
    foreign-key check, the rows being consistent by construction; no history or derived-table trigger), then its
    derived rows built with the copy's ids by the functions those triggers call, in the order they read each
-   other: blocks_peak_relief_refresh, reports_follow_up_facts_refresh, reports_durability_steps_refresh,
-   reports_treatment_facts_refresh, reports_opioid_facts_refresh. No clinical rule is written a second time here.
+   other: blocks_peak_relief_refresh, reports_follow_up_facts_refresh, reports_treatment_facts_refresh,
+   reports_durability_steps_refresh (which ends with the durability states, read from both),
+   reports_opioid_facts_refresh. No clinical rule is written a second time here.
    Once every copy is written (FINAL_BUILDS), reports_instrument_facts_refresh(NULL) builds every treatment's
    instrument facts at once (the function's own path for many: given more than 16 ids, it computes every treatment's
    facts and keeps theirs), and reports 0015's <table>_rebuild() counts the facts by month again. INSERT_TRIGGERS
@@ -321,8 +322,8 @@ def copy_write(copy: Copy, base: Base, *, triggers: bool = False) -> None:
     derived = [
         f"SELECT blocks_peak_relief_refresh({ids['blocks_diagnosticblock']})",
         f"SELECT reports_follow_up_facts_refresh({ids['cryoablations_followup']})",
-        f"SELECT reports_durability_steps_refresh({ids['cryoablations_cryoablation']})",
         f"SELECT reports_treatment_facts_refresh({ids['patients_patient']})",
+        f"SELECT reports_durability_steps_refresh({ids['cryoablations_cryoablation']})",
         f"SELECT reports_opioid_facts_refresh({ids['patients_patient']})",
     ]
     statements = [copy_statement(model, copy, base) for model in copied_models()]
@@ -365,6 +366,7 @@ INSERT_TRIGGERS = {
     "reports_follow_up_inserted": "reports_follow_up_facts_refresh, per copy",
     "reports_facts_changed": "reports_durability_steps_refresh, per copy",
     "reports_treatments_changed": "reports_treatment_facts_refresh, per copy",
+    "reports_durability_states_changed": "reports_durability_steps_refresh (ends with the states), per copy, after it",
     "reports_facts_statements_changed": "reports_opioid_facts_refresh, per copy",
     "reports_facts_follow_ups_changed": "reports_opioid_facts_refresh per copy, reports_instrument_facts_refresh(NULL)",
     "reports_facts_answers_changed": "reports_instrument_facts_refresh(NULL), at the end",

@@ -56,6 +56,7 @@ LINKS = "tests/surveys"
 BLOCKS_SQL = "apps/blocks/migrations/0005_one_definition_of_the_block_rules.py"
 REPORTS_SQL = "apps/reports/migrations/0005_one_definition_of_the_responder.py"
 CELLS_SQL = "apps/reports/migrations/0015_cells.py"
+STATES_SQL = "apps/reports/migrations/0016_durability_states.py"
 REPEAT_SQL = "apps/cryoablations/migrations/0005_treatment_kinds_and_supersession.py"
 REPEATS = " ".join(
     [
@@ -117,6 +118,13 @@ MUTANTS = [
          "SELECT (baseline - mme) * 100 > 50 * baseline", "tests/reports/test_opioids.py"),
         ("cells-skip-updates", CELLS_SQL, '{self.insert(f"{new} UNION ALL {old}")}', "NULL;",
          "tests/reports/test_cells.py"),
+        ("durability-event-on-repeat-day-kept", STATES_SQL, "CASE WHEN s.event AND s.day < s.repeat_day",
+         "CASE WHEN s.event AND s.day <= s.repeat_day", REPORTS),
+        ("durability-step-past-repeat", STATES_SQL, "least(s.valid_until, s.repeat_on) AS valid_until",
+         "s.valid_until AS valid_until", "tests/reports/test_durability_states.py"),
+        ("durability-states-skip-repeats", STATES_SQL,
+         "        PERFORM reports_durability_states_refresh(ARRAY(SELECT ablation_id FROM new_rows));\n", "",
+         "tests/reports/test_durability_states.py"),
         ("itt-interval-over-evaluable", "apps/reports/outcomes.py",
          "return wilson_interval(self.responders, self.closed)",
          "return wilson_interval(self.responders, self.evaluable)", REPORTS),

@@ -35,7 +35,7 @@ from apps.instruments.models import InstrumentAnswer
 from apps.medications.models import MedicationStatement
 from apps.patients.models import Patient
 from apps.reports import sql
-from apps.reports.models import DurabilityStep, FollowUpFact, InstrumentFact, OpioidFact
+from apps.reports.models import DurabilityState, DurabilityStep, FollowUpFact, InstrumentFact, OpioidFact
 from apps.surveys.models import SurveyResponse
 from apps.surveys.services import counted_response_key
 
@@ -53,7 +53,7 @@ WRITTEN = (
     MedicationStatement,
     InstrumentAnswer,
 )
-DERIVED = (BlockPeakRelief, FollowUpFact, DurabilityStep, InstrumentFact, OpioidFact)
+DERIVED = (BlockPeakRelief, FollowUpFact, DurabilityStep, DurabilityState, InstrumentFact, OpioidFact)
 
 
 class AnswerRow(Protocol):

@@ -288,6 +288,38 @@ class DurabilityStep(models.Model):
         return f"ablation {self.ablation_id} after {self.closed_after}"
 
 
+class DurabilityState(models.Model):
+    """Where a treatment stands in the durability estimate (outcome-definitions.md, Durability, and "Version 2: exact
+    readings") for every as-of date from `valid_from` to the day before `valid_until` (none: on), derived from its
+    durability steps and its repeat date (TreatmentFact.repeat_on) and kept by database triggers (migration 0016):
+    `event` (else censored) and `day`, the days from the treatment to it. Before the repeat date, a step's; from it
+    on, an event: on the step's day when its answer was a non-responder's before the repeat date, otherwise on the
+    repeat date. Only treatments whose baseline is above 0; none while neither a step nor a repeat holds. So the
+    Kaplan-Meier counts at a date are one scan of this table (sql.DURABILITY_TREATMENTS). Not in the change history:
+    a derived value is no change a person made."""
+
+    pk = models.CompositePrimaryKey("ablation_id", "valid_from")
+    ablation_id = models.BigIntegerField(editable=False)
+    # Copies of the treatment's columns that the figures filter on (sql._ablation_filters reads them by these names).
+    site_id = models.BigIntegerField(editable=False)
+    kind = models.CharField(max_length=15, editable=False)
+    nerve_id = models.BigIntegerField(editable=False)
+    physician_id = models.BigIntegerField(editable=False)
+    side = models.CharField(max_length=9, editable=False)
+    performed_on = models.DateField(editable=False)
+    valid_from = models.DateField(editable=False)
+    valid_until = models.DateField(null=True, editable=False)
+    event = models.BooleanField(editable=False)
+    day = models.IntegerField(editable=False)
+
+    class Meta:
+        db_table = "reports_durabilitystate"
+        indexes = [models.Index(fields=["site_id"], name="durability_state_site")]
+
+    def __str__(self) -> str:
+        return f"treatment {self.ablation_id} from {self.valid_from}"
+
+
 class TreatmentFact(models.Model):
     """One treatment with the repeat rule's answer for it: the treatment that supersedes it and that one's date (none:
     not superseded), copied from the view cryoablations_supersession (the rule's one home) with the treatment's columns

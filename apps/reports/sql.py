@@ -5,7 +5,7 @@ below and every query is built from them, so the report, the dashboards and thei
 clinical rules the database keeps derived rows by are SQL functions and views of their apps' migrations, which the
 fragments call: the peak relief (blocks_peak_relief_rule, stored in blocks_blockpeakrelief), the positive block
 (blocks_positive), the qualifying block (blocks_qualifying_block), the responder (reports_responder) and where an
-ablation stands in the durability estimate (reports_durability_steps_refresh). Named parameters (psycopg's
+ablation stands in the durability estimate (reports_durability_states_refresh). Named parameters (psycopg's
 %(name)s) carry every value; only fragments of this module are ever formatted into the text.
 
 Parameters shared by the queries: tz (the clinic's time zone), threshold (positive-block threshold, percent),
@@ -168,30 +168,14 @@ def _band(peak: str) -> str:
     return f"reports_band({peak})"
 
 
-# Durability: the treatments in range (baseline above 0) in the Kaplan-Meier estimate at as_of, with their event
-# (or censoring) and its day. Without a repeat by as_of: the row of its steps that holds then
-# (apps.reports.models.DurabilityStep, kept by triggers: among the counted answers at its closed time points with a
-# baseline above 0, the first that is not a responder, or else the last that is), with the days from the treatment to
-# that answer's clinic-local date; none, no row. Repeated by as_of (the view's repeat date): its first non-responding
-# counted answer completed before the repeat date, otherwise an event on the repeat date itself, also with no
-# counted answer (outcome-definitions.md, "Version 2: exact readings"). The treatments and their repeat dates are read
-# from apps.reports.models.TreatmentFact (kept by triggers: the view cryoablations_supersession's answer per treatment).
+# Durability: the treatments in range in the Kaplan-Meier estimate at as_of, with their event (or censoring) and its
+# day: the state that holds at as_of (apps.reports.models.DurabilityState, kept by triggers from the durability steps
+# and the repeat dates by the rule of outcome-definitions.md, "Version 2: exact readings"; none, no row).
 DURABILITY_TREATMENTS = f"""
-    SELECT t.ablation_id AS id, t.kind, t.nerve_id, t.physician_id,
-           CASE WHEN rep.day IS NOT NULL AND NOT (st.event AND st.day < rep.day) IS TRUE THEN TRUE
-                ELSE st.event END AS event,
-           CASE WHEN rep.day IS NOT NULL AND NOT (st.event AND st.day < rep.day) IS TRUE THEN rep.day
-                ELSE st.day END AS day
-    FROM reports_treatmentfact t
-    LEFT JOIN (
-        SELECT x.ablation_id, x.event, (x.marker_completed_at AT TIME ZONE %(tz)s)::date - x.performed_on AS day
-        FROM reports_durabilitystep x
-        WHERE x.closed_after < %(as_of)s::date AND (x.until IS NULL OR x.until >= %(as_of)s::date)
-    ) st ON st.ablation_id = t.ablation_id
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN t.repeat_on <= %(as_of)s::date THEN t.repeat_on - t.performed_on END AS day
-    ) rep
-    WHERE {_ablation_filters("t")} AND t.baseline_nrs > 0 AND (st.ablation_id IS NOT NULL OR rep.day IS NOT NULL)
+    SELECT s.ablation_id AS id, s.kind, s.nerve_id, s.physician_id, s.event, s.day
+    FROM reports_durabilitystate s
+    WHERE {_ablation_filters("s")}
+      AND s.valid_from <= %(as_of)s::date AND (s.valid_until IS NULL OR s.valid_until > %(as_of)s::date)
 """
 
 # Time to repeat treatment: every treatment in range done by as_of (baseline 0 included), with an event on the date of

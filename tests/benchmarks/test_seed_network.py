@@ -22,6 +22,7 @@ DERIVED = [
     "blocks_blockpeakrelief",
     "reports_followupfact",
     "reports_durabilitystep",
+    "reports_durabilitystate",
     "reports_treatmentfact",
     "reports_instrumentfact",
     "reports_opioidfact",
