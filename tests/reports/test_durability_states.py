@@ -19,7 +19,7 @@ from apps.demo.generator import seed_demo
 from apps.instruments.models import InstrumentAnswer
 from apps.patients.models import Patient
 from apps.reports import sql
-from apps.reports.models import TreatmentFact
+from apps.reports.models import DurabilityState, TreatmentFact
 from apps.surveys.models import SurveyResponse
 from tests.factories import make_ablation
 
@@ -144,10 +144,11 @@ def test_the_states_follow_every_change(registry):
     moved = Cryoablation.objects.order_by("pk")[3]
     Cryoablation.objects.filter(pk=moved.pk).update(performed_on=moved.performed_on - dt.timedelta(days=30))
     Protocol.objects.update(responder_percent=Decimal("40"))
-    Patient.objects.filter(pk=first.patient_id).update(site=Site.objects.order_by("-pk").first())
+    Patient.objects.filter(pk=first.patient_id).update(site=Site.objects.exclude(pk=first.patient.site_id).get())
 
     # then
     assert TreatmentFact.objects.get(ablation_id=first.pk).repeat_on == first.performed_on + dt.timedelta(days=100)
+    assert DurabilityState.objects.filter(ablation_id=first.pk).exclude(site_id=first.patient.site_id).exists()
     assert _states() == _refreshed()
     for as_of in _as_of_dates()[::5]:
         figures, rule = _read(as_of)

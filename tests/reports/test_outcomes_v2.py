@@ -156,6 +156,19 @@ def test_durability_of_a_repeated_treatment_ends_on_its_first_loss_of_response_o
     assert durability.get("kind:cryoablation", {"treatments": 0})["treatments"] == 0
 
 
+def test_a_loss_of_response_answered_after_the_repeat_date_ends_durability_on_the_repeat_date():
+    # given an RF treatment repeated on day 100 and answered at 3 months (a window begun on day 75, before the
+    # repeat: the answer counts) on day 110, no longer responding
+    patient = PatientFactory()
+    first = treatment(patient, baseline_nrs=8)
+    answer(first, on_day=110, pain=8)
+    treatment(patient, on=100, kind="cryoablation", side=first.side)
+    # when
+    report = outcomes_compute(as_of=AS_OF)
+    # then its event is the repeat, on day 100, not the later answer
+    assert [(s.day, s.events, s.censored) for s in report.durability_groups["overall"].curve] == [(100, 1, 0)]
+
+
 def test_a_repeat_after_the_as_of_date_does_not_end_durability():
     # given a responding treatment repeated on day 200
     patient = PatientFactory()
