@@ -256,8 +256,8 @@ class OpioidCell(_KindNerveCell):
 
 class DurabilityStep(models.Model):
     """Where an ablation stands in the durability estimate (outcome-definitions.md, Durability) once its follow-ups up
-    to one of them are closed, derived from the follow-up facts and kept by database triggers (migration 0004), so the
-    Kaplan-Meier counts are one scan of this narrow table instead of an aggregate by ablation of every follow-up.
+    to one of them are closed, derived from the follow-up facts and kept by database triggers (migration 0004); with
+    the repeat dates, they make the durability states (DurabilityState) that the Kaplan-Meier counts read.
 
     A row per distinct window end of an ablation's follow-ups (the row of its follow-up with the lowest id), from
     which its estimate holds for every as-of date after `closed_after` up to `until` (the next later window end of the
